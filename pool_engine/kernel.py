@@ -1,0 +1,254 @@
+"""The compiled event loop behind :mod:`pool_engine.simulator`.
+
+One *run* replays one node's events (a slice of the sorted trace) under one set of
+targets; the tuner replays the same slice under many targets by passing several
+runs that share a slice. The rules themselves come from :mod:`pool_engine.policy`;
+this module only keeps the books (SPEC section 3): at one instant bind completions
+come first, then the trace rows in file order, then the release round, with R1 after
+each of them. Nothing happens between instants, so a round tick that has nothing to
+release is never visited.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from pool_engine.policy import (
+    binds_to_request,
+    is_round_tick,
+    next_round_after,
+    releases_in_round,
+)
+
+START = 0
+STOP = 1
+
+# Columns of the integer result matrix.
+POD_STARTS, WARM_HITS, COLD_STARTS, BIND_OPS, RELEASE_OPS, PEAK_BOUND, IGNORED, SERVED = range(8)
+N_COUNTS = 8
+# Columns of the float result matrix.
+WAIT_SUM, WAIT_MAX, WAIT_P99, IDLE_SECONDS, BOUND_SECONDS = range(5)
+N_FLOATS = 5
+
+
+@njit(cache=True)
+def percentile_with_zeros(sorted_waits: np.ndarray, zeros: int, q: float) -> float:
+    """Linear-interpolated percentile of ``zeros`` zeros followed by ``sorted_waits``."""
+    n = zeros + sorted_waits.shape[0]
+    if n == 0:
+        return 0.0
+    pos = q / 100.0 * (n - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, n - 1)
+    v_lo = 0.0 if lo < zeros else float(sorted_waits[lo - zeros])
+    v_hi = 0.0 if hi < zeros else float(sorted_waits[hi - zeros])
+    return v_lo + (v_hi - v_lo) * (pos - lo)
+
+
+@njit(cache=True)
+def _grow(buf: np.ndarray, used: int) -> np.ndarray:
+    if used < buf.shape[0]:
+        return buf
+    bigger = np.empty(max(16, buf.shape[0] * 2), dtype=buf.dtype)
+    bigger[: buf.shape[0]] = buf
+    return bigger
+
+
+@njit(cache=True)
+def run_all(
+    times: np.ndarray,
+    kinds: np.ndarray,
+    seg_lo: np.ndarray,
+    seg_hi: np.ndarray,
+    min_warm: np.ndarray,
+    max_warm: np.ndarray,
+    capacity: np.ndarray,
+    wait_offset: np.ndarray,
+    bind_latency: float,
+    interval: float,
+    quick: bool,
+    end: float,
+    record: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Replay every run; return (counts, floats, waits, timeline_f, timeline_i).
+
+    ``waits[wait_offset[r]:wait_offset[r] + counts[r, SERVED]]`` holds the sorted
+    waits of run r's cold-started pods that got a slot by ``end``. With ``record``
+    the timeline rows are (time) and (run, bound, in_use, waiting) at every change.
+    """
+    n_runs = seg_lo.shape[0]
+    counts = np.zeros((n_runs, N_COUNTS), dtype=np.int64)
+    floats = np.zeros((n_runs, N_FLOATS), dtype=np.float64)
+    waits = np.empty(max(1, int(wait_offset[n_runs])), dtype=np.float64)
+
+    longest = 1
+    for r in range(n_runs):
+        longest = max(longest, seg_hi[r] - seg_lo[r] + 1)
+    queue = np.empty(longest, dtype=np.float64)  # start times of waiting pods
+    bind_at = np.empty(longest, dtype=np.float64)  # completion time of a bind batch
+    bind_n = np.empty(longest, dtype=np.int64)  # binds in that batch
+
+    tl_t = np.empty(16 if record else 0, dtype=np.float64)
+    tl_i = np.empty((16 if record else 0) * 4, dtype=np.int64)
+    tl_used = 0
+
+    for r in range(n_runs):
+        m = min_warm[r]
+        big_m = max_warm[r]
+        cap = capacity[r]
+        lo = seg_lo[r]
+        hi = seg_hi[r]
+        w0 = wait_offset[r]
+
+        bound = min(cap, m)
+        in_flight = 0
+        holding = 0
+        q_head = 0
+        q_tail = 0
+        b_head = 0
+        b_tail = 0
+        served = 0
+        starts = 0
+        hits = 0
+        binds = 0
+        releases = 0
+        ignored = 0
+        peak = bound
+        wait_sum = 0.0
+        wait_max = 0.0
+        idle_s = 0.0
+        bound_s = 0.0
+        t_prev = 0.0
+        done = -1.0  # the last instant fully processed (its round included)
+        i = lo
+
+        if record:
+            tl_t = _grow(tl_t, tl_used + 1)
+            tl_i = _grow(tl_i, 4 * (tl_used + 1))
+            tl_t[tl_used] = 0.0
+            tl_i[4 * tl_used] = r
+            tl_i[4 * tl_used + 1] = bound
+            tl_i[4 * tl_used + 2] = 0
+            tl_i[4 * tl_used + 3] = 0
+            tl_used += 1
+
+        while True:
+            waiting = q_tail - q_head
+            t = math.inf
+            if i < hi:
+                t = times[i]
+            if b_head < b_tail and bind_at[b_head] < t:
+                t = bind_at[b_head]
+            if releases_in_round(bound, in_flight, holding, waiting, big_m, quick) > 0:
+                tick = next_round_after(done, 0.0, interval)
+                if tick < t:
+                    t = tick
+            if t > end:
+                break
+
+            idle_s += (bound - holding) * (t - t_prev)
+            bound_s += bound * (t - t_prev)
+            t_prev = t
+
+            # 1. bind completions (R4); R1 after each is a no-op (B + K unchanged).
+            while b_head < b_tail and bind_at[b_head] <= t:
+                n = bind_n[b_head]
+                b_head += 1
+                bound += n
+                in_flight -= n
+                while n > 0 and q_head < q_tail:
+                    w = t - queue[q_head]
+                    q_head += 1
+                    holding += 1
+                    waits[w0 + served] = w
+                    served += 1
+                    wait_sum += w
+                    wait_max = max(wait_max, w)
+                    n -= 1
+                peak = max(peak, bound)
+
+            # 2. trace rows at this instant, in file order (R5, R6), R1 after each.
+            while i < hi and times[i] == t:
+                if kinds[i] == START:
+                    starts += 1
+                    if bound - holding > 0:
+                        holding += 1
+                        hits += 1
+                    else:
+                        queue[q_tail] = t
+                        q_tail += 1
+                elif holding > 0:
+                    if q_head < q_tail:  # the freed slot goes straight to the oldest waiter
+                        w = t - queue[q_head]
+                        q_head += 1
+                        waits[w0 + served] = w
+                        served += 1
+                        wait_sum += w
+                        wait_max = max(wait_max, w)
+                    else:
+                        holding -= 1
+                elif q_head < q_tail:
+                    q_tail -= 1  # the newest waiting pod goes away unserved
+                else:
+                    ignored += 1
+                i += 1
+                need = binds_to_request(bound, in_flight, holding, q_tail - q_head, m, cap)
+                if need > 0:
+                    in_flight += need
+                    binds += need
+                    if b_tail > b_head and bind_at[b_tail - 1] == t + bind_latency:
+                        bind_n[b_tail - 1] += need
+                    else:
+                        bind_at[b_tail] = t + bind_latency
+                        bind_n[b_tail] = need
+                        b_tail += 1
+
+            # 3. the release round (R2), if this instant is a tick; R1 after it is a no-op.
+            if is_round_tick(t, 0.0, interval):
+                n = releases_in_round(bound, in_flight, holding, q_tail - q_head, big_m, quick)
+                bound -= n
+                releases += n
+            done = t
+
+            if record:
+                last = 4 * (tl_used - 1)
+                waiting = q_tail - q_head
+                if (
+                    tl_i[last + 1] != bound
+                    or tl_i[last + 2] != holding
+                    or tl_i[last + 3] != waiting
+                ):
+                    if tl_t[tl_used - 1] != t:
+                        tl_t = _grow(tl_t, tl_used + 1)
+                        tl_i = _grow(tl_i, 4 * (tl_used + 1))
+                        tl_used += 1
+                    last = 4 * (tl_used - 1)
+                    tl_t[tl_used - 1] = t
+                    tl_i[last] = r
+                    tl_i[last + 1] = bound
+                    tl_i[last + 2] = holding
+                    tl_i[last + 3] = waiting
+
+        idle_s += (bound - holding) * (end - t_prev)
+        bound_s += bound * (end - t_prev)
+
+        run_waits = waits[w0 : w0 + served]
+        run_waits.sort()
+        counts[r, POD_STARTS] = starts
+        counts[r, WARM_HITS] = hits
+        counts[r, COLD_STARTS] = starts - hits
+        counts[r, BIND_OPS] = binds
+        counts[r, RELEASE_OPS] = releases
+        counts[r, PEAK_BOUND] = peak
+        counts[r, IGNORED] = ignored
+        counts[r, SERVED] = served
+        floats[r, WAIT_SUM] = wait_sum
+        floats[r, WAIT_MAX] = wait_max
+        floats[r, WAIT_P99] = percentile_with_zeros(run_waits, hits, 99.0)
+        floats[r, IDLE_SECONDS] = idle_s
+        floats[r, BOUND_SECONDS] = bound_s
+
+    return counts, floats, waits, tl_t[:tl_used], tl_i[: 4 * tl_used].reshape((tl_used, 4))

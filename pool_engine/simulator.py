@@ -1,0 +1,229 @@
+"""Replay a churn trace through the pool policy (SPEC section 3).
+
+:func:`simulate` is what ``eni-tuner simulate`` prints; :func:`replay` is the
+batch form the tuner uses to score many candidate targets per node in one
+compiled pass. Both run :func:`pool_engine.kernel.run_all`, which calls the rules
+in :mod:`pool_engine.policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pool_engine import kernel
+from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, UNLIMITED
+from pool_engine.trace import Trace
+
+STAT_FIELDS = (
+    "pod_starts",
+    "warm_hits",
+    "cold_starts",
+    "wait_seconds_sum",
+    "wait_seconds_max",
+    "wait_seconds_p99",
+    "idle_slot_seconds",
+    "bound_slot_seconds",
+    "bind_ops",
+    "release_ops",
+    "peak_bound",
+    "ignored_events",
+)
+
+
+@dataclass(frozen=True)
+class NodeTargets:
+    """Targets for one node: min and max warm, and the max bindable slots C."""
+
+    min_warm: int
+    max_warm: int
+    max_slots: int | None = None
+    """None means no limit."""
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """Replay settings; the defaults are SPEC section 3's."""
+
+    defaults: NodeTargets = NodeTargets(5, 5, None)
+    """Targets of every node without an override."""
+    quick_release: bool = False
+    """Quick release frees every excess idle slot per round; slow release one."""
+    bind_latency: float = 2.0
+    """Seconds from a bind request to the slot being usable."""
+    release_interval: float = DEFAULT_RELEASE_INTERVAL
+    """Seconds between release rounds."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One replay of one node's rows under one set of targets."""
+
+    node: int
+    targets: NodeTargets
+
+
+@dataclass
+class ReplayStats:
+    """Per-run statistics as arrays (one row per run), plus the served waits."""
+
+    counts: np.ndarray
+    floats: np.ndarray
+    waits: np.ndarray
+    wait_offset: np.ndarray
+    timeline_t: np.ndarray
+    timeline_i: np.ndarray
+
+    def run_stats(self, r: int) -> dict[str, float | int]:
+        c, f = self.counts[r], self.floats[r]
+        return {
+            "pod_starts": int(c[kernel.POD_STARTS]),
+            "warm_hits": int(c[kernel.WARM_HITS]),
+            "cold_starts": int(c[kernel.COLD_STARTS]),
+            "wait_seconds_sum": float(f[kernel.WAIT_SUM]),
+            "wait_seconds_max": float(f[kernel.WAIT_MAX]),
+            "wait_seconds_p99": float(f[kernel.WAIT_P99]),
+            "idle_slot_seconds": float(f[kernel.IDLE_SECONDS]),
+            "bound_slot_seconds": float(f[kernel.BOUND_SECONDS]),
+            "bind_ops": int(c[kernel.BIND_OPS]),
+            "release_ops": int(c[kernel.RELEASE_OPS]),
+            "peak_bound": int(c[kernel.PEAK_BOUND]),
+            "ignored_events": int(c[kernel.IGNORED]),
+        }
+
+    def served_waits(self, r: int) -> np.ndarray:
+        lo = self.wait_offset[r]
+        return self.waits[lo : lo + self.counts[r, kernel.SERVED]]
+
+
+def replay(
+    trace: Trace, runs: Sequence[Run], settings: SimulationSettings, *, timeline: bool = False
+) -> ReplayStats:
+    """Replay each run's node rows under its targets, in one compiled pass."""
+    if not runs:
+        raise ValueError("nothing to replay")
+    node = np.fromiter((r.node for r in runs), dtype=np.int64, count=len(runs))
+    seg_lo = trace.offsets[node]
+    seg_hi = trace.offsets[node + 1]
+    starts_per_node = _starts_per_node(trace)
+    wait_offset = np.zeros(len(runs) + 1, dtype=np.int64)
+    np.cumsum(starts_per_node[node], out=wait_offset[1:])
+    counts, floats, waits, tl_t, tl_i = kernel.run_all(
+        trace.times,
+        trace.kinds,
+        seg_lo,
+        seg_hi,
+        np.fromiter((r.targets.min_warm for r in runs), dtype=np.int64, count=len(runs)),
+        np.fromiter((r.targets.max_warm for r in runs), dtype=np.int64, count=len(runs)),
+        np.fromiter((_capacity(r.targets) for r in runs), dtype=np.int64, count=len(runs)),
+        wait_offset,
+        float(settings.bind_latency),
+        float(settings.release_interval),
+        bool(settings.quick_release),
+        float(trace.end),
+        timeline,
+    )
+    return ReplayStats(counts, floats, waits, wait_offset, tl_t, tl_i)
+
+
+@dataclass
+class SimulationResult:
+    """What ``eni-tuner simulate`` reports: per node and in total."""
+
+    end: float
+    nodes: dict[str, dict[str, Any]]
+    total: dict[str, Any]
+    timeline: list[tuple[float, str, int, int, int, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"end": self.end, "nodes": self.nodes, "total": self.total}
+
+
+def simulate(
+    trace: Trace,
+    settings: SimulationSettings = SimulationSettings(),
+    overrides: Mapping[str, NodeTargets] | None = None,
+    *,
+    timeline: bool = False,
+) -> SimulationResult:
+    """Replay every node of ``trace`` under its targets and summarise."""
+    overrides = overrides or {}
+    runs = [Run(k, overrides.get(name, settings.defaults)) for k, name in enumerate(trace.nodes)]
+    if not runs:
+        return SimulationResult(trace.end, {}, _total_of(None, 0), [])
+    stats = replay(trace, runs, settings, timeline=timeline)
+    nodes: dict[str, dict[str, Any]] = {}
+    for r, run in enumerate(runs):
+        per_node: dict[str, Any] = stats.run_stats(r)
+        per_node["min_warm"] = run.targets.min_warm
+        per_node["max_warm"] = run.targets.max_warm
+        nodes[trace.nodes[run.node]] = per_node
+    result = SimulationResult(trace.end, dict(sorted(nodes.items())), _total_of(stats, len(runs)))
+    if timeline:
+        result.timeline = _timeline_rows(stats, runs, trace)
+    return result
+
+
+def _total_of(stats: ReplayStats | None, n_runs: int) -> dict[str, Any]:
+    if stats is None:
+        return {name: 0 if name not in _FLOAT_FIELDS else 0.0 for name in STAT_FIELDS}
+    c, f = stats.counts, stats.floats
+    served = np.concatenate([stats.served_waits(r) for r in range(n_runs)])
+    served.sort()
+    hits = int(c[:, kernel.WARM_HITS].sum())
+    return {
+        "pod_starts": int(c[:, kernel.POD_STARTS].sum()),
+        "warm_hits": hits,
+        "cold_starts": int(c[:, kernel.COLD_STARTS].sum()),
+        "wait_seconds_sum": float(f[:, kernel.WAIT_SUM].sum()),
+        "wait_seconds_max": float(f[:, kernel.WAIT_MAX].max()),
+        "wait_seconds_p99": float(kernel.percentile_with_zeros(served, hits, 99.0)),
+        "idle_slot_seconds": float(f[:, kernel.IDLE_SECONDS].sum()),
+        "bound_slot_seconds": float(f[:, kernel.BOUND_SECONDS].sum()),
+        "bind_ops": int(c[:, kernel.BIND_OPS].sum()),
+        "release_ops": int(c[:, kernel.RELEASE_OPS].sum()),
+        "peak_bound": int(c[:, kernel.PEAK_BOUND].max()),
+        "ignored_events": int(c[:, kernel.IGNORED].sum()),
+    }
+
+
+_FLOAT_FIELDS = {
+    "wait_seconds_sum",
+    "wait_seconds_max",
+    "wait_seconds_p99",
+    "idle_slot_seconds",
+    "bound_slot_seconds",
+}
+
+
+def _timeline_rows(
+    stats: ReplayStats, runs: Sequence[Run], trace: Trace
+) -> list[tuple[float, str, int, int, int, int]]:
+    t, i = stats.timeline_t, stats.timeline_i
+    order = np.lexsort((i[:, 0], t))
+    names = [trace.nodes[run.node] for run in runs]
+    return [
+        (
+            float(t[j]),
+            names[i[j, 0]],
+            int(i[j, 1]),
+            int(i[j, 2]),
+            int(i[j, 3]),
+            int(i[j, 1] - i[j, 2]),
+        )
+        for j in order
+    ]
+
+
+def _capacity(targets: NodeTargets) -> int:
+    return UNLIMITED if targets.max_slots is None else targets.max_slots
+
+
+def _starts_per_node(trace: Trace) -> np.ndarray:
+    is_start = (trace.kinds == kernel.START).astype(np.int64)
+    cumulative = np.concatenate(([0], np.cumsum(is_start)))
+    per_node: np.ndarray = cumulative[trace.offsets[1:]] - cumulative[trace.offsets[:-1]]
+    return per_node

@@ -1,0 +1,69 @@
+"""Human output of the tuner: tables on stdout, CSV files."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pool_engine.simulator import SimulationResult, SimulationSettings
+
+TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
+
+
+def write_timeline(path: Path, rows: Iterable[tuple[float, str, int, int, int, int]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(TIMELINE_HEADER)
+        out.writerows((f"{t:.9g}", node, b, p, w, idle) for t, node, b, p, w, idle in rows)
+
+
+def print_simulation(result: SimulationResult, settings: SimulationSettings) -> None:
+    mode = "quick" if settings.quick_release else "slow"
+    hours = result.end / 3600.0
+    table = Table(
+        title=f"Replay of {hours:.2f} h, {mode} release every {settings.release_interval:g} s, "
+        f"bind latency {settings.bind_latency:g} s",
+        title_justify="left",
+    )
+    for name in (
+        "node",
+        "min/max",
+        "pod starts",
+        "cold starts",
+        "wait p99 s",
+        "wait max s",
+        "idle avg",
+        "bound avg/peak",
+        "binds",
+        "releases",
+    ):
+        table.add_column(name, justify="left" if name == "node" else "right", no_wrap=True)
+    span = result.end if result.end > 0 else 1.0
+    for node, s in result.nodes.items():
+        table.add_row(node, f"{s['min_warm']}/{s['max_warm']}", *_cells(s, span))
+    table.add_section()
+    table.add_row("total", "", *_cells(result.total, span), style="bold")
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160
+    console.print(table)
+
+
+def _cells(s: dict[str, float | int], span: float) -> list[str]:
+    starts = int(s["pod_starts"])
+    cold = int(s["cold_starts"])
+    rate = f"{100.0 * cold / starts:.2f}%" if starts else "-"
+    return [
+        f"{starts:,}",
+        f"{cold:,} ({rate})",
+        f"{s['wait_seconds_p99']:.2f}",
+        f"{s['wait_seconds_max']:.2f}",
+        f"{s['idle_slot_seconds'] / span:.2f}",
+        f"{s['bound_slot_seconds'] / span:.2f}/{s['peak_bound']}",
+        f"{s['bind_ops']:,}",
+        f"{s['release_ops']:,}",
+    ]
