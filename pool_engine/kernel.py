@@ -45,7 +45,7 @@ def percentile_with_zeros(sorted_waits: np.ndarray, zeros: int, q: float) -> flo
     hi = min(lo + 1, n - 1)
     v_lo = 0.0 if lo < zeros else float(sorted_waits[lo - zeros])
     v_hi = 0.0 if hi < zeros else float(sorted_waits[hi - zeros])
-    return v_lo + (v_hi - v_lo) * (pos - lo)
+    return float(v_lo + (v_hi - v_lo) * (pos - lo))
 
 
 @njit(cache=True)
