@@ -1,0 +1,208 @@
+"""Targets and limits: the NEC annotation contract (SPEC section 2).
+
+Annotations live on the node's NEC object (``kubectl annotate nec <node> ...``).
+A change is all or nothing: when it breaks a rule it is *refused* — the previous
+values stay in force and the caller reports the :class:`Refusal` (log line,
+Kubernetes Event, ``eni_pool_config_rejections_total{reason}``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PREFIX = "tke.cloud.tencent.com/"
+
+
+class Mode(enum.StrEnum):
+    """Networking mode of a pool: what one slot is."""
+
+    ROUTE_ENI = "route-eni"
+    """Shared-ENI mode: a slot is a secondary IP on an ENI."""
+    DIRECT_ENI = "direct-eni"
+    """Exclusive-ENI mode: a slot is a whole ENI."""
+
+
+MIN_WARM_KEY = {
+    Mode.ROUTE_ENI: PREFIX + "route-eni-ip-min-warm-target",
+    Mode.DIRECT_ENI: PREFIX + "direct-eni-min-warm-target",
+}
+MAX_WARM_KEY = {
+    Mode.ROUTE_ENI: PREFIX + "route-eni-ip-max-warm-target",
+    Mode.DIRECT_ENI: PREFIX + "direct-eni-max-warm-target",
+}
+MAX_ATTACH_KEY = {
+    Mode.ROUTE_ENI: PREFIX + "route-eni-max-attach",
+    Mode.DIRECT_ENI: PREFIX + "direct-eni-max-attach",
+}
+IPS_PER_ENI_KEY = PREFIX + "max-ip-per-route-eni"
+
+
+class Reason(enum.StrEnum):
+    """Why a configuration change was refused (the metric's ``reason`` label)."""
+
+    MISSING_PAIR_KEY = "missing_pair_key"
+    NOT_INTEGER = "not_integer"
+    NEGATIVE = "negative"
+    MIN_ABOVE_MAX = "min_above_max"
+    BELOW_IN_USE = "below_in_use"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused change: the previous values stay in force."""
+
+    reason: Reason
+    message: str
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Min and max warm slots (m, M): bound stays within [P + W + m, P + W + M]."""
+
+    min_warm: int
+    max_warm: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many slots a node can bind.
+
+    route-eni: ``max_enis`` ENIs of ``ips_per_eni`` secondary IPs each;
+    direct-eni: ``max_enis`` exclusive ENIs (``ips_per_eni`` is 1).
+    """
+
+    max_enis: int
+    ips_per_eni: int = 1
+
+    @property
+    def capacity(self) -> int:
+        """C, the max bindable slots."""
+        return self.max_enis * self.ips_per_eni
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Engine flags (the seed's ipamd flags). They apply to nodes first seen after a change."""
+
+    ip_min_warm: int = 5
+    """--ip-min-warm-target (route-eni)."""
+    ip_max_warm: int = 5
+    """--ip-max-warm-target (route-eni)."""
+    eni_min_warm: int = 1
+    """--eni-min-warm-target (direct-eni)."""
+    eni_max_warm: int = 1
+    """--eni-max-warm-target (direct-eni)."""
+    quick_release: bool = False
+    """--enable-quick-release: release every excess idle slot per round."""
+
+    def targets(self, mode: Mode) -> Targets:
+        if mode is Mode.ROUTE_ENI:
+            return Targets(self.ip_min_warm, self.ip_max_warm)
+        return Targets(self.eni_min_warm, self.eni_max_warm)
+
+    def check(self) -> Refusal | None:
+        """Flags obey the same rules as annotations."""
+        for low, high, name in (
+            (self.ip_min_warm, self.ip_max_warm, "ip"),
+            (self.eni_min_warm, self.eni_max_warm, "eni"),
+        ):
+            if low < 0 or high < 0:
+                return Refusal(Reason.NEGATIVE, f"--{name}-*-warm-target must be >= 0")
+            if low > high:
+                return Refusal(
+                    Reason.MIN_ABOVE_MAX,
+                    f"--{name}-min-warm-target {low} > --{name}-max-warm-target {high}",
+                )
+        return None
+
+
+def parse_targets(annotations: Mapping[str, str], mode: Mode) -> Targets | Refusal | None:
+    """Targets from NEC annotations: None when neither key is set, else Targets or a Refusal."""
+    low_key, high_key = MIN_WARM_KEY[mode], MAX_WARM_KEY[mode]
+    present = [k for k in (low_key, high_key) if k in annotations]
+    if not present:
+        return None
+    if len(present) == 1:
+        missing = high_key if present[0] == low_key else low_key
+        return Refusal(Reason.MISSING_PAIR_KEY, f"{present[0]} is set but {missing} is not")
+    values: list[int] = []
+    for key in (low_key, high_key):
+        number = _integer(annotations[key])
+        if number is None:
+            return Refusal(Reason.NOT_INTEGER, f"{key}={annotations[key]!r} is not an integer")
+        if number < 0:
+            return Refusal(Reason.NEGATIVE, f"{key}={number} is negative")
+        values.append(number)
+    low, high = values
+    if low > high:
+        return Refusal(Reason.MIN_ABOVE_MAX, f"{low_key}={low} > {high_key}={high}")
+    return Targets(low, high)
+
+
+def parse_limits(
+    annotations: Mapping[str, str], mode: Mode, current: Limits, in_use: int
+) -> Limits | Refusal | None:
+    """Limits from NEC annotations, each key optional; refused below the slots in use."""
+    keys = [MAX_ATTACH_KEY[mode]] + ([IPS_PER_ENI_KEY] if mode is Mode.ROUTE_ENI else [])
+    if not any(k in annotations for k in keys):
+        return None
+    numbers: dict[str, int] = {}
+    for key in keys:
+        if key not in annotations:
+            continue
+        number = _integer(annotations[key])
+        if number is None:
+            return Refusal(Reason.NOT_INTEGER, f"{key}={annotations[key]!r} is not an integer")
+        if number < 0:
+            return Refusal(Reason.NEGATIVE, f"{key}={number} is negative")
+        numbers[key] = number
+    limits = Limits(
+        numbers.get(MAX_ATTACH_KEY[mode], current.max_enis),
+        numbers.get(IPS_PER_ENI_KEY, current.ips_per_eni) if mode is Mode.ROUTE_ENI else 1,
+    )
+    if limits.capacity < in_use:
+        return Refusal(
+            Reason.BELOW_IN_USE,
+            f"max {limits.capacity} slots ({', '.join(f'{k}={v}' for k, v in numbers.items())})"
+            f" is below the {in_use} slots in use",
+        )
+    return limits
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text.strip(), 10)
+    except (ValueError, AttributeError):
+        return None
+
+
+# Default limits by CPU cores, from the TKE documentation.
+_ROUTE_ENI_BY_CORES = (
+    (12, Limits(7, 29)),
+    (8, Limits(5, 19)),
+    (2, Limits(3, 9)),
+    (0, Limits(1, 5)),
+)
+_DIRECT_ENI_BY_CORES = {
+    "S5": ((128, 23), (8, 39), (4, 19), (2, 9), (0, 4)),
+    "SA3": ((4, 15), (2, 9), (0, 4)),
+}
+_DIRECT_ENI_BY_CORES["SA2"] = _DIRECT_ENI_BY_CORES["S5"]
+_DIRECT_ENI_BY_CORES["IT5"] = _DIRECT_ENI_BY_CORES["S5"]
+
+
+def default_limits(cores: int, mode: Mode, family: str = "S5") -> Limits:
+    """TKE's default limits for a node with ``cores`` CPU cores.
+
+    Shared mode: 1 core 1 ENI x 5 IPs; 2–6 cores 3 x 9; 8–10 cores 5 x 19; 12+ 7 x 29.
+    Exclusive mode (S5/SA2/IT5): 1 core 4 ENIs, 2 cores 9, 4 cores 19, 8+ 39, 128+ 23;
+    SA3: 4, 9, 15, 15, 15. Core counts between rows take the row below.
+    """
+    if mode is Mode.ROUTE_ENI:
+        return next(limits for floor, limits in _ROUTE_ENI_BY_CORES if cores >= floor)
+    table = _DIRECT_ENI_BY_CORES.get(family.upper())
+    if table is None:
+        raise ValueError(f"unknown instance family {family!r} (known: S5, SA2, IT5, SA3)")
+    return Limits(next(enis for floor, enis in table if cores >= floor))
