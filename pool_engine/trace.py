@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -68,22 +68,17 @@ def load_trace(path: str | Path) -> Trace:
         raise TraceError(name, None, "no such file")
     with path.open("rb") as f:
         magic = f.read(4)
-    locate: Callable[[Path, pa.Table | None], TraceError | None]
-    if magic == b"PAR1" or path.suffix in (".parquet", ".pq"):
-        table = _read_parquet(path)
-        locate = _locate_in_table
-    else:
-        table = _read_csv(path)
-        locate = _locate_in_csv
+    parquet = magic == b"PAR1" or path.suffix in (".parquet", ".pq")
     try:
-        return _from_table(table)
-    except _Bad as bad:
-        raise locate(path, table) or TraceError(name, None, str(bad)) from None
+        return _build(_parquet_batches(path) if parquet else _csv_batches(path))
+    except (_Bad, pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as bad:
+        located = _locate_in_parquet(path) if parquet else _locate_in_csv(path)
+        raise located or TraceError(name, None, _first_line(bad)) from None
 
 
 def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
     """Build a trace from Python lists (tests, generators)."""
-    table = pa.table(
+    batch = pa.record_batch(
         {
             "time": pa.array(times, pa.float64()),
             "node": pa.array(nodes, pa.string()).dictionary_encode(),
@@ -91,18 +86,21 @@ def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
         }
     )
     try:
-        return _from_table(table)
-    except _Bad as bad:
-        raise _locate_in_table(Path("<rows>"), table) or TraceError(
-            "<rows>", None, str(bad)
-        ) from None
+        return _build(iter([batch]))
+    except _Bad:
+        rows = zip(times, nodes, events, strict=True)
+        for j, row in enumerate(rows):
+            problem = _check_row(*row)
+            if problem:
+                raise TraceError("<rows>", j + 1, problem, unit="row ") from None
+        raise
 
 
 class _Bad(Exception):
     """The fast path saw a problem; the slow path names its line."""
 
 
-def _read_csv(path: Path) -> pa.Table | None:
+def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     with path.open(newline="", encoding="utf-8", errors="replace") as f:
         header = next(csv.reader(f), None)
     if header is None:
@@ -116,62 +114,105 @@ def _read_csv(path: Path) -> pa.Table | None:
         column_types={"node": _DICT, "event": _DICT},
         strings_can_be_null=False,
     )
-    try:
-        return pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(block_size=16 << 20), convert_options=convert
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
-        return None  # the slow pass finds and names the line
+    reader = pacsv.open_csv(
+        path, read_options=pacsv.ReadOptions(block_size=8 << 20), convert_options=convert
+    )
+    yield from reader
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
     try:
-        schema = pq.read_schema(path)
+        handle = pq.ParquetFile(path)
     except pa.ArrowException as exc:
         raise TraceError(str(path), None, f"not a readable Parquet file: {exc}") from None
     for col in COLUMNS:
-        if col not in schema.names:
+        if col not in handle.schema_arrow.names:
             raise TraceError(str(path), None, f"missing column {col!r}")
-    return pq.read_table(path, columns=list(COLUMNS))
+    yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS))
 
 
-def _from_table(table: pa.Table | None) -> Trace:
-    if table is None:
-        raise _Bad("unreadable")
-    times, origin = _seconds(table.column("time"))
-    node_codes, nodes = _codes(table.column("node"))
-    event_codes, events = _codes(table.column("event"))
-    if any(e not in EVENTS for e in events):
-        raise _Bad("unknown event")
-    if any(n == "" for n in nodes):
-        raise _Bad("empty node")
-    if times.size and (np.isnan(times).any() or times.min() < 0.0):
+class _Codes:
+    """Maps each batch's dictionary onto codes that are stable across batches."""
+
+    def __init__(self, fixed: dict[str, int] | None = None) -> None:
+        self.fixed = fixed is not None
+        self.codes: dict[str, int] = dict(fixed or {})
+
+    def encode(self, column: pa.Array) -> np.ndarray:
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column.cast(pa.string()))
+        if column.null_count:
+            raise _Bad("missing value")
+        mapping = np.empty(len(column.dictionary), dtype=np.int32)
+        for j, value in enumerate(column.dictionary.to_pylist()):
+            code = self.codes.get(value)
+            if code is None:
+                if self.fixed or value == "":
+                    raise _Bad(f"unexpected value {value!r}")
+                code = self.codes[value] = len(self.codes)
+            mapping[j] = code
+        result: np.ndarray = mapping[column.indices.to_numpy(zero_copy_only=False)]
+        return result
+
+    def names(self) -> list[str]:
+        return list(self.codes)
+
+
+def _build(batches: Iterator[pa.RecordBatch]) -> Trace:
+    nodes, events = _Codes(), _Codes(EVENTS)
+    times: list[np.ndarray] = []
+    stamps: list[np.ndarray] = []
+    node_codes: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    for batch in batches:
+        seconds, ns = _time_values(batch.column("time"))
+        if seconds is not None:
+            times.append(seconds)
+        if ns is not None:
+            stamps.append(ns)
+        node_codes.append(nodes.encode(batch.column("node")))
+        kinds.append(events.encode(batch.column("event")).astype(np.int8))
+    if times and stamps:
+        raise _Bad("time mixes seconds and RFC 3339")
+    origin = None
+    if stamps:
+        ns_all = np.concatenate(stamps)
+        first = int(ns_all.min())
+        origin = datetime.fromtimestamp(first / 1e9).astimezone()
+        all_times = (ns_all - first).astype(np.float64) / 1e9
+        del ns_all
+    else:
+        all_times = np.concatenate(times) if times else np.zeros(0)
+    del times, stamps
+    if all_times.size and (np.isnan(all_times).any() or all_times.min() < 0.0):
         raise _Bad("bad time")
-    kinds = np.array([EVENTS[e] for e in events], dtype=np.int8)[event_codes]
-    perm, offsets = _group(node_codes, len(nodes), times)
-    end = float(times.max()) if times.size else 0.0
-    return Trace(nodes, times[perm], kinds[perm], offsets, end, origin)
+    codes = np.concatenate(node_codes) if node_codes else np.zeros(0, np.int32)
+    del node_codes
+    all_kinds = np.concatenate(kinds) if kinds else np.zeros(0, np.int8)
+    del kinds
+    names = nodes.names()
+    perm, offsets = _group(codes, len(names), all_times)
+    del codes
+    end = float(all_times.max()) if all_times.size else 0.0
+    return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin)
 
 
-def _seconds(column: pa.ChunkedArray) -> tuple[np.ndarray, datetime | None]:
+def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(seconds, None) for numeric times, (None, epoch ns) for timestamps."""
     if column.null_count:
         raise _Bad("missing time")
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        return column.to_numpy().astype(np.float64, copy=False), None
+        return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False), None
     if pa.types.is_timestamp(kind):
-        ns = pc.cast(column, pa.timestamp("ns", tz=kind.tz)).cast(pa.int64()).to_numpy()
-        if ns.size == 0:
-            return ns.astype(np.float64), None
-        first = int(ns.min())
-        origin = datetime.fromtimestamp(first / 1e9).astimezone()
-        return (ns - first).astype(np.float64) / 1e9, origin
+        ns = pc.cast(column, pa.timestamp("ns", tz=kind.tz)).cast(pa.int64())
+        return None, ns.to_numpy(zero_copy_only=False)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return _parse_text_times(column.to_pylist())
     raise _Bad(f"time column has type {kind}")
 
 
-def _parse_text_times(values: list[str]) -> tuple[np.ndarray, datetime | None]:
+def _parse_text_times(values: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Times arrow did not recognise: all numbers, or all RFC 3339 (e.g. with a space)."""
     parsed = [_parse_time(v) for v in values]
     if any(p is None for p in parsed):
@@ -179,10 +220,9 @@ def _parse_text_times(values: list[str]) -> tuple[np.ndarray, datetime | None]:
     if all(isinstance(p, float) for p in parsed):
         return np.array(parsed, dtype=np.float64), None
     if all(isinstance(p, datetime) for p in parsed):
-        stamps = np.array([p.timestamp() for p in parsed], dtype=np.float64)  # type: ignore[union-attr]
-        first = stamps.min()
-        return stamps - first, datetime.fromtimestamp(first).astimezone()
-    raise _Bad("mixed time formats")
+        ns = [round(p.timestamp() * 1e9) for p in parsed]  # type: ignore[union-attr]
+        return None, np.array(ns, dtype=np.int64)
+    raise _Bad("time mixes seconds and RFC 3339")
 
 
 def _parse_time(text: str) -> float | datetime | None:
@@ -199,33 +239,28 @@ def _parse_time(text: str) -> float | datetime | None:
     return stamp if stamp.tzinfo is not None else None
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column.cast(pa.string()))
-    column = column.unify_dictionaries() if column.num_chunks > 1 else column
-    if column.num_chunks == 0:
-        return np.zeros(0, dtype=np.int32), []
-    values = column.chunk(0).dictionary.to_pylist()
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in column.chunks])
-    return codes.astype(np.int32, copy=False), [str(v) for v in values]
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 @njit(cache=True)
 def _counting_sort(
-    codes: np.ndarray, n_groups: int, order: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    codes: np.ndarray, n_groups: int, order: np.ndarray, perm: np.ndarray
+) -> np.ndarray:
+    """Fill ``perm`` with a stable sort by group of the rows in ``order`` (all rows in
+    file order when it is empty); return the group offsets."""
     offsets = np.zeros(n_groups + 1, dtype=np.int64)
     for c in codes:
         offsets[c + 1] += 1
     for k in range(n_groups):
         offsets[k + 1] += offsets[k]
     fill = offsets[:-1].copy()
-    perm = np.empty(codes.shape[0], dtype=np.int64)
-    for j in order:
+    for step in range(codes.shape[0]):
+        j = order[step] if order.shape[0] else step
         c = codes[j]
         perm[fill[c]] = j
         fill[c] += 1
-    return perm, offsets
+    return offsets
 
 
 @njit(cache=True)
@@ -237,11 +272,11 @@ def _is_sorted(values: np.ndarray) -> bool:
 
 
 def _group(codes: np.ndarray, n_groups: int, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if _is_sorted(times):
-        order = np.arange(times.shape[0], dtype=np.int64)
-    else:
-        order = np.argsort(times, kind="stable")
-    return _counting_sort(codes, n_groups, order)
+    sorted_already = _is_sorted(times)
+    order = np.zeros(0, np.int64) if sorted_already else np.argsort(times, kind="stable")
+    perm = np.empty(codes.shape[0], dtype=np.int32 if codes.shape[0] < 2**31 else np.int64)
+    offsets = _counting_sort(codes, n_groups, order, perm)
+    return perm, offsets
 
 
 # --- the slow pass: find the first bad row and say what is wrong with it --------------
@@ -265,7 +300,7 @@ def _check_row(time: object, node: object, event: object) -> str | None:
     return None
 
 
-def _locate_in_csv(path: Path, _table: pa.Table | None) -> TraceError | None:
+def _locate_in_csv(path: Path) -> TraceError | None:
     kinds: set[type] = set()
     with path.open(newline="", encoding="utf-8", errors="replace") as f:
         reader = csv.reader(f)
@@ -274,10 +309,9 @@ def _locate_in_csv(path: Path, _table: pa.Table | None) -> TraceError | None:
         for row in reader:
             if not row:
                 continue
-            if len(row) < len(header):
-                return TraceError(
-                    str(path), reader.line_num, f"expected {len(header)} fields, got {len(row)}"
-                )
+            if len(row) != len(header):
+                fields = f"expected {len(header)} fields, got {len(row)}"
+                return TraceError(str(path), reader.line_num, fields)
             values = [row[j] for j in at]
             problem = _check_row(*values)
             if problem:
@@ -288,17 +322,13 @@ def _locate_in_csv(path: Path, _table: pa.Table | None) -> TraceError | None:
     return None
 
 
-def _locate_in_table(path: Path, table: pa.Table | None) -> TraceError | None:
-    if table is None:
-        return None
-    for j, (time, node, event) in enumerate(_rows(table)):
-        problem = _check_row(time, node, event)
-        if problem:
-            return TraceError(str(path), j + 1, problem, unit="row ")
-    return None
-
-
-def _rows(table: pa.Table) -> Iterator[tuple[object, object, object]]:
-    for batch in table.to_batches():
+def _locate_in_parquet(path: Path) -> TraceError | None:
+    row = 0
+    for batch in _parquet_batches(path):
         cols = [batch.column(c).to_pylist() for c in COLUMNS]
-        yield from zip(*cols, strict=True)
+        for values in zip(*cols, strict=True):
+            row += 1
+            problem = _check_row(*values)
+            if problem:
+                return TraceError(str(path), row, problem, unit="row ")
+    return None

@@ -1,0 +1,54 @@
+"""Write churn as a trace file (SPEC section 3), CSV or Parquet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pool_engine.kernel import START
+from pool_engine.workload import NodeChurn
+
+
+def churn_table(churn: Sequence[NodeChurn], *, with_pods: bool = False) -> pa.Table:
+    """All nodes' rows in one table sorted by time (ties: node order, then row order)."""
+    times = np.concatenate([c.times for c in churn])
+    node = np.concatenate([np.full(c.times.shape[0], k, np.int32) for k, c in enumerate(churn)])
+    kinds = np.concatenate([c.kinds for c in churn])
+    order = np.argsort(times, kind="stable")
+    columns: dict[str, pa.Array] = {
+        "time": pa.array(times[order]),
+        "node": pa.DictionaryArray.from_arrays(
+            pa.array(node[order]), pa.array([c.name for c in churn])
+        ),
+        "event": pa.DictionaryArray.from_arrays(
+            pa.array(np.where(kinds[order] == START, 0, 1).astype(np.int32)),
+            pa.array(["start", "stop"]),
+        ),
+    }
+    if with_pods:
+        pods = np.concatenate([c.pods for c in churn])[order]
+        columns["pod"] = pa.array(np.char.add("pod-", pods.astype(str)))
+    return pa.table(columns)
+
+
+def write_trace(table: pa.Table, path: Path) -> None:
+    """Parquet when the name ends in .parquet/.pq, CSV otherwise."""
+    if path.suffix in (".parquet", ".pq"):
+        pq.write_table(table, path, compression="zstd")
+        return
+    plain = table.cast(
+        pa.schema(
+            [
+                pa.field(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type)
+                for f in table.schema
+            ]
+        )
+    )
+    with pa.OSFile(str(path), "wb") as sink:
+        sink.write((",".join(plain.column_names) + "\n").encode())
+        pacsv.write_csv(plain, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
