@@ -23,11 +23,21 @@ from pool_engine.workload import WorkloadSpec, generate
 @click.option("--nodes", type=click.IntRange(1), default=1000, show_default=True)
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), default=7.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--churn", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Multiplier on every arrival rate.")
+@click.option(
+    "--churn",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Multiplier on every arrival rate.",
+)
 @click.option("--pods", "with_pods", is_flag=True, help="Add a pod column (bigger file).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Trace to write: .csv, or .parquet/.pq for Parquet.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Trace to write: .csv, or .parquet/.pq for Parquet.",
+)
 def main(nodes: int, days: float, seed: int, churn: float, with_pods: bool, output: Path) -> None:
     """Write a synthetic churn trace for NODES nodes over DAYS days."""
     began = time.perf_counter()

@@ -2,8 +2,9 @@
 
 - a pod takes an idle IP on the ENI with the most allocated (pod-held) IPs;
 - a release takes idle IPs from the ENI with the fewest allocated IPs;
-- binds go to attached ENIs with quota left (most allocated first) whose subnet
-  still has free IPs; only then is a new ENI attached, in the subnet with the most
+- binds go to ENIs with quota left (most allocated first; one still attaching
+  counts, its IP binds follow the attach) whose subnet still has free IPs; only
+  then is a new ENI attached, in the subnet with the most
   free IPs, up to the max-attach limit.
 """
 
@@ -63,7 +64,7 @@ def choose_bind_targets(
     for eni in sorted(enis, key=lambda e: (-e.allocated, -len(e.ips), e.eni_id)):
         if count == 0:
             break
-        if not eni.attached:
+        if eni.detaching:
             continue
         room = min(limits.ips_per_eni - eni.used(), free.get(eni.subnet, count))
         take = min(room, count)

@@ -44,6 +44,8 @@ class Eni:
     """IPs being released: no longer bound, not yet gone."""
     attached: bool = True
     """False while the ENI itself is still being attached."""
+    detaching: bool = False
+    """Planned for detach: takes no more binds."""
 
     @property
     def allocated(self) -> int:
@@ -105,6 +107,21 @@ class BindOp:
     count: int
 
 
+@dataclass(frozen=True)
+class Latencies:
+    """How long cloud operations take (seconds): an IP bind on an attached ENI is
+    quick, a new ENI is attached first (SPEC section 1: ~1–3 s vs ~10–30 s)."""
+
+    ip_bind: float = 2.0
+    eni_attach: float = 15.0
+
+    def of(self, op: BindOp, mode: Mode) -> float:
+        """Request-to-usable time of ``op``."""
+        if mode is Mode.DIRECT_ENI:
+            return self.eni_attach
+        return self.eni_attach + self.ip_bind if op.new_eni else self.ip_bind
+
+
 @dataclass
 class NodePool:
     """All the state behind one node's pool decisions."""
@@ -124,6 +141,8 @@ class NodePool:
     subnets: dict[str, int] = field(default_factory=dict)
     """Subnet -> free IPs, as last seen from the provider."""
     ops: dict[int, BindOp] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Placeholder id of a new ENI -> its real id, once attached."""
     next_round: float = 0.0
     round_now: bool = False
     """Set by a target change (R7): the next decision runs a release round at once."""
@@ -200,7 +219,7 @@ class NodePool:
             del eni.ips[release.ip]
             eni.releasing.add(release.ip)
         for eni_id in plan.detach:
-            self.enis[eni_id].attached = False
+            self.enis[eni_id].detaching = True
         started: list[BindOp] = []
         for request in plan.binds:
             op_id = next(self._op_ids)
@@ -223,32 +242,40 @@ class NodePool:
     ) -> list[tuple[str, float]]:
         """R4: the op's slots are bound; waiters, oldest first, take them.
 
-        ``eni_id`` is the real id of a new ENI. Fewer ``ips`` than asked counts the
-        rest as failed. Returns (pod, seconds waited) for every waiter served.
+        ``eni_id`` is the ENI's real id (for a new ENI, the one the cloud gave it).
+        Fewer ``ips`` than asked counts the rest as failed. Returns (pod, seconds
+        waited) for every waiter served.
         """
         op = self.ops.pop(op_id)
-        eni = self.enis.pop(op.eni_id)
-        eni.eni_id = eni_id
-        eni.attached = True
+        known = self.aliases.get(op.eni_id, op.eni_id)
+        eni = self.enis[known]
         eni.pending -= op.count
-        self.enis[eni_id] = self._merge(eni)
+        eni.attached = True
+        if known != eni_id:  # a new ENI's placeholder takes the real id
+            del self.enis[known]
+            self.aliases[known] = eni_id
+            eni.eni_id = eni_id
+            self.enis[eni_id] = self._merge(eni)
         served = []
         for ip in ips:
             self.enis[eni_id].ips[ip] = None
             got = self._serve_waiter(eni_id, ip, now)
             if got:
                 served.append(got)
+        self._forget_alias(op.eni_id)
         return served
 
     def bind_failed(self, op_id: int) -> None:
         """The op bound nothing; R1 asks again at the next decision."""
         op = self.ops.pop(op_id)
-        eni = self.enis[op.eni_id]
+        known = self.aliases.get(op.eni_id, op.eni_id)
+        eni = self.enis[known]
         eni.pending -= op.count
         if op.subnet in self.subnets:
             self.subnets[op.subnet] += op.count
         if not eni.attached and eni.used() == 0:
-            del self.enis[op.eni_id]
+            del self.enis[known]
+        self._forget_alias(op.eni_id)
 
     def release_done(self, eni_id: str, ip: str) -> None:
         eni = self.enis[eni_id]
@@ -257,11 +284,11 @@ class NodePool:
             self.subnets[eni.subnet] += 1
 
     def release_failed(self, eni_id: str, ip: str) -> None:
-        """The slot is still bound: it comes back as idle."""
+        """The slot is still bound: it comes back as idle (and its ENI stays)."""
         eni = self.enis[eni_id]
         eni.releasing.discard(ip)
         eni.ips[ip] = None
-        eni.attached = True
+        eni.detaching = False
 
     def detach_done(self, eni_id: str) -> None:
         self.enis.pop(eni_id, None)
@@ -291,6 +318,10 @@ class NodePool:
         since = self.waiters.pop(pod)
         self._hand(pod, eni_id, ip)
         return pod, now - since
+
+    def _forget_alias(self, placeholder: str) -> None:
+        if placeholder in self.aliases and all(o.eni_id != placeholder for o in self.ops.values()):
+            del self.aliases[placeholder]
 
     def _merge(self, eni: Eni) -> Eni:
         """A bind on an ENI we already track (re-attach of a known id) joins it."""
@@ -337,6 +368,7 @@ def decide(pool: NodePool, now: float, *, rounds: bool = True) -> Plan:
             e.eni_id
             for e in pool.enis.values()
             if e.attached
+            and not e.detaching
             and e.pending == 0
             and not e.releasing
             and len(e.ips) == sum(1 for r in releases if r.eni_id == e.eni_id)
