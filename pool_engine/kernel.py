@@ -58,6 +58,18 @@ def _grow(buf: np.ndarray, used: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def wait_offsets(kinds: np.ndarray, seg_lo: np.ndarray, seg_hi: np.ndarray) -> np.ndarray:
+    """Where each run's waits go: the running sum of its segment's start rows."""
+    offsets = np.zeros(seg_lo.shape[0] + 1, dtype=np.int64)
+    for r in range(seg_lo.shape[0]):
+        starts = 0
+        for j in range(seg_lo[r], seg_hi[r]):
+            starts += kinds[j] == START
+        offsets[r + 1] = offsets[r] + starts
+    return offsets
+
+
+@njit(cache=True)
 def run_all(
     times: np.ndarray,
     kinds: np.ndarray,
@@ -122,7 +134,7 @@ def run_all(
         idle_s = 0.0
         bound_s = 0.0
         t_prev = 0.0
-        done = -1.0  # the last instant fully processed (its round included)
+        next_tick = interval  # the first round tick after the last instant processed
         i = lo
 
         if record:
@@ -142,10 +154,10 @@ def run_all(
                 t = times[i]
             if b_head < b_tail and bind_at[b_head] < t:
                 t = bind_at[b_head]
-            if releases_in_round(bound, in_flight, holding, waiting, big_m, quick) > 0:
-                tick = next_round_after(done, 0.0, interval)
-                if tick < t:
-                    t = tick
+            if next_tick < t and releases_in_round(
+                bound, in_flight, holding, waiting, big_m, quick
+            ):
+                t = next_tick
             if t > end:
                 break
 
@@ -207,11 +219,13 @@ def run_all(
                         b_tail += 1
 
             # 3. the release round (R2), if this instant is a tick; R1 after it is a no-op.
-            if is_round_tick(t, 0.0, interval):
+            # Most instants fall before the next tick: one comparison, no division.
+            if t == next_tick or (t > next_tick and is_round_tick(t, 0.0, interval)):
                 n = releases_in_round(bound, in_flight, holding, q_tail - q_head, big_m, quick)
                 bound -= n
                 releases += n
-            done = t
+            if t >= next_tick:
+                next_tick = next_round_after(t, 0.0, interval)
 
             if record:
                 last = 4 * (tl_used - 1)

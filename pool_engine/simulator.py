@@ -108,9 +108,7 @@ def replay(
     node = np.fromiter((r.node for r in runs), dtype=np.int64, count=len(runs))
     seg_lo = trace.offsets[node]
     seg_hi = trace.offsets[node + 1]
-    starts_per_node = _starts_per_node(trace)
-    wait_offset = np.zeros(len(runs) + 1, dtype=np.int64)
-    np.cumsum(starts_per_node[node], out=wait_offset[1:])
+    wait_offset = kernel.wait_offsets(trace.kinds, seg_lo, seg_hi)
     counts, floats, waits, tl_t, tl_i = kernel.run_all(
         trace.times,
         trace.kinds,
@@ -220,10 +218,3 @@ def _timeline_rows(
 
 def _capacity(targets: NodeTargets) -> int:
     return UNLIMITED if targets.max_slots is None else targets.max_slots
-
-
-def _starts_per_node(trace: Trace) -> np.ndarray:
-    is_start = (trace.kinds == kernel.START).astype(np.int64)
-    cumulative = np.concatenate(([0], np.cumsum(is_start)))
-    per_node: np.ndarray = cumulative[trace.offsets[1:]] - cumulative[trace.offsets[:-1]]
-    return per_node
