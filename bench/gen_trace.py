@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from pool_engine.tracefile import churn_table, write_trace
+from pool_engine.tracefile import churn_table, write_table
 from pool_engine.workload import WorkloadSpec, generate
 
 
@@ -44,7 +44,7 @@ def main(nodes: int, days: float, seed: int, churn: float, with_pods: bool, outp
     churn_rows = generate(WorkloadSpec(nodes=nodes, days=days, seed=seed, churn=churn))
     table = churn_table(churn_rows, with_pods=with_pods)
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_trace(table, output)
+    write_table(table, output)
     click.echo(
         f"wrote {table.num_rows:,} events of {nodes:,} nodes over {days:g} days to {output} "
         f"({output.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - began:.1f}s",

@@ -9,10 +9,11 @@ in :mod:`pool_engine.policy`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from pool_engine import kernel
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, UNLIMITED
@@ -134,7 +135,8 @@ class SimulationResult:
     end: float
     nodes: dict[str, dict[str, Any]]
     total: dict[str, Any]
-    timeline: list[tuple[float, str, int, int, int, int]] = field(default_factory=list)
+    timeline: pa.Table | None = None
+    """time,node,bound,in_use,waiting,idle at every change, sorted by time then node."""
 
     def to_json(self) -> dict[str, Any]:
         return {"end": self.end, "nodes": self.nodes, "total": self.total}
@@ -151,7 +153,7 @@ def simulate(
     overrides = overrides or {}
     runs = [Run(k, overrides.get(name, settings.defaults)) for k, name in enumerate(trace.nodes)]
     if not runs:
-        return SimulationResult(trace.end, {}, _total_of(None, 0), [])
+        return SimulationResult(trace.end, {}, _total_of(None, 0))
     stats = replay(trace, runs, settings, timeline=timeline)
     nodes: dict[str, dict[str, Any]] = {}
     for r, run in enumerate(runs):
@@ -161,7 +163,7 @@ def simulate(
         nodes[trace.nodes[run.node]] = per_node
     result = SimulationResult(trace.end, dict(sorted(nodes.items())), _total_of(stats, len(runs)))
     if timeline:
-        result.timeline = _timeline_rows(stats, runs, trace)
+        result.timeline = _timeline_table(stats, runs, trace)
     return result
 
 
@@ -197,23 +199,21 @@ _FLOAT_FIELDS = {
 }
 
 
-def _timeline_rows(
-    stats: ReplayStats, runs: Sequence[Run], trace: Trace
-) -> list[tuple[float, str, int, int, int, int]]:
+def _timeline_table(stats: ReplayStats, runs: Sequence[Run], trace: Trace) -> pa.Table:
     t, i = stats.timeline_t, stats.timeline_i
     order = np.lexsort((i[:, 0], t))
-    names = [trace.nodes[run.node] for run in runs]
-    return [
-        (
-            float(t[j]),
-            names[i[j, 0]],
-            int(i[j, 1]),
-            int(i[j, 2]),
-            int(i[j, 3]),
-            int(i[j, 1] - i[j, 2]),
-        )
-        for j in order
-    ]
+    names = pa.array([trace.nodes[run.node] for run in runs])
+    bound, in_use = i[order, 1], i[order, 2]
+    return pa.table(
+        {
+            "time": t[order],
+            "node": pa.DictionaryArray.from_arrays(pa.array(i[order, 0].astype(np.int32)), names),
+            "bound": bound,
+            "in_use": in_use,
+            "waiting": i[order, 3],
+            "idle": bound - in_use,
+        }
+    )
 
 
 def _capacity(targets: NodeTargets) -> int:

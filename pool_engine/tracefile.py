@@ -36,8 +36,8 @@ def churn_table(churn: Sequence[NodeChurn], *, with_pods: bool = False) -> pa.Ta
     return pa.table(columns)
 
 
-def write_trace(table: pa.Table, path: Path) -> None:
-    """Parquet when the name ends in .parquet/.pq, CSV otherwise."""
+def write_table(table: pa.Table, path: Path) -> None:
+    """Write a trace (or any table) as Parquet when the name ends in .parquet/.pq, else CSV."""
     if path.suffix in (".parquet", ".pq"):
         pq.write_table(table, path, compression="zstd")
         return

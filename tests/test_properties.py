@@ -130,7 +130,12 @@ def test_idle_slot_seconds_is_the_integral_of_the_timeline(
         trace, SimulationSettings(NodeTargets(mM[0], mM[1], cap), quick), timeline=True
     )
     per_node: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
-    for t, node, bound, in_use, waiting, idle in result.timeline:
+    assert result.timeline is not None
+    columns = [
+        result.timeline.column(c).to_pylist()
+        for c in ("time", "node", "bound", "in_use", "waiting", "idle")
+    ]
+    for t, node, bound, in_use, waiting, idle in zip(*columns, strict=True):
         assert idle == bound - in_use >= 0 and waiting >= 0
         if cap is not None:
             assert bound <= cap

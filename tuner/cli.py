@@ -162,9 +162,9 @@ def simulate_cmd(
     began = time.perf_counter()
     result = simulate(loaded, settings, overrides, timeline=timeline_file is not None)
     _log(f"replayed {len(loaded.nodes):,} nodes in {time.perf_counter() - began:.2f}s")
-    if timeline_file is not None:
+    if timeline_file is not None and result.timeline is not None:
         render.write_timeline(timeline_file, result.timeline)
-        _log(f"wrote {len(result.timeline):,} timeline rows to {timeline_file}")
+        _log(f"wrote {result.timeline.num_rows:,} timeline rows to {timeline_file}")
     if output == "json":
         _print_json(result.to_json())
     else:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
 from pathlib import Path
 
+import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
 from pool_engine.simulator import SimulationResult, SimulationSettings
+from pool_engine.tracefile import write_table
 
 TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
 
 
-def write_timeline(path: Path, rows: Iterable[tuple[float, str, int, int, int, int]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(TIMELINE_HEADER)
-        out.writerows((f"{t:.9g}", node, b, p, w, idle) for t, node, b, p, w, idle in rows)
+def write_timeline(path: Path, timeline: pa.Table) -> None:
+    """The simulator's timeline as CSV time,node,bound,in_use,waiting,idle."""
+    write_table(timeline.select(list(TIMELINE_HEADER)), path)
 
 
 def print_simulation(result: SimulationResult, settings: SimulationSettings) -> None:

@@ -1,0 +1,58 @@
+"""`eni-tuner simulate` as a user sees it: the table, the timeline file, the JSON."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tuner.cli import cli
+
+TRACE = """
+time,node,event
+0,a,start
+1,a,start
+300,b,start
+"""
+
+
+def test_table_output_lists_every_node_and_the_total(write: Callable[[str, str], Path]) -> None:
+    result = CliRunner().invoke(cli, ["simulate", str(write("t.csv", TRACE))])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("│ a ") for line in lines)
+    assert any(line.startswith("│ b ") for line in lines)
+    assert any("total" in line for line in lines)
+    assert "slow release every 120 s" in result.stdout
+
+
+def test_timeline_file_has_the_spec_header_and_one_row_per_change(
+    write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    timeline = tmp_path / "timeline.csv"
+    result = CliRunner().invoke(
+        cli, ["simulate", str(write("t.csv", TRACE)), "--timeline", str(timeline), "-o", "json"]
+    )
+    assert result.exit_code == 0
+    rows = list(csv.reader(timeline.read_text().splitlines()))
+    assert rows[0] == ["time", "node", "bound", "in_use", "waiting", "idle"]
+    # a: t0 start (5,1,0,4), t1 start (5,2,0,3), binds done t2 (6,..), t3 (7,..): B = P + M,
+    # nothing to release.  b: idle 5 from t0, one pod at t300.
+    assert rows[1:] == [
+        ["0", "a", "5", "1", "0", "4"],
+        ["0", "b", "5", "0", "0", "5"],
+        ["1", "a", "5", "2", "0", "3"],
+        ["2", "a", "6", "2", "0", "4"],
+        ["3", "a", "7", "2", "0", "5"],
+        ["300", "b", "5", "1", "0", "4"],
+    ]
+
+
+def test_help_teaches() -> None:
+    result = CliRunner().invoke(cli, ["simulate", "--help"])
+    assert result.exit_code == 0
+    for option in ("--min-warm", "--max-warm", "--targets", "--quick-release", "--max-slots",
+                   "--bind-latency", "--release-interval", "--timeline", "Examples"):  # fmt: skip
+        assert option in result.stdout
