@@ -293,6 +293,33 @@ class NodePool:
     def detach_done(self, eni_id: str) -> None:
         self.enis.pop(eni_id, None)
 
+    def detach_failed(self, eni_id: str) -> None:
+        """The ENI is still attached; the next decision plans its detach again."""
+        if eni_id in self.enis:
+            self.enis[eni_id].detaching = False
+            self.enis[eni_id].attached = True
+
+    def adopt(
+        self, eni_id: str, subnet: str, ips: dict[str, str | None], now: float
+    ) -> list[tuple[str, float]]:
+        """Take slots found bound at the provider (a rebuild, or a bind whose request
+        was lost in a crash) into the pool, so nothing bound is ever leaked. ``ips``
+        maps each IP to the pod known to hold it, or None. Idle ones serve waiters."""
+        eni = self.enis.setdefault(eni_id, Eni(eni_id, subnet))
+        served = []
+        for ip, pod in ips.items():
+            if eni.ips.get(ip) is not None:
+                continue
+            eni.ips[ip] = None
+            if pod is not None and pod not in self.holders:
+                self.waiters.pop(pod, None)
+                self._hand(pod, eni_id, ip)
+            else:
+                got = self._serve_waiter(eni_id, ip, now)
+                if got:
+                    served.append(got)
+        return served
+
     # --- configuration (R7) ------------------------------------------------------------------
 
     def set_targets(self, targets: Targets) -> None:

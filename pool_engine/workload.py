@@ -4,7 +4,7 @@ Per node, four kinds of churn are mixed (rates scale with node size and ``churn`
 
 - **services** under an HPA: Poisson arrivals whose rate follows a daily curve
   (peak in the afternoon, trough at night, weekends at 60 %), log-normal lifetimes
-  (median 3 h);
+  (median 25 min, so an 8-core node runs ~20 of them at a time);
 - **rollouts** of the node's deployment replicas in surge waves: every 45 s a wave
   starts ~25 % of the replicas and, 30 s later, stops as many old ones;
 - **batch bursts**: 10–40 pods inside 20 s, running 5–30 minutes;
@@ -46,7 +46,7 @@ class WorkloadSpec:
     days: float = 1.0
     seed: int = 0
     churn: float = 1.0
-    """Multiplier on every arrival rate (1.0 is ~1,400 pod starts per 8-core node-day)."""
+    """Multiplier on every arrival rate (1.0 is ~900 pod starts per 8-core node-day)."""
 
 
 def node_sizes(spec: WorkloadSpec) -> np.ndarray:
@@ -85,7 +85,7 @@ def _node_pods(
     """(start, stop) of every pod on one node; stop is inf for pods still running."""
     scale = churn * (cores / 8.0) ** 0.5
     parts = [
-        _services(rng, horizon, 0.85 / 60.0 * scale),
+        _services(rng, horizon, 0.5 / 60.0 * scale),
         _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=3.0 * churn),
         _bursts(rng, horizon, per_day=2.0 * scale),
         _cron(rng, horizon, probability=min(1.0, 0.8 * churn)),
@@ -111,7 +111,7 @@ def _services(
     n = rng.poisson(peak * horizon)
     t = np.sort(rng.uniform(0.0, horizon, n))
     t = t[rng.uniform(0.0, 1.6, n) < _daily_rate(t)]
-    life = rng.lognormal(np.log(3 * 3600.0), 1.0, t.shape[0])
+    life = rng.lognormal(np.log(25 * 60.0), 1.0, t.shape[0])
     return t, t + life
 
 

@@ -1,0 +1,75 @@
+"""An immutable view of every pool, taken after each engine step.
+
+Scrapes read the latest snapshot and nothing else: a scrape never touches the
+Kubernetes or cloud API, and never waits for the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pool_engine.reconciler import PoolCounters, Reconciler
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    node: str
+    mode: str
+    bound: int
+    in_use: int
+    warm: int
+    max_attach: int
+    min_warm: int
+    max_warm: int
+    waiting: int
+    in_flight: int
+    pod_starts: int
+    pod_stops: int
+    cold_starts: int
+    binds: tuple[tuple[str, int], ...]
+    releases: tuple[tuple[str, int], ...]
+    rejections: tuple[tuple[str, int], ...]
+    expected_bound: int | None = None
+    """What the engine would keep bound, when it runs as a shadow (tke-observe)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: float
+    rows: tuple[PoolRow, ...]
+
+
+EMPTY = Snapshot(0.0, ())
+
+
+def take_snapshot(reconciler: Reconciler, now: float) -> Snapshot:
+    rows = []
+    for pool in reconciler.registry:
+        counters = reconciler.counters.get((pool.node, pool.mode)) or PoolCounters()
+        bound, holding = pool.bound, pool.holding
+        rows.append(
+            PoolRow(
+                node=pool.node,
+                mode=pool.mode.value,
+                bound=bound,
+                in_use=holding,
+                warm=bound - holding,
+                max_attach=pool.capacity,
+                min_warm=pool.targets.min_warm,
+                max_warm=pool.targets.max_warm,
+                waiting=pool.waiting,
+                in_flight=pool.in_flight,
+                pod_starts=counters.pod_starts,
+                pod_stops=counters.pod_stops,
+                cold_starts=counters.cold_starts,
+                binds=_items(counters.binds.items()),
+                releases=_items(counters.releases.items()),
+                rejections=_items(counters.rejections.items()),
+            )
+        )
+    return Snapshot(now, tuple(rows))
+
+
+def _items(pairs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(pairs))

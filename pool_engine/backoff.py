@@ -1,0 +1,63 @@
+"""Pacing cloud calls: a client-side token bucket and per-node exponential backoff.
+
+Both take ``now`` as a parameter (virtual time in the simulator, the wall clock in the
+daemon), which is why they are not a retry library's sleep-based decorators.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    """``rate`` calls per second on average, bursts up to ``burst``."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    updated: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = self.burst
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are enough at ``now``."""
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = max(self.updated, now)
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter, per key (a node's pool)."""
+
+    base: float = 1.0
+    cap: float = 60.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    failures: dict[object, int] = field(default_factory=dict)
+    until: dict[object, float] = field(default_factory=dict)
+
+    def blocked(self, key: object, now: float) -> bool:
+        return self.until.get(key, 0.0) > now
+
+    def failed(self, key: object, now: float) -> float:
+        """Record a failure; returns when the key may try again."""
+        n = self.failures.get(key, 0) + 1
+        self.failures[key] = n
+        delay = self.rng.uniform(0.0, min(self.cap, self.base * 2 ** (n - 1)))
+        self.until[key] = now + delay
+        return self.until[key]
+
+    def retried(self, key: object) -> None:
+        """The key tried again after its wait (the failure count stays)."""
+        self.until.pop(key, None)
+
+    def succeeded(self, key: object) -> None:
+        self.failures.pop(key, None)
+        self.until.pop(key, None)
