@@ -11,9 +11,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import FrameType
+from typing import Any, TypeVar
 
 import click
 
@@ -48,7 +50,10 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
-def engine_flags(f):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def engine_flags(f: F) -> F:
     """The seed's ipamd flags: defaults for nodes first seen after they change."""
     for name, default, text in (
         ("--eni-max-warm-target", 1, "Default max warm ENIs (direct-eni)."),
@@ -63,7 +68,7 @@ def engine_flags(f):  # type: ignore[no-untyped-def]
     return f
 
 
-def common_flags(f):  # type: ignore[no-untyped-def]
+def common_flags(f: F) -> F:
     f = click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
                      show_default=True)(f)  # fmt: skip
     f = click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),

@@ -120,7 +120,6 @@ class SimulatedVpc:
         return [
             EniRecord(eni_id, eni.subnet, tuple(sorted(eni.ips)))
             for eni_id, eni in self.enis.get((node, mode), {}).items()
-            if eni.ips
         ]
 
     def subnets(self) -> dict[str, int]:

@@ -94,6 +94,30 @@ class SimulatedCluster:
         self.now = max(self.now, until)
         self.reconciler.step(until)
 
+    def restart_engine(self) -> None:
+        """Throw the engine's memory away, as a crash would, and rebuild it from the
+        provider (ENIs and IPs) and the cluster (which pod holds which IP, which pods
+        still wait). Operations still in flight at the provider are adopted when they
+        finish, so nothing leaks and nothing is bound twice."""
+        old = self.reconciler
+        holders = {
+            pool.node: {ip: pod for pod, (_, ip) in pool.holders.items()} for pool in self.pools
+        }
+        waiting = {pool.node: list(pool.waiters.items()) for pool in self.pools}
+        self.registry = Registry(self.settings.defaults)
+        self.reconciler = Reconciler(self.registry, self.vpc, bucket=old.bucket)
+        rebuilt = []
+        for pool in self.pools:
+            fresh = self.registry.ensure(pool.node, pool.mode, pool.limits, self.now)
+            fresh.targets = pool.targets
+            fresh.next_round = pool.next_round
+            self.reconciler.rebuild(fresh, holders[pool.node], self.now)
+            for pod, since in waiting[pool.node]:
+                fresh.waiters[pod] = since
+            rebuilt.append(fresh)
+        self.pools = rebuilt
+        self.reconciler.step(self.now)
+
     def close(self) -> None:
         if self._record is not None:
             self._record.close()

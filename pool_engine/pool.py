@@ -278,16 +278,19 @@ class NodePool:
         self._forget_alias(op.eni_id)
 
     def release_done(self, eni_id: str, ip: str) -> None:
-        eni = self.enis[eni_id]
+        eni = self.enis.get(eni_id)
+        if eni is None:  # released for an engine before a restart: nothing of ours
+            return
         eni.releasing.discard(ip)
         if eni.subnet in self.subnets:
             self.subnets[eni.subnet] += 1
 
     def release_failed(self, eni_id: str, ip: str) -> None:
         """The slot is still bound: it comes back as idle (and its ENI stays)."""
-        eni = self.enis[eni_id]
+        eni = self.enis.setdefault(eni_id, Eni(eni_id, ""))
         eni.releasing.discard(ip)
-        eni.ips[ip] = None
+        if eni.ips.get(ip) is None:
+            eni.ips[ip] = None
         eni.detaching = False
 
     def detach_done(self, eni_id: str) -> None:
