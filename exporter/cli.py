@@ -222,9 +222,8 @@ def simulate(
 
 
 def _stop_at(daemon: Daemon, wall_seconds: float) -> None:
-    if not daemon.stop.wait(wall_seconds):
-        daemon.step()
-        daemon.stop.set()
+    daemon.stop.wait(wall_seconds)
+    daemon.stop.set()
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

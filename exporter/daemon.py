@@ -50,6 +50,7 @@ class Daemon:
         while not self.stop.is_set():
             self.step()
             self.stop.wait(self.interval)
+        self.step()  # a last step, so what happened up to now is published and recorded
         log.info("engine loop stopped")
 
     def step(self) -> None:
