@@ -7,6 +7,8 @@ input, printed as one line; 1 an unexpected failure.
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import signal
 import sys
 import threading
@@ -18,10 +20,15 @@ from types import FrameType
 from typing import Any, TypeVar
 
 import click
+from kubernetes import config as kube_config
+from kubernetes.client import ApiClient, Configuration
 
 from exporter import logs
 from exporter.cloud import CloudSettings
+from exporter.cluster import ClusterEngine
 from exporter.daemon import Daemon, Engine
+from exporter.kube import Change, start_watchers
+from exporter.leader import elect
 from exporter.metrics import Instruments
 from exporter.server import Endpoints, serve
 from exporter.simcluster import ClusterSettings, SimulatedCluster
@@ -97,8 +104,124 @@ def cli() -> None:
 
     \b
     Commands:
+      run        cluster mode: watch Nodes, Pods and NEC objects
       simulate   a simulated cluster and VPC, no cloud account or cluster needed
     """
+
+
+@cli.command()
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Kubeconfig file  [default: in-cluster config, then ~/.kube/config]",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(["tke-observe", "simulated"]),
+    default="tke-observe",
+    show_default=True,
+    help="tke-observe: read-only shadow of TKE's agent; simulated: the engine "
+    "owns the pools through a simulated VPC.",
+)
+@click.option(
+    "--listen",
+    default="0.0.0.0:9808",
+    show_default=True,
+    callback=_listen,
+    help="HOST:PORT for /metrics, /healthz and /readyz.",
+)
+@click.option(
+    "--lease-name",
+    default="eni-exporter",
+    show_default=True,
+    help="Lease that elects the one acting replica (simulated provider).",
+)
+@click.option(
+    "--lease-namespace",
+    default=lambda: os.environ.get("POD_NAMESPACE", "kube-system"),
+    show_default="$POD_NAMESPACE or kube-system",
+)
+@click.option(
+    "--api-qps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=50.0,
+    show_default=True,
+    help="Cloud API rate limit (simulated provider).",
+)
+@engine_flags
+@common_flags
+def run(
+    kubeconfig: Path | None,
+    provider: str,
+    listen: tuple[str, int],
+    lease_name: str,
+    lease_namespace: str,
+    api_qps: float,
+    log_format: str,
+    log_level: str,
+    **flags: object,
+) -> None:
+    """Watch the cluster and publish every node's pool.
+
+    Nodes, Pods and NEC objects are listed and watched (resuming from the last
+    resourceVersion, listing again after 410 Gone). Targets and limits come from the
+    NEC annotations tke.cloud.tencent.com/route-eni-ip-{min,max}-warm-target,
+    direct-eni-{min,max}-warm-target, route-eni-max-attach, max-ip-per-route-eni and
+    direct-eni-max-attach; a refused change keeps the previous values and is reported
+    as a Kubernetes Event on the NEC.
+
+    \b
+    Examples:
+      eni-exporter run --provider tke-observe
+      eni-exporter run --kubeconfig ~/.kube/config --provider simulated --listen :9808
+    """
+    logs.setup(log_format, log_level)
+    defaults = _defaults(flags)
+    api = kube_client(kubeconfig)
+    changes: queue.Queue[Change] = queue.Queue()
+    stop = threading.Event()
+    observe = provider == "tke-observe"
+    if not observe:
+        leading = elect(api, lease_name, lease_namespace, on_lost=stop.set)
+        log.info("waiting for lease %s/%s", lease_namespace, lease_name)
+        while not leading.wait(1.0):
+            if stop.is_set():
+                return
+    watchers = start_watchers(api, changes, stop)
+    engine = ClusterEngine(
+        api, changes, watchers, defaults, observe, CloudSettings(api_qps=api_qps)
+    )
+    started = time.monotonic()
+    daemon = Daemon(
+        Engine(engine.reconciler, engine.advance, engine.snapshot, engine.ready),
+        Instruments(_version()),
+        clock=lambda: time.monotonic() - started,
+        interval=0.2,
+    )
+    daemon.stop = stop
+    server = serve(Endpoints(daemon.render, daemon.healthy, daemon.ready), *listen)
+    log.info("serving http://%s:%d/metrics, provider %s", *listen, provider)
+    _stop_on_signals(stop)
+    try:
+        daemon.run()
+    finally:
+        server.shutdown()
+
+
+def kube_client(kubeconfig: Path | None) -> ApiClient:
+    """An API client from --kubeconfig, else in-cluster, else ~/.kube/config."""
+    configuration = Configuration()
+    try:
+        if kubeconfig is not None:
+            kube_config.load_kube_config(str(kubeconfig), client_configuration=configuration)
+        else:
+            try:
+                kube_config.load_incluster_config(client_configuration=configuration)
+            except kube_config.ConfigException:
+                kube_config.load_kube_config(client_configuration=configuration)
+    except (kube_config.ConfigException, OSError) as error:
+        raise click.BadParameter(f"no usable Kubernetes configuration: {error}") from None
+    return ApiClient(configuration)
 
 
 @cli.command()

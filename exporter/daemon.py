@@ -28,6 +28,10 @@ class Engine:
     reconciler: Reconciler
     advance: Callable[[float], None]
     """Process everything up to the given engine time."""
+    snapshot: Callable[[float], Snapshot] | None = None
+    """How to publish; by default every pool as the engine keeps it."""
+    ready: Callable[[], bool] = lambda: True
+    """True once the engine has seen the whole world once (first full sync)."""
 
 
 class Daemon:
@@ -58,8 +62,9 @@ class Daemon:
         now = self.clock()
         self.engine.advance(now)
         self._drain()
-        self.snapshot = take_snapshot(self.engine.reconciler, now)
-        self.synced = True
+        publish = self.engine.snapshot
+        self.snapshot = publish(now) if publish else take_snapshot(self.engine.reconciler, now)
+        self.synced = self.synced or self.engine.ready()
         self.last_step = time.monotonic()
         self.instruments.reconcile.observe(time.perf_counter() - began)
 

@@ -6,9 +6,10 @@ Kubernetes or cloud API, and never waits for the engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pool_engine.config import Mode
 from pool_engine.reconciler import PoolCounters, Reconciler
 
 
@@ -43,11 +44,17 @@ class Snapshot:
 EMPTY = Snapshot(0.0, ())
 
 
-def take_snapshot(reconciler: Reconciler, now: float) -> Snapshot:
+def take_snapshot(
+    reconciler: Reconciler, now: float, observed: Mapping[tuple[str, Mode], int] | None = None
+) -> Snapshot:
+    """Every pool's row. With ``observed`` (bound slots as the node advertises them,
+    in shadow mode) the row reports those and the engine's own count as expected."""
     rows = []
     for pool in reconciler.registry:
-        counters = reconciler.counters.get((pool.node, pool.mode)) or PoolCounters()
-        bound, holding = pool.bound, pool.holding
+        key = (pool.node, pool.mode)
+        counters = reconciler.counters.get(key) or PoolCounters()
+        holding = pool.holding
+        bound = pool.bound if observed is None else observed.get(key, 0)
         rows.append(
             PoolRow(
                 node=pool.node,
@@ -66,6 +73,7 @@ def take_snapshot(reconciler: Reconciler, now: float) -> Snapshot:
                 binds=_items(counters.binds.items()),
                 releases=_items(counters.releases.items()),
                 rejections=_items(counters.rejections.items()),
+                expected_bound=None if observed is None else pool.bound,
             )
         )
     return Snapshot(now, tuple(rows))

@@ -1,0 +1,212 @@
+"""Cluster mode: Kubernetes changes drive the engine; NEC annotations configure it.
+
+Two providers sit behind the same engine:
+
+- ``tke-observe`` (read-only on TKE): TKE's own agent keeps the pools. Bound slots
+  come from the nodes' extended resources, in-use from the pods; the engine runs as a
+  *shadow* against an instant, in-memory provider and publishes the bound count it
+  would keep (``eni_pool_expected_bound_slots``) beside the actual one.
+- ``simulated``: the engine owns the pools through the simulated VPC.
+
+A refused NEC change leaves the previous targets, is logged, counted and reported as
+a Kubernetes Event on the NEC object.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+
+from exporter.cloud import CloudSettings, SimulatedVpc
+from exporter.kube import (
+    NEC_GROUP,
+    NEC_KIND,
+    NEC_VERSION,
+    Change,
+    NecInfo,
+    NodeInfo,
+    PodInfo,
+    Watcher,
+)
+from exporter.snapshot import Snapshot, take_snapshot
+from pool_engine.config import Defaults, Limits, Mode, Refusal, default_limits
+from pool_engine.pool import NodePool
+from pool_engine.reconciler import Reconciler
+from pool_engine.registry import Registry
+
+log = logging.getLogger(__name__)
+
+INSTANT = CloudSettings(
+    ip_bind_seconds=(0.0, 0.0),
+    eni_attach_seconds=(0.0, 0.0),
+    release_seconds=(0.0, 0.0),
+    detach_seconds=(0.0, 0.0),
+    api_qps=1e9,
+    subnets=(("shadow", 1 << 40),),
+)
+
+
+class ClusterEngine:
+    """Applies Kubernetes changes to the pools, in the engine loop's thread."""
+
+    def __init__(
+        self,
+        api: client.ApiClient,
+        changes: queue.Queue[Change],
+        watchers: list[Watcher],
+        defaults: Defaults,
+        observe: bool,
+        cloud: CloudSettings | None = None,
+    ) -> None:
+        self.api = api
+        self.changes = changes
+        self.watchers = watchers
+        self.observe = observe
+        self.vpc = SimulatedVpc(INSTANT if observe else cloud)
+        self.registry = Registry(defaults)
+        self.reconciler = Reconciler(self.registry, self.vpc)
+        if observe:
+            self.reconciler.bucket.rate = self.reconciler.bucket.burst = 1e9
+        self.nodes: dict[str, NodeInfo] = {}
+        self.necs: dict[str, NecInfo] = {}
+        self.pods: dict[str, PodInfo] = {}
+        self._drained_after_sync = False
+        self._lock = threading.Lock()
+
+    # --- the daemon's hooks -------------------------------------------------------------
+
+    def advance(self, now: float) -> None:
+        synced = all(w.synced.is_set() for w in self.watchers)
+        while True:
+            try:
+                change = self.changes.get_nowait()
+            except queue.Empty:
+                break
+            self._apply(change, now)
+        self._drained_after_sync = self._drained_after_sync or synced
+        self.reconciler.step(now)
+
+    def ready(self) -> bool:
+        return self._drained_after_sync
+
+    def snapshot(self, now: float) -> Snapshot:
+        if not self.observe:
+            return take_snapshot(self.reconciler, now)
+        observed = {
+            (pool.node, pool.mode): self.nodes[pool.node].bound.get(pool.mode, 0)
+            for pool in self.registry
+            if pool.node in self.nodes
+        }
+        return take_snapshot(self.reconciler, now, observed)
+
+    # --- changes ------------------------------------------------------------------------
+
+    def _apply(self, change: Change, now: float) -> None:
+        if change.kind == "node":
+            self._node(change, now)
+        elif change.kind == "pod":
+            self._pod(change, now)
+        else:
+            self._nec(change, now)
+
+    def _node(self, change: Change, now: float) -> None:
+        if change.deleted:
+            self.nodes.pop(change.key, None)
+            for pool in self.registry.forget(change.key):
+                for pod in list(pool.holders) + list(pool.waiters):
+                    self.pods.pop(pod, None)
+            self.vpc.forget_node(change.key)
+            return
+        assert isinstance(change.info, NodeInfo)
+        first = change.key not in self.nodes
+        self.nodes[change.key] = change.info
+        self._pool(change.key, Mode.ROUTE_ENI, now)
+        if change.info.bound.get(Mode.DIRECT_ENI, 0) > 0:
+            self._pool(change.key, Mode.DIRECT_ENI, now)
+        if first:
+            for mode in Mode:
+                early = self.registry.pools.get((change.key, mode))
+                if early is not None:  # created early by a pod: now its real limits
+                    early.set_limits(default_limits(change.info.cores, mode))
+                    self._configure(early, now)
+
+    def _pod(self, change: Change, now: float) -> None:
+        old = self.pods.pop(change.key, None)
+        new = None if change.deleted else change.info
+        assert new is None or isinstance(new, PodInfo)
+        if old is not None and (new is None or not new.active or new.node != old.node):
+            pool = self.registry.pools.get((old.node, old.mode))
+            if pool is not None:
+                self.reconciler.pod_stopped(pool, change.key, now)
+            old = None
+        if new is not None and new.active:
+            if old is None:
+                self.reconciler.pod_started(self._pool(new.node, new.mode, now), change.key, now)
+            self.pods[change.key] = new
+
+    def _nec(self, change: Change, now: float) -> None:
+        if change.deleted:
+            self.necs.pop(change.key, None)
+            return  # the node keeps its last targets, as TKE's agent does
+        assert isinstance(change.info, NecInfo)
+        before = self.necs.get(change.key)
+        self.necs[change.key] = change.info
+        if before is not None and before.annotations == change.info.annotations:
+            return
+        for mode in Mode:
+            pool = self.registry.pools.get((change.key, mode))
+            if pool is not None:
+                self._configure(pool, now)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _pool(self, node: str, mode: Mode, now: float) -> NodePool:
+        pool = self.registry.pools.get((node, mode))
+        if pool is None:
+            info = self.nodes.get(node)
+            limits = (
+                default_limits(info.cores, mode)
+                if info
+                else Limits(7, 29 if mode is Mode.ROUTE_ENI else 1)
+            )
+            pool = self.registry.ensure(node, mode, limits, now)
+            pool.subnets.update(self.vpc.subnets())
+            self._configure(pool, now)
+        return pool
+
+    def _configure(self, pool: NodePool, now: float) -> None:
+        nec = self.necs.get(pool.node)
+        if nec is None:
+            return
+        for refusal in self.reconciler.configure(pool, nec.annotations, now):
+            log.warning("refused NEC %s (%s): %s", nec.name, refusal.reason.value, refusal.message)
+            self._event(nec, refusal)
+
+    def _event(self, nec: NecInfo, refusal: Refusal) -> None:
+        stamp = datetime.now(UTC).isoformat()
+        body: dict[str, Any] = {
+            "metadata": {"generateName": f"{nec.name}.", "namespace": "default"},
+            "involvedObject": {
+                "apiVersion": f"{NEC_GROUP}/{NEC_VERSION}",
+                "kind": NEC_KIND,
+                "name": nec.name,
+                "uid": nec.uid,
+            },
+            "reason": "WarmTargetRefused",
+            "message": f"{refusal.message}; the previous values stay in force",
+            "type": "Warning",
+            "source": {"component": "eni-exporter"},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        try:
+            event = client.CoreV1Event.model_validate(body)
+            client.CoreV1Api(self.api).create_namespaced_event("default", event)
+        except client.ApiException as error:
+            log.warning("could not record an Event for NEC %s: %s", nec.name, error.reason)
