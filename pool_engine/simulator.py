@@ -150,8 +150,10 @@ def simulate(
     timeline: bool = False,
 ) -> SimulationResult:
     """Replay every node of ``trace`` under its targets and summarise."""
-    overrides = overrides or {}
-    runs = [Run(k, overrides.get(name, settings.defaults)) for k, name in enumerate(trace.nodes)]
+    runs = [
+        Run(k, _targets_of(name, settings.defaults, overrides or {}))
+        for k, name in enumerate(trace.nodes)
+    ]
     if not runs:
         return SimulationResult(trace.end, {}, _total_of(None, 0))
     stats = replay(trace, runs, settings, timeline=timeline)
@@ -214,6 +216,18 @@ def _timeline_table(stats: ReplayStats, runs: Sequence[Run], trace: Trace) -> pa
             "idle": bound - in_use,
         }
     )
+
+
+def _targets_of(
+    node: str, defaults: NodeTargets, overrides: Mapping[str, NodeTargets]
+) -> NodeTargets:
+    """A node's override, with the default max slots where the override sets none."""
+    override = overrides.get(node)
+    if override is None:
+        return defaults
+    if override.max_slots is None:
+        return NodeTargets(override.min_warm, override.max_warm, defaults.max_slots)
+    return override
 
 
 def _capacity(targets: NodeTargets) -> int:

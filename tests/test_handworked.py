@@ -224,3 +224,16 @@ time,node,event,pod
             "min_warm": 0, "max_warm": 1,
         },
     )  # fmt: skip
+
+
+def test_targets_without_max_slots_keep_the_default_max_slots(
+    write: Write, simulate_json: Sim
+) -> None:
+    # a: m=3 from the file, C=2 from --max-slots: B starts at min(2, 3) = 2 and never
+    # exceeds 2, so three starts at t0 give two hits and one pod waiting to the end.
+    trace = write("t.csv", "time,node,event\n0,a,start\n0,a,start\n0,a,start\n10,a,stop\n")
+    targets = write("targets.csv", "node,min_warm,max_warm,max_slots\na,3,3,\n")
+    out = simulate_json(trace, "--targets", str(targets), "--max-slots", "2")
+    a = out["nodes"]["a"]
+    assert (a["min_warm"], a["peak_bound"], a["warm_hits"], a["cold_starts"]) == (3, 2, 2, 1)
+    assert a["wait_seconds_max"] == 10  # the stop at t10 hands its slot to the waiter
