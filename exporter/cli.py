@@ -75,6 +75,16 @@ def engine_flags(f: F) -> F:
     return f
 
 
+def latency_flag(f: F) -> F:
+    return click.option(
+        "--latency-scale",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="Multiply the simulated VPC's latencies (IP bind 1–3 s, ENI attach 10–30 s).",
+    )(f)
+
+
 def common_flags(f: F) -> F:
     f = click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
                      show_default=True)(f)  # fmt: skip
@@ -148,6 +158,7 @@ def cli() -> None:
     show_default=True,
     help="Cloud API rate limit (simulated provider).",
 )
+@latency_flag
 @engine_flags
 @common_flags
 def run(
@@ -157,6 +168,7 @@ def run(
     lease_name: str,
     lease_namespace: str,
     api_qps: float,
+    latency_scale: float,
     log_format: str,
     log_level: str,
     **flags: object,
@@ -188,9 +200,8 @@ def run(
             if stop.is_set():
                 return
     watchers = start_watchers(api, changes, stop)
-    engine = ClusterEngine(
-        api, changes, watchers, defaults, observe, CloudSettings(api_qps=api_qps)
-    )
+    cloud = CloudSettings(api_qps=api_qps).scaled(latency_scale)
+    engine = ClusterEngine(api, changes, watchers, defaults, observe, cloud)
     started = time.monotonic()
     daemon = Daemon(
         Engine(engine.reconciler, engine.advance, engine.snapshot, engine.ready),
@@ -287,6 +298,7 @@ def kube_client(kubeconfig: Path | None) -> ApiClient:
     callback=_rate,
     help="Fraction of cloud calls refused as throttled.",
 )
+@latency_flag
 @engine_flags
 @common_flags
 def simulate(
@@ -300,6 +312,7 @@ def simulate(
     api_qps: float,
     error_rate: float,
     throttle_rate: float,
+    latency_scale: float,
     log_format: str,
     log_level: str,
     **flags: object,
@@ -319,7 +332,7 @@ def simulate(
     """
     logs.setup(log_format, log_level)
     cloud = CloudSettings(api_qps=api_qps, error_rate=error_rate, throttle_rate=throttle_rate,
-                          seed=seed)  # fmt: skip
+                          seed=seed).scaled(latency_scale)  # fmt: skip
     settings = ClusterSettings(nodes=nodes, seed=seed, churn=churn, defaults=_defaults(flags),
                                cloud=cloud)  # fmt: skip
     cluster = SimulatedCluster(settings, record)

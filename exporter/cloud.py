@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Mode
@@ -41,6 +41,20 @@ class CloudSettings:
     subnets: tuple[tuple[str, int], ...] = (("subnet-a", 8192), ("subnet-b", 8192))
     """Subnets and their free IPs."""
     seed: int = 0
+
+    def scaled(self, factor: float) -> CloudSettings:
+        """The same VPC with every latency multiplied by ``factor``."""
+
+        def scale(bounds: tuple[float, float]) -> tuple[float, float]:
+            return (bounds[0] * factor, bounds[1] * factor)
+
+        return replace(
+            self,
+            ip_bind_seconds=scale(self.ip_bind_seconds),
+            eni_attach_seconds=scale(self.eni_attach_seconds),
+            release_seconds=scale(self.release_seconds),
+            detach_seconds=scale(self.detach_seconds),
+        )
 
 
 @dataclass

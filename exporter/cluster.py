@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,12 +34,13 @@ from exporter.kube import (
     Watcher,
 )
 from exporter.snapshot import Snapshot, take_snapshot
-from pool_engine.config import Defaults, Limits, Mode, Refusal, default_limits
+from pool_engine.config import Defaults, Mode, Refusal, default_limits
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
 
 log = logging.getLogger(__name__)
+ORDER = {"nec": 0, "node": 1, "pod": 2}
 
 INSTANT = CloudSettings(
     ip_bind_seconds=(0.0, 0.0),
@@ -75,32 +76,47 @@ class ClusterEngine:
         self.nodes: dict[str, NodeInfo] = {}
         self.necs: dict[str, NecInfo] = {}
         self.pods: dict[str, PodInfo] = {}
-        self._drained_after_sync = False
-        self._lock = threading.Lock()
+        self._synced = False
 
     # --- the daemon's hooks -------------------------------------------------------------
 
     def advance(self, now: float) -> None:
-        synced = all(w.synced.is_set() for w in self.watchers)
-        while True:
-            try:
-                change = self.changes.get_nowait()
-            except queue.Empty:
-                break
+        """Apply queued changes, then step the engine. Until every watcher has listed
+        once nothing is applied; the first full sync then goes in a fixed order (NEC
+        objects, nodes, pods), so a restart rebuilds the same state."""
+        if not self._synced:
+            if not all(w.synced.is_set() for w in self.watchers):
+                return
+            first = self._drain()
+            first.sort(key=lambda change: ORDER[change.kind])
+            for change in first:
+                self._apply(change, now)
+            self._synced = True
+        for change in self._drain():
             self._apply(change, now)
-        self._drained_after_sync = self._drained_after_sync or synced
         self.reconciler.step(now)
 
+    def _drain(self) -> list[Change]:
+        changes = []
+        while True:
+            try:
+                changes.append(self.changes.get_nowait())
+            except queue.Empty:
+                return changes
+
     def ready(self) -> bool:
-        return self._drained_after_sync
+        return self._synced
 
     def snapshot(self, now: float) -> Snapshot:
         if not self.observe:
             return take_snapshot(self.reconciler, now)
+        in_use: Counter[tuple[str, Mode]] = Counter((p.node, p.mode) for p in self.pods.values())
         observed = {
-            (pool.node, pool.mode): self.nodes[pool.node].bound.get(pool.mode, 0)
+            (pool.node, pool.mode): (
+                self.nodes[pool.node].bound.get(pool.mode, 0) if pool.node in self.nodes else 0,
+                in_use[(pool.node, pool.mode)],
+            )
             for pool in self.registry
-            if pool.node in self.nodes
         }
         return take_snapshot(self.reconciler, now, observed)
 
@@ -123,17 +139,18 @@ class ClusterEngine:
             self.vpc.forget_node(change.key)
             return
         assert isinstance(change.info, NodeInfo)
-        first = change.key not in self.nodes
+        before = self.nodes.get(change.key)
         self.nodes[change.key] = change.info
         self._pool(change.key, Mode.ROUTE_ENI, now)
         if change.info.bound.get(Mode.DIRECT_ENI, 0) > 0:
             self._pool(change.key, Mode.DIRECT_ENI, now)
-        if first:
-            for mode in Mode:
-                early = self.registry.pools.get((change.key, mode))
-                if early is not None:  # created early by a pod: now its real limits
-                    early.set_limits(default_limits(change.info.cores, mode))
-                    self._configure(early, now)
+        if before is not None and before.cores == change.info.cores:
+            return
+        for mode in Mode:  # first sight, or resized: the size's default limits, then the NEC's
+            sized = self.registry.pools.get((change.key, mode))
+            if sized is not None:
+                sized.set_limits(default_limits(change.info.cores, mode))
+                self._configure(sized, now)
 
     def _pod(self, change: Change, now: float) -> None:
         old = self.pods.pop(change.key, None)
@@ -166,17 +183,15 @@ class ClusterEngine:
     # --- helpers --------------------------------------------------------------------------
 
     def _pool(self, node: str, mode: Mode, now: float) -> NodePool:
-        pool = self.registry.pools.get((node, mode))
-        if pool is None:
-            info = self.nodes.get(node)
-            limits = (
-                default_limits(info.cores, mode)
-                if info
-                else Limits(7, 29 if mode is Mode.ROUTE_ENI else 1)
-            )
-            pool = self.registry.ensure(node, mode, limits, now)
-            pool.subnets.update(self.vpc.subnets())
-            self._configure(pool, now)
+        known = self.registry.pools.get((node, mode))
+        if known is not None:
+            return known
+        info = self.nodes.get(node)
+        # A pod may name a node not seen yet: the largest size's limits until it is.
+        limits = default_limits(info.cores if info else 128, mode)
+        pool = self.registry.ensure(node, mode, limits, now)
+        pool.subnets.update(self.vpc.subnets())
+        self._configure(pool, now)
         return pool
 
     def _configure(self, pool: NodePool, now: float) -> None:

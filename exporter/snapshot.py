@@ -45,16 +45,23 @@ EMPTY = Snapshot(0.0, ())
 
 
 def take_snapshot(
-    reconciler: Reconciler, now: float, observed: Mapping[tuple[str, Mode], int] | None = None
+    reconciler: Reconciler,
+    now: float,
+    observed: Mapping[tuple[str, Mode], tuple[int, int]] | None = None,
 ) -> Snapshot:
-    """Every pool's row. With ``observed`` (bound slots as the node advertises them,
-    in shadow mode) the row reports those and the engine's own count as expected."""
+    """Every pool's row. With ``observed`` — (bound, in use) per pool as the cluster
+    shows them, in shadow mode — the row reports those, no waiting pods (TKE does not
+    schedule a pod without a slot), and the bound count the engine would keep
+    (B + K of the shadow pool) as expected."""
     rows = []
     for pool in reconciler.registry:
         key = (pool.node, pool.mode)
         counters = reconciler.counters.get(key) or PoolCounters()
-        holding = pool.holding
-        bound = pool.bound if observed is None else observed.get(key, 0)
+        if observed is None:
+            bound, holding, waiting, expected = pool.bound, pool.holding, pool.waiting, None
+        else:
+            bound, holding = observed.get(key, (0, 0))
+            waiting, expected = 0, pool.bound + pool.in_flight
         rows.append(
             PoolRow(
                 node=pool.node,
@@ -65,7 +72,7 @@ def take_snapshot(
                 max_attach=pool.capacity,
                 min_warm=pool.targets.min_warm,
                 max_warm=pool.targets.max_warm,
-                waiting=pool.waiting,
+                waiting=waiting,
                 in_flight=pool.in_flight,
                 pod_starts=counters.pod_starts,
                 pod_stops=counters.pod_stops,
@@ -73,7 +80,7 @@ def take_snapshot(
                 binds=_items(counters.binds.items()),
                 releases=_items(counters.releases.items()),
                 rejections=_items(counters.rejections.items()),
-                expected_bound=None if observed is None else pool.bound,
+                expected_bound=expected,
             )
         )
     return Snapshot(now, tuple(rows))

@@ -3,6 +3,8 @@
 # quick when everything is already there.
 #   - Debian's prometheus (prometheus + promtool) for the real-Prometheus tests
 #   - this package with its [test] extra
+#   - kube-apiserver and etcd for tests/k8s, built from the Go module proxy on first use
+#     (~8 minutes on 2 cores) and cached in ~/.cache/eni-pool/k8s/<version>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,3 +17,10 @@ fi
 
 echo "install-test-deps: pip install -e .[test]" >&2
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+if command -v go >/dev/null; then
+  echo "install-test-deps: kube-apiserver + etcd for tests/k8s (cold build ~8 min)" >&2
+  hack/k8s-binaries.sh >/dev/null
+else
+  echo "install-test-deps: no Go toolchain: tests/k8s will skip (and fail under CI=true)" >&2
+fi
