@@ -77,6 +77,7 @@ class ClusterEngine:
         self.necs: dict[str, NecInfo] = {}
         self.pods: dict[str, PodInfo] = {}
         self._synced = False
+        self._starting: list[PodInfo] = []
 
     # --- the daemon's hooks -------------------------------------------------------------
 
@@ -89,8 +90,12 @@ class ClusterEngine:
                 return
             first = self._drain()
             first.sort(key=lambda change: ORDER[change.kind])
+            # Pools are rebuilt from the provider as they are created; which pod holds
+            # which IP comes from the pods of this first sync.
+            self._starting = [c.info for c in first if isinstance(c.info, PodInfo)]
             for change in first:
                 self._apply(change, now)
+            self._starting = []
             self._synced = True
         for change in self._drain():
             self._apply(change, now)
@@ -190,7 +195,12 @@ class ClusterEngine:
         # A pod may name a node not seen yet: the largest size's limits until it is.
         limits = default_limits(info.cores if info else 128, mode)
         pool = self.registry.ensure(node, mode, limits, now)
-        pool.subnets.update(self.vpc.subnets())
+        holders = {
+            p.ip: p.uid
+            for p in [*self._starting, *self.pods.values()]
+            if p.node == node and p.mode == mode and p.active and p.ip
+        }
+        self.reconciler.rebuild(pool, holders, now)  # the provider's truth, not memory
         self._configure(pool, now)
         return pool
 

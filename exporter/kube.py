@@ -51,6 +51,8 @@ class PodInfo:
     mode: Mode
     active: bool
     """Scheduled and neither finished nor failed: it holds (or waits for) a slot."""
+    ip: str = ""
+    """status.podIP: the slot it holds, for rebuilding a pool after a restart."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,12 @@ def pod_info(obj: dict[str, Any]) -> PodInfo | None:
         requests = (container.get("resources") or {}).get("requests") or {}
         if DIRECT_ENI in requests:
             mode = Mode.DIRECT_ENI
-    phase = (obj.get("status") or {}).get("phase", "Pending")
+    status = obj.get("status") or {}
+    phase = status.get("phase", "Pending")
     node = spec.get("nodeName") or ""
     active = bool(node) and phase not in ("Succeeded", "Failed")
-    return PodInfo(meta["uid"], meta["name"], meta.get("namespace", ""), node, mode, active)
+    ip = status.get("podIP") or ""
+    return PodInfo(meta["uid"], meta["name"], meta.get("namespace", ""), node, mode, active, ip)
 
 
 def nec_info(obj: dict[str, Any]) -> NecInfo:

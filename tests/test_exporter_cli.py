@@ -26,10 +26,12 @@ def test_simulate_serves_endpoints_records_a_replayable_trace_and_stops(tmp_path
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/readyz")
-    assert urllib.request.urlopen(base + "/healthz").status == 200
+    with urllib.request.urlopen(base + "/healthz") as healthz:
+        assert healthz.status == 200
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(base + "/nope")
     assert missing.value.code == 404
+    missing.value.close()
     request = urllib.request.Request(
         base + "/metrics", headers={"Accept": "application/openmetrics-text"}
     )

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -56,8 +57,8 @@ def engine_values(address: str) -> dict[tuple[str, str], float]:
 def test_prometheus_scrapes_every_node_with_the_engines_values(
     exporter: str, tmp_path: Path
 ) -> None:
-    with prometheus(tmp_path, scrape=exporter) as url:
-        prom = PrometheusConnect(url=url)
+    with prometheus(tmp_path, scrape=exporter) as url, requests.Session() as session:
+        prom = PrometheusConnect(url=url, session=session)
         deadline = time.monotonic() + 60
         while True:  # two scrapes at least
             up = prom.custom_query('count_over_time(up{job="eni-exporter"}[5m])')
