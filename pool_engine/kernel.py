@@ -84,14 +84,23 @@ def run_all(
     quick: bool,
     end: float,
     record: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Replay every run; return (counts, floats, waits, timeline_f, timeline_i).
+    initial_holding: np.ndarray,
+    bucket_seconds: float,
+    n_buckets: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Replay every run; return (counts, floats, waits, timeline_f, timeline_i, buckets).
+
+    ``initial_holding[r]`` pods already hold slots when run r starts (history that
+    begins mid-flight); the pool then starts with min(C, P + m) bound. With
+    ``n_buckets > 0``, ``buckets[r, b]`` counts (pod starts, cold starts) in
+    [b * bucket_seconds, (b + 1) * bucket_seconds), for recency weighting.
 
     ``waits[wait_offset[r]:wait_offset[r] + counts[r, SERVED]]`` holds the sorted
     waits of run r's cold-started pods that got a slot by ``end``. With ``record``
     the timeline rows are (time) and (run, bound, in_use, waiting) at every change.
     """
     n_runs = seg_lo.shape[0]
+    buckets = np.zeros((n_runs, max(n_buckets, 0), 2), dtype=np.int64)
     counts = np.zeros((n_runs, N_COUNTS), dtype=np.int64)
     floats = np.zeros((n_runs, N_FLOATS), dtype=np.float64)
     waits = np.empty(max(1, int(wait_offset[n_runs])), dtype=np.float64)
@@ -115,9 +124,9 @@ def run_all(
         hi = seg_hi[r]
         w0 = wait_offset[r]
 
-        bound = min(cap, m)
+        holding = min(cap, initial_holding[r])
+        bound = min(cap, holding + m)
         in_flight = 0
-        holding = 0
         q_head = 0
         q_tail = 0
         b_head = 0
@@ -143,7 +152,7 @@ def run_all(
             tl_t[tl_used] = 0.0
             tl_i[4 * tl_used] = r
             tl_i[4 * tl_used + 1] = bound
-            tl_i[4 * tl_used + 2] = 0
+            tl_i[4 * tl_used + 2] = holding
             tl_i[4 * tl_used + 3] = 0
             tl_used += 1
 
@@ -186,12 +195,17 @@ def run_all(
             while i < hi and times[i] == t:
                 if kinds[i] == START:
                     starts += 1
-                    if bound - holding > 0:
+                    hit = bound - holding > 0
+                    if hit:
                         holding += 1
                         hits += 1
                     else:
                         queue[q_tail] = t
                         q_tail += 1
+                    if n_buckets > 0:
+                        b = min(n_buckets - 1, int(t / bucket_seconds))
+                        buckets[r, b, 0] += 1
+                        buckets[r, b, 1] += 0 if hit else 1
                 elif holding > 0:
                     if q_head < q_tail:  # the freed slot goes straight to the oldest waiter
                         w = t - queue[q_head]
@@ -265,4 +279,5 @@ def run_all(
         floats[r, IDLE_SECONDS] = idle_s
         floats[r, BOUND_SECONDS] = bound_s
 
-    return counts, floats, waits, tl_t[:tl_used], tl_i[: 4 * tl_used].reshape((tl_used, 4))
+    timeline_i = tl_i[: 4 * tl_used].reshape((tl_used, 4))
+    return counts, floats, waits, tl_t[:tl_used], timeline_i, buckets

@@ -65,6 +65,8 @@ class Run:
 
     node: int
     targets: NodeTargets
+    holding: int = 0
+    """Pods already holding slots when the replay starts."""
 
 
 @dataclass
@@ -77,6 +79,8 @@ class ReplayStats:
     wait_offset: np.ndarray
     timeline_t: np.ndarray
     timeline_i: np.ndarray
+    buckets: np.ndarray
+    """(runs, buckets, 2): pod starts and cold starts per time bucket."""
 
     def run_stats(self, r: int) -> dict[str, float | int]:
         c, f = self.counts[r], self.floats[r]
@@ -101,16 +105,25 @@ class ReplayStats:
 
 
 def replay(
-    trace: Trace, runs: Sequence[Run], settings: SimulationSettings, *, timeline: bool = False
+    trace: Trace,
+    runs: Sequence[Run],
+    settings: SimulationSettings,
+    *,
+    timeline: bool = False,
+    bucket_seconds: float = 0.0,
 ) -> ReplayStats:
-    """Replay each run's node rows under its targets, in one compiled pass."""
+    """Replay each run's node rows under its targets, in one compiled pass.
+
+    With ``bucket_seconds`` the stats also count pod starts and cold starts per
+    time bucket (for recency weighting)."""
     if not runs:
         raise ValueError("nothing to replay")
     node = np.fromiter((r.node for r in runs), dtype=np.int64, count=len(runs))
     seg_lo = trace.offsets[node]
     seg_hi = trace.offsets[node + 1]
     wait_offset = kernel.wait_offsets(trace.kinds, seg_lo, seg_hi)
-    counts, floats, waits, tl_t, tl_i = kernel.run_all(
+    n_buckets = int(trace.end // bucket_seconds) + 1 if bucket_seconds > 0 else 0
+    counts, floats, waits, tl_t, tl_i, buckets = kernel.run_all(
         trace.times,
         trace.kinds,
         seg_lo,
@@ -124,8 +137,11 @@ def replay(
         bool(settings.quick_release),
         float(trace.end),
         timeline,
+        np.fromiter((r.holding for r in runs), dtype=np.int64, count=len(runs)),
+        float(bucket_seconds) if bucket_seconds > 0 else 1.0,
+        n_buckets,
     )
-    return ReplayStats(counts, floats, waits, wait_offset, tl_t, tl_i)
+    return ReplayStats(counts, floats, waits, wait_offset, tl_t, tl_i, buckets)
 
 
 @dataclass

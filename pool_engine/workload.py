@@ -1,12 +1,15 @@
 """Synthetic pod churn: the workload behind benchmarks, demos and the simulated cluster.
 
-Per node, four kinds of churn are mixed (rates scale with node size and ``churn``):
+Per node, four kinds of churn are mixed (rates scale with node size and ``churn``, and
+with the node's profile: 40 % of nodes run steady long-lived services with little
+churn, 40 % a mix, 20 % are batch-heavy):
 
 - **services** under an HPA: Poisson arrivals whose rate follows a daily curve
   (peak in the afternoon, trough at night, weekends at 60 %), log-normal lifetimes
   (median 25 min, so an 8-core node runs ~20 of them at a time);
-- **rollouts** of the node's deployment replicas in surge waves: every 45 s a wave
-  starts ~25 % of the replicas and, 30 s later, stops as many old ones;
+- **rollouts**: the node hosts two replicas each of a few deployments; a rollout
+  replaces a deployment's pods in surge waves of one (a new pod every 45 s, the old
+  one stopping 30 s later), about once a day per deployment;
 - **batch bursts**: 10–40 pods inside 20 s, running 5–30 minutes;
 - **cron fan-outs**: on the hour, 3–8 pods inside 5 s, running 30–120 s.
 
@@ -56,14 +59,40 @@ def node_sizes(spec: WorkloadSpec) -> np.ndarray:
     return rng.choice(np.array(cores), size=spec.nodes, p=np.array(weights))
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What a node mostly runs: multipliers on the churn components."""
+
+    name: str
+    services: float
+    bursts: float
+    cron: float
+
+
+PROFILES = (
+    (Profile("steady", services=0.1, bursts=0.0, cron=0.0), 0.4),
+    (Profile("mixed", services=1.0, bursts=1.0, cron=1.0), 0.4),
+    (Profile("batch", services=1.0, bursts=3.0, cron=1.0), 0.2),
+)
+
+
+def node_profiles(spec: WorkloadSpec) -> list[Profile]:
+    """Per node: steady long-lived services (40 %), a mix (40 %) or batch-heavy (20 %)."""
+    rng = np.random.default_rng([spec.seed, 3])
+    profiles, weights = zip(*PROFILES, strict=True)
+    picks = rng.choice(len(profiles), size=spec.nodes, p=np.array(weights))
+    return [profiles[int(j)] for j in picks]
+
+
 def generate(spec: WorkloadSpec) -> list[NodeChurn]:
     """Every node's churn; pod ids are unique across the cluster."""
     sizes = node_sizes(spec)
+    profiles = node_profiles(spec)
     out: list[NodeChurn] = []
     next_pod = 0
     for k in range(spec.nodes):
         rng = np.random.default_rng([spec.seed, 2, k])
-        starts, stops = _node_pods(rng, int(sizes[k]), spec.days * DAY, spec.churn)
+        starts, stops = _node_pods(rng, int(sizes[k]), spec.days * DAY, spec.churn, profiles[k])
         n = starts.shape[0]
         ids = np.arange(next_pod, next_pod + n, dtype=np.int64)
         next_pod += n
@@ -80,15 +109,15 @@ def generate(spec: WorkloadSpec) -> list[NodeChurn]:
 
 
 def _node_pods(
-    rng: np.random.Generator, cores: int, horizon: float, churn: float
+    rng: np.random.Generator, cores: int, horizon: float, churn: float, profile: Profile
 ) -> tuple[np.ndarray, np.ndarray]:
     """(start, stop) of every pod on one node; stop is inf for pods still running."""
     scale = churn * (cores / 8.0) ** 0.5
     parts = [
-        _services(rng, horizon, 0.5 / 60.0 * scale),
-        _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=3.0 * churn),
-        _bursts(rng, horizon, per_day=2.0 * scale),
-        _cron(rng, horizon, probability=min(1.0, 0.8 * churn)),
+        _services(rng, horizon, 0.5 / 60.0 * scale * profile.services),
+        _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=1.0 * churn),
+        _bursts(rng, horizon, per_day=2.0 * scale * profile.bursts),
+        _cron(rng, horizon, probability=min(1.0, 0.8 * churn * profile.cron)),
     ]
     starts = np.concatenate([p[0] for p in parts])
     stops = np.concatenate([p[1] for p in parts])
@@ -118,22 +147,23 @@ def _services(
 def _rollouts(
     rng: np.random.Generator, horizon: float, replicas: int, per_day: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Replicas exist from time 0; each rollout replaces all of them in surge waves."""
-    starts = [np.zeros(replicas)]
-    stops: list[np.ndarray] = []
-    when = np.sort(rng.uniform(0.0, horizon, rng.poisson(per_day * horizon / DAY)))
-    wave = max(1, int(np.ceil(replicas * 0.25)))
-    old_stop = np.full(replicas, np.inf)
-    for t0 in when:
-        new_start = np.empty(replicas)
-        for j in range(0, replicas, wave):
-            t_wave = t0 + 45.0 * (j // wave)
-            new_start[j : j + wave] = t_wave
-            old_stop[j : j + wave] = t_wave + 30.0
-        stops.append(old_stop.copy())
-        starts.append(new_start)
-    stops.append(np.full(replicas, np.inf))
-    return np.concatenate(starts), np.concatenate(stops)
+    """The node hosts two replicas each of ``replicas // 2`` deployments, from time 0.
+    A rollout of one deployment replaces its pods here in surge waves of one: a new pod
+    every 45 s, the old one stopping 30 s after its successor starts."""
+    deployments = max(1, replicas // 2)
+    slot_pods: list[int] = list(range(2 * deployments))  # each replica's current pod
+    all_starts = [0.0] * (2 * deployments)
+    all_stops = [np.inf] * (2 * deployments)
+    n_rollouts = rng.poisson(per_day * deployments * horizon / DAY)
+    for t0, dep in sorted(zip(rng.uniform(0.0, horizon, n_rollouts),
+                              rng.integers(0, deployments, n_rollouts), strict=True)):  # fmt: skip
+        for wave, slot in enumerate((2 * dep, 2 * dep + 1)):
+            t_new = t0 + 45.0 * wave
+            all_stops[slot_pods[slot]] = min(all_stops[slot_pods[slot]], t_new + 30.0)
+            slot_pods[slot] = len(all_starts)
+            all_starts.append(t_new)
+            all_stops.append(np.inf)
+    return np.array(all_starts), np.array(all_stops)
 
 
 def _bursts(

@@ -1,0 +1,116 @@
+"""Recommendations as a table, JSON, YAML, CSV and ready `kubectl annotate` lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode
+from tuner.analysis import Expected, Recommendation
+
+CSV_FIELDS = (
+    "node", "status", "current_min_warm", "current_max_warm", "min_warm", "max_warm",
+    "cold_start_rate_before", "cold_start_rate_after", "idle_slots_before", "idle_slots_after",
+    "history_hours", "pod_starts", "confidence", "reason",
+)  # fmt: skip
+
+
+def kubectl_line(rec: Recommendation, mode: Mode) -> str:
+    return (
+        f"kubectl annotate nec {rec.node} "
+        f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm} "
+        f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm} --overwrite"
+    )
+
+
+def _expected(e: Expected | None) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    return {
+        "pod_starts": e.pod_starts,
+        "cold_starts": e.cold_starts,
+        "cold_start_rate": round(e.cold_rate, 6),
+        "idle_slot_seconds": round(e.idle_slot_seconds, 3),
+        "idle_slots_avg": round(e.idle_slots, 3),
+    }
+
+
+def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]:
+    return [
+        {
+            "node": r.node,
+            "min_warm": r.recommended.min_warm,
+            "max_warm": r.recommended.max_warm,
+            "status": r.status,
+            "current": {"min_warm": r.current.min_warm, "max_warm": r.current.max_warm},
+            "expected_before": _expected(r.before),
+            "expected_after": _expected(r.after),
+            "history_hours": round(r.history_hours, 3),
+            "pod_starts": r.arrivals,
+            "confidence": r.confidence,
+            "lead_time_demand_p99": r.lead_time_demand_p99,
+            "peak_hour": r.peak_hour,
+            "reason": r.reason,
+            "kubectl": kubectl_line(r, mode) if r.changed else None,
+        }
+        for r in recs
+    ]
+
+
+def to_json(recs: Sequence[Recommendation], mode: Mode) -> str:
+    return json.dumps(as_dicts(recs, mode), indent=2) + "\n"
+
+
+def to_yaml(recs: Sequence[Recommendation], mode: Mode) -> str:
+    return str(yaml.safe_dump(as_dicts(recs, mode), sort_keys=False))
+
+
+def to_csv(recs: Sequence[Recommendation]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for r in recs:
+        b, a = r.before, r.after
+        writer.writerow([
+            r.node, r.status, r.current.min_warm, r.current.max_warm, r.recommended.min_warm,
+            r.recommended.max_warm, f"{b.cold_rate:.6f}" if b else "",
+            f"{a.cold_rate:.6f}" if a else "", f"{b.idle_slots:.3f}" if b else "",
+            f"{a.idle_slots:.3f}" if a else "", f"{r.history_hours:.3f}", r.arrivals,
+            r.confidence, r.reason,
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def print_table(recs: Sequence[Recommendation], mode: Mode, objective: str) -> None:
+    table = Table(title=f"Warm-pool recommendations ({objective})", title_justify="left")
+    for name in ("node", "current", "recommended", "cold starts before -> after",
+                 "idle slots before -> after", "history", "confidence", "reason"):  # fmt: skip
+        table.add_column(name, no_wrap=name != "reason")
+    for r in recs:
+        b, a = r.before, r.after
+        table.add_row(
+            r.node,
+            f"{r.current.min_warm}/{r.current.max_warm}",
+            f"{r.recommended.min_warm}/{r.recommended.max_warm}" if r.after else "-",
+            f"{b.cold_rate:.2%} -> {a.cold_rate:.2%}" if b and a else "-",
+            f"{b.idle_slots:.1f} -> {a.idle_slots:.1f}" if b and a else "-",
+            f"{r.history_hours:.1f} h, {r.arrivals:,} starts",
+            f"{r.confidence:.2f}",
+            r.reason,
+        )
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    console.print(table)
+    lines = [kubectl_line(r, mode) for r in recs if r.changed]
+    if lines:
+        console.print(f"\n# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):")
+        for line in lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
