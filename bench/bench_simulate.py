@@ -56,7 +56,7 @@ def main(trace: Path, repeat: int) -> None:
         click.echo(f"generating {trace} ...", err=True)
         subprocess.run(
             [sys.executable, str(HERE / "gen_trace.py"), "--nodes", "1000", "--days", "7",
-             "--churn", "2.9", "-o", str(trace)],
+             "--churn", "3.2", "-o", str(trace)],
             check=True,
         )  # fmt: skip
     loaded = load_trace(trace)

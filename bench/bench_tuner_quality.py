@@ -131,17 +131,19 @@ def main(sims: tuple[str, ...], nodes: int, traces: tuple[Path, ...], rate: floa
         tke = simulate(second)
         ours_rate, ours_idle = totals(ours)
         best_rate, best_idle = totals(best)
-        tke_rate, _ = totals(tke)
-        meets = {
-            n
-            for n, s in tke.items()
-            if s["pod_starts"] and s["cold_starts"] <= rate * s["pod_starts"]
-        }
+        tke_rate, tke_idle = totals(tke)
+        meets = {n for n, s in tke.items()
+                 if s["pod_starts"] and s["cold_starts"] <= rate * s["pod_starts"]}  # fmt: skip
         _, ours_idle_m = totals(ours, meets)
+        _, best_idle_m = totals(best, meets)
         _, tke_idle_m = totals(tke, meets)
-        versus = f"{ours_idle_m / tke_idle_m:.0%} ({len(meets)})" if meets else "- (0)"
-        click.echo(f"| {trace.name} | {ours_rate:.2%} | {ours_idle / best_idle:.2f}x "
-                   f"| {best_rate:.2%} | {tke_rate:.2%} | {versus} |")  # fmt: skip
+        halved = sum(ours[n]["idle_slot_seconds"] <= 0.5 * tke[n]["idle_slot_seconds"]
+                     for n in meets)  # fmt: skip
+        subset = (f"{ours_idle_m / tke_idle_m:.0%} / {best_idle_m / tke_idle_m:.0%} "
+                  f"({len(meets)}; {halved})") if meets else "- (0)"  # fmt: skip
+        click.echo(f"| {trace.name} | {ours_rate:.2%} / {best_rate:.2%} / {tke_rate:.2%} "
+                   f"| {ours_idle / best_idle:.2f}x | {ours_idle / tke_idle:.0%} "
+                   f"| {subset} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ bursts, cron fan-outs; node sizes from a typical instance mix) is documented in
 ``pool_engine/workload.py``. The same (nodes, days, seed, churn) always gives the
 same file.
 
-    python bench/gen_trace.py --nodes 1000 --days 7 --churn 2.9 -o bench/out/week.csv
+    python bench/gen_trace.py --nodes 1000 --days 7 --churn 3.2 -o bench/out/week.csv
 """
 
 from __future__ import annotations
