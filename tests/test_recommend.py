@@ -84,7 +84,7 @@ def test_never_above_max_attach(write: Write) -> None:
 
 def test_not_enough_history_is_a_result_not_a_crash(write: Write) -> None:
     trace = write(
-        "t.csv", trace_text(quiet("calm") + [(5.0, "new", "start"), (9.0, "new", "stop")])
+        "t.csv", trace_text([*quiet("calm"), (5.0, "new", "start"), (9.0, "new", "stop")])
     )
     recs = by_node(run(trace))
     new = recs["new"]

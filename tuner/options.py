@@ -1,0 +1,191 @@
+"""What `recommend` and `apply` share: the history and objective options, turned into
+an :class:`AnalysisRequest` that loads the history and runs the analysis; the
+Kubernetes client; logging."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from kubernetes import config as kube_config
+from kubernetes.client import ApiClient
+from pythonjsonlogger.json import JsonFormatter
+
+from pool_engine.config import Mode
+from pool_engine.overrides import load_overrides
+from pool_engine.simulator import NodeTargets
+from tuner import analysis
+from tuner.analysis import AnalysisSettings, Objective, Recommendation
+from tuner.history import load_history
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    text = value.strip()
+    try:
+        rate = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a rate (e.g. 0.01 or 1%)") from None
+    if not 0.0 <= rate < 1.0:
+        raise click.BadParameter(f"{value!r} is not between 0 and 100%")
+    return rate
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not value > 0:
+        raise click.BadParameter(f"{value} must be > 0 seconds")
+    return value
+
+
+def analysis_options(f: F) -> F:
+    """History source, current targets, objective and replay settings."""
+    options = [
+        click.option(
+            "--trace",
+            "trace_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help="Churn history: a trace (CSV or Parquet, time,node,event).",
+        ),
+        click.option(
+            "--targets",
+            "targets_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Current targets for the replays: CSV node,min_warm,max_warm"
+            "[,max_slots]  [default: 5/5]",
+        ),
+        click.option(
+            "--max-cold-start-rate",
+            default="1%",
+            show_default=True,
+            callback=_rate,
+            help="Objective: cold starts per pod start (0.01 or 1%).",
+        ),
+        click.option(
+            "--idle-slot-hour-cost",
+            type=click.FloatRange(min=0),
+            help="With --cold-start-cost: minimise idle-hours x this + cold starts x that instead.",
+        ),
+        click.option("--cold-start-cost", type=click.FloatRange(min=0)),
+        click.option(
+            "--target",
+            "target_agent",
+            type=click.Choice(["tke", "engine"]),
+            default="tke",
+            show_default=True,
+            help="tke: min warm >= 1 (TKE's agent needs it); engine: 0 allowed.",
+        ),
+        click.option(
+            "--mode",
+            type=click.Choice([m.value for m in Mode]),
+            default="route-eni",
+            show_default=True,
+            help="Which annotation pair to set.",
+        ),
+        click.option(
+            "--quick-release", is_flag=True, help="The cluster runs --enable-quick-release."
+        ),
+        click.option(
+            "--max-slots",
+            type=click.IntRange(0),
+            help="Max-attach C of nodes the targets file does not cover  [default: unlimited]",
+        ),
+        click.option(
+            "--bind-latency", type=float, default=2.0, show_default=True, callback=_positive
+        ),
+        click.option(
+            "--release-interval", type=float, default=120.0, show_default=True, callback=_positive
+        ),
+        click.option(
+            "--min-pod-starts",
+            type=click.IntRange(0),
+            default=30,
+            show_default=True,
+            help="Pod starts below which a node has not enough history.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    trace_file: Path
+    targets_file: Path | None
+    settings: AnalysisSettings
+    mode: Mode
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], **extra: Any) -> AnalysisRequest:
+        idle_cost, cold_cost = options["idle_slot_hour_cost"], options["cold_start_cost"]
+        if (idle_cost is None) != (cold_cost is None):
+            raise click.BadParameter(
+                "give both --idle-slot-hour-cost and --cold-start-cost",
+                param_hint="--idle-slot-hour-cost",
+            )
+        settings = AnalysisSettings(
+            objective=Objective(options["max_cold_start_rate"], idle_cost, cold_cost),
+            min_warm_floor=1 if options["target_agent"] == "tke" else 0,
+            quick_release=options["quick_release"],
+            bind_latency=options["bind_latency"],
+            release_interval=options["release_interval"],
+            default_max_slots=options["max_slots"],
+            min_arrivals=options["min_pod_starts"],
+            **extra,
+        )
+        return cls(options["trace_file"], options["targets_file"], settings, Mode(options["mode"]))
+
+    def run(self, say: Callable[[str], None]) -> list[Recommendation]:
+        current: dict[str, NodeTargets] = (
+            load_overrides(self.targets_file) if self.targets_file else {}
+        )
+        began = time.perf_counter()
+        history = load_history(self.trace_file)
+        say(
+            f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
+            f"({history.hours:.1f} h) in {time.perf_counter() - began:.2f}s"
+        )
+        began = time.perf_counter()
+        recs = analysis.recommend(history, self.settings, current)
+        say(
+            f"analysed {len(recs):,} nodes in {time.perf_counter() - began:.2f}s: "
+            f"{sum(r.changed for r in recs):,} to change"
+        )
+        return recs
+
+    def describe_objective(self) -> str:
+        objective = self.settings.objective
+        if objective.explicit_costs:
+            return "explicit costs"
+        return f"cold starts <= {objective.max_cold_start_rate:.2%}"
+
+
+def kube_client(kubeconfig: Path | None) -> ApiClient:
+    """--kubeconfig, else the in-cluster service account, else ~/.kube/config."""
+    try:
+        if kubeconfig is None:
+            try:
+                kube_config.load_incluster_config()
+                return ApiClient()
+            except kube_config.ConfigException:
+                pass
+        api: ApiClient = kube_config.new_client_from_config(str(kubeconfig) if kubeconfig else None)
+        return api
+    except (kube_config.ConfigException, OSError) as error:
+        raise click.BadParameter(f"no usable Kubernetes configuration: {error}") from None
+
+
+def setup_logs(fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{"))
+    logging.getLogger().handlers[:] = [handler]
+    logging.getLogger().setLevel(logging.INFO)
