@@ -24,6 +24,7 @@ from tuner import apply as applying
 from tuner import render, report
 from tuner.apply import Guardrails, selected_nodes
 from tuner.options import AnalysisRequest, analysis_options, kube_client, setup_logs
+from tuner.prometheus import HistoryUnavailable
 
 
 def _non_negative(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -339,5 +340,8 @@ def main() -> None:
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except HistoryUnavailable as exc:
+        click.echo(f"error: cannot read history: {exc}", err=True)
+        sys.exit(3)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

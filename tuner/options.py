@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,9 +21,10 @@ from pythonjsonlogger.json import JsonFormatter
 from pool_engine.config import Mode
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets
-from tuner import analysis
+from tuner import analysis, prometheus, queries
 from tuner.analysis import AnalysisSettings, Objective, Recommendation
-from tuner.history import load_history
+from tuner.history import History, load_history
+from tuner.prometheus import PrometheusSource, parse_window
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,9 +53,51 @@ def analysis_options(f: F) -> F:
             "--trace",
             "trace_file",
             type=click.Path(dir_okay=False, path_type=Path),
-            required=True,
-            help="Churn history: a trace (CSV or Parquet, time,node,event).",
+            help="Churn history from a trace (CSV or Parquet, time,node,event).",
         ),
+        click.option("--prometheus-url", help="Churn history from Prometheus instead."),
+        click.option(
+            "--source",
+            type=click.Choice(["exporter", "kube-state-metrics"]),
+            default="exporter",
+            show_default=True,
+            help="Which metrics to read: eni-exporter's, or kube-state-metrics alone.",
+        ),
+        click.option(
+            "--start",
+            default="-7d",
+            show_default=True,
+            help="History window start: RFC 3339 or relative (-7d, -36h).",
+        ),
+        click.option("--end", default="now", show_default=True, help="History window end."),
+        click.option(
+            "--step",
+            type=click.IntRange(1),
+            default=30,
+            show_default=True,
+            help="Resolution in seconds (events are placed at step ends).",
+        ),
+        click.option("--bearer-token-file", type=click.Path(dir_okay=False, path_type=Path)),
+        click.option("--basic-auth", help="USER:PASSWORD for Prometheus."),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="CA certificates to verify Prometheus' TLS certificate.",
+        ),
+        click.option(
+            "--header",
+            "headers",
+            multiple=True,
+            help="Extra HTTP header 'Name: value' (repeatable).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=120.0,
+            show_default=True,
+            help="Seconds per Prometheus request.",
+        ),
+        click.option("--retries", type=click.IntRange(0), default=3, show_default=True),
         click.option(
             "--targets",
             "targets_file",
@@ -118,7 +162,8 @@ def analysis_options(f: F) -> F:
 
 @dataclass(frozen=True)
 class AnalysisRequest:
-    trace_file: Path
+    trace_file: Path | None
+    prometheus: PrometheusWindow | None
     targets_file: Path | None
     settings: AnalysisSettings
     mode: Mode
@@ -141,14 +186,22 @@ class AnalysisRequest:
             min_arrivals=options["min_pod_starts"],
             **extra,
         )
-        return cls(options["trace_file"], options["targets_file"], settings, Mode(options["mode"]))
+        if (options["trace_file"] is None) == (options["prometheus_url"] is None):
+            raise click.UsageError("give one history source: --trace or --prometheus-url")
+        window = PrometheusWindow.from_options(options) if options["prometheus_url"] else None
+        mode = Mode(options["mode"])
+        return cls(options["trace_file"], window, options["targets_file"], settings, mode)
 
     def run(self, say: Callable[[str], None]) -> list[Recommendation]:
         current: dict[str, NodeTargets] = (
             load_overrides(self.targets_file) if self.targets_file else {}
         )
         began = time.perf_counter()
-        history = load_history(self.trace_file)
+        if self.prometheus is not None:
+            history = self.prometheus.load(self.mode)
+        else:
+            assert self.trace_file is not None
+            history = load_history(self.trace_file)
         say(
             f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
             f"({history.hours:.1f} h) in {time.perf_counter() - began:.2f}s"
@@ -166,6 +219,53 @@ class AnalysisRequest:
         if objective.explicit_costs:
             return "explicit costs"
         return f"cold starts <= {objective.max_cold_start_rate:.2%}"
+
+
+@dataclass(frozen=True)
+class PrometheusWindow:
+    source: PrometheusSource
+    kind: str
+    start: datetime
+    end: datetime
+    step: int
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> PrometheusWindow:
+        now = datetime.now(UTC)
+        try:
+            start = parse_window(options["start"], now)
+            end = parse_window(options["end"], now)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--start/--end") from None
+        auth = None
+        if options["basic_auth"]:
+            user, sep, password = options["basic_auth"].partition(":")
+            if not sep:
+                raise click.BadParameter("expected USER:PASSWORD", param_hint="--basic-auth")
+            auth = (user, password)
+        headers = {}
+        for header in options["headers"]:
+            name, sep, value = header.partition(":")
+            if not sep:
+                raise click.BadParameter(f"{header!r} is not 'Name: value'", param_hint="--header")
+            headers[name.strip()] = value.strip()
+        source = PrometheusSource(
+            options["prometheus_url"],
+            options["bearer_token_file"],
+            auth,
+            options["ca_bundle"],
+            headers,
+            options["timeout"],
+            options["retries"],
+        )
+        return cls(source, options["source"], start, end, options["step"])
+
+    def load(self, mode: Mode) -> History:
+        if self.kind == "exporter":
+            churn = queries.exporter(self.step, mode.value)
+        else:
+            churn = queries.kube_state_metrics(self.step)
+        return prometheus.load(self.source, churn, self.start, self.end, self.step)
 
 
 def kube_client(kubeconfig: Path | None) -> ApiClient:
