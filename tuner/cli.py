@@ -21,7 +21,8 @@ from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
 from pool_engine.trace import load_trace
 from tuner import apply as applying
-from tuner import render, report
+from tuner import backtest as backtesting
+from tuner import plots, render, report
 from tuner.apply import Guardrails, selected_nodes
 from tuner.options import AnalysisRequest, analysis_options, kube_client, setup_logs
 from tuner.prometheus import HistoryUnavailable
@@ -183,6 +184,84 @@ def apply(
         sys.stdout.write(report.changes_to_json(done))
     else:
         report.print_changes(done, dry_run)
+
+
+@cli.command()
+@analysis_options
+@click.option(
+    "--recommended",
+    "recommended_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Targets to test (CSV node,min_warm,max_warm, e.g. `recommend -o csv`)  "
+    "[default: recommend from the same history]",
+)
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write idle slots and cold starts over time, in total and for the worst nodes, as a PNG.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the same as a self-contained HTML report.",
+)
+@click.option(
+    "--worst",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="How many of the most wasteful nodes to show.",
+)
+@click.option(
+    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def backtest(
+    recommended_file: Path | None,
+    png_file: Path | None,
+    html_file: Path | None,
+    worst: int,
+    output: str,
+    **options: Any,
+) -> None:
+    """Replay the history under the current and the recommended targets.
+
+    Prints cold starts and idle slot-hours for both, and with --png or --html draws
+    them over time for the whole cluster and the most wasteful nodes.
+
+    \b
+    Examples:
+      eni-tuner backtest --trace churn.csv --png backtest.png
+      eni-tuner recommend --trace first-week.csv -o csv > rec.csv
+      eni-tuner backtest --trace second-week.csv --recommended rec.csv --html report.html
+    """
+    request = AnalysisRequest.from_options(options)
+    history = request.load(_log)
+    current = load_overrides(request.targets_file) if request.targets_file else {}
+    if recommended_file is not None:
+        recommended = load_overrides(recommended_file)
+    else:
+        recs = request.analyse(history, current, _log)
+        recommended = {r.node: r.recommended for r in recs}
+    result = backtesting.run(
+        history, request.replay_settings(), current, recommended, NodeTargets(5, 5), worst
+    )
+    if png_file is not None:
+        plots.write_png(result, png_file)
+        _log(f"wrote {png_file}")
+    if html_file is not None:
+        plots.write_html(result, html_file)
+        _log(f"wrote {html_file}")
+    if output == "json":
+        _print_json(result.totals)
+    else:
+        for name, t in result.totals.items():
+            click.echo(
+                f"{name:>12}: {t['pod_starts']:,} pod starts, {t['cold_starts']:,} cold "
+                f"({t['cold_start_rate']:.2%}), {t['idle_slot_hours']:,.1f} idle "
+                "slot-hours"
+            )
 
 
 def _pair(targets: Targets | None) -> str:

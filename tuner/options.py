@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from pool_engine.config import Mode
 from pool_engine.overrides import load_overrides
-from pool_engine.simulator import NodeTargets
+from pool_engine.simulator import NodeTargets, SimulationSettings
 from tuner import analysis, prometheus, queries
 from tuner.analysis import AnalysisSettings, Objective, Recommendation
 from tuner.history import History, load_history
@@ -196,6 +196,9 @@ class AnalysisRequest:
         current: dict[str, NodeTargets] = (
             load_overrides(self.targets_file) if self.targets_file else {}
         )
+        return self.analyse(self.load(say), current, say)
+
+    def load(self, say: Callable[[str], None]) -> History:
         began = time.perf_counter()
         if self.prometheus is not None:
             history = self.prometheus.load(self.mode)
@@ -206,6 +209,11 @@ class AnalysisRequest:
             f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
             f"({history.hours:.1f} h) in {time.perf_counter() - began:.2f}s"
         )
+        return history
+
+    def analyse(
+        self, history: History, current: Mapping[str, NodeTargets], say: Callable[[str], None]
+    ) -> list[Recommendation]:
         began = time.perf_counter()
         recs = analysis.recommend(history, self.settings, current)
         say(
@@ -213,6 +221,15 @@ class AnalysisRequest:
             f"{sum(r.changed for r in recs):,} to change"
         )
         return recs
+
+    def replay_settings(self) -> SimulationSettings:
+        s = self.settings
+        return SimulationSettings(
+            NodeTargets(5, 5, s.default_max_slots),
+            s.quick_release,
+            s.bind_latency,
+            s.release_interval,
+        )
 
     def describe_objective(self) -> str:
         objective = self.settings.objective
