@@ -152,62 +152,35 @@ def recommend(
     out = []
     for k, node in enumerate(nodes):
         now = targets_now[k]
-        conf = _confidence(history.hours, int(arrivals[k]))
-        if k in borrowed:
-            (m, big_m), size = borrowed[k]
-            m, big_m = max(m, settings.min_warm_floor), max(big_m, settings.min_warm_floor)
-            m, big_m = min(m, int(caps[k])), min(big_m, int(caps[k]))
+        before, after = before_after[k]
+        if k in chosen:
+            m, big_m = chosen[k]
             rec = NodeTargets(m, big_m, now.max_slots)
+            status = "recommended"
+            why = _reason(before, after, demand[k], settings, rec, caps[k])
+        elif k in borrowed:
+            (m, big_m), size = borrowed[k]
+            m = min(max(m, settings.min_warm_floor), int(caps[k]))
+            big_m = min(max(big_m, m), int(caps[k]))
+            rec = NodeTargets(m, big_m, now.max_slots)
+            status = "borrowed"
             why = (
                 f"little history ({int(arrivals[k])} pod starts): borrowed the median of "
                 f"{size} nodes with a similar churn profile"
             )
-            status = "borrowed" if (m, big_m) != (now.min_warm, now.max_warm) else "unchanged"
-            out.append(
-                Recommendation(
-                    node,
-                    status,
-                    now,
-                    rec,
-                    before_after[k][0],
-                    None,
-                    history.hours,
-                    int(arrivals[k]),
-                    conf,
-                    why,
-                    demand[k],
-                    peaks[k],
-                )
-            )
-            continue
-        if k not in chosen:
+        else:
+            rec, status = now, "insufficient_history"
             why = (
                 f"not enough history: {int(arrivals[k])} pod starts in "
                 f"{history.hours:.1f} h (need {settings.min_arrivals} in "
                 f"{settings.min_history_hours:g} h)"
             )
-            out.append(
-                Recommendation(
-                    node,
-                    "insufficient_history",
-                    now,
-                    now,
-                    before_after[k][0],
-                    None,
-                    history.hours,
-                    int(arrivals[k]),
-                    conf,
-                    why,
-                    demand[k],
-                    peaks[k],
-                )
-            )
-            continue
-        m, big_m = chosen[k]
-        rec = NodeTargets(m, big_m, now.max_slots)
-        before, after = before_after[k]
-        status = "recommended" if (m, big_m) != (now.min_warm, now.max_warm) else "unchanged"
-        reason = _reason(before, after, demand[k], settings, rec, caps[k])
+        if status != "insufficient_history" and (rec.min_warm, rec.max_warm) == (
+            now.min_warm,
+            now.max_warm,
+        ):
+            status = "unchanged"
+        conf = _confidence(history.hours, int(arrivals[k]))
         out.append(
             Recommendation(
                 node,
@@ -219,7 +192,7 @@ def recommend(
                 history.hours,
                 int(arrivals[k]),
                 conf,
-                reason,
+                why,
                 demand[k],
                 peaks[k],
             )
