@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from dashboard_queries import (
     CLUSTER_ONLY,
     DASHBOARDS,
@@ -29,6 +28,7 @@ from dashboard_queries import (
     substitute,
     variables,
 )
+
 from prom import free_port, prometheus, wait_http
 
 pytestmark = pytest.mark.prometheus

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from manifests import DEPLOY, OVERLAYS, find, render, with_components
 
 KUBERNETES = "1.37.0"  # the harness' kube-apiserver is v1.37.2
@@ -67,7 +66,10 @@ def test_pods_are_hardened(overlay: tuple[str, Objects]) -> None:
             assert {"cpu", "memory"} <= set(resources["requests"]), name
             assert "memory" in resources["limits"], name
             env = {e["name"]: e for e in container["env"]}
-            for var, field in (("POD_NAMESPACE", "metadata.namespace"), ("POD_NAME", "metadata.name")):
+            for var, field in (
+                ("POD_NAMESPACE", "metadata.namespace"),
+                ("POD_NAME", "metadata.name"),
+            ):
                 assert env[var]["valueFrom"]["fieldRef"]["fieldPath"] == field, name
             # numba caches compiled code; the only writable place is the /tmp volume
             assert env["NUMBA_CACHE_DIR"]["value"].startswith("/tmp/"), name
@@ -96,7 +98,9 @@ def test_exporter_probes_ports_and_scrape_annotations(overlay: tuple[str, Object
 
 def test_exporter_mode_per_overlay(overlay: tuple[str, Objects]) -> None:
     name, objects = overlay
-    args = find(objects, "Deployment", "eni-exporter")["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = find(objects, "Deployment", "eni-exporter")["spec"]["template"]["spec"]["containers"][0][
+        "args"
+    ]
     if name == "tke-observe":
         assert args[:2] == ["run", "--provider=tke-observe"]
     else:
@@ -163,7 +167,9 @@ def test_servicemonitor_component_selects_the_service(tmp_path: Path) -> None:
     monitor = find(objects, "ServiceMonitor", "eni-exporter")
     service = find(objects, "Service", "eni-exporter")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
     # job = the Service's app.kubernetes.io/name, which the EniExporter* alerts expect
     assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "eni-exporter"

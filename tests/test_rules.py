@@ -10,8 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
-
 from dashboard_queries import REPO, RULES, alerting_rules
+
 from prom import require
 
 RULE_TESTS = sorted((RULES.parent / "tests").glob("*.yaml"))
