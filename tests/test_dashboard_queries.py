@@ -44,11 +44,25 @@ def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # 600 simulated seconds per second: pods churn, pools bind and release, cron
     # bursts cause cold starts; injected faults feed the error and throttling panels.
     process = subprocess.Popen(
-        [sys.executable, "-c", "from exporter.cli import main; main()", "simulate",
-         "--nodes", str(NODES), "--listen", f"127.0.0.1:{port}", "--speed", "600",
-         "--error-rate", "0.05", "--throttle-rate", "0.05"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from exporter.cli import main; main()",
+            "simulate",
+            "--nodes",
+            str(NODES),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--speed",
+            "600",
+            "--error-rate",
+            "0.05",
+            "--throttle-rate",
+            "0.05",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/readyz")
         yield f"127.0.0.1:{port}"
