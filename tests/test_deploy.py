@@ -6,6 +6,7 @@ the same output to a real API server."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,17 @@ def test_servicemonitor_component_selects_the_service(tmp_path: Path) -> None:
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
     # job = the Service's app.kubernetes.io/name, which the EniExporter* alerts expect
     assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "eni-exporter"
+
+
+def test_dockerfile_is_multi_stage_pinned_and_non_root() -> None:
+    text = (DEPLOY.parent / "Dockerfile").read_text()
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
+    assert base is not None
+    # an exact patch release (python:3.11.11-...) or a digest, never a moving tag
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base.group(1))
+    assert len(re.findall(r"^FROM \$\{PYTHON_IMAGE\}", text, re.M)) == 2
+    assert "pip install --no-index" in text
+    users = re.findall(r"^USER (\d+):(\d+)$", text, re.M)
+    assert users == [("65532", "65532")]
+    for spec in pod_specs(render(DEPLOY / "overlays" / "tke-observe")).values():
+        assert spec["securityContext"]["runAsUser"] == 65532
