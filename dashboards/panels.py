@@ -22,6 +22,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import heatmap as hm
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -47,7 +48,7 @@ def _query_variable(name: str, label: str, query: str) -> db.QueryVariable:
         db.QueryVariable(name)
         .label(label)
         .datasource(DATASOURCE)
-        .query({"query": query, "refId": f"{name}-values"})
+        .query(query)  # the plain string form: every Grafana version reads it
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
     )
@@ -246,7 +247,7 @@ def slot_wait_heatmap(selector: str) -> heatmap.Panel:
         .height(8)
         .span(12)
         .unit("s")
-        .color(heatmap.HeatmapColorOptions().mode("scheme").scheme("Oranges").steps(64))
+        .color(heatmap.HeatmapColorOptions().mode(hm.HeatmapColorMode.SCHEME).scheme("Oranges").steps(64))
         .y_axis(heatmap.YAxisConfig().unit("s"))
         .rows_frame(heatmap.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.AUTO))
     )

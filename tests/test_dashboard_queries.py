@@ -157,7 +157,7 @@ def test_variables_list_values(prom: str, path: Path) -> None:
     for name, variable in variables(path).items():
         if variable["type"] != "query":
             continue
-        query = variable["query"]["query"]
+        query = variable["query"]
         metric, label = query.removeprefix("label_values(").removesuffix(")").rsplit(", ", 1)
         selector = substitute(metric, {"cluster": ".*", "mode": "route-eni"})
         reply = requests.get(

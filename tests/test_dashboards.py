@@ -75,7 +75,7 @@ def test_datasource_is_a_variable_everywhere(path) -> None:  # type: ignore[no-u
 def test_cluster_node_and_mode_variables(path) -> None:  # type: ignore[no-untyped-def]
     found = variables(path)
     cluster = found["cluster"]
-    assert cluster["query"]["query"] == "label_values(eni_pool_build_info, cluster)"
+    assert cluster["query"] == "label_values(eni_pool_build_info, cluster)"
     assert cluster["includeAll"] is True and cluster["allValue"] == ".*"
     assert found["mode"]["allValue"] == ".*"
     assert "node" in found

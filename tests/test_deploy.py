@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 from manifests import DEPLOY, OVERLAYS, find, render, with_components
 
@@ -34,13 +35,11 @@ def pod_specs(objects: Objects) -> dict[str, dict[str, Any]]:
 
 
 def test_overlays_validate_against_the_pinned_kubernetes(overlay: tuple[str, Objects]) -> None:
-    kubernetes_validate = pytest.importorskip("kubernetes_validate")
     for obj in overlay[1]:
         kubernetes_validate.validate(obj, KUBERNETES, strict=True)
 
 
 def test_validation_can_fail() -> None:
-    kubernetes_validate = pytest.importorskip("kubernetes_validate")
     deployment = find(render(DEPLOY / "overlays" / "tke-observe"), "Deployment", "eni-exporter")
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["prot"] = 1
     with pytest.raises(kubernetes_validate.ValidationError):
