@@ -247,7 +247,12 @@ def slot_wait_heatmap(selector: str) -> heatmap.Panel:
         .height(8)
         .span(12)
         .unit("s")
-        .color(heatmap.HeatmapColorOptions().mode(hm.HeatmapColorMode.SCHEME).scheme("Oranges").steps(64))
+        .color(
+            heatmap.HeatmapColorOptions()
+            .mode(hm.HeatmapColorMode.SCHEME)
+            .scheme("Oranges")
+            .steps(64)
+        )
         .y_axis(heatmap.YAxisConfig().unit("s"))
         .rows_frame(heatmap.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.AUTO))
     )
