@@ -79,9 +79,9 @@ PROFILES = (
 def node_profiles(spec: WorkloadSpec) -> list[Profile]:
     """Per node: steady long-lived services (40 %), a mix (40 %) or batch-heavy (20 %)."""
     rng = np.random.default_rng([spec.seed, 3])
-    profiles, weights = zip(*PROFILES, strict=True)
-    picks = rng.choice(len(profiles), size=spec.nodes, p=np.array(weights))
-    return [profiles[int(j)] for j in picks]
+    weights = np.array([weight for _, weight in PROFILES])
+    picks = rng.choice(len(PROFILES), size=spec.nodes, p=weights)
+    return [PROFILES[int(j)][0] for j in picks]
 
 
 def generate(spec: WorkloadSpec) -> list[NodeChurn]:

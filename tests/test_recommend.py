@@ -84,7 +84,7 @@ def test_never_above_max_attach(write: Write) -> None:
 
 def test_not_enough_history_is_a_result_not_a_crash(write: Write) -> None:
     trace = write(
-        "t.csv", trace_text(quiet("calm") + [(5.0, "new", "start"), (9.0, "new", "stop")])
+        "t.csv", trace_text([*quiet("calm"), (5.0, "new", "start"), (9.0, "new", "stop")])
     )
     recs = by_node(run(trace))
     new = recs["new"]
@@ -132,3 +132,18 @@ def test_bad_objective_is_one_line_exit_2(write: Write) -> None:
     assert result.exit_code == 2 and "is not a rate" in result.output
     result = CliRunner().invoke(cli, ["recommend", "--trace", str(trace), "--cold-start-cost", "1"])
     assert result.exit_code == 2
+
+
+def test_little_history_borrows_from_similar_nodes(write: Write) -> None:
+    rows = []
+    for k in range(4):
+        rows += quiet(f"calm-{k}") + bursty(f"busy-{k}", 8)
+    rows += [(3600.0 * h + 50.0, "sparse-busy", "start") for h in range(2)]  # 2 bursts of 8
+    rows += [
+        (3600.0 * h + 50.0 + 0.1 * j, "sparse-busy", "start") for h in range(2) for j in range(1, 8)
+    ]
+    recs = by_node(run(write("t.csv", trace_text(rows))))
+    sparse = recs["sparse-busy"]
+    assert sparse["status"] == "borrowed" and "similar churn profile" in sparse["reason"]
+    busy = (recs["busy-0"]["min_warm"], recs["busy-0"]["max_warm"])
+    assert (sparse["min_warm"], sparse["max_warm"]) == busy  # like the busy nodes, not the calm

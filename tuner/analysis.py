@@ -26,6 +26,7 @@ import numpy as np
 from pool_engine.kernel import COLD_STARTS, IDLE_SECONDS, POD_STARTS, START
 from pool_engine.policy import UNLIMITED
 from pool_engine.simulator import NodeTargets, ReplayStats, Run, SimulationSettings, replay
+from tuner import peers
 from tuner.history import History
 
 BUCKET_SECONDS = 3600.0
@@ -93,7 +94,8 @@ class Expected:
 class Recommendation:
     node: str
     status: str
-    """``recommended``, ``unchanged`` (already the best) or ``insufficient_history``."""
+    """``recommended``, ``unchanged`` (already the best), ``borrowed`` (little history:
+    from similar nodes) or ``insufficient_history`` (none to speak of: keeps its targets)."""
     current: NodeTargets
     recommended: NodeTargets
     before: Expected | None
@@ -133,42 +135,81 @@ def recommend(
         for k in range(len(nodes))
         if arrivals[k] >= settings.min_arrivals and history.hours >= settings.min_history_hours
     ]
-    sim = SimulationSettings(NodeTargets(0, 0), settings.quick_release, settings.bind_latency,
-                             settings.release_interval)  # fmt: skip
+    sim = SimulationSettings(
+        NodeTargets(0, 0), settings.quick_release, settings.bind_latency, settings.release_interval
+    )
     chosen: dict[int, tuple[int, int]] = {}
     if eligible:
         search = _Search(history, settings, sim, caps)
         chosen = search.best(eligible)
     before_after = _evaluate(history, sim, targets_now, chosen)
     demand = _lead_time_demand(trace, settings.bind_latency)
-    peaks = _peak_hours(trace)
+    peaks, shares = _peak_hours(trace)
+    few = [k for k in range(len(nodes)) if k not in chosen and arrivals[k] >= 3]
+    borrowed = peers.borrow(
+        peers.features(arrivals, history.hours, demand, shares), list(chosen), few, chosen
+    )
     out = []
     for k, node in enumerate(nodes):
         now = targets_now[k]
-        conf = _confidence(history.hours, int(arrivals[k]))
-        if k not in chosen:
-            why = (f"not enough history: {int(arrivals[k])} pod starts in "
-                   f"{history.hours:.1f} h (need {settings.min_arrivals} in "
-                   f"{settings.min_history_hours:g} h)")  # fmt: skip
-            out.append(Recommendation(node, "insufficient_history", now, now, before_after[k][0],
-                                      None, history.hours, int(arrivals[k]), conf, why,
-                                      demand[k], peaks[k]))  # fmt: skip
-            continue
-        m, big_m = chosen[k]
-        rec = NodeTargets(m, big_m, now.max_slots)
         before, after = before_after[k]
-        status = "recommended" if (m, big_m) != (now.min_warm, now.max_warm) else "unchanged"
-        reason = _reason(before, after, demand[k], settings, rec, caps[k])
-        out.append(Recommendation(node, status, now, rec, before, after, history.hours,
-                                  int(arrivals[k]), conf, reason, demand[k], peaks[k]))  # fmt: skip
+        if k in chosen:
+            m, big_m = chosen[k]
+            rec = NodeTargets(m, big_m, now.max_slots)
+            status = "recommended"
+            why = _reason(before, after, demand[k], settings, rec, caps[k])
+        elif k in borrowed:
+            (m, big_m), size = borrowed[k]
+            m = min(max(m, settings.min_warm_floor), int(caps[k]))
+            big_m = min(max(big_m, m), int(caps[k]))
+            rec = NodeTargets(m, big_m, now.max_slots)
+            status = "borrowed"
+            why = (
+                f"little history ({int(arrivals[k])} pod starts): borrowed the median of "
+                f"{size} nodes with a similar churn profile"
+            )
+        else:
+            rec, status = now, "insufficient_history"
+            why = (
+                f"not enough history: {int(arrivals[k])} pod starts in "
+                f"{history.hours:.1f} h (need {settings.min_arrivals} in "
+                f"{settings.min_history_hours:g} h)"
+            )
+        if status != "insufficient_history" and (rec.min_warm, rec.max_warm) == (
+            now.min_warm,
+            now.max_warm,
+        ):
+            status = "unchanged"
+        conf = _confidence(history.hours, int(arrivals[k]))
+        out.append(
+            Recommendation(
+                node,
+                status,
+                now,
+                rec,
+                before,
+                after,
+                history.hours,
+                int(arrivals[k]),
+                conf,
+                why,
+                demand[k],
+                peaks[k],
+            )
+        )
     return out
 
 
 class _Search:
     """Vectorised binary search over min warm, per node and band, in batched replays."""
 
-    def __init__(self, history: History, settings: AnalysisSettings, sim: SimulationSettings,
-                 caps: np.ndarray) -> None:  # fmt: skip
+    def __init__(
+        self,
+        history: History,
+        settings: AnalysisSettings,
+        sim: SimulationSettings,
+        caps: np.ndarray,
+    ) -> None:
         self.history = history
         self.settings = settings
         self.sim = sim
@@ -225,8 +266,10 @@ class _Search:
         stats = self._replay(pairs, np.array(ms, dtype=np.int64))
         best: dict[int, tuple[float, tuple[int, int]]] = {}
         for j, (k, d) in enumerate(pairs):
-            cost = (stats.floats[j, IDLE_SECONDS] / 3600.0 * objective.idle_slot_hour_cost
-                    + stats.counts[j, COLD_STARTS] * objective.cold_start_cost)  # fmt: skip
+            cost = (
+                stats.floats[j, IDLE_SECONDS] / 3600.0 * objective.idle_slot_hour_cost
+                + stats.counts[j, COLD_STARTS] * objective.cold_start_cost
+            )
             pair = (ms[j], int(min(ms[j] + d, self.caps[k])))
             if k not in best or cost < best[k][0]:
                 best[k] = (float(cost), pair)
@@ -243,10 +286,13 @@ class _Search:
 
     def _replay(self, pairs: list[tuple[int, int]], ms: np.ndarray) -> ReplayStats:
         runs = [
-            Run(k, NodeTargets(int(m), int(min(m + d, self.caps[k])), int(self.caps[k])),
-                int(self.history.existing[k]))
+            Run(
+                k,
+                NodeTargets(int(m), int(min(m + d, self.caps[k])), int(self.caps[k])),
+                int(self.history.existing[k]),
+            )
             for (k, d), m in zip(pairs, ms, strict=True)
-        ]  # fmt: skip
+        ]
         return replay(self.history.trace, runs, self.sim, bucket_seconds=BUCKET_SECONDS)
 
 
@@ -271,8 +317,12 @@ def _evaluate(
         return [(None, None)]
     stats = replay(history.trace, runs, sim)
     for j, (k, which) in enumerate(index):
-        expected = Expected(int(stats.counts[j, POD_STARTS]), int(stats.counts[j, COLD_STARTS]),
-                            float(stats.floats[j, IDLE_SECONDS]), history.hours)  # fmt: skip
+        expected = Expected(
+            int(stats.counts[j, POD_STARTS]),
+            int(stats.counts[j, COLD_STARTS]),
+            float(stats.floats[j, IDLE_SECONDS]),
+            history.hours,
+        )
         out[k][0 if which == "before" else 1] = expected
     return [(b, a) for b, a in out]
 
@@ -294,8 +344,8 @@ def _lead_time_demand(trace: object, latency: float) -> list[float]:
     return out
 
 
-def _peak_hours(trace: object) -> list[int]:
-    """Hour of day (from the trace's start) with the most pod starts, per node."""
+def _peak_hours(trace: object) -> tuple[list[int], list[float]]:
+    """Per node: the hour of day with the most pod starts, and its share of them."""
     from pool_engine.trace import Trace
 
     assert isinstance(trace, Trace)
@@ -303,12 +353,14 @@ def _peak_hours(trace: object) -> list[int]:
     if trace.origin is not None:
         origin = trace.origin
         offset = origin.hour * 3600.0 + origin.minute * 60.0 + origin.second
-    out = []
+    peaks, shares = [], []
     for k in range(len(trace.nodes)):
         times, kinds = trace.node_rows(k)
         hours = (((times[kinds == START] + offset) // 3600.0) % 24).astype(np.int64)
-        out.append(int(np.bincount(hours, minlength=24).argmax()) if hours.size else 0)
-    return out
+        counts = np.bincount(hours, minlength=24)
+        peaks.append(int(counts.argmax()) if hours.size else 0)
+        shares.append(float(counts.max() / hours.size) if hours.size else 0.0)
+    return peaks, shares
 
 
 def _confidence(hours: float, arrivals: int) -> float:
@@ -316,8 +368,14 @@ def _confidence(hours: float, arrivals: int) -> float:
     return round((1 - math.exp(-hours / 24.0)) * (1 - math.exp(-arrivals / 150.0)), 3)
 
 
-def _reason(before: Expected | None, after: Expected | None, demand: float,
-            settings: AnalysisSettings, rec: NodeTargets, cap: int) -> str:  # fmt: skip
+def _reason(
+    before: Expected | None,
+    after: Expected | None,
+    demand: float,
+    settings: AnalysisSettings,
+    rec: NodeTargets,
+    cap: int,
+) -> str:
     if after is None or before is None:
         return ""
     limit = settings.objective.max_cold_start_rate
@@ -325,11 +383,14 @@ def _reason(before: Expected | None, after: Expected | None, demand: float,
     if settings.objective.explicit_costs:
         parts.append("cheapest idle-hours plus cold-start cost")
     elif after.cold_rate > limit:
-        parts.append(f"even m={rec.min_warm} leaves {after.cold_rate:.2%} cold starts"
-                     + (" (capped by max-attach)" if rec.min_warm >= cap else ""))  # fmt: skip
+        parts.append(
+            f"even m={rec.min_warm} leaves {after.cold_rate:.2%} cold starts"
+            + (" (capped by max-attach)" if rec.min_warm >= cap else "")
+        )
     else:
-        parts.append(f"m={rec.min_warm} keeps cold starts at {after.cold_rate:.2%} "
-                     f"(objective {limit:.2%})")  # fmt: skip
+        parts.append(
+            f"m={rec.min_warm} keeps cold starts at {after.cold_rate:.2%} (objective {limit:.2%})"
+        )
     delta = after.idle_slots - before.idle_slots
     parts.append(f"idle slots {before.idle_slots:.1f} -> {after.idle_slots:.1f} ({delta:+.1f})")
     return "; ".join(parts)

@@ -15,14 +15,17 @@ from typing import Any
 
 import click
 
-from pool_engine.config import Mode
+from pool_engine.config import Targets
 from pool_engine.errors import InputError
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
 from pool_engine.trace import load_trace
-from tuner import analysis, render, report
-from tuner.analysis import AnalysisSettings, Objective
-from tuner.history import load_history
+from tuner import apply as applying
+from tuner import backtest as backtesting
+from tuner import plots, render, report
+from tuner.apply import Guardrails, selected_nodes
+from tuner.options import AnalysisRequest, analysis_options, kube_client, setup_logs
+from tuner.prometheus import HistoryUnavailable
 
 
 def _non_negative(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -44,6 +47,7 @@ def cli() -> None:
 
     \b
     Commands:
+      apply      write recommendations as NEC annotations, within guardrails
       recommend  per-node min/max warm targets from churn history
       simulate   replay a churn trace through the pool policy and report
                  cold starts, waits and idle slot-seconds per node
@@ -54,70 +58,8 @@ def cli() -> None:
     """
 
 
-def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    text = value.strip()
-    try:
-        rate = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a rate (e.g. 0.01 or 1%)") from None
-    if not 0.0 <= rate < 1.0:
-        raise click.BadParameter(f"{value!r} is not between 0 and 100%")
-    return rate
-
-
 @cli.command()
-@click.option(
-    "--trace",
-    "trace_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Churn history as a trace (CSV or Parquet: time,node,event).",
-)
-@click.option(
-    "--targets",
-    "targets_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Current targets: CSV node,min_warm,max_warm[,max_slots]  [default: 5/5]",
-)
-@click.option(
-    "--max-cold-start-rate",
-    default="1%",
-    show_default=True,
-    callback=_rate,
-    help="Objective: cold starts per pod start (0.01 or 1%).",
-)
-@click.option(
-    "--idle-slot-hour-cost",
-    type=click.FloatRange(min=0),
-    help="With --cold-start-cost: minimise idle-hours x this + cold starts x that.",
-)
-@click.option("--cold-start-cost", type=click.FloatRange(min=0))
-@click.option(
-    "--target",
-    "target_agent",
-    type=click.Choice(["tke", "engine"]),
-    default="tke",
-    show_default=True,
-    help="tke: min warm >= 1 (TKE's agent needs it); engine: min warm 0 allowed.",
-)
-@click.option(
-    "--mode",
-    type=click.Choice([m.value for m in Mode]),
-    default="route-eni",
-    show_default=True,
-    help="Which annotation pair the kubectl lines set.",
-)
-@click.option("--quick-release", is_flag=True, help="The cluster runs --enable-quick-release.")
-@click.option(
-    "--max-slots",
-    type=int,
-    callback=_non_negative,
-    help="Max-attach C of nodes the targets file does not cover  [default: unlimited]",
-)
-@click.option("--bind-latency", type=float, default=2.0, show_default=True, callback=_positive)
-@click.option(
-    "--release-interval", type=float, default=120.0, show_default=True, callback=_positive
-)
+@analysis_options
 @click.option(
     "--min-history",
     type=click.FloatRange(min=0),
@@ -126,35 +68,13 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
     help="Hours of history below which a node keeps its targets.",
 )
 @click.option(
-    "--min-pod-starts",
-    type=click.IntRange(0),
-    default=30,
-    show_default=True,
-    help="Pod starts below which a node keeps its targets.",
-)
-@click.option(
     "-o",
     "--output",
     type=click.Choice(["table", "json", "yaml", "csv", "kubectl"]),
     default="table",
     show_default=True,
 )
-def recommend(
-    trace_file: Path,
-    targets_file: Path | None,
-    max_cold_start_rate: float,
-    idle_slot_hour_cost: float | None,
-    cold_start_cost: float | None,
-    target_agent: str,
-    mode: str,
-    quick_release: bool,
-    max_slots: int | None,
-    bind_latency: float,
-    release_interval: float,
-    min_history: float,
-    min_pod_starts: int,
-    output: str,
-) -> None:
+def recommend(min_history: float, output: str, **options: Any) -> None:
     """Recommend per-node min/max warm targets from pod churn history.
 
     Each node's history is replayed through the pool policy under candidate targets;
@@ -168,46 +88,184 @@ def recommend(
       eni-tuner recommend --trace churn.csv --max-cold-start-rate 0.5% -o json
       eni-tuner recommend --trace churn.csv -o kubectl | sh
     """
-    if (idle_slot_hour_cost is None) != (cold_start_cost is None):
-        raise click.BadParameter("give both --idle-slot-hour-cost and --cold-start-cost",
-                                 param_hint="--idle-slot-hour-cost")  # fmt: skip
-    settings = AnalysisSettings(
-        objective=Objective(max_cold_start_rate, idle_slot_hour_cost, cold_start_cost),
-        min_warm_floor=1 if target_agent == "tke" else 0,
-        quick_release=quick_release,
-        bind_latency=bind_latency,
-        release_interval=release_interval,
-        default_max_slots=max_slots,
-        min_history_hours=min_history,
-        min_arrivals=min_pod_starts,
-    )
-    current = load_overrides(targets_file) if targets_file else {}
-    began = time.perf_counter()
-    history = load_history(trace_file)
-    _log(f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
-         f"({history.hours:.1f} h) in {time.perf_counter() - began:.2f}s")  # fmt: skip
-    began = time.perf_counter()
-    recs = analysis.recommend(history, settings, current)
-    changed = sum(r.changed for r in recs)
-    _log(f"analysed {len(recs):,} nodes in {time.perf_counter() - began:.2f}s: "
-         f"{changed:,} to change")  # fmt: skip
-    pool_mode = Mode(mode)
+    request = AnalysisRequest.from_options(options, min_history_hours=min_history)
+    recs = request.run(_log)
+    mode = request.mode
     if output == "json":
-        sys.stdout.write(report.to_json(recs, pool_mode))
+        sys.stdout.write(report.to_json(recs, mode))
     elif output == "yaml":
-        sys.stdout.write(report.to_yaml(recs, pool_mode))
+        sys.stdout.write(report.to_yaml(recs, mode))
     elif output == "csv":
         sys.stdout.write(report.to_csv(recs))
     elif output == "kubectl":
         for rec in recs:
             if rec.changed:
-                click.echo(report.kubectl_line(rec, pool_mode))
+                click.echo(report.kubectl_line(rec, mode))
     else:
-        objective = (
-            "explicit costs" if settings.objective.explicit_costs
-            else f"cold starts <= {max_cold_start_rate:.2%}"
-        )  # fmt: skip
-        report.print_table(recs, pool_mode, objective)
+        report.print_table(recs, mode, request.describe_objective())
+
+
+@cli.command()
+@analysis_options
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Kubeconfig file  [default: in-cluster config, then ~/.kube/config]",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate every patch with the API server (dryRun=All), change nothing.",
+)
+@click.option(
+    "--max-step", type=click.IntRange(1), help="Move each target by at most this much per run."
+)
+@click.option("--selector", help="Only nodes matching this label selector (e.g. pool=batch).")
+@click.option(
+    "--min-history",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="Leave nodes with fewer hours of history alone.",
+)
+@click.option(
+    "--max-changes",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Change at most this many nodes per run, the most useful first.",
+)
+@click.option(
+    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def apply(
+    kubeconfig: Path | None,
+    dry_run: bool,
+    max_step: int | None,
+    selector: str | None,
+    min_history: float,
+    max_changes: int,
+    output: str,
+    log_format: str,
+    **options: Any,
+) -> None:
+    """Write recommendations as NEC annotations, within guardrails.
+
+    Both keys of a pair go in one merge patch, guarded by the NEC's resourceVersion
+    (a concurrent edit is read again and re-planned, never overwritten), with the
+    previous values and time recorded in the annotation eni-pool.io/previous-warm-targets
+    and one Kubernetes Event per change. A NEC annotated eni-pool.io/tuner-opt-out=true
+    is left alone. A second run on the same history changes nothing. Built for a CronJob.
+
+    \b
+    Examples:
+      eni-tuner apply --trace churn.csv --dry-run
+      eni-tuner apply --trace churn.csv --max-step 2 --selector pool=batch -o json
+    """
+    setup_logs(log_format)
+    request = AnalysisRequest.from_options(options)
+    recs = request.run(_log)
+    api = kube_client(kubeconfig)
+    guard = Guardrails(
+        max_step=max_step,
+        min_history_hours=min_history,
+        max_changes=max_changes,
+        selected=selected_nodes(api, selector) if selector else None,
+    )
+    changes = applying.plan(recs, applying.list_necs(api), guard, request.mode)
+    done = applying.write(api, changes, {r.node: r for r in recs}, guard, request.mode, dry_run)
+    for change in done:
+        if change.outcome in ("changed", "would-change"):
+            _log(f"{change.outcome}: {change.node} {_pair(change.before)} -> {_pair(change.after)}")
+    if output == "json":
+        sys.stdout.write(report.changes_to_json(done))
+    else:
+        report.print_changes(done, dry_run)
+
+
+@cli.command()
+@analysis_options
+@click.option(
+    "--recommended",
+    "recommended_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Targets to test (CSV node,min_warm,max_warm, e.g. `recommend -o csv`)  "
+    "[default: recommend from the same history]",
+)
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write idle slots and cold starts over time, in total and for the worst nodes, as a PNG.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the same as a self-contained HTML report.",
+)
+@click.option(
+    "--worst",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="How many of the most wasteful nodes to show.",
+)
+@click.option(
+    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def backtest(
+    recommended_file: Path | None,
+    png_file: Path | None,
+    html_file: Path | None,
+    worst: int,
+    output: str,
+    **options: Any,
+) -> None:
+    """Replay the history under the current and the recommended targets.
+
+    Prints cold starts and idle slot-hours for both, and with --png or --html draws
+    them over time for the whole cluster and the most wasteful nodes.
+
+    \b
+    Examples:
+      eni-tuner backtest --trace churn.csv --png backtest.png
+      eni-tuner recommend --trace first-week.csv -o csv > rec.csv
+      eni-tuner backtest --trace second-week.csv --recommended rec.csv --html report.html
+    """
+    request = AnalysisRequest.from_options(options)
+    history = request.load(_log)
+    current = load_overrides(request.targets_file) if request.targets_file else {}
+    if recommended_file is not None:
+        recommended = load_overrides(recommended_file)
+    else:
+        recs = request.analyse(history, current, _log)
+        recommended = {r.node: r.recommended for r in recs}
+    result = backtesting.run(
+        history, request.replay_settings(), current, recommended, NodeTargets(5, 5), worst
+    )
+    if png_file is not None:
+        plots.write_png(result, png_file)
+        _log(f"wrote {png_file}")
+    if html_file is not None:
+        plots.write_html(result, html_file)
+        _log(f"wrote {html_file}")
+    if output == "json":
+        _print_json(result.totals)
+    else:
+        for name, t in result.totals.items():
+            click.echo(
+                f"{name:>12}: {t['pod_starts']:,} pod starts, {t['cold_starts']:,} cold "
+                f"({t['cold_start_rate']:.2%}), {t['idle_slot_hours']:,.1f} idle "
+                "slot-hours"
+            )
+
+
+def _pair(targets: Targets | None) -> str:
+    return "-" if targets is None else f"{targets.min_warm}/{targets.max_warm}"
 
 
 @cli.command()
@@ -361,5 +419,8 @@ def main() -> None:
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except HistoryUnavailable as exc:
+        click.echo(f"error: cannot read history: {exc}", err=True)
+        sys.exit(3)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode
 from tuner.analysis import Expected, Recommendation
+from tuner.apply import Change
 
 CSV_FIELDS = (
     "node", "status", "current_min_warm", "current_max_warm", "min_warm", "max_warm",
@@ -114,3 +115,40 @@ def print_table(recs: Sequence[Recommendation], mode: Mode, objective: str) -> N
         console.print(f"\n# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):")
         for line in lines:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def changes_to_json(changes: Sequence[Change]) -> str:
+    def pair(t: Any) -> dict[str, int] | None:
+        return None if t is None else {"min_warm": t.min_warm, "max_warm": t.max_warm}
+
+    return (
+        json.dumps(
+            [
+                {
+                    "node": c.node,
+                    "outcome": c.outcome,
+                    "before": pair(c.before),
+                    "after": pair(c.after),
+                    "retries": c.retries,
+                }
+                for c in changes
+            ],
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def print_changes(changes: Sequence[Change], dry_run: bool) -> None:
+    title = "NEC changes (dry run: nothing written)" if dry_run else "NEC changes"
+    table = Table(title=title, title_justify="left")
+    for name in ("node", "before", "after", "outcome"):
+        table.add_column(name, no_wrap=True)
+    for c in changes:
+        before = f"{c.before.min_warm}/{c.before.max_warm}" if c.before else "-"
+        after = f"{c.after.min_warm}/{c.after.max_warm}" if c.after else "-"
+        table.add_row(c.node, before, after, c.outcome)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160
+    console.print(table)

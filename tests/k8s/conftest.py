@@ -16,8 +16,9 @@ import pytest
 from kubernetes import client
 
 from .binaries import BinariesError, BinariesUnavailable, locate_binaries, unavailable_reason
-from .control_plane import ControlPlane, Process, running_control_plane
+from .control_plane import ControlPlane, running_control_plane
 from .objects import create_namespace, install_nec_crd
+from .process import Process
 
 LOG_TAIL_LINES = 80
 FAILED = pytest.StashKey[bool]()

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ctypes
 import json
 import secrets
-import signal
 import socket
 import ssl
-import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,66 +25,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from kubernetes import client, config
 
-START_TIMEOUT_S = 90.0
-LOG_TAIL_LINES = 60
+from .process import ControlPlaneError, Process, spawn
 
 # Admission plugins that need a controller this harness does not run:
 # ServiceAccount rejects Pods until the (absent) token controller has created
 # the namespace's "default" ServiceAccount.
 DISABLED_ADMISSION = "ServiceAccount"
-
-
-class ControlPlaneError(Exception):
-    """etcd or kube-apiserver did not start; the message carries its log tail."""
-
-
-@dataclass
-class Process:
-    """A server process; its stdout and stderr are appended to one log file."""
-
-    name: str
-    argv: list[str]
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
-            )
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-    def wait_until(self, what: str, ready: Callable[[], bool]) -> None:
-        """Poll ready() until it holds; fail fast with the log tail if the process exits."""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.popen is None or self.popen.poll() is not None:
-                code = None if self.popen is None else self.popen.returncode
-                raise ControlPlaneError(f"{self.name} exited with {code}; {self._log_excerpt()}")
-            if ready():
-                return
-            time.sleep(0.1)
-        raise ControlPlaneError(
-            f"{self.name}: {what} not ready within {START_TIMEOUT_S:.0f}s; {self._log_excerpt()}"
-        )
-
-    def tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def _log_excerpt(self) -> str:
-        return f"log {self.log}:\n{self.tail()}"
 
 
 @dataclass
@@ -170,7 +112,7 @@ def running_control_plane(bin_dir: Path, workdir: Path) -> Iterator[ControlPlane
 def _start_etcd(binary: Path, workdir: Path, started: list[Process]) -> tuple[Process, str]:
     client_url = f"http://127.0.0.1:{_free_port()}"
     peer_url = f"http://127.0.0.1:{_free_port()}"
-    process = _spawn(
+    process = spawn(
         "etcd",
         [
             str(binary),
@@ -199,7 +141,7 @@ def _start_apiserver(
     signing_key, public_key = _write_service_account_keys(workdir)
     cert_dir = workdir / "certs"
     port = _free_port()
-    process = _spawn(
+    process = spawn(
         "kube-apiserver",
         [
             str(binary),
@@ -259,20 +201,6 @@ def _write_kubeconfig(path: Path, server: str, ca_file: Path, token: str) -> Pat
     return path
 
 
-def _spawn(name: str, argv: list[str], workdir: Path, started: list[Process]) -> Process:
-    """Start a server and record it in started, so that it is stopped even if startup fails."""
-    process = Process(name, argv, workdir / f"{name}.log")
-    process.start()
-    started.append(process)
-    return process
-
-
-def _die_with_parent() -> None:
-    """Runs in the child: the kernel sends it SIGTERM if the test process dies."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -311,7 +239,9 @@ def _etcd_call(etcd_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]
             result: dict[str, Any] = json.load(response)
             return result
     except urllib.error.HTTPError as error:
-        raise ControlPlaneError(f"etcd {path}: HTTP {error.code} {error.read()!r}") from error
+        with error:  # it holds the connection
+            detail = error.read().decode(errors="replace")
+        raise ControlPlaneError(f"etcd {path}: HTTP {error.code} {detail}") from error
 
 
 def _b64(text: str) -> str:

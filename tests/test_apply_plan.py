@@ -1,0 +1,72 @@
+"""`eni-tuner apply` planning (pure): what is refused, capped, stepped or left alone."""
+
+from __future__ import annotations
+
+from pool_engine.config import Mode, Targets
+from pool_engine.simulator import NodeTargets
+from tuner.analysis import Expected, Recommendation
+from tuner.apply import OPT_OUT, Guardrails, plan
+
+P = "tke.cloud.tencent.com/"
+
+
+def rec(node: str, m: int, big_m: int, hours: float = 48.0, cold_fixed: int = 0) -> Recommendation:
+    before = Expected(100, 10 + cold_fixed, 1000.0, hours)
+    after = Expected(100, 10, 500.0, hours)
+    return Recommendation(node, "recommended", NodeTargets(5, 5), NodeTargets(m, big_m),
+                          before, after, hours, 100, 0.9, "")  # fmt: skip
+
+
+def nec(m: str = "5", big_m: str = "5", **extra: str) -> dict[str, str]:
+    return {
+        P + "route-eni-ip-min-warm-target": m,
+        P + "route-eni-ip-max-warm-target": big_m,
+        **extra,
+    }
+
+
+def outcome(r: Recommendation, annotations: dict[str, str] | None, **guard: object) -> str:
+    (change,) = plan([r], {r.node: annotations} if annotations is not None else {},
+                     Guardrails(**guard), Mode.ROUTE_ENI)  # type: ignore[arg-type]  # fmt: skip
+    return change.outcome
+
+
+def test_what_the_engine_would_refuse_is_never_written() -> None:
+    assert outcome(rec("a", 3, 2), nec()).startswith("skipped: ") and "> " in outcome(
+        rec("a", 3, 2), nec()
+    )
+
+
+def test_never_above_max_attach_from_the_nec() -> None:
+    limits = {P + "route-eni-max-attach": "1", P + "max-ip-per-route-eni": "4"}
+    (change,) = plan([rec("a", 9, 12)], {"a": nec(**limits)}, Guardrails(), Mode.ROUTE_ENI)
+    assert change.after == Targets(4, 4)
+
+
+def test_invalid_current_annotations_count_as_the_defaults() -> None:
+    (change,) = plan([rec("a", 2, 3)], {"a": nec("x", "3")}, Guardrails(), Mode.ROUTE_ENI)
+    assert change.before == Targets(5, 5) and change.outcome == "changed"
+
+
+def test_skips() -> None:
+    assert outcome(rec("a", 1, 1), None) == "skipped: no NEC object"
+    assert outcome(rec("a", 1, 1), nec(**{OPT_OUT: "True"})).startswith("skipped: opted out")
+    assert outcome(rec("a", 1, 1), nec(), selected=frozenset({"b"})) == "skipped: not selected"
+    assert outcome(rec("a", 5, 5), nec()) == "unchanged"
+
+
+def test_cap_keeps_the_most_useful_changes() -> None:
+    recs = [rec("idle-only", 1, 1), rec("fixes-cold", 8, 8, cold_fixed=5)]
+    changes = plan(
+        recs, {"idle-only": nec(), "fixes-cold": nec()}, Guardrails(max_changes=1), Mode.ROUTE_ENI
+    )
+    assert [c.outcome for c in changes] == ["skipped: change cap reached", "changed"]
+
+
+def test_step_limit_moves_both_targets_and_keeps_min_below_max() -> None:
+    (change,) = plan(
+        [rec("a", 12, 12)], {"a": nec("5", "5")}, Guardrails(max_step=3), Mode.ROUTE_ENI
+    )
+    assert change.after == Targets(8, 8)
+    (change,) = plan([rec("a", 1, 9)], {"a": nec("5", "5")}, Guardrails(max_step=2), Mode.ROUTE_ENI)
+    assert change.after == Targets(3, 7)

@@ -1,0 +1,103 @@
+"""Replay history under the current and the recommended targets, hour by hour.
+
+The same compiled replay as everywhere (:func:`pool_engine.simulator.replay`), with
+its timeline integrated into hourly idle slots and its buckets counting cold starts
+per hour, for the whole cluster and for the nodes that waste the most today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from pool_engine.kernel import COLD_STARTS, IDLE_SECONDS, POD_STARTS
+from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from tuner.history import History
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Series:
+    """Hourly idle slots (average) and cold starts, for one set of targets."""
+
+    idle: np.ndarray
+    cold: np.ndarray
+
+
+@dataclass(frozen=True)
+class Backtest:
+    hours: np.ndarray
+    """Start of each hour, hours from the history's start."""
+    current: Series
+    recommended: Series
+    worst: dict[str, tuple[Series, Series]]
+    """Nodes with the most idle slot-seconds under the current targets."""
+    totals: dict[str, dict[str, float]]
+    """``current``/``recommended`` -> pod_starts, cold_starts, cold_start_rate,
+    idle_slot_hours."""
+
+
+def run(
+    history: History,
+    sim: SimulationSettings,
+    current: Mapping[str, NodeTargets],
+    recommended: Mapping[str, NodeTargets],
+    default: NodeTargets,
+    worst: int = 3,
+) -> Backtest:
+    trace = history.trace
+    n = len(trace.nodes)
+    runs = [
+        Run(k, current.get(name, default), int(history.existing[k]))
+        for k, name in enumerate(trace.nodes)
+    ]
+    runs += [
+        Run(k, recommended.get(name, current.get(name, default)), int(history.existing[k]))
+        for k, name in enumerate(trace.nodes)
+    ]
+    stats = replay(trace, runs, sim, timeline=True, bucket_seconds=HOUR)
+    n_hours = stats.buckets.shape[1]
+    idle = _hourly_idle(stats.timeline_t, stats.timeline_i, len(runs), n_hours, trace.end)
+    cold = stats.buckets[:, :, 1].astype(np.float64)
+    waste = stats.floats[:n, IDLE_SECONDS]
+    top = [int(k) for k in np.argsort(-waste)[:worst]]
+    totals = {}
+    for name, rows in (("current", slice(0, n)), ("recommended", slice(n, 2 * n))):
+        starts = int(stats.counts[rows, POD_STARTS].sum())
+        colds = int(stats.counts[rows, COLD_STARTS].sum())
+        totals[name] = {
+            "pod_starts": starts,
+            "cold_starts": colds,
+            "cold_start_rate": colds / starts if starts else 0.0,
+            "idle_slot_hours": float(stats.floats[rows, IDLE_SECONDS].sum()) / HOUR,
+        }
+    return Backtest(
+        hours=np.arange(n_hours, dtype=np.float64),
+        current=Series(idle[:n].sum(axis=0), cold[:n].sum(axis=0)),
+        recommended=Series(idle[n:].sum(axis=0), cold[n:].sum(axis=0)),
+        worst={
+            trace.nodes[k]: (Series(idle[k], cold[k]), Series(idle[n + k], cold[n + k]))
+            for k in top
+        },
+        totals=totals,
+    )
+
+
+def _hourly_idle(
+    t: np.ndarray, rows: np.ndarray, n_runs: int, n_hours: int, end: float
+) -> np.ndarray:
+    """Average idle slots per run and hour, from the timeline's step function."""
+    out = np.zeros((n_runs, n_hours))
+    edges = np.arange(n_hours + 1) * HOUR
+    for r in range(n_runs):
+        mine = rows[:, 0] == r
+        times = np.append(t[mine], end)
+        idle = (rows[mine, 1] - rows[mine, 2]).astype(np.float64)
+        # area under the step function up to each hour edge, by cumulative integration
+        area = np.concatenate(([0.0], np.cumsum(idle * np.diff(times))))
+        at_edges = np.interp(np.minimum(edges, end), times, area)
+        out[r] = np.diff(at_edges) / HOUR
+    return out
