@@ -152,7 +152,8 @@ def test_rbac_is_least_privilege(overlay: tuple[str, Objects]) -> None:
         ("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")
     }
     assert rules_of(objects, "ClusterRole", "eni-pool-tuner") == {
-        (NEC_GROUP, "nodeeniconfigs", v) for v in ("get", "list", "patch")
+        *((NEC_GROUP, "nodeeniconfigs", v) for v in ("get", "list", "patch")),
+        ("", "nodes", "list"),  # eni-tuner apply --selector lists Nodes by label
     }
     for role in ("eni-pool-exporter-events", "eni-pool-tuner-events"):
         assert rules_of(objects, "Role", role) == {("", "events", "create")}

@@ -11,6 +11,9 @@ for its own; the ServiceMonitor's fields are checked by tests/test_deploy.py ins
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,11 +25,20 @@ from kubernetes.dynamic import DynamicClient
 from manifests import DEPLOY, find, render, with_components
 
 from .control_plane import ControlPlane
-from .objects import NEC_GROUP, NEC_PLURAL, NEC_VERSION, create_nec, unique_name
+from .objects import (
+    NEC_GROUP,
+    NEC_PLURAL,
+    NEC_VERSION,
+    create_nec,
+    create_node,
+    unique_name,
+)
 
 pytestmark = pytest.mark.k8s
 NAMESPACE = "eni-pool"
 MANAGER = "eni-pool-tests"
+MIN_WARM = "tke.cloud.tencent.com/route-eni-ip-min-warm-target"
+MAX_WARM = "tke.cloud.tencent.com/route-eni-ip-max-warm-target"
 SERVICE_MONITOR_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
@@ -178,11 +190,16 @@ EXPORTER_DENIED: list[Check] = [
 ]
 TUNER_ALLOWED: list[Check] = [
     *((v, N, NEC_PLURAL, None) for v in ("get", "list", "patch")),
+    ("list", "", "nodes", None),  # --selector
     ("create", "", "events", "default"),
 ]
 TUNER_DENIED: list[Check] = [
     *((v, N, NEC_PLURAL, None) for v in ("watch", "create", "update", "delete")),
-    *((v, "", r, None) for r in ("pods", "nodes") for v in ("get", "list")),
+    ("get", "", "pods", None),
+    ("list", "", "pods", None),
+    ("get", "", "nodes", None),
+    ("watch", "", "nodes", None),
+    ("patch", "", "nodes", None),
     ("get", "", "secrets", NAMESPACE),
     ("create", "coordination.k8s.io", "leases", NAMESPACE),
     ("create", "", "events", NAMESPACE),
@@ -290,3 +307,83 @@ def test_crd_component_matches_the_harness(nec_crd: client.V1CustomResourceDefin
     ]
     assert [c["metadata"]["name"] for c in crds] == [nec_crd.metadata.name]
     assert Path(DEPLOY / "components" / "nec-crd" / "crd-nec.yaml").exists()
+
+
+def test_cronjob_args_run_as_the_tuner_account(
+    control_plane: ControlPlane, deployed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """The CronJob's own flags, with its ServiceAccount's token: `eni-tuner apply` runs,
+    lists the selected Nodes, patches NECs within --max-step and records Events. Only
+    the history source differs: a trace file instead of --prometheus-url."""
+    api = control_plane.api_client
+    names = [unique_name("cron") for _ in range(2)]
+    rows = []
+    for name in names:
+        create_node(api, name, eni_ip=5, cpu="4", labels={"kubernetes.io/os": "linux"})
+        create_nec(api, name, {MIN_WARM: "5", MAX_WARM: "5"})
+        for j in range(30 * 6):  # 30 h of one short-lived pod every 10 minutes
+            rows += [f"{600.0 * j + 17},{name},start", f"{600.0 * j + 1817},{name},stop"]
+    trace = tmp_path / "history.csv"
+    trace.write_text(
+        "time,node,event\n" + "\n".join(sorted(rows, key=lambda r: float(r.split(",")[0]))) + "\n"
+    )
+    container = find(deployed, "CronJob", "eni-tuner")["spec"]["jobTemplate"]["spec"]["template"][
+        "spec"
+    ]["containers"][0]
+    args = [
+        f"--trace={trace}" if a.startswith("--prometheus-url=") else a for a in container["args"]
+    ]
+    with as_account(control_plane, "eni-tuner") as tuner_api:
+        nec_list = client.CustomObjectsApi(tuner_api).list_cluster_custom_object
+        eventually(lambda: _ok(lambda: nec_list(NEC_GROUP, NEC_VERSION, NEC_PLURAL)), "no RBAC")
+        kubeconfig = _kubeconfig(control_plane, tuner_api, tmp_path / "tuner.kubeconfig")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tuner.cli import main; main()",
+            *container["command"][1:],
+            *args,
+            f"--kubeconfig={kubeconfig}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    changes = {c["node"]: c for c in json.loads(run.stdout) if c["node"] in names}
+    assert set(changes) == set(names), run.stdout
+    custom = client.CustomObjectsApi(api)
+    for name in names:
+        assert changes[name]["outcome"] == "changed", changes[name]
+        notes = custom.get_cluster_custom_object(NEC_GROUP, NEC_VERSION, NEC_PLURAL, name)[
+            "metadata"
+        ]["annotations"]
+        assert (notes[MIN_WARM], notes[MAX_WARM]) == ("3", "3")  # 5 -> 1 wanted, --max-step=2
+    events = (
+        client.CoreV1Api(api)
+        .list_namespaced_event("default", field_selector=f"involvedObject.name={names[0]}")
+        .items
+    )
+    assert events, "the tuner recorded no Event"
+
+
+def _kubeconfig(plane: ControlPlane, api: client.ApiClient, path: Path) -> Path:
+    token = api.configuration.api_key["authorization"]
+    cluster = {"server": plane.server, "certificate-authority": str(plane.ca_file)}
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "tuner",
+                "clusters": [{"name": "harness", "cluster": cluster}],
+                "users": [{"name": "eni-tuner", "user": {"token": token}}],
+                "contexts": [
+                    {"name": "tuner", "context": {"cluster": "harness", "user": "eni-tuner"}}
+                ],
+            }
+        )
+    )
+    return path
