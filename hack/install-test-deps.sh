@@ -21,6 +21,8 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 if command -v go >/dev/null; then
   echo "install-test-deps: kube-apiserver + etcd for tests/k8s (cold build ~8 min)" >&2
   hack/k8s-binaries.sh >/dev/null
+  echo "install-test-deps: kustomize for the deploy tests (cold build ~40 s)" >&2
+  hack/kustomize.sh >/dev/null
 else
   echo "install-test-deps: no Go toolchain: tests/k8s will skip (and fail under CI=true)" >&2
 fi

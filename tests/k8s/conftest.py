@@ -65,7 +65,7 @@ def control_plane(
 
 @pytest.fixture(scope="session")
 def nec_crd(control_plane: ControlPlane) -> client.V1CustomResourceDefinition:
-    """The NEC CRD from deploy/base/crd-nec.yaml, installed and Established."""
+    """The NEC CRD from deploy/components/nec-crd/crd-nec.yaml, installed and Established."""
     return install_nec_crd(control_plane.api_client)
 
 

@@ -3,7 +3,7 @@
 Nodes carry the ENI extended resources in status.capacity/allocatable, Pods are
 bound with spec.nodeName and get their status through the status subresource
 (no kubelet or scheduler runs), and NEC objects come from the CRD shipped in
-deploy/base/crd-nec.yaml.
+deploy/components/nec-crd/crd-nec.yaml.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ENI_IP = "tke.cloud.tencent.com/eni-ip"
 DIRECT_ENI = "tke.cloud.tencent.com/direct-eni"
 """Extended resource: bound exclusive ENIs on a node; a pod requests one."""
 
-NEC_CRD_FILE = REPO_ROOT / "deploy" / "base" / "crd-nec.yaml"
+NEC_CRD_FILE = REPO_ROOT / "deploy" / "components" / "nec-crd" / "crd-nec.yaml"
 NEC_GROUP = "networking.tke.cloud.tencent.com"
 NEC_VERSION = "v1"
 NEC_PLURAL = "nodeeniconfigs"

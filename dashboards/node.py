@@ -1,0 +1,214 @@
+"""ENI pool / Node: one node's pool against its targets, churn, binds and drift."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.models import dashboard as dm
+
+from dashboards.panels import (
+    NODE_POOLS,
+    RATE,
+    cluster_variable,
+    datasource_variable,
+    graph,
+    mode_variable,
+    node_variable,
+    row,
+    stat_panel,
+    table_panel,
+)
+
+UID = "eni-pool-node"
+S = NODE_POOLS
+
+
+def _rate(metric: str, by: str = "mode", selector: str = S) -> str:
+    return f"sum by ({by}) (rate({metric}{{{selector}}}[{RATE}]))"
+
+
+def build() -> db.Dashboard:
+    return (
+        db.Dashboard("ENI pool / Node")
+        .uid(UID)
+        .description("One node's warm pool: slots against min/max warm, churn, binds, drift.")
+        .tags(["eni-pool", "vpc-cni"])
+        .time("now-6h", "now")
+        .refresh("1m")
+        .timezone("browser")
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .with_variable(datasource_variable())
+        .with_variable(cluster_variable())
+        .with_variable(mode_variable())
+        .with_variable(node_variable(all_nodes=False))
+        .link(
+            db.DashboardLink("ENI pool")
+            .type(dm.DashboardLinkType.DASHBOARDS)
+            .tags(["eni-pool"])
+            .as_dropdown(True)
+            .include_vars(True)
+            .keep_time(True)
+        )
+        .with_row(row("Now"))
+        .with_panel(stat_panel("Bound", f"sum(eni_pool_bound_slots{{{S}}})", "B: slots bound."))
+        .with_panel(stat_panel("In use", f"sum(eni_pool_in_use_slots{{{S}}})", "P: held by pods."))
+        .with_panel(stat_panel("Warm", f"sum(eni_pool_warm_slots{{{S}}})", "B - P: idle slots."))
+        .with_panel(
+            stat_panel(
+                "Max attach",
+                f"sum(eni_pool_max_attach_slots{{{S}}})",
+                "C: most slots this node can bind.",
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Min warm target",
+                f"max(eni_pool_min_warm_target{{{S}}})",
+                "m, from the NEC annotation or the exporter's default.",
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Max warm target",
+                f"max(eni_pool_max_warm_target{{{S}}})",
+                "M, from the NEC annotation or the exporter's default.",
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Pods waiting",
+                f"sum(eni_pool_waiting_pods{{{S}}})",
+                "W: pods waiting for a slot (not observed in tke-observe mode).",
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Binds in flight",
+                f"sum(eni_pool_binds_in_flight{{{S}}})",
+                "K: binds requested, not done.",
+            )
+        )
+        .with_row(row("Pool against its targets"))
+        .with_panel(
+            graph(
+                "Slots and targets",
+                "The engine grows the pool while bound + in flight < min(max attach, "
+                "in use + waiting + min warm) and releases above in use + waiting + max warm.",
+                [
+                    (f"eni_pool_bound_slots{{{S}}}", "bound {{mode}}"),
+                    (f"eni_pool_in_use_slots{{{S}}}", "in use {{mode}}"),
+                    (f"eni_pool_max_attach_slots{{{S}}}", "max attach {{mode}}"),
+                    (
+                        f"eni_pool_in_use_slots{{{S}}} + eni_pool_waiting_pods{{{S}}}"
+                        f" + eni_pool_min_warm_target{{{S}}}",
+                        "grow below (in use + waiting + min warm) {{mode}}",
+                    ),
+                    (
+                        f"eni_pool_in_use_slots{{{S}}} + eni_pool_waiting_pods{{{S}}}"
+                        f" + eni_pool_max_warm_target{{{S}}}",
+                        "release above (in use + waiting + max warm) {{mode}}",
+                    ),
+                ],
+                width=24,
+            )
+        )
+        .with_panel(
+            graph(
+                "Warm slots and targets",
+                "Idle slots against the min and max warm targets.",
+                [
+                    (f"eni_pool_warm_slots{{{S}}}", "warm {{mode}}"),
+                    (f"eni_pool_min_warm_target{{{S}}}", "min warm {{mode}}"),
+                    (f"eni_pool_max_warm_target{{{S}}}", "max warm {{mode}}"),
+                ],
+            )
+        )
+        .with_panel(
+            graph(
+                "Waiting pods and binds in flight",
+                "W and K over time.",
+                [
+                    (f"eni_pool_waiting_pods{{{S}}}", "waiting {{mode}}"),
+                    (f"eni_pool_binds_in_flight{{{S}}}", "in flight {{mode}}"),
+                ],
+            )
+        )
+        .with_row(row("Churn"))
+        .with_panel(
+            graph(
+                "Pod starts, stops and cold starts",
+                "Per second; a cold start is a pod start that found no warm slot.",
+                [
+                    (_rate("eni_pool_pod_starts_total"), "starts {{mode}}"),
+                    (_rate("eni_pool_pod_stops_total"), "stops {{mode}}"),
+                    (_rate("eni_pool_cold_starts_total"), "cold starts {{mode}}"),
+                ],
+                unit="ops",
+            )
+        )
+        .with_panel(
+            graph(
+                "Cold-start ratio",
+                "Cold starts / pod starts.",
+                [
+                    (
+                        f"{_rate('eni_pool_cold_starts_total')}"
+                        f" / clamp_min({_rate('eni_pool_pod_starts_total')}, 1e-9)",
+                        "{{mode}}",
+                    )
+                ],
+                unit="percentunit",
+            )
+        )
+        .with_row(row("Binds, releases, configuration"))
+        .with_panel(
+            graph(
+                "Binds by result",
+                "Slot binds per second by result.",
+                [(_rate("eni_pool_bind_operations_total", "mode, result"), "{{result}} {{mode}}")],
+                unit="ops",
+                stacked=True,
+            )
+        )
+        .with_panel(
+            graph(
+                "Releases by reason",
+                "Slot releases per second by reason.",
+                [
+                    (
+                        _rate("eni_pool_release_operations_total", "mode, reason"),
+                        "{{reason}} {{mode}}",
+                    )
+                ],
+                unit="ops",
+                stacked=True,
+            )
+        )
+        .with_panel(
+            graph(
+                "Drift from TKE's agent (tke-observe)",
+                "Bound slots TKE's agent keeps against what this engine would keep "
+                "(eni_pool_expected_bound_slots, published in tke-observe mode only).",
+                [
+                    (f"eni_pool_bound_slots{{{S}}}", "bound (agent) {{mode}}"),
+                    (f"eni_pool_expected_bound_slots{{{S}}}", "expected (engine) {{mode}}"),
+                    (
+                        f"eni_pool_bound_slots{{{S}}} - eni_pool_expected_bound_slots{{{S}}}",
+                        "drift {{mode}}",
+                    ),
+                ],
+            )
+        )
+        .with_panel(
+            table_panel(
+                "Config refusals since exporter start",
+                "Refused NEC annotation changes on this node; see the Events on its NEC.",
+                [
+                    (
+                        "Refusals",
+                        f"sum by (node, mode, reason) (eni_pool_config_rejections_total{{{S}}})",
+                    )
+                ],
+                width=12,
+            )
+        )
+    )

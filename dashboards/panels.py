@@ -1,0 +1,266 @@
+"""Building blocks shared by the dashboards: variables, selectors and panel shapes.
+
+Every panel and query points at the ``$datasource`` variable, so the JSON works
+when provisioned from files and when imported by hand. Every selector carries
+``cluster=~"$cluster"``: the exporter has no cluster label, so the variable lists
+``label_values(eni_pool_build_info, cluster)`` (present when Prometheus adds it,
+e.g. as an external label seen through Thanos or Mimir) and its "All" value is
+``.*``, which also matches series without the label.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import (
+    bargauge,
+    common,
+    heatmap,
+    stat,
+    table,
+    timeseries,
+)
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import prometheus as prom
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import heatmap as hm
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
+CLUSTER = 'cluster=~"$cluster"'
+MODE = 'mode=~"$mode"'
+NODE = 'node=~"$node"'
+POOLS = f"{CLUSTER}, {MODE}"
+"""Selector of every pool in the chosen cluster and modes."""
+NODE_POOLS = f"{CLUSTER}, {NODE}, {MODE}"
+"""Selector of the chosen node(s)' pools."""
+RATE = "$__rate_interval"
+
+
+# --- variables ------------------------------------------------------------------------
+
+
+def datasource_variable() -> db.DatasourceVariable:
+    return db.DatasourceVariable("datasource").label("Data source").type("prometheus")
+
+
+def _query_variable(name: str, label: str, query: str) -> db.QueryVariable:
+    return (
+        db.QueryVariable(name)
+        .label(label)
+        .datasource(DATASOURCE)
+        .query(query)  # the plain string form: every Grafana version reads it
+        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+    )
+
+
+def cluster_variable() -> db.QueryVariable:
+    return (
+        _query_variable("cluster", "Cluster", "label_values(eni_pool_build_info, cluster)")
+        .include_all(True)
+        .all_value(".*")
+        .description("Prometheus' cluster label, if any; All also matches series without it.")
+    )
+
+
+def mode_variable() -> db.QueryVariable:
+    return (
+        _query_variable("mode", "Mode", f"label_values(eni_pool_bound_slots{{{CLUSTER}}}, mode)")
+        .include_all(True)
+        .all_value(".*")
+        .multi(True)
+        .description("route-eni: shared-ENI IPs; direct-eni: exclusive ENIs.")
+    )
+
+
+def node_variable(all_nodes: bool) -> db.QueryVariable:
+    variable = _query_variable(
+        "node", "Node", f"label_values(eni_pool_bound_slots{{{CLUSTER}, {MODE}}}, node)"
+    )
+    if all_nodes:
+        return variable.include_all(True).all_value(".*").multi(True)
+    return variable
+
+
+def top_n_variable() -> db.CustomVariable:
+    return (
+        db.CustomVariable("topn")
+        .label("Top N")
+        .values("5,10,20,50")
+        .current(dm.VariableOption(selected=True, text="10", value="10"))
+    )
+
+
+# --- queries --------------------------------------------------------------------------
+
+
+def query(expr: str, legend: str = "__auto", ref: str = "A") -> prom.Dataquery:
+    return prom.Dataquery().expr(expr).legend_format(legend).ref_id(ref).datasource(DATASOURCE)
+
+
+def instant(expr: str, ref: str = "A") -> prom.Dataquery:
+    return (
+        prom.Dataquery()
+        .expr(expr)
+        .instant()
+        .format(PromQueryFormat.TABLE)
+        .legend_format("__auto")
+        .ref_id(ref)
+        .datasource(DATASOURCE)
+    )
+
+
+# --- panels ---------------------------------------------------------------------------
+
+
+def stat_panel(title: str, expr: str, description: str, unit: str = "none") -> stat.Panel:
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(query(expr, legend=title))
+        .unit(unit)
+        .height(4)
+        .span(3)
+        .graph_mode(cm.BigValueGraphMode.AREA)
+        .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]))
+    )
+
+
+def graph(
+    title: str,
+    description: str,
+    targets: list[tuple[str, str]],
+    unit: str = "none",
+    width: int = 12,
+    stacked: bool = False,
+) -> timeseries.Panel:
+    """A time series panel; targets are (expr, legend) pairs."""
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(unit)
+        .min(0)
+        .height(8)
+        .span(width)
+        .fill_opacity(10)
+        .legend(
+            common.VizLegendOptions()
+            .display_mode(cm.LegendDisplayMode.TABLE)
+            .placement(cm.LegendPlacement.BOTTOM)
+            .show_legend(True)
+            .calcs(["lastNotNull", "max"])
+        )
+        .tooltip(
+            common.VizTooltipOptions()
+            .mode(cm.TooltipDisplayMode.MULTI)
+            .sort(cm.SortOrder.DESCENDING)
+        )
+    )
+    if stacked:
+        panel = panel.stacking(common.StackingConfig().mode(cm.StackingMode.NORMAL))
+    for i, (expr, legend) in enumerate(targets):
+        panel = panel.with_target(query(expr, legend, ref=chr(ord("A") + i)))
+    return panel
+
+
+def top_list(title: str, description: str, expr: str, unit: str = "none") -> bargauge.Panel:
+    """Horizontal bars of an instant query, one per series, largest first."""
+    return (
+        bargauge.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(
+            prom.Dataquery()
+            .expr(expr)
+            .instant()
+            .legend_format("{{node}} {{mode}}")
+            .ref_id("A")
+            .datasource(DATASOURCE)
+        )
+        .unit(unit)
+        .min(0)
+        .height(8)
+        .span(12)
+        .orientation(cm.VizOrientation.HORIZONTAL)
+        .display_mode(cm.BarGaugeDisplayMode.GRADIENT)
+        .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+    )
+
+
+def table_panel(
+    title: str, description: str, columns: list[tuple[str, str]], width: int = 24
+) -> table.Panel:
+    """One row per series label set, one column per (header, instant expr)."""
+    panel = (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .height(10)
+        .span(width)
+        .filterable(True)
+        .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {
+                        "Time": True,
+                        "__name__": True,
+                        "instance": True,
+                        "job": True,
+                        "cluster": False,
+                    },
+                    "renameByName": {
+                        f"Value #{_ref(i)}": header for i, (header, _) in enumerate(columns)
+                    },
+                },
+            )
+        )
+    )
+    for i, (_, expr) in enumerate(columns):
+        panel = panel.with_target(instant(expr, ref=_ref(i)))
+    return panel
+
+
+def slot_wait_heatmap(selector: str) -> heatmap.Panel:
+    return (
+        heatmap.Panel()
+        .title("Slot wait (pod start to slot)")
+        .description(
+            "eni_pool_slot_wait_seconds: how long pods waited for a slot; warm hits are 0. "
+            "A band above 1 s means cold starts (a bind was needed)."
+        )
+        .datasource(DATASOURCE)
+        .with_target(
+            query(
+                f"sum by (le) (rate(eni_pool_slot_wait_seconds_bucket{{{selector}}}[{RATE}]))",
+                legend="{{le}}",
+            ).format(PromQueryFormat.HEATMAP)
+        )
+        .calculate(False)
+        .height(8)
+        .span(12)
+        .unit("s")
+        .color(
+            heatmap.HeatmapColorOptions()
+            .mode(hm.HeatmapColorMode.SCHEME)
+            .scheme("Oranges")
+            .steps(64)
+        )
+        .y_axis(heatmap.YAxisConfig().unit("s"))
+        .rows_frame(heatmap.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.AUTO))
+    )
+
+
+def row(title: str) -> db.Row:
+    return db.Row(title)
+
+
+def _ref(i: int) -> str:
+    return chr(ord("A") + i)
