@@ -3,7 +3,7 @@
 #
 # Pinned below; built from the Go module proxy with `go install` (no prebuilt
 # download) into ${XDG_CACHE_HOME:-~/.cache}/eni-pool/tools/kustomize-<version>/,
-# then reused. Cold build 34-41 s on 2 cores (bench/RESULTS-k8s.md). Progress goes to
+# then reused. Cold build 34-41 s on 2 cores (bench/RESULTS.md). Progress goes to
 # stderr, the path alone to stdout:   kustomize=$(hack/kustomize.sh)
 set -euo pipefail
 
