@@ -2,7 +2,8 @@
 
 Exit codes: 0 success (a node without enough history is a result, not a failure);
 1 an unexpected failure; 2 bad input (usage, trace or targets file), printed as one
-line on stderr; 3 the history source (Prometheus) could not be read.
+line on stderr; 3 the history source (Prometheus) could not be read; 4 the Kubernetes
+API could not be reached or refused a request.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+import urllib3
+from kubernetes.client import ApiException
 
 from pool_engine.config import Targets
 from pool_engine.errors import InputError
@@ -54,7 +57,7 @@ def cli() -> None:
 
     \b
     Exit codes: 0 success; 1 unexpected failure; 2 bad input;
-                3 history source unreachable.
+                3 history source unreachable; 4 Kubernetes API unreachable or refused.
     """
 
 
@@ -167,8 +170,8 @@ def apply(
     """
     setup_logs(log_format)
     request = AnalysisRequest.from_options(options)
+    api = kube_client(kubeconfig)  # fail fast, before the analysis
     recs = request.run(_log)
-    api = kube_client(kubeconfig)
     guard = Guardrails(
         max_step=max_step,
         min_history_hours=min_history,
@@ -422,5 +425,11 @@ def main() -> None:
     except HistoryUnavailable as exc:
         click.echo(f"error: cannot read history: {exc}", err=True)
         sys.exit(3)
+    except ApiException as exc:  # e.g. 403: the ServiceAccount may not do this
+        click.echo(f"error: Kubernetes API refused: {exc.status} {exc.reason}", err=True)
+        sys.exit(4)
+    except urllib3.exceptions.HTTPError as exc:
+        click.echo(f"error: cannot reach the Kubernetes API: {exc}", err=True)
+        sys.exit(4)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
