@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Mode
 from pool_engine.errors import PermanentError, ProviderError, TransientError
-from pool_engine.pool import BindOp
+from pool_engine.pool import BindOp, Latencies
 from pool_engine.provider import EniRecord, Outcome
 
 
@@ -81,9 +81,11 @@ class SimulatedVpc:
 
     def bind(self, node: str, mode: Mode, op: BindOp, now: float) -> None:
         self._admit("bind", now)
-        seconds = self._latency(self.settings.ip_bind_seconds)
-        if op.new_eni or mode is Mode.DIRECT_ENI:
-            seconds += self._latency(self.settings.eni_attach_seconds)
+        latency = Latencies(
+            ip_bind=self._latency(self.settings.ip_bind_seconds),
+            eni_attach=self._latency(self.settings.eni_attach_seconds),
+        )
+        seconds = latency.of(op, mode)
         eni_id = op.eni_id
         ips: tuple[str, ...] = ()
         error = self._injected_error("bind")
