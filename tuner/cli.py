@@ -27,19 +27,19 @@ from tuner import apply as applying
 from tuner import backtest as backtesting
 from tuner import plots, render, report
 from tuner.apply import Guardrails, selected_nodes
-from tuner.options import AnalysisRequest, analysis_options, kube_client, setup_logs
+from tuner.options import (
+    AnalysisRequest,
+    analysis_options,
+    kube_client,
+    positive_seconds,
+    setup_logs,
+)
 from tuner.prometheus import HistoryUnavailable
 
 
 def _non_negative(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
     if value is not None and value < 0:
         raise click.BadParameter(f"{value} is negative")
-    return value
-
-
-def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not value > 0:
-        raise click.BadParameter(f"{value} must be > 0 seconds")
     return value
 
 
@@ -312,7 +312,7 @@ def _pair(targets: Targets | None) -> str:
     type=float,
     default=2.0,
     show_default=True,
-    callback=_positive,
+    callback=positive_seconds,
     help="Seconds from a bind request to a usable slot.",
 )
 @click.option(
@@ -320,7 +320,7 @@ def _pair(targets: Targets | None) -> str:
     type=float,
     default=120.0,
     show_default=True,
-    callback=_positive,
+    callback=positive_seconds,
     help="Seconds between release rounds.",
 )
 @click.option(

@@ -40,7 +40,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
     return rate
 
 
-def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
+def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not value > 0:
         raise click.BadParameter(f"{value} must be > 0 seconds")
     return value
@@ -142,10 +142,14 @@ def analysis_options(f: F) -> F:
             help="Max-attach C of nodes the targets file does not cover  [default: unlimited]",
         ),
         click.option(
-            "--bind-latency", type=float, default=2.0, show_default=True, callback=_positive
+            "--bind-latency", type=float, default=2.0, show_default=True, callback=positive_seconds
         ),
         click.option(
-            "--release-interval", type=float, default=120.0, show_default=True, callback=_positive
+            "--release-interval",
+            type=float,
+            default=120.0,
+            show_default=True,
+            callback=positive_seconds,
         ),
         click.option(
             "--min-pod-starts",
