@@ -152,6 +152,14 @@ def analysis_options(f: F) -> F:
             callback=positive_seconds,
         ),
         click.option(
+            "--half-life",
+            "half_life_hours",
+            type=click.FloatRange(min=1),
+            default=168.0,
+            show_default=True,
+            help="Hours after which a cold start in the history counts half.",
+        ),
+        click.option(
             "--min-pod-starts",
             type=click.IntRange(0),
             default=30,
@@ -188,6 +196,7 @@ class AnalysisRequest:
             release_interval=options["release_interval"],
             default_max_slots=options["max_slots"],
             min_arrivals=options["min_pod_starts"],
+            half_life_hours=options["half_life_hours"],
             **extra,
         )
         if (options["trace_file"] is None) == (options["prometheus_url"] is None):

@@ -1,0 +1,97 @@
+"""Benchmark `eni-tuner recommend --prometheus-url` on N nodes x 7 days of history.
+
+Writes the exporter's pod start/stop counters for a synthetic week (the workload
+model, events at the end of their 30 s step, a keep-alive sample every 4 minutes)
+as OpenMetrics, turns them into TSDB blocks with `promtool tsdb create-blocks-from
+openmetrics`, serves them with Prometheus on loopback and times the recommendation
+(a fresh process: queries, transfer, analysis) with its peak RSS.
+
+    python bench/bench_recommend_prometheus.py --nodes 1000 --churn 1
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import numpy as np
+
+from pool_engine.kernel import START
+from pool_engine.workload import WorkloadSpec, generate
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from prom import prometheus
+
+STEP, DAYS, KEEPALIVE = 30, 7, 240
+
+
+def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
+    last = DAYS * 86400 // STEP
+    samples = 0
+    with path.open("w") as out:
+        series = []
+        for node in generate(WorkloadSpec(nodes=nodes, days=DAYS, seed=9, churn=churn)):
+            live = node.times > 0
+            k = np.maximum(1, np.ceil(node.times[live] / STEP)).astype(np.int64)
+            is_start = node.kinds[live] == START
+            series.append((node.name, np.bincount(k[is_start], minlength=last + 1),
+                           np.bincount(k[~is_start], minlength=last + 1),
+                           int(((node.times == 0) & (node.kinds == START)).sum())))  # fmt: skip
+        keep = np.zeros(last + 1, dtype=bool)
+        keep[:: KEEPALIVE // STEP] = True
+        keep[-1] = True
+        for family, which in (("eni_pool_pod_starts", 1), ("eni_pool_pod_stops", 2)):
+            out.write(f"# TYPE {family} counter\n")
+            for row in series:
+                counts = row[which]
+                total = np.cumsum(counts)
+                at = np.nonzero(keep | (counts > 0))[0]
+                label = f'{family}_total{{node="{row[0]}",mode="route-eni"}} '
+                out.writelines(f"{label}{total[j]} {t0 + j * STEP}\n" for j in at)
+                samples += at.size
+        out.write("# TYPE eni_pool_in_use_slots gauge\n")
+        for row in series:
+            out.write(f'eni_pool_in_use_slots{{node="{row[0]}",mode="route-eni"}} {row[3]} {t0}\n')
+        out.write("# TYPE eni_pool_waiting_pods gauge\n")
+        for row in series:
+            out.write(f'eni_pool_waiting_pods{{node="{row[0]}",mode="route-eni"}} 0 {t0}\n')
+        out.write("# EOF\n")
+    return samples
+
+
+@click.command()
+@click.option("--nodes", type=int, default=1000, show_default=True)
+@click.option("--churn", type=float, default=1.0, show_default=True)
+def main(nodes: int, churn: float) -> None:
+    work = Path(__file__).parent / "out" / f"prom-{nodes}n-churn{churn:g}"
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = (int(datetime.now(UTC).timestamp()) - (DAYS + 1) * 86400) // 3600 * 3600
+    began = time.perf_counter()
+    samples = write_openmetrics(work / "history.om", t0, nodes, churn)
+    click.echo(f"wrote {samples:,} samples in {time.perf_counter() - began:.0f}s")
+    began = time.perf_counter()
+    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                    str(work / "history.om"), str(work / "tsdb")], check=True,
+                   capture_output=True)  # fmt: skip
+    click.echo(f"promtool created the blocks in {time.perf_counter() - began:.0f}s")
+    with prometheus(work) as url:
+        start = datetime.fromtimestamp(t0, UTC).isoformat()
+        end = datetime.fromtimestamp(t0 + DAYS * 86400, UTC).isoformat()
+        began = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "eni-tuner", "recommend", "--prometheus-url", url,
+             "--start", start, "--end", end, "--step", str(STEP), "-o", "json"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        wall = time.perf_counter() - began
+    rss = int(done.stderr.strip().splitlines()[-1]) / 1024  # GNU time: peak RSS in KiB
+    click.echo(f"recommend from Prometheus: {nodes} nodes x {DAYS} days in {wall:.1f}s, "
+               f"peak RSS {rss:.0f} MiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
