@@ -122,7 +122,6 @@ def test_tuner_cronjob_runs_apply_with_guardrails(overlay: tuple[str, Objects]) 
         "--max-step": "2",
         "--min-history": "24",
         "--max-changes": "20",
-        "--selector": "kubernetes.io/os=linux",
     }
     config = find(objects, "ConfigMap", "eni-tuner")
     reference = container["env"][0]["valueFrom"]["configMapKeyRef"]
@@ -153,7 +152,6 @@ def test_rbac_is_least_privilege(overlay: tuple[str, Objects]) -> None:
     }
     assert rules_of(objects, "ClusterRole", "eni-pool-tuner") == {
         *((NEC_GROUP, "nodeeniconfigs", v) for v in ("get", "list", "patch")),
-        ("", "nodes", "list"),  # eni-tuner apply --selector lists Nodes by label
     }
     for role in ("eni-pool-exporter-events", "eni-pool-tuner-events"):
         assert rules_of(objects, "Role", role) == {("", "events", "create")}

@@ -277,5 +277,15 @@ def list_necs(api: client.ApiClient) -> dict[str, dict[str, str]]:
 
 
 def selected_nodes(api: client.ApiClient, selector: str) -> frozenset[str]:
-    nodes = client.CoreV1Api(api).list_node(label_selector=selector)
-    return frozenset(n.metadata.name for n in nodes.items if n.metadata and n.metadata.name)
+    """Nodes whose NEC objects match a label selector (NECs are named after nodes).
+
+    The selector reads NEC labels, not Node labels, so the tuner needs no access to
+    Nodes: label the NEC objects of a pool, e.g. `kubectl label nec <node> pool=batch`.
+    """
+    reply = cast(
+        dict[str, Any],
+        client.CustomObjectsApi(api).list_cluster_custom_object(
+            NEC_GROUP, NEC_VERSION, NEC_PLURAL, label_selector=selector
+        ),
+    )
+    return frozenset(item["metadata"]["name"] for item in reply.get("items", []))

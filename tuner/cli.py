@@ -123,7 +123,9 @@ def recommend(min_history: float, output: str, **options: Any) -> None:
 @click.option(
     "--max-step", type=click.IntRange(1), help="Move each target by at most this much per run."
 )
-@click.option("--selector", help="Only nodes matching this label selector (e.g. pool=batch).")
+@click.option(
+    "--selector", help="Only nodes whose NEC objects match this label selector (e.g. pool=batch)."
+)
 @click.option(
     "--min-history",
     type=click.FloatRange(min=0),

@@ -191,3 +191,17 @@ def test_a_concurrent_edit_is_retried_not_lost(
     notes = nec(api, target)["metadata"]["annotations"]
     assert notes["team"] == "payments"  # the other edit survives
     assert (notes[MIN], notes[MAX]) == ("1", "1")
+
+
+def test_selector_matches_nec_labels(
+    control_plane: ControlPlane, nodes: tuple[list[str], Path]
+) -> None:
+    api = control_plane.api_client
+    names, trace = nodes
+    client.CustomObjectsApi(api).patch_cluster_custom_object(
+        NEC_GROUP, NEC_VERSION, NEC_PLURAL, names[1], {"metadata": {"labels": {"pool": "batch"}}}
+    )
+    done = {c["node"]: c for c in apply_cli(control_plane, trace, "--min-history", "1",
+                                            "--selector", "pool=batch", "--dry-run")}  # fmt: skip
+    assert done[names[1]]["outcome"] == "would-change"
+    assert {done[n]["outcome"] for n in names if n != names[1]} == {"skipped: not selected"}

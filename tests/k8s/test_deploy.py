@@ -190,7 +190,6 @@ EXPORTER_DENIED: list[Check] = [
 ]
 TUNER_ALLOWED: list[Check] = [
     *((v, N, NEC_PLURAL, None) for v in ("get", "list", "patch")),
-    ("list", "", "nodes", None),  # --selector
     ("create", "", "events", "default"),
 ]
 TUNER_DENIED: list[Check] = [
@@ -198,6 +197,7 @@ TUNER_DENIED: list[Check] = [
     ("get", "", "pods", None),
     ("list", "", "pods", None),
     ("get", "", "nodes", None),
+    ("list", "", "nodes", None),
     ("watch", "", "nodes", None),
     ("patch", "", "nodes", None),
     ("get", "", "secrets", NAMESPACE),
