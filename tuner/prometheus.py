@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import requests
 from prometheus_api_client import PrometheusConnect
+from rich.console import Console
 from rich.progress import Progress
 from urllib3.util.retry import Retry
 
@@ -80,7 +81,7 @@ def load(
             series: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(
                 lambda: defaultdict(list)
             )
-            with Progress(transient=True, disable=not progress) as bar, \
+            with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar, \
                     ThreadPoolExecutor(source.concurrency) as pool:  # fmt: skip
                 task = bar.add_task("pulling churn history", total=len(jobs))
                 futures = [pool.submit(_range, prom, q, a, b, step_s) for _, q, a, b in jobs]
