@@ -81,8 +81,8 @@ def load(
             series: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(
                 lambda: defaultdict(list)
             )
-            with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar, \
-                    ThreadPoolExecutor(source.concurrency) as pool:  # fmt: skip
+            bar = Progress(console=Console(stderr=True), transient=True, disable=not progress)
+            with bar, ThreadPoolExecutor(source.concurrency) as pool:
                 task = bar.add_task("pulling churn history", total=len(jobs))
                 futures = [pool.submit(_range, prom, q, a, b, step_s) for _, q, a, b in jobs]
                 for (name, _, _, _), future in zip(jobs, futures, strict=True):
