@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.panels import (
     NODE_POOLS,
     RATE,
-    cluster_variable,
-    datasource_variable,
+    dashboard,
     graph,
-    mode_variable,
-    node_variable,
     row,
     stat_panel,
     table_panel,
@@ -28,25 +24,13 @@ def _rate(metric: str, by: str = "mode", selector: str = S) -> str:
 
 def build() -> db.Dashboard:
     return (
-        db.Dashboard("ENI pool / Node")
-        .uid(UID)
-        .description("One node's warm pool: slots against min/max warm, churn, binds, drift.")
-        .tags(["eni-pool", "vpc-cni"])
-        .time("now-6h", "now")
-        .refresh("1m")
-        .timezone("browser")
-        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
-        .with_variable(datasource_variable())
-        .with_variable(cluster_variable())
-        .with_variable(mode_variable())
-        .with_variable(node_variable(all_nodes=False))
-        .link(
-            db.DashboardLink("ENI pool")
-            .type(dm.DashboardLinkType.DASHBOARDS)
-            .tags(["eni-pool"])
-            .as_dropdown(True)
-            .include_vars(True)
-            .keep_time(True)
+        dashboard(
+            "ENI pool / Node",
+            UID,
+            "One node's warm pool: slots against min/max warm, churn, binds, drift.",
+            since="now-6h",
+            refresh="1m",
+            all_nodes=False,
         )
         .with_row(row("Now"))
         .with_panel(stat_panel("Bound", f"sum(eni_pool_bound_slots{{{S}}})", "B: slots bound."))

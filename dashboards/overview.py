@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.panels import (
     CLUSTER,
     NODE_POOLS,
     POOLS,
     RATE,
-    cluster_variable,
-    datasource_variable,
+    dashboard,
     graph,
-    mode_variable,
-    node_variable,
     row,
     slot_wait_heatmap,
     stat_panel,
     table_panel,
     top_list,
-    top_n_variable,
 )
 
 UID = "eni-pool-overview"
@@ -46,26 +41,14 @@ COLD_RATIO = (
 
 def build() -> db.Dashboard:
     return (
-        db.Dashboard("ENI pool / Overview")
-        .uid(UID)
-        .description("Warm ENI/IP pools across the cluster: slots, waste, cold starts, cloud API.")
-        .tags(["eni-pool", "vpc-cni"])
-        .time("now-6h", "now")
-        .refresh("1m")
-        .timezone("browser")
-        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
-        .with_variable(datasource_variable())
-        .with_variable(cluster_variable())
-        .with_variable(mode_variable())
-        .with_variable(node_variable(all_nodes=True))
-        .with_variable(top_n_variable())
-        .link(
-            db.DashboardLink("ENI pool")
-            .type(dm.DashboardLinkType.DASHBOARDS)
-            .tags(["eni-pool"])
-            .as_dropdown(True)
-            .include_vars(True)
-            .keep_time(True)
+        dashboard(
+            "ENI pool / Overview",
+            UID,
+            "Warm ENI/IP pools across the cluster: slots, waste, cold starts, cloud API.",
+            since="now-6h",
+            refresh="1m",
+            all_nodes=True,
+            top_n=True,
         )
         .with_row(row("Cluster"))
         .with_panel(

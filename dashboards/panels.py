@@ -264,3 +264,41 @@ def row(title: str) -> db.Row:
 
 def _ref(i: int) -> str:
     return chr(ord("A") + i)
+
+
+def dashboard(
+    title: str,
+    uid: str,
+    description: str,
+    *,
+    since: str,
+    refresh: str,
+    all_nodes: bool,
+    top_n: bool = False,
+) -> db.Dashboard:
+    """A dashboard with the settings all three share: tags, crosshair, the datasource,
+    cluster, mode and node variables, and a dropdown linking the eni-pool dashboards."""
+    board = (
+        db.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["eni-pool", "vpc-cni"])
+        .time(since, "now")
+        .refresh(refresh)
+        .timezone("browser")
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .with_variable(datasource_variable())
+        .with_variable(cluster_variable())
+        .with_variable(mode_variable())
+        .with_variable(node_variable(all_nodes=all_nodes))
+    )
+    if top_n:
+        board = board.with_variable(top_n_variable())
+    return board.link(
+        db.DashboardLink("ENI pool")
+        .type(dm.DashboardLinkType.DASHBOARDS)
+        .tags(["eni-pool"])
+        .as_dropdown(True)
+        .include_vars(True)
+        .keep_time(True)
+    )

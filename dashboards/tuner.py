@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.panels import (
     NODE_POOLS,
     POOLS,
     RATE,
-    cluster_variable,
-    datasource_variable,
+    dashboard,
     graph,
-    mode_variable,
-    node_variable,
     row,
     stat_panel,
     table_panel,
@@ -31,28 +27,14 @@ def _changes(window: str, by: str = "") -> str:
 
 def build() -> db.Dashboard:
     return (
-        db.Dashboard("ENI pool / Tuner")
-        .uid(UID)
-        .description(
+        dashboard(
+            "ENI pool / Tuner",
+            UID,
             "Per-node min/max warm targets (NEC annotations written by eni-tuner apply or by "
-            "hand), when they changed, and the idle slots and cold starts that followed."
-        )
-        .tags(["eni-pool", "vpc-cni"])
-        .time("now-7d", "now")
-        .refresh("5m")
-        .timezone("browser")
-        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
-        .with_variable(datasource_variable())
-        .with_variable(cluster_variable())
-        .with_variable(mode_variable())
-        .with_variable(node_variable(all_nodes=True))
-        .link(
-            db.DashboardLink("ENI pool")
-            .type(dm.DashboardLinkType.DASHBOARDS)
-            .tags(["eni-pool"])
-            .as_dropdown(True)
-            .include_vars(True)
-            .keep_time(True)
+            "hand), when they changed, and the idle slots and cold starts that followed.",
+            since="now-7d",
+            refresh="5m",
+            all_nodes=True,
         )
         .with_row(row("Changes"))
         .with_panel(
