@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import queue
-from collections import Counter
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,8 +76,11 @@ class ClusterEngine:
         self.nodes: dict[str, NodeInfo] = {}
         self.necs: dict[str, NecInfo] = {}
         self.pods: dict[str, PodInfo] = {}
+        """Active pods by uid."""
+        self.pods_in: defaultdict[tuple[str, Mode], dict[str, PodInfo]] = defaultdict(dict)
+        """The same pods by pool, so a pool's pods are found without a scan."""
         self._synced = False
-        self._starting: list[PodInfo] = []
+        self._starting: defaultdict[tuple[str, Mode], list[PodInfo]] = defaultdict(list)
 
     # --- the daemon's hooks -------------------------------------------------------------
 
@@ -92,10 +95,12 @@ class ClusterEngine:
             first.sort(key=lambda change: ORDER[change.kind])
             # Pools are rebuilt from the provider as they are created; which pod holds
             # which IP comes from the pods of this first sync.
-            self._starting = [c.info for c in first if isinstance(c.info, PodInfo)]
+            for change in first:
+                if isinstance(change.info, PodInfo):
+                    self._starting[(change.info.node, change.info.mode)].append(change.info)
             for change in first:
                 self._apply(change, now)
-            self._starting = []
+            self._starting.clear()
             self._synced = True
         for change in self._drain():
             self._apply(change, now)
@@ -115,11 +120,10 @@ class ClusterEngine:
     def snapshot(self, now: float) -> Snapshot:
         if not self.observe:
             return take_snapshot(self.reconciler, now)
-        in_use: Counter[tuple[str, Mode]] = Counter((p.node, p.mode) for p in self.pods.values())
         observed = {
             (pool.node, pool.mode): (
                 self.nodes[pool.node].bound.get(pool.mode, 0) if pool.node in self.nodes else 0,
-                in_use[(pool.node, pool.mode)],
+                len(self.pods_in.get((pool.node, pool.mode), ())),
             )
             for pool in self.registry
         }
@@ -128,6 +132,7 @@ class ClusterEngine:
     # --- changes ------------------------------------------------------------------------
 
     def _apply(self, change: Change, now: float) -> None:
+        self.reconciler.dirty = True  # observed values (node resources, pods) may change
         if change.kind == "node":
             self._node(change, now)
         elif change.kind == "pod":
@@ -139,7 +144,7 @@ class ClusterEngine:
         if change.deleted:
             self.nodes.pop(change.key, None)
             for pool in self.registry.forget(change.key):
-                for pod in list(pool.holders) + list(pool.waiters):
+                for pod in self.pods_in.pop((pool.node, pool.mode), {}):
                     self.pods.pop(pod, None)
             self.vpc.forget_node(change.key)
             return
@@ -159,6 +164,8 @@ class ClusterEngine:
 
     def _pod(self, change: Change, now: float) -> None:
         old = self.pods.pop(change.key, None)
+        if old is not None:
+            self.pods_in[(old.node, old.mode)].pop(change.key, None)
         new = None if change.deleted else change.info
         assert new is None or isinstance(new, PodInfo)
         if old is not None and (new is None or not new.active or new.node != old.node):
@@ -170,6 +177,7 @@ class ClusterEngine:
             if old is None:
                 self.reconciler.pod_started(self._pool(new.node, new.mode, now), change.key, now)
             self.pods[change.key] = new
+            self.pods_in[(new.node, new.mode)][change.key] = new
 
     def _nec(self, change: Change, now: float) -> None:
         if change.deleted:
@@ -195,11 +203,8 @@ class ClusterEngine:
         # A pod may name a node not seen yet: the largest size's limits until it is.
         limits = default_limits(info.cores if info else 128, mode)
         pool = self.registry.ensure(node, mode, limits, now)
-        holders = {
-            p.ip: p.uid
-            for p in [*self._starting, *self.pods.values()]
-            if p.node == node and p.mode == mode and p.active and p.ip
-        }
+        mine = [*self._starting.get((node, mode), ()), *self.pods_in.get((node, mode), {}).values()]
+        holders = {p.ip: p.uid for p in mine if p.active and p.ip}
         self.reconciler.rebuild(pool, holders, now)  # the provider's truth, not memory
         self._configure(pool, now)
         return pool

@@ -62,8 +62,11 @@ class Daemon:
         now = self.clock()
         self.engine.advance(now)
         self._drain()
-        publish = self.engine.snapshot
-        self.snapshot = publish(now) if publish else take_snapshot(self.engine.reconciler, now)
+        reconciler = self.engine.reconciler
+        if reconciler.dirty or len(reconciler.registry) != len(self.snapshot.rows):
+            reconciler.dirty = False  # a quiet step publishes nothing new
+            publish = self.engine.snapshot
+            self.snapshot = publish(now) if publish else take_snapshot(reconciler, now)
         self.synced = self.synced or self.engine.ready()
         self.last_step = time.monotonic()
         self.instruments.reconcile.observe(time.perf_counter() - began)

@@ -134,7 +134,6 @@ class Watcher(threading.Thread):
         self.key = key
         self.known: dict[str, Any] = {}
         self.synced = threading.Event()
-        self.relists = 0
         self._rng = random.Random()
 
     def run(self) -> None:
@@ -170,7 +169,6 @@ class Watcher(threading.Thread):
             if self.known.get(key) != info:
                 self.changes.put(Change(self.kind, False, key, info))
         self.known = seen
-        self.relists += 1
         self.synced.set()
         return str(body["metadata"]["resourceVersion"])
 

@@ -58,6 +58,8 @@ class Reconciler:
     api_calls: list[ApiCall] = field(default_factory=list)
     deferred: dict[Key, list[BindOp]] = field(default_factory=dict)
     """IP binds waiting for their ENI to finish attaching."""
+    dirty: bool = True
+    """Some pool changed since the publisher last looked (it resets this)."""
 
     # --- the loop --------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ class Reconciler:
         plan = decide(pool, now)
         if plan.empty:
             return submitted
+        self.dirty = True
         ops = pool.begin(plan, now)
         counters = self._counters(key)
         for release in plan.releases:
@@ -109,6 +112,7 @@ class Reconciler:
     # --- pod and configuration events --------------------------------------------------
 
     def pod_started(self, pool: NodePool, pod: str, now: float) -> bool:
+        self.dirty = True
         counters = self._counters((pool.node, pool.mode))
         counters.pod_starts += 1
         hit = pool.pod_started(pod, now)
@@ -120,6 +124,7 @@ class Reconciler:
         return hit
 
     def pod_stopped(self, pool: NodePool, pod: str, now: float) -> None:
+        self.dirty = True
         self._counters((pool.node, pool.mode)).pod_stops += 1
         served = pool.pod_stopped(pod, now)
         if served:
@@ -130,6 +135,7 @@ class Reconciler:
         self, pool: NodePool, annotations: Mapping[str, str], now: float
     ) -> list[Refusal]:
         """Apply a node's NEC annotations; a refused part leaves its old values (R7)."""
+        self.dirty = True
         refusals: list[Refusal] = []
         targets = parse_targets(annotations, pool.mode)
         limits = parse_limits(annotations, pool.mode, pool.limits, pool.holding)
@@ -148,6 +154,7 @@ class Reconciler:
 
     def rebuild(self, pool: NodePool, holders: Mapping[str, str], now: float) -> None:
         """Load the pool's slots from the provider; ``holders`` maps IP -> pod holding it."""
+        self.dirty = True
         for record in self.provider.inventory(pool.node, pool.mode):
             held = {ip: holders.get(ip) for ip in record.ips}
             pool.adopt(record.eni_id, record.subnet, held, now)
@@ -156,6 +163,7 @@ class Reconciler:
     # --- helpers ----------------------------------------------------------------------------
 
     def _apply(self, outcome: Outcome, now: float) -> None:
+        self.dirty = True
         key = (outcome.node, outcome.mode)
         pool = self.registry.pools.get(key)
         self.api_calls.append(
