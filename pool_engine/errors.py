@@ -1,12 +1,21 @@
-"""The error tree of pool_engine, drawn once.
+"""The error tree of the project, drawn once; each branch carries its exit code.
 
-    PoolEngineError              anything this package raises on purpose
-    ├── InputError               bad user input; the CLI prints it on one line, exit 2
-    │   ├── TraceError           a churn trace that breaks SPEC section 3
-    │   └── TargetsError         a --targets file that breaks SPEC section 3
-    └── ProviderError            a cloud provider call failed (see pool.Provider)
+    PoolEngineError              anything we raise on purpose; exit 1 if it escapes
+    ├── InputError               bad user input (flags, files, traces, kubeconfig); exit 2
+    │   ├── TraceError           a churn trace that breaks docs/contracts/trace.md
+    │   ├── TargetsError         a --targets file that breaks docs/contracts/trace.md
+    │   └── KubeconfigError      a kubeconfig that is missing, malformed or lacks a context
+    ├── HistoryUnavailable       history source unreachable, unusable or empty; exit 3
+    ├── KubernetesError          Kubernetes API unreachable or refusing; exit 4
+    │   └── KubernetesConflict   a precondition (resourceVersion) failed: re-read, retry
+    └── ProviderError            a cloud provider call failed (see pool_engine.provider)
         ├── TransientError       throttling, timeouts: back off and retry
         └── PermanentError       quota exhausted, bad request: do not retry
+
+Both programs' ``main()`` catch click's exceptions and :class:`PoolEngineError` only,
+print ``str(error)`` on one line and exit with ``error.exit_code`` (docs/contracts/cli.md).
+Foreign exceptions (urllib3, kubernetes, requests) are mapped into this tree at the
+adapter that calls them; nothing else catches them.
 
 A refused NEC annotation is *not* an exception: config.parse_targets returns a
 :class:`pool_engine.config.Refusal` value, because refusing is a normal outcome.
@@ -14,13 +23,30 @@ A refused NEC annotation is *not* an exception: config.parse_targets returns a
 
 from __future__ import annotations
 
+import enum
+from typing import ClassVar
+
+
+class ExitCode(enum.IntEnum):
+    """The exit codes of both programs (docs/contracts/cli.md)."""
+
+    OK = 0
+    FAILURE = 1
+    BAD_INPUT = 2
+    HISTORY_UNAVAILABLE = 3
+    KUBERNETES_UNAVAILABLE = 4
+
 
 class PoolEngineError(Exception):
-    """Base class of every error raised on purpose by pool_engine."""
+    """Base class of every error raised on purpose by this project."""
+
+    exit_code: ClassVar[int] = ExitCode.FAILURE
 
 
 class InputError(PoolEngineError):
     """Bad user input, reported as ``file:line: problem`` on one line."""
+
+    exit_code: ClassVar[int] = ExitCode.BAD_INPUT
 
     def __init__(self, path: str, line: int | None, problem: str, *, unit: str = "") -> None:
         self.path = path
@@ -36,6 +62,33 @@ class TraceError(InputError):
 
 class TargetsError(InputError):
     """A per-node targets file that cannot be used."""
+
+
+class KubeconfigError(InputError):
+    """A kubeconfig that is missing, malformed or has no such context."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(where, None, problem)
+
+
+class HistoryUnavailable(PoolEngineError):
+    """The history source is unreachable, answers nonsense, or holds nothing usable."""
+
+    exit_code: ClassVar[int] = ExitCode.HISTORY_UNAVAILABLE
+
+
+class KubernetesError(PoolEngineError):
+    """The Kubernetes API is unreachable or refuses a request."""
+
+    exit_code: ClassVar[int] = ExitCode.KUBERNETES_UNAVAILABLE
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class KubernetesConflict(KubernetesError):
+    """A write lost a resourceVersion race (HTTP 409): re-read and retry."""
 
 
 class ProviderError(PoolEngineError):
