@@ -17,30 +17,24 @@ from __future__ import annotations
 import logging
 import queue
 from collections import defaultdict
-from datetime import UTC, datetime
-from typing import Any
-
-from kubernetes import client
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, assert_never
 
 from exporter.cloud import CloudSettings, SimulatedVpc
-from exporter.kube import (
-    NEC_GROUP,
-    NEC_KIND,
-    NEC_VERSION,
-    Change,
-    NecInfo,
-    NodeInfo,
-    PodInfo,
-    Watcher,
-)
+from exporter.kube import Change, NecInfo, NodeInfo, PodInfo
 from exporter.snapshot import Snapshot, take_snapshot
+from kube_adapter.events import EventType, NecEvent, post_event
+from kube_adapter.watcher import Resource, Watcher
 from pool_engine.config import Defaults, Mode, Refusal, default_limits
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
 
+if TYPE_CHECKING:
+    from kube_adapter.client import ApiClient
+
 log = logging.getLogger(__name__)
-ORDER = {"nec": 0, "node": 1, "pod": 2}
+ORDER = {Resource.NEC: 0, Resource.NODE: 1, Resource.POD: 2}
 
 INSTANT = CloudSettings(
     ip_bind_seconds=(0.0, 0.0),
@@ -57,9 +51,9 @@ class ClusterEngine:
 
     def __init__(
         self,
-        api: client.ApiClient,
+        api: ApiClient,
         changes: queue.Queue[Change],
-        watchers: list[Watcher],
+        watchers: Sequence[Watcher[Any]],
         defaults: Defaults,
         observe: bool,
         cloud: CloudSettings | None = None,
@@ -133,12 +127,15 @@ class ClusterEngine:
 
     def _apply(self, change: Change, now: float) -> None:
         self.reconciler.dirty = True  # observed values (node resources, pods) may change
-        if change.kind == "node":
-            self._node(change, now)
-        elif change.kind == "pod":
-            self._pod(change, now)
-        else:
-            self._nec(change, now)
+        match change.kind:
+            case Resource.NODE:
+                self._node(change, now)
+            case Resource.POD:
+                self._pod(change, now)
+            case Resource.NEC:
+                self._nec(change, now)
+            case _:
+                assert_never(change.kind)
 
     def _node(self, change: Change, now: float) -> None:
         if change.deleted:
@@ -218,25 +215,8 @@ class ClusterEngine:
             self._event(nec, refusal)
 
     def _event(self, nec: NecInfo, refusal: Refusal) -> None:
-        stamp = datetime.now(UTC).isoformat()
-        body: dict[str, Any] = {
-            "metadata": {"generateName": f"{nec.name}.", "namespace": "default"},
-            "involvedObject": {
-                "apiVersion": f"{NEC_GROUP}/{NEC_VERSION}",
-                "kind": NEC_KIND,
-                "name": nec.name,
-                "uid": nec.uid,
-            },
-            "reason": "WarmTargetRefused",
-            "message": f"{refusal.message}; the previous values stay in force",
-            "type": "Warning",
-            "source": {"component": "eni-exporter"},
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-        }
-        try:
-            event = client.CoreV1Event.model_validate(body)
-            client.CoreV1Api(self.api).create_namespaced_event("default", event)
-        except client.ApiException as error:
-            log.warning("could not record an Event for NEC %s: %s", nec.name, error.reason)
+        message = f"{refusal.message}; the previous values stay in force"
+        event = NecEvent(
+            nec.name, nec.uid, "WarmTargetRefused", message, EventType.WARNING, "eni-exporter"
+        )
+        post_event(self.api, event)

@@ -22,3 +22,21 @@ def test_pool_engine_imports_no_io_or_analysis_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"pool_engine imported: {out.stdout.strip()}"
+
+
+def test_the_command_lines_and_kube_adapter_load_without_the_kubernetes_client() -> None:
+    """kube_adapter imports ``kubernetes`` inside its functions: `eni-exporter --help`
+    and a bad flag do not pay for loading the client."""
+    code = (
+        "import sys, pkgutil, importlib, exporter.cli, kube_adapter, exporter, tuner.apply\n"
+        "for package in (kube_adapter, exporter):\n"
+        "    for m in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
+        "        importlib.import_module(m.name)\n"
+        "print(','.join(sorted(n for n in sys.modules if n.split('.')[0] == 'kubernetes')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"kubernetes imported: {out.stdout.strip()[:200]}"
+    subprocess.run(
+        [sys.executable, "-c", 'import exporter.cli, sys; assert "kubernetes" not in sys.modules'],
+        check=True,
+    )

@@ -15,30 +15,19 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING
 
-from kubernetes import client
-
-from pool_engine.config import (
-    IPS_PER_ENI_KEY,
-    MAX_ATTACH_KEY,
-    MAX_WARM_KEY,
-    MIN_WARM_KEY,
-    Defaults,
-    Limits,
-    Mode,
-    Refusal,
-    Targets,
-    parse_limits,
-    parse_targets,
-)
+from kube_adapter.events import EventType, NecEvent, post_event
+from kube_adapter.nec import Necs, capacity, current_targets, targets_annotations
+from pool_engine.config import Mode, Refusal, Targets, parse_targets
+from pool_engine.errors import KubernetesConflict
 from tuner.analysis import Recommendation
+
+if TYPE_CHECKING:
+    from kube_adapter.client import ApiClient, CustomObjectsApi
 
 log = logging.getLogger(__name__)
 
-NEC_GROUP = "networking.tke.cloud.tencent.com"
-NEC_VERSION = "v1"
-NEC_PLURAL = "nodeeniconfigs"
 OPT_OUT = "eni-pool.io/tuner-opt-out"
 """Set to "true" on a NEC to keep the tuner away from it."""
 PREVIOUS = "eni-pool.io/previous-warm-targets"
@@ -110,32 +99,13 @@ def _plan_one(
     cap = capacity(annotations, mode)
     if cap is not None:  # never above the node's max-attach
         target = Targets(min(target.min_warm, cap), min(target.max_warm, cap))
-    checked = parse_targets(annotations_for(target, mode), mode)
+    checked = parse_targets(targets_annotations(target, mode), mode)
     if isinstance(checked, Refusal) or checked is None:  # never write what the engine refuses
         why = checked.message if isinstance(checked, Refusal) else "nothing to write"
         return Change(rec.node, current, target, f"skipped: {why}")
     if checked == current:
         return Change(rec.node, current, checked, "unchanged")
     return Change(rec.node, current, checked, "changed")
-
-
-def current_targets(annotations: Mapping[str, str], mode: Mode) -> Targets:
-    """The targets in force: the NEC's valid pair, else the engine's defaults."""
-    parsed = parse_targets(annotations, mode)
-    return parsed if isinstance(parsed, Targets) else Defaults().targets(mode)
-
-
-def capacity(annotations: Mapping[str, str], mode: Mode) -> int | None:
-    """Max bindable slots when the NEC's limit annotations say (all keys needed)."""
-    keys = [MAX_ATTACH_KEY[mode]] + ([IPS_PER_ENI_KEY] if mode is Mode.ROUTE_ENI else [])
-    if not all(k in annotations for k in keys):
-        return None
-    limits = parse_limits(annotations, mode, Limits(0, 1), 0)
-    return limits.capacity if isinstance(limits, Limits) else None
-
-
-def annotations_for(targets: Targets, mode: Mode) -> dict[str, str]:
-    return {MIN_WARM_KEY[mode]: str(targets.min_warm), MAX_WARM_KEY[mode]: str(targets.max_warm)}
 
 
 def _step(current: Targets, target: Targets, step: int) -> Targets:
@@ -153,28 +123,31 @@ def _benefit(rec: Recommendation) -> float:
 
 
 def write(
-    api: client.ApiClient,
+    api: ApiClient,
     changes: Sequence[Change],
     recs: Mapping[str, Recommendation],
     guard: Guardrails,
     mode: Mode,
     dry_run: bool,
-    custom: client.CustomObjectsApi | None = None,
+    custom: CustomObjectsApi | None = None,
 ) -> list[Change]:
-    """Patch every planned NEC (or dry-run it); return what happened to each node."""
-    custom = custom or client.CustomObjectsApi(api)
+    """Patch every planned NEC (or dry-run it); return what happened to each node.
+
+    ``custom`` replaces the client's CustomObjectsApi (tests use it to edit meanwhile).
+    """
+    necs = Necs(api, custom)
     done = []
     for change in changes:
         if change.outcome != "changed":
             done.append(change)
             continue
-        done.append(_patch(api, custom, change, recs[change.node], guard, mode, dry_run))
+        done.append(_patch(api, necs, change, recs[change.node], guard, mode, dry_run))
     return done
 
 
 def _patch(
-    api: client.ApiClient,
-    custom: client.CustomObjectsApi,
+    api: ApiClient,
+    necs: Necs,
     change: Change,
     rec: Recommendation,
     guard: Guardrails,
@@ -182,15 +155,9 @@ def _patch(
     dry_run: bool,
 ) -> Change:
     for attempt in range(MAX_RETRIES):
-        try:
-            nec = cast(
-                dict[str, Any],
-                custom.get_cluster_custom_object(NEC_GROUP, NEC_VERSION, NEC_PLURAL, change.node),
-            )
-        except client.ApiException as error:
-            if error.status == 404:
-                return replace(change, outcome="skipped: NEC gone", retries=attempt)
-            raise
+        nec = necs.get(change.node)
+        if nec is None:
+            return replace(change, outcome="skipped: NEC gone", retries=attempt)
         meta = nec["metadata"]
         fresh = _plan_one(rec, meta.get("annotations") or {}, replace(guard, max_changes=1), mode)
         if fresh.outcome != "changed" or fresh.after is None or fresh.before is None:
@@ -205,87 +172,46 @@ def _patch(
             "metadata": {
                 "resourceVersion": meta["resourceVersion"],
                 "annotations": {
-                    **annotations_for(fresh.after, mode),
+                    **targets_annotations(fresh.after, mode),
                     PREVIOUS: json.dumps(previous),
                 },
             }
         }
         try:
-            custom.patch_cluster_custom_object(
-                NEC_GROUP,
-                NEC_VERSION,
-                NEC_PLURAL,
-                change.node,
-                body,
-                dry_run="All" if dry_run else None,
-            )
-        except client.ApiException as error:
-            if error.status == 409:  # edited meanwhile: read it again and plan anew
-                log.info("NEC %s changed under us, retrying (%d)", change.node, attempt + 1)
-                continue
-            if error.status == 404:
-                return replace(fresh, outcome="skipped: NEC gone", retries=attempt)
-            raise
+            patched = necs.patch(change.node, body, dry_run=dry_run)
+        except KubernetesConflict:  # edited meanwhile: read it again and plan anew
+            log.info("NEC %s changed under us, retrying (%d)", change.node, attempt + 1)
+            continue
+        if not patched:
+            return replace(fresh, outcome="skipped: NEC gone", retries=attempt)
         if dry_run:
             return replace(fresh, outcome="would-change", retries=attempt)
-        _event(api, meta, fresh)
+        post_event(api, _tuned(meta.get("uid", ""), fresh))
         return replace(fresh, retries=attempt)
     return replace(change, outcome=f"skipped: still conflicting after {MAX_RETRIES} tries")
 
 
-def _event(api: client.ApiClient, meta: Mapping[str, Any], change: Change) -> None:
+def _tuned(uid: str, change: Change) -> NecEvent:
     assert change.before is not None and change.after is not None
-    stamp = datetime.now(UTC).isoformat()
-    body = {
-        "metadata": {"generateName": f"{change.node}.", "namespace": "default"},
-        "involvedObject": {
-            "apiVersion": f"{NEC_GROUP}/{NEC_VERSION}",
-            "kind": "NodeENIConfig",
-            "name": change.node,
-            "uid": meta.get("uid", ""),
-        },
-        "reason": "WarmTargetsTuned",
-        "message": (
-            f"eni-tuner set min/max warm {change.before.min_warm}/"
-            f"{change.before.max_warm} -> {change.after.min_warm}/"
-            f"{change.after.max_warm}"
-        ),
-        "type": "Normal",
-        "source": {"component": "eni-tuner"},
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-    }
-    try:
-        client.CoreV1Api(api).create_namespaced_event(
-            "default", client.CoreV1Event.model_validate(body)
-        )
-    except client.ApiException as error:
-        log.warning("could not record an Event for NEC %s: %s", change.node, error.reason)
-
-
-def list_necs(api: client.ApiClient) -> dict[str, dict[str, str]]:
-    """node -> NEC annotations, for every NEC."""
-    reply = cast(
-        dict[str, Any],
-        client.CustomObjectsApi(api).list_cluster_custom_object(NEC_GROUP, NEC_VERSION, NEC_PLURAL),
+    message = (
+        f"eni-tuner set min/max warm {change.before.min_warm}/{change.before.max_warm}"
+        f" -> {change.after.min_warm}/{change.after.max_warm}"
     )
+    return NecEvent(change.node, uid, "WarmTargetsTuned", message, EventType.NORMAL, "eni-tuner")
+
+
+def list_necs(api: ApiClient) -> dict[str, dict[str, str]]:
+    """node -> NEC annotations, for every NEC."""
     return {
         item["metadata"]["name"]: dict(item["metadata"].get("annotations") or {})
-        for item in reply.get("items", [])
+        for item in Necs(api).list()
     }
 
 
-def selected_nodes(api: client.ApiClient, selector: str) -> frozenset[str]:
+def selected_nodes(api: ApiClient, selector: str) -> frozenset[str]:
     """Nodes whose NEC objects match a label selector (NECs are named after nodes).
 
     The selector reads NEC labels, not Node labels, so the tuner needs no access to
     Nodes: label the NEC objects of a pool, e.g. `kubectl label nec <node> pool=batch`.
     """
-    reply = cast(
-        dict[str, Any],
-        client.CustomObjectsApi(api).list_cluster_custom_object(
-            NEC_GROUP, NEC_VERSION, NEC_PLURAL, label_selector=selector
-        ),
-    )
-    return frozenset(item["metadata"]["name"] for item in reply.get("items", []))
+    return frozenset(item["metadata"]["name"] for item in Necs(api).list(selector))

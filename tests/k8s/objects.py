@@ -17,6 +17,10 @@ from typing import Any, cast
 import yaml
 from kubernetes import client
 
+from kube_adapter.nec import GROUP as NEC_GROUP
+from kube_adapter.nec import PLURAL as NEC_PLURAL
+from kube_adapter.nec import VERSION as NEC_VERSION
+
 from .binaries import REPO_ROOT
 
 ENI_IP = "tke.cloud.tencent.com/eni-ip"
@@ -25,9 +29,6 @@ DIRECT_ENI = "tke.cloud.tencent.com/direct-eni"
 """Extended resource: bound exclusive ENIs on a node; a pod requests one."""
 
 NEC_CRD_FILE = REPO_ROOT / "deploy" / "components" / "nec-crd" / "crd-nec.yaml"
-NEC_GROUP = "networking.tke.cloud.tencent.com"
-NEC_VERSION = "v1"
-NEC_PLURAL = "nodeeniconfigs"
 
 
 def unique_name(prefix: str) -> str:

@@ -1,0 +1,175 @@
+"""Typed settings of ``eni-exporter``, grouped by concern, and the click callbacks
+that turn flags into them. Each command builds one frozen object and hands it to
+:mod:`exporter.modes`; nothing reads flags back by name."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from exporter.cloud import CloudSettings
+from exporter.simcluster import ClusterSettings
+from kube_adapter.client import ClientSettings
+from kube_adapter.logs import LogFormat, LogLevel
+from pool_engine.config import Defaults
+
+E = TypeVar("E", bound=enum.StrEnum)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Provider(enum.StrEnum):
+    """Who keeps the pools in cluster mode."""
+
+    TKE_OBSERVE = "tke-observe"
+    """TKE's own agent; the engine runs as a read-only shadow."""
+    SIMULATED = "simulated"
+    """The engine, through the simulated VPC."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """--listen: where /metrics, /healthz and /readyz are served."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The HTTP endpoints and the logs, the same in both modes."""
+
+    listen: Address
+    log_format: LogFormat = LogFormat.TEXT
+    log_level: LogLevel = LogLevel.INFO
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """The Lease that elects the one acting replica (simulated provider)."""
+
+    name: str = "eni-exporter"
+    namespace: str = "kube-system"
+
+
+@dataclass(frozen=True)
+class ClusterModeSettings:
+    """``eni-exporter run``."""
+
+    server: ServerSettings
+    client: ClientSettings
+    """How to reach the API server (--kubeconfig, --context)."""
+    provider: Provider
+    lease: LeaseSettings
+    cloud: CloudSettings
+    """The simulated VPC behind the simulated provider (--api-qps, --latency-scale)."""
+    defaults: Defaults
+    """Engine flags: targets of nodes without NEC annotations."""
+
+
+@dataclass(frozen=True)
+class SimulationModeSettings:
+    """``eni-exporter simulate``."""
+
+    server: ServerSettings
+    cluster: ClusterSettings
+    """Nodes, workload seed and churn, engine flags and the simulated VPC."""
+    speed: float
+    """Simulated seconds per wall-clock second."""
+    duration: float | None
+    """Stop after this many simulated seconds; None: run until SIGTERM."""
+    record: Path | None
+    """Write the churn as a trace here."""
+
+
+# --- click callbacks ------------------------------------------------------------------
+
+
+def parse_listen(ctx: click.Context, param: click.Parameter, value: str) -> Address:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9808)")
+    return Address(host or "0.0.0.0", int(port))
+
+
+def parse_rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise click.BadParameter(f"{value} is not a fraction between 0 and 1")
+    return value
+
+
+def enum_choice(kind: type[E]) -> click.Choice[str]:
+    """The values of a StrEnum, for click; pair with ``callback=to_enum(kind)``."""
+    return click.Choice([member.value for member in kind])
+
+
+def to_enum(kind: type[E]) -> Callable[[click.Context, click.Parameter, str], E]:
+    def convert(ctx: click.Context, param: click.Parameter, value: str) -> E:
+        return kind(value)
+
+    return convert
+
+
+def engine_defaults(
+    *, ip_min: int, ip_max: int, eni_min: int, eni_max: int, quick_release: bool
+) -> Defaults:
+    """The engine flags as :class:`Defaults`, refused like annotations would be."""
+    defaults = Defaults(
+        ip_min_warm=ip_min,
+        ip_max_warm=ip_max,
+        eni_min_warm=eni_min,
+        eni_max_warm=eni_max,
+        quick_release=quick_release,
+    )
+    refused = defaults.check()
+    if refused is not None:
+        raise click.BadParameter(refused.message)
+    return defaults
+
+
+# --- option groups shared by both commands ----------------------------------------------
+
+
+def engine_flags(f: F) -> F:
+    """The seed's ipamd flags: defaults for nodes first seen after they change."""
+    for name, default, text in (
+        ("--eni-max-warm-target", 1, "Default max warm ENIs (direct-eni)."),
+        ("--eni-min-warm-target", 1, "Default min warm ENIs (direct-eni)."),
+        ("--ip-max-warm-target", 5, "Default max warm IPs (route-eni)."),
+        ("--ip-min-warm-target", 5, "Default min warm IPs (route-eni)."),
+    ):
+        f = click.option(name, type=click.IntRange(0), default=default, show_default=True,
+                         help=text)(f)  # fmt: skip
+    quick = "Release every excess idle slot per round (default: one per round)."
+    return click.option("--enable-quick-release", is_flag=True, help=quick)(f)
+
+
+def latency_flag(f: F) -> F:
+    return click.option(
+        "--latency-scale",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="Multiply the simulated VPC's latencies (IP bind 1–3 s, ENI attach 10–30 s).",
+    )(f)
+
+
+def log_flags(f: F) -> F:
+    f = click.option("--log-format", type=enum_choice(LogFormat), default=LogFormat.TEXT.value,
+                     show_default=True, callback=to_enum(LogFormat))(f)  # fmt: skip
+    return click.option("--log-level", type=enum_choice(LogLevel), default=LogLevel.INFO.value,
+                        show_default=True, callback=to_enum(LogLevel))(f)  # fmt: skip
+
+
+def listen_flag(default: str) -> Callable[[F], F]:
+    return click.option(
+        "--listen",
+        default=default,
+        show_default=True,
+        callback=parse_listen,
+        help="HOST:PORT for /metrics, /healthz and /readyz.",
+    )

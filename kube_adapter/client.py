@@ -1,0 +1,109 @@
+"""The Kubernetes API client both programs use, from --kubeconfig and --context.
+
+Where the configuration comes from, in order: the file given, else (without a
+context) the in-cluster ServiceAccount, else ``$KUBECONFIG`` or ``~/.kube/config``.
+A file that is missing, malformed or lacks the context is a
+:class:`~pool_engine.errors.KubeconfigError` naming the file (exit 2).
+
+``kubernetes`` is imported when a client is built, not when this module is: the
+programs' command lines load without it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kube_adapter.errors import map_kubernetes_errors, one_line, quiet_retry_warnings
+from pool_engine.errors import KubeconfigError
+
+if TYPE_CHECKING:  # for annotations elsewhere, without importing kubernetes at run time
+    from kubernetes.client import ApiClient as ApiClient
+    from kubernetes.client import Configuration
+    from kubernetes.client import CustomObjectsApi as CustomObjectsApi
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How to reach the API server."""
+
+    kubeconfig: Path | None = None
+    """--kubeconfig; None: in-cluster, then $KUBECONFIG or ~/.kube/config."""
+    context: str | None = None
+    """--context: a context of the kubeconfig; None: its current-context."""
+
+
+def connect(settings: ClientSettings) -> ApiClient:
+    """A client for ``settings``; its own configuration, not the process-wide default."""
+    from kubernetes import client
+    from kubernetes import config as kube_config
+
+    quiet_retry_warnings()
+    configuration = client.Configuration()
+    if settings.kubeconfig is None and settings.context is None:
+        try:
+            kube_config.load_incluster_config(client_configuration=configuration)
+            return client.ApiClient(configuration)
+        except kube_config.ConfigException:
+            pass  # not in a cluster: a kubeconfig file, then
+    _load_kubeconfig(configuration, settings)
+    return client.ApiClient(configuration)
+
+
+def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> None:
+    import yaml
+    from kubernetes import config as kube_config
+
+    where = _kubeconfig_files(settings.kubeconfig)
+    with map_kubernetes_errors(kubeconfig=where):
+        try:
+            if settings.context is not None:
+                _check_context(where, settings.context)
+            kube_config.load_kube_config(
+                where, context=settings.context, client_configuration=configuration
+            )
+        except yaml.YAMLError as error:
+            raise KubeconfigError(where, f"not valid YAML: {_yaml_problem(error)}") from error
+        except OSError as error:
+            raise KubeconfigError(where, one_line(error.strerror or str(error))) from error
+        except (TypeError, AttributeError, KeyError) as error:  # YAML, but not a kubeconfig
+            raise KubeconfigError(where, "not a kubeconfig (no clusters/contexts/users)") from error
+
+
+def _kubeconfig_files(path: Path | None) -> str:
+    """The file(s) to load; an existing one, or a KubeconfigError that names it."""
+    if path is not None:
+        if not path.exists():
+            raise KubeconfigError(str(path), "no such file")
+        return str(path)
+    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
+
+    files = [os.path.expanduser(f) for f in KUBE_CONFIG_DEFAULT_LOCATION.split(os.pathsep) if f]
+    if not any(os.path.exists(f) for f in files):
+        raise KubeconfigError(
+            os.pathsep.join(files),
+            "no such file, and not inside a cluster (KUBERNETES_SERVICE_HOST is not set)"
+            if "KUBERNETES_SERVICE_HOST" not in os.environ
+            else "no such file, and the in-cluster ServiceAccount is not usable",
+        )
+    return os.pathsep.join(files)
+
+
+def _check_context(where: str, context: str) -> None:
+    """--context must name one of the file's contexts; say which ones there are."""
+    from kubernetes import config as kube_config
+
+    contexts, _ = kube_config.list_kube_config_contexts(where)
+    names = sorted(str(c.get("name")) for c in contexts or [] if isinstance(c, dict))
+    if context not in names:
+        known = ", ".join(names) if names else "none"
+        raise KubeconfigError(where, f"no context {context!r} (contexts: {known})")
+
+
+def _yaml_problem(error: Exception) -> str:
+    problem = getattr(error, "problem", None) or str(error)
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return one_line(f"{problem}{where}")

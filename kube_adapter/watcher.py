@@ -1,0 +1,164 @@
+"""List+watch one kind of object, forever, in a thread.
+
+A :class:`Watcher` lists, then watches from the list's resourceVersion; on 410 Gone
+it lists again and reports the difference (objects gone while it was not looking come
+out as deletions); other errors back off exponentially with jitter. Each object is
+converted by the caller's function as soon as it arrives, and only real changes of
+the converted value are emitted. Nothing here polls.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, assert_never
+
+from kube_adapter import nec
+from kube_adapter.errors import map_kubernetes_errors
+from pool_engine.errors import KubernetesError
+
+if TYPE_CHECKING:
+    from kube_adapter.client import ApiClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+WATCH_SECONDS = 300
+"""The server ends each watch after this long; the watcher resumes it."""
+MAX_PAUSE_SECONDS = 30.0
+
+
+class Resource(enum.StrEnum):
+    """What a watcher can watch."""
+
+    NODE = "node"
+    POD = "pod"
+    NEC = "nec"
+
+    def key(self, obj: dict[str, Any]) -> str:
+        """Pods by uid (a name comes back with a new pod), the rest by name."""
+        meta = obj["metadata"]
+        return str(meta["uid"] if self is Resource.POD else meta["name"])
+
+
+def lister(api: ApiClient, resource: Resource) -> Callable[..., Any]:
+    """The list call of ``resource`` over all namespaces (also used to watch)."""
+    from kubernetes import client
+
+    match resource:
+        case Resource.NODE:
+            return client.CoreV1Api(api).list_node
+        case Resource.POD:
+            return client.CoreV1Api(api).list_pod_for_all_namespaces
+        case Resource.NEC:
+            custom = client.CustomObjectsApi(api)
+
+            def list_necs(**kwargs: Any) -> Any:
+                return custom.list_cluster_custom_object(
+                    nec.GROUP, nec.VERSION, nec.PLURAL, **kwargs
+                )
+
+            return list_necs
+        case _:
+            assert_never(resource)
+
+
+class Watcher(threading.Thread, Generic[T]):
+    """List+watch ``resource``; ``emit(deleted, key, converted)`` for every change."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        resource: Resource,
+        convert: Callable[[dict[str, Any]], T],
+        emit: Callable[[bool, str, T | None], None],
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name=f"watch-{resource}", daemon=True)
+        self.resource = resource
+        self.list_call = lister(api, resource)
+        self.convert = convert
+        self.emit = emit
+        self.stop_event = stop
+        self.known: dict[str, T] = {}
+        self.synced = threading.Event()
+        """Set once the first list went out: every object there was has been emitted."""
+        self._rng = random.Random()
+
+    def run(self) -> None:
+        failures = 0
+        version: str | None = None
+        while not self.stop_event.is_set():
+            try:
+                with map_kubernetes_errors():
+                    if version is None:
+                        version = self._relist()
+                    version = self._watch(version)
+                failures = 0
+            except KubernetesError as error:
+                if error.status == 410:
+                    log.info("%s watch expired (410 Gone): listing again", self.resource)
+                    version = None
+                    continue
+                failures += 1
+                self._pause(failures, str(error))
+                if error.status is None and failures > 3:  # unreachable: start afresh
+                    version = None
+            except Exception as error:  # a broken stream, an API server restart
+                failures += 1
+                self._pause(failures, str(error))
+                version = None if failures > 3 else version
+
+    def _relist(self) -> str:
+        reply = self.list_call(_preload_content=False)
+        body = json.loads(reply.data)
+        seen: dict[str, T] = {}
+        for obj in body.get("items") or []:
+            seen[self.resource.key(obj)] = self.convert(obj)
+        for gone in set(self.known) - set(seen):
+            self.emit(True, gone, self.known[gone])
+        for key, info in seen.items():
+            if self.known.get(key) != info:
+                self.emit(False, key, info)
+        self.known = seen
+        self.synced.set()
+        return str(body["metadata"]["resourceVersion"])
+
+    def _watch(self, version: str) -> str:
+        from kubernetes import watch
+
+        stream = watch.Watch()
+        events = stream.stream(
+            self.list_call,
+            resource_version=version,
+            timeout_seconds=WATCH_SECONDS,
+            allow_watch_bookmarks=True,
+            deserialize=False,
+        )
+        for event in events:
+            if self.stop_event.is_set():
+                stream.stop()
+                break
+            obj = event["object"]
+            version = obj["metadata"]["resourceVersion"]
+            if event["type"] == "BOOKMARK":
+                continue
+            key = self.resource.key(obj)
+            if event["type"] == "DELETED":
+                self.known.pop(key, None)
+                self.emit(True, key, None)
+                continue
+            info = self.convert(obj)
+            if self.known.get(key) != info:
+                self.known[key] = info
+                self.emit(False, key, info)
+        return version
+
+    def _pause(self, failures: int, why: str) -> None:
+        delay = self._rng.uniform(0, min(MAX_PAUSE_SECONDS, 0.5 * 2**failures))
+        log.warning("%s watch failed (%s); retrying in %.1fs", self.resource, why, delay)
+        self.stop_event.wait(delay)

@@ -1,0 +1,108 @@
+"""eni-exporter's flags become one typed, frozen settings object per command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exporter import cli, modes
+from exporter.cloud import CloudSettings
+from exporter.settings import (
+    Address,
+    ClusterModeSettings,
+    LeaseSettings,
+    Provider,
+    ServerSettings,
+    SimulationModeSettings,
+)
+from exporter.simcluster import ClusterSettings
+from kube_adapter.client import ClientSettings
+from kube_adapter.logs import LogFormat, LogLevel
+from pool_engine.config import Defaults
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The settings each command hands to exporter.modes, instead of running."""
+    seen: list[object] = []
+    monkeypatch.setattr(modes, "run_cluster", seen.append)
+    monkeypatch.setattr(modes, "run_simulation", seen.append)
+    return seen
+
+
+def invoke(*args: str) -> None:
+    result = CliRunner().invoke(cli.cli, list(args))
+    assert result.exit_code == 0, result.output
+
+
+def test_run_flags(ran: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POD_NAMESPACE", "eni-pool")
+    invoke("run", "--kubeconfig", "/k/config", "--context", "prod", "--provider", "simulated",
+           "--listen", ":9000", "--api-qps", "10", "--latency-scale", "0.5",
+           "--ip-min-warm-target", "2", "--ip-max-warm-target", "3", "--enable-quick-release",
+           "--log-format", "json", "--log-level", "debug")  # fmt: skip
+    assert ran == [
+        ClusterModeSettings(
+            server=ServerSettings(Address("0.0.0.0", 9000), LogFormat.JSON, LogLevel.DEBUG),
+            client=ClientSettings(Path("/k/config"), "prod"),
+            provider=Provider.SIMULATED,
+            lease=LeaseSettings("eni-exporter", "eni-pool"),
+            cloud=CloudSettings(api_qps=10).scaled(0.5),
+            defaults=Defaults(ip_min_warm=2, ip_max_warm=3, quick_release=True),
+        )
+    ]
+
+
+def test_run_defaults(ran: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POD_NAMESPACE", raising=False)
+    invoke("run")
+    (settings,) = ran
+    assert isinstance(settings, ClusterModeSettings)
+    assert settings.client == ClientSettings(None, None)
+    assert settings.provider is Provider.TKE_OBSERVE
+    assert settings.server == ServerSettings(
+        Address("0.0.0.0", 9808), LogFormat.TEXT, LogLevel.INFO
+    )
+    assert settings.lease == LeaseSettings("eni-exporter", "kube-system")
+    assert settings.defaults == Defaults(
+        ip_min_warm=5, ip_max_warm=5, eni_min_warm=1, eni_max_warm=1
+    )
+
+
+def test_simulate_flags(ran: list[object]) -> None:
+    invoke("simulate", "--nodes", "4", "--seed", "7", "--speed", "3600", "--duration", "60",
+           "--record", "week.csv", "--error-rate", "0.1", "--throttle-rate", "0.2",
+           "--eni-min-warm-target", "0", "--eni-max-warm-target", "2")  # fmt: skip
+    cloud = CloudSettings(error_rate=0.1, throttle_rate=0.2, seed=7)
+    defaults = Defaults(eni_min_warm=0, eni_max_warm=2)
+    assert ran == [
+        SimulationModeSettings(
+            server=ServerSettings(Address("127.0.0.1", 9808)),
+            cluster=ClusterSettings(nodes=4, seed=7, churn=1.0, defaults=defaults, cloud=cloud),
+            speed=3600.0,
+            duration=60.0,
+            record=Path("week.csv"),
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--listen", "9808"], "'9808' is not HOST:PORT"),
+        (["simulate", "--listen", "h:70000"], "'h:70000' is not HOST:PORT"),
+        (["simulate", "--error-rate", "1.5"], "1.5 is not a fraction between 0 and 1"),
+        (["run", "--provider", "aws"], "'aws' is not one of 'tke-observe', 'simulated'"),
+        (
+            ["run", "--eni-min-warm-target", "3"],
+            "--eni-min-warm-target 3 > --eni-max-warm-target 1",
+        ),
+    ],
+)
+def test_bad_flags_are_refused_before_anything_runs(
+    ran: list[object], args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(cli.cli, args)
+    assert result.exit_code == 2 and message in result.output and ran == []

@@ -1,0 +1,108 @@
+"""kube_adapter.client: a client from --kubeconfig/--context, or one line naming the file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from kubernetes.config import kube_config
+
+from kube_adapter.client import ClientSettings, connect
+from pool_engine.errors import KubeconfigError
+
+EXPORTER = [sys.executable, "-c", "from exporter.cli import main; main()"]
+
+
+def kubeconfig(path: Path, *contexts: str) -> Path:
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": contexts[0],
+        "clusters": [{"name": c, "cluster": {"server": f"https://{c}.example:6443"}} for c in contexts],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": c, "context": {"cluster": c, "user": "u"}} for c in contexts],
+    }))  # fmt: skip
+    return path
+
+
+def test_the_current_context_or_the_one_asked_for(tmp_path: Path) -> None:
+    path = kubeconfig(tmp_path / "config", "prod", "staging")
+    assert connect(ClientSettings(path)).configuration.host == "https://prod.example:6443"
+    chosen = connect(ClientSettings(path, "staging"))
+    assert chosen.configuration.host == "https://staging.example:6443"
+    assert list(chosen.configuration.api_key.values()) == ["Bearer t"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "this: [is not\n",
+            "not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1",
+        ),
+        ("- a\n- list\n", "not a kubeconfig (no clusters/contexts/users)"),
+        ("hello\n", "not a kubeconfig (no clusters/contexts/users)"),
+        ("", "Invalid kube-config. {path} file is empty"),
+        (
+            "apiVersion: v1\nkind: Config\n",
+            "Invalid kube-config file. Expected key current-context in {path}",
+        ),
+    ],
+)
+def test_a_malformed_kubeconfig_is_named_with_the_problem(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "config"
+    path.write_text(text)
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: {problem.format(path=path)}"
+    assert caught.value.exit_code == 2
+
+
+def test_a_missing_file_and_an_unknown_context_are_named(tmp_path: Path) -> None:
+    with pytest.raises(KubeconfigError, match=f"^{tmp_path}/absent: no such file$"):
+        connect(ClientSettings(tmp_path / "absent"))
+    path = kubeconfig(tmp_path / "config", "prod", "staging")
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path, "dev"))
+    assert str(caught.value) == f"{path}: no context 'dev' (contexts: prod, staging)"
+
+
+def test_outside_a_cluster_without_a_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / "none"))
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings())
+    assert str(caught.value) == (
+        f"{tmp_path}/none: no such file, and not inside a cluster (KUBERNETES_SERVICE_HOST is not set)"
+    )
+    monkeypatch.setattr(
+        kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig(tmp_path / "c", "ctx"))
+    )
+    assert connect(ClientSettings()).configuration.host == "https://ctx.example:6443"
+
+
+@pytest.mark.parametrize(
+    ("text", "flags", "message"),
+    [
+        ("this: [is not\n", [], "not valid YAML"),
+        (None, ["--context", "nope"], "no context 'nope' (contexts: prod)"),
+    ],
+)
+def test_the_exporter_says_it_in_one_line_and_exits_2(
+    tmp_path: Path, text: str | None, flags: list[str], message: str
+) -> None:
+    path = tmp_path / "config"
+    if text is None:
+        kubeconfig(path, "prod")
+    else:
+        path.write_text(text)
+    done = subprocess.run([*EXPORTER, "run", "--kubeconfig", str(path), *flags, "--listen", "127.0.0.1:0"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {path}: ") and message in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
