@@ -20,7 +20,7 @@ import numpy as np
 
 from exporter.cloud import CloudSettings, SimulatedVpc
 from pool_engine.config import Defaults, Mode, default_limits
-from pool_engine.kernel import START
+from pool_engine.events import START
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
