@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from engine_replay import replay_node
 from pool_engine.config import Targets
-from pool_engine.pool import NodePool, Plan
+from pool_engine.plan import Plan
+from pool_engine.pool import NodePool
 from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
 from pool_engine.trace import from_rows
 
