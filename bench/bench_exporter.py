@@ -35,7 +35,7 @@ def build(nodes: int, pods_per_node: int) -> tuple[Reconciler, SimulatedVpc]:
     vpc = SimulatedVpc(CloudSettings(api_qps=1e9, subnets=(("subnet-a", 10**7),)))
     registry = Registry()
     reconciler = Reconciler(registry, vpc)
-    reconciler.bucket.rate = reconciler.bucket.burst = 1e9
+    reconciler.set_api_rate(1e9)
     now = 0.0
     for k in range(nodes):
         pool = registry.ensure(f"node-{k:05d}", Mode.ROUTE_ENI, Limits(7, 29), 0.0)
@@ -104,7 +104,7 @@ def main(nodes: int, pods_per_node: int, repeat: int) -> None:
                f"set() of every labelled child: median {update * 1e3:.0f} ms")  # fmt: skip
 
     rng = random.Random(1)
-    pools = list(reconciler.registry)
+    pools = list(reconciler.pools())
     latencies = []
     now = 300.0
     for n in range(20_000):

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pool_engine.kernel import START
+from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import click
 
+from pool_engine.config import Targets
 from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import from_rows, load_trace
 
@@ -94,14 +95,14 @@ def main(trace: Path, repeat: int) -> None:
         [f"n{k}" for k in range(1000) for _ in range(2)],
         ["start", "stop"] * 1000,
     )
-    quick = SimulationSettings(NodeTargets(0, 3), quick_release=True)
+    quick = SimulationSettings(NodeTargets(Targets(0, 3)), quick_release=True)
     sparse_runs = [Run(k, quick.defaults) for k in range(1000)]
     replay(sparse, sparse_runs, quick)
     began = time.perf_counter()
     stats = replay(sparse, sparse_runs, quick)
     idle = time.perf_counter() - began
     ticks = int(years // 120) * 1000
-    released = int(stats.counts[:, 4].sum())
+    released = int(stats.per_run.release_ops.sum())
     click.echo(f"idle rounds: {ticks:,} release ticks with nothing to release "
                f"in {idle * 1e3:.1f} ms (releases: {released})")  # fmt: skip
     click.echo(json.dumps({"events": events, "end_to_end_s": wall, "step_s": step,

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS
 from pool_engine.simulator import NodeTargets
 from pool_engine.trace import Trace, load_trace
 from tuner.analysis import AnalysisSettings, recommend
@@ -75,7 +76,7 @@ def hindsight(second: Path, out: Path, rate: float) -> Path:
     settings = AnalysisSettings(safety=1.0, half_life_hours=1e9, min_arrivals=1,
                                 min_history_hours=0.0, bands=(0, 1, 2, 3, 4, 6, 8))  # fmt: skip
     settings = AnalysisSettings(**{**settings.__dict__, "objective": settings.objective})
-    recs = recommend(history, settings, default=NodeTargets(5, 5))
+    recs = recommend(history, settings, default=NodeTargets(DEFAULT_ROUTE_ENI_TARGETS))
     path = out / f"{second.stem}.hindsight.csv"
     with path.open("w") as f:
         f.write("node,min_warm,max_warm\n")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Mode
 from pool_engine.errors import PermanentError, ProviderError, TransientError
-from pool_engine.pool import BindOp, Latencies
-from pool_engine.provider import EniRecord, Outcome
+from pool_engine.plan import BindOp, Latencies
+from pool_engine.provider import EniRecord, Operation, Outcome
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class SimulatedVpc:
     # --- Provider ---------------------------------------------------------------------
 
     def bind(self, node: str, mode: Mode, op: BindOp, now: float) -> None:
-        self._admit("bind", now)
+        self._admit(Operation.BIND, now)
         latency = Latencies(
             ip_bind=self._latency(self.settings.ip_bind_seconds),
             eni_attach=self._latency(self.settings.eni_attach_seconds),
@@ -88,43 +88,46 @@ class SimulatedVpc:
         seconds = latency.of(op, mode)
         eni_id = op.eni_id
         ips: tuple[str, ...] = ()
-        error = self._injected_error("bind")
+        error = self._injected_error(Operation.BIND)
         if error is None:
             try:
                 eni_id, ips = self._allocate(node, mode, op)
             except ProviderError as refused:
                 error = refused
-        self._finish(
-            now + seconds, Outcome(node, mode, "bind", eni_id, op.op_id, ips, error, seconds)
-        )
+        done = Outcome(node, mode, Operation.BIND, eni_id, op.op_id, ips, error, seconds)
+        self._finish(now + seconds, done)
 
     def release(self, node: str, mode: Mode, eni_id: str, ip: str, now: float) -> None:
-        self._admit("release", now)
+        self._admit(Operation.RELEASE, now)
         seconds = self._latency(self.settings.release_seconds)
-        error = self._injected_error("release")
+        error = self._injected_error(Operation.RELEASE)
         if error is None:
             eni = self.enis.get((node, mode), {}).get(eni_id)
             if eni is None or ip not in eni.ips:
-                error = PermanentError("release", "InvalidIp.NotFound", f"{ip} not on {eni_id}")
+                error = PermanentError(
+                    Operation.RELEASE, "InvalidIp.NotFound", f"{ip} not on {eni_id}"
+                )
             else:
                 eni.ips.discard(ip)
                 self.free[eni.subnet] += 1
-        self._finish(
-            now + seconds, Outcome(node, mode, "release", eni_id, None, (ip,), error, seconds)
-        )
+        done = Outcome(node, mode, Operation.RELEASE, eni_id, None, (ip,), error, seconds)
+        self._finish(now + seconds, done)
 
     def detach(self, node: str, mode: Mode, eni_id: str, now: float) -> None:
-        self._admit("detach", now)
+        self._admit(Operation.DETACH, now)
         seconds = self._latency(self.settings.detach_seconds)
-        error = self._injected_error("detach")
+        error = self._injected_error(Operation.DETACH)
         enis = self.enis.get((node, mode), {})
         if error is None:
             eni = enis.get(eni_id)
             if eni is not None and eni.ips:
-                error = PermanentError("detach", "UnsupportedOperation", f"{eni_id} still has IPs")
+                error = PermanentError(
+                    Operation.DETACH, "UnsupportedOperation", f"{eni_id} still has IPs"
+                )
             else:
                 enis.pop(eni_id, None)
-        self._finish(now + seconds, Outcome(node, mode, "detach", eni_id, None, (), error, seconds))
+        done = Outcome(node, mode, Operation.DETACH, eni_id, None, (), error, seconds)
+        self._finish(now + seconds, done)
 
     def poll(self, now: float) -> list[Outcome]:
         done = []
@@ -157,12 +160,12 @@ class SimulatedVpc:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _admit(self, operation: str, now: float) -> None:
+    def _admit(self, operation: Operation, now: float) -> None:
         self.calls += 1
         if not self.limit.take(now) or self.rng.random() < self.settings.throttle_rate:
             raise TransientError(operation, "RequestLimitExceeded")
 
-    def _injected_error(self, operation: str) -> ProviderError | None:
+    def _injected_error(self, operation: Operation) -> ProviderError | None:
         if self.rng.random() < self.settings.error_rate:
             return TransientError(operation, "InternalError")
         return None
@@ -178,11 +181,11 @@ class SimulatedVpc:
         else:
             eni_id = op.eni_id
             if eni_id not in enis:
-                raise PermanentError("bind", "InvalidNetworkInterfaceId.NotFound", eni_id)
+                raise PermanentError(Operation.BIND, "InvalidNetworkInterfaceId.NotFound", eni_id)
             eni = enis[eni_id]
         count = min(op.count, self.free[eni.subnet])
         if count == 0:
-            raise PermanentError("bind", "InsufficientSubnetIpAddress", eni.subnet)
+            raise PermanentError(Operation.BIND, "InsufficientSubnetIpAddress", eni.subnet)
         self.free[eni.subnet] -= count
         ips = tuple(
             f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"

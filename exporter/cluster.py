@@ -66,7 +66,7 @@ class ClusterEngine:
         self.registry = Registry(defaults)
         self.reconciler = Reconciler(self.registry, self.vpc)
         if observe:
-            self.reconciler.bucket.rate = self.reconciler.bucket.burst = 1e9
+            self.reconciler.set_api_rate(1e9)
         self.nodes: dict[str, NodeInfo] = {}
         self.necs: dict[str, NecInfo] = {}
         self.pods: dict[str, PodInfo] = {}
@@ -126,7 +126,7 @@ class ClusterEngine:
     # --- changes ------------------------------------------------------------------------
 
     def _apply(self, change: Change, now: float) -> None:
-        self.reconciler.dirty = True  # observed values (node resources, pods) may change
+        self.reconciler.mark_changed()  # observed values (node resources, pods) may change
         match change.kind:
             case Resource.NODE:
                 self._node(change, now)

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from exporter.engine import PoolEngine
 from exporter.metrics import Instruments, Renderer
 from exporter.snapshot import EMPTY, Snapshot, take_snapshot
-from pool_engine.reconciler import Reconciler
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class Engine:
     """Something that can move to a point in (its own) time."""
 
-    reconciler: Reconciler
+    reconciler: PoolEngine
     advance: Callable[[float], None]
     """Process everything up to the given engine time."""
     snapshot: Callable[[float], Snapshot] | None = None
@@ -63,8 +63,8 @@ class Daemon:
         self.engine.advance(now)
         self._drain()
         reconciler = self.engine.reconciler
-        if reconciler.dirty or len(reconciler.registry) != len(self.snapshot.rows):
-            reconciler.dirty = False  # a quiet step publishes nothing new
+        changed = reconciler.take_changed()  # a quiet step publishes nothing new
+        if changed or reconciler.pool_count() != len(self.snapshot.rows):
             publish = self.engine.snapshot
             self.snapshot = publish(now) if publish else take_snapshot(reconciler, now)
         self.synced = self.synced or self.engine.ready()
@@ -89,11 +89,9 @@ class Daemon:
 
     def _drain(self) -> None:
         reconciler = self.engine.reconciler
-        waits, reconciler.waits = reconciler.waits, []
-        for mode, seconds in waits:
+        for mode, seconds in reconciler.drain_waits():
             self.instruments.slot_wait.labels(mode.value).observe(seconds)
-        calls, reconciler.api_calls = reconciler.api_calls, []
-        for call in calls:
+        for call in reconciler.drain_api_calls():
             self.instruments.api_latency.labels(call.operation).observe(call.seconds)
             if call.code is not None:
                 self.instruments.api_errors.labels(call.operation, call.code).inc()

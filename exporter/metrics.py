@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import assert_never
 
 from prometheus_client import (
     CollectorRegistry,
@@ -33,10 +35,22 @@ from exporter.snapshot import PoolRow, Snapshot
 LABELS = ("node", "mode")
 
 
+class MetricKind(enum.StrEnum):
+    """The exposition type of a per-pool family."""
+
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    """Exposed with ``_total`` appended to the family's name."""
+
+
+GAUGE, COUNTER = MetricKind.GAUGE, MetricKind.COUNTER
+
+
 @dataclass(frozen=True)
 class Family:
     name: str
-    kind: str  # "gauge" or "counter" (a counter's name has no _total here)
+    kind: MetricKind
+    """A counter's ``name`` here has no ``_total``."""
     help: str
     value: Callable[[PoolRow], int] | None = None
     """One sample per pool; or None with ``split`` for a labelled breakdown."""
@@ -44,49 +58,49 @@ class Family:
 
 
 FAMILIES = (
-    Family("eni_pool_bound_slots", "gauge", "Slots bound to the node (B).", lambda r: r.bound),
-    Family("eni_pool_in_use_slots", "gauge", "Slots held by pods (P).", lambda r: r.in_use),
-    Family("eni_pool_warm_slots", "gauge", "Idle bound slots (B - P).", lambda r: r.warm),
-    Family("eni_pool_max_attach_slots", "gauge", "Max bindable slots (C).", lambda r: r.max_attach),
-    Family("eni_pool_min_warm_target", "gauge", "Min warm target (m).", lambda r: r.min_warm),
-    Family("eni_pool_max_warm_target", "gauge", "Max warm target (M).", lambda r: r.max_warm),
-    Family("eni_pool_waiting_pods", "gauge", "Pods waiting for a slot (W).", lambda r: r.waiting),
+    Family("eni_pool_bound_slots", GAUGE, "Slots bound to the node (B).", lambda r: r.bound),
+    Family("eni_pool_in_use_slots", GAUGE, "Slots held by pods (P).", lambda r: r.in_use),
+    Family("eni_pool_warm_slots", GAUGE, "Idle bound slots (B - P).", lambda r: r.warm),
+    Family("eni_pool_max_attach_slots", GAUGE, "Max bindable slots (C).", lambda r: r.max_attach),
+    Family("eni_pool_min_warm_target", GAUGE, "Min warm target (m).", lambda r: r.min_warm),
+    Family("eni_pool_max_warm_target", GAUGE, "Max warm target (M).", lambda r: r.max_warm),
+    Family("eni_pool_waiting_pods", GAUGE, "Pods waiting for a slot (W).", lambda r: r.waiting),
     Family(
         "eni_pool_binds_in_flight",
-        "gauge",
+        GAUGE,
         "Slot binds requested, not done (K).",
         lambda r: r.in_flight,
     ),
-    Family("eni_pool_pod_starts", "counter", "Pods started on the node.", lambda r: r.pod_starts),
-    Family("eni_pool_pod_stops", "counter", "Pods stopped on the node.", lambda r: r.pod_stops),
+    Family("eni_pool_pod_starts", COUNTER, "Pods started on the node.", lambda r: r.pod_starts),
+    Family("eni_pool_pod_stops", COUNTER, "Pods stopped on the node.", lambda r: r.pod_stops),
     Family(
         "eni_pool_cold_starts",
-        "counter",
+        COUNTER,
         "Pod starts that found no warm slot.",
         lambda r: r.cold_starts,
     ),
     Family(
         "eni_pool_bind_operations",
-        "counter",
+        COUNTER,
         "Slot binds by result.",
         split=("result", lambda r: r.binds),
     ),
     Family(
         "eni_pool_release_operations",
-        "counter",
+        COUNTER,
         "Slot releases by reason.",
         split=("reason", lambda r: r.releases),
     ),
     Family(
         "eni_pool_config_rejections",
-        "counter",
+        COUNTER,
         "Refused NEC annotation changes by reason.",
         split=("reason", lambda r: r.rejections),
     ),
 )
 DRIFT = Family(
     "eni_pool_expected_bound_slots",
-    "gauge",
+    GAUGE,
     "Slots the engine would keep bound (shadow mode); compare with eni_pool_bound_slots.",
 )
 
@@ -141,14 +155,34 @@ class PoolCollector(Collector):
             if family is DRIFT and not any(r.expected_bound is not None for r in rows):
                 continue
             extra = [family.split[0]] if family.split else []
-            cls = GaugeMetricFamily if family.kind == "gauge" else CounterMetricFamily
-            metric = cls(family.name, family.help, labels=[*LABELS, *extra])
+            metric = _family_metric(family, [*LABELS, *extra])
             for row, labels, value in _samples(family, rows):
                 metric.add_metric([row.node, row.mode, *labels], value)
             yield metric
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
+
+
+def _family_metric(family: Family, labels: list[str]) -> GaugeMetricFamily | CounterMetricFamily:
+    match family.kind:
+        case MetricKind.GAUGE:
+            return GaugeMetricFamily(family.name, family.help, labels=labels)
+        case MetricKind.COUNTER:
+            return CounterMetricFamily(family.name, family.help, labels=labels)
+        case _:
+            assert_never(family.kind)
+
+
+def _suffix(kind: MetricKind) -> str:
+    """What the exposition appends to a family's name."""
+    match kind:
+        case MetricKind.GAUGE:
+            return ""
+        case MetricKind.COUNTER:
+            return "_total"
+        case _:
+            assert_never(kind)
 
 
 def _samples(family: Family, rows: tuple[PoolRow, ...]) -> Iterator[tuple[PoolRow, list[str], int]]:
@@ -179,7 +213,7 @@ class Renderer:
         for family in (*FAMILIES, DRIFT):
             if family is DRIFT and not any(r.expected_bound is not None for r in rows):
                 continue
-            suffix = "_total" if family.kind == "counter" else ""
+            suffix = _suffix(family.kind)
             help_name = family.name if openmetrics or not suffix else family.name + suffix
             parts.append(f"# HELP {help_name} {family.help}\n# TYPE {help_name} {family.kind}\n")
             name = family.name + suffix

@@ -20,7 +20,7 @@ import numpy as np
 
 from exporter.cloud import CloudSettings, SimulatedVpc
 from pool_engine.config import Defaults, Mode, default_limits
-from pool_engine.kernel import START
+from pool_engine.events import START
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
@@ -55,7 +55,7 @@ class SimulatedCluster:
             mode = self.mode_of(k)
             limits = default_limits(int(self.cores[k]), mode)
             pool = self.registry.ensure(f"node-{k:04d}", mode, limits, 0.0)
-            pool.subnets.update(self.vpc.subnets())
+            pool.see_subnets(self.vpc.subnets())
             self.pools.append(pool)
         self.running: dict[int, int] = {}  # pod -> node index
         self._chunk = -1
@@ -99,21 +99,14 @@ class SimulatedCluster:
         provider (ENIs and IPs) and the cluster (which pod holds which IP, which pods
         still wait). Operations still in flight at the provider are adopted when they
         finish, so nothing leaks and nothing is bound twice."""
-        old = self.reconciler
-        holders = {
-            pool.node: {ip: pod for pod, (_, ip) in pool.holders.items()} for pool in self.pools
-        }
-        waiting = {pool.node: list(pool.waiters.items()) for pool in self.pools}
         self.registry = Registry(self.settings.defaults)
-        self.reconciler = Reconciler(self.registry, self.vpc, bucket=old.bucket)
+        self.reconciler = self.reconciler.restarted(self.registry)
         rebuilt = []
         for pool in self.pools:
             fresh = self.registry.ensure(pool.node, pool.mode, pool.limits, self.now)
-            fresh.targets = pool.targets
-            fresh.next_round = pool.next_round
-            self.reconciler.rebuild(fresh, holders[pool.node], self.now)
-            for pod, since in waiting[pool.node]:
-                fresh.waiters[pod] = since
+            holders = {ip: pod for pod, (_, ip) in pool.holders.items()}
+            self.reconciler.rebuild(fresh, holders, self.now)
+            fresh.restore(pool.targets, pool.next_round, pool.waiters)
             rebuilt.append(fresh)
         self.pools = rebuilt
         self.reconciler.step(self.now)

@@ -6,11 +6,12 @@ Kubernetes or cloud API, and never waits for the engine.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from exporter.engine import PoolEngine
 from pool_engine.config import Mode
-from pool_engine.reconciler import PoolCounters, Reconciler
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ EMPTY = Snapshot(0.0, ())
 
 
 def take_snapshot(
-    reconciler: Reconciler,
+    engine: PoolEngine,
     now: float,
     observed: Mapping[tuple[str, Mode], tuple[int, int]] | None = None,
 ) -> Snapshot:
@@ -54,9 +55,9 @@ def take_snapshot(
     schedule a pod without a slot), and the bound count the engine would keep
     (B + K of the shadow pool) as expected."""
     rows = []
-    for pool in reconciler.registry:
+    for pool in engine.pools():
         key = (pool.node, pool.mode)
-        counters = reconciler.counters.get(key) or PoolCounters()
+        counters = engine.counters(pool)
         if observed is None:
             bound, holding, waiting, expected = pool.bound, pool.holding, pool.waiting, None
         else:
@@ -86,5 +87,6 @@ def take_snapshot(
     return Snapshot(now, tuple(rows))
 
 
-def _items(pairs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
-    return tuple(sorted(pairs))
+def _items(pairs: Iterable[tuple[enum.StrEnum, int]]) -> tuple[tuple[str, int], ...]:
+    """A counter's (label value, count) pairs in label order."""
+    return tuple(sorted((label.value, count) for label, count in pairs))

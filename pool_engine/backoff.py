@@ -32,6 +32,10 @@ class TokenBucket:
         self.tokens -= cost
         return True
 
+    def retune(self, rate: float) -> None:
+        """``rate`` calls per second from now on, bursts as large; tokens saved stay."""
+        self.rate = self.burst = rate
+
 
 @dataclass
 class Backoff:
@@ -45,6 +49,10 @@ class Backoff:
 
     def blocked(self, key: object, now: float) -> bool:
         return self.until.get(key, 0.0) > now
+
+    def waited(self, key: object, now: float) -> bool:
+        """The key is backing off and its wait is over: time to try again."""
+        return key in self.until and not self.blocked(key, now)
 
     def failed(self, key: object, now: float) -> float:
         """Record a failure; returns when the key may try again."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import assert_never
 
 PREFIX = "tke.cloud.tencent.com/"
 
@@ -65,6 +66,12 @@ class Targets:
     max_warm: int
 
 
+DEFAULT_ROUTE_ENI_TARGETS = Targets(5, 5)
+"""TKE's route-eni targets when neither a flag nor an annotation says otherwise."""
+DEFAULT_DIRECT_ENI_TARGETS = Targets(1, 1)
+"""TKE's direct-eni targets when neither a flag nor an annotation says otherwise."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """How many slots a node can bind.
@@ -86,21 +93,25 @@ class Limits:
 class Defaults:
     """Engine flags (the seed's ipamd flags). They apply to nodes first seen after a change."""
 
-    ip_min_warm: int = 5
+    ip_min_warm: int = DEFAULT_ROUTE_ENI_TARGETS.min_warm
     """--ip-min-warm-target (route-eni)."""
-    ip_max_warm: int = 5
+    ip_max_warm: int = DEFAULT_ROUTE_ENI_TARGETS.max_warm
     """--ip-max-warm-target (route-eni)."""
-    eni_min_warm: int = 1
+    eni_min_warm: int = DEFAULT_DIRECT_ENI_TARGETS.min_warm
     """--eni-min-warm-target (direct-eni)."""
-    eni_max_warm: int = 1
+    eni_max_warm: int = DEFAULT_DIRECT_ENI_TARGETS.max_warm
     """--eni-max-warm-target (direct-eni)."""
     quick_release: bool = False
     """--enable-quick-release: release every excess idle slot per round."""
 
     def targets(self, mode: Mode) -> Targets:
-        if mode is Mode.ROUTE_ENI:
-            return Targets(self.ip_min_warm, self.ip_max_warm)
-        return Targets(self.eni_min_warm, self.eni_max_warm)
+        match mode:
+            case Mode.ROUTE_ENI:
+                return Targets(self.ip_min_warm, self.ip_max_warm)
+            case Mode.DIRECT_ENI:
+                return Targets(self.eni_min_warm, self.eni_max_warm)
+            case _:
+                assert_never(mode)
 
     def check(self) -> Refusal | None:
         """Flags obey the same rules as annotations."""
@@ -200,9 +211,13 @@ def default_limits(cores: int, mode: Mode, family: str = "S5") -> Limits:
     Exclusive mode (S5/SA2/IT5): 1 core 4 ENIs, 2 cores 9, 4 cores 19, 8+ 39, 128+ 23;
     SA3: 4, 9, 15, 15, 15. Core counts between rows take the row below.
     """
-    if mode is Mode.ROUTE_ENI:
-        return next(limits for floor, limits in _ROUTE_ENI_BY_CORES if cores >= floor)
-    table = _DIRECT_ENI_BY_CORES.get(family.upper())
-    if table is None:
-        raise ValueError(f"unknown instance family {family!r} (known: S5, SA2, IT5, SA3)")
-    return Limits(next(enis for floor, enis in table if cores >= floor))
+    match mode:
+        case Mode.ROUTE_ENI:
+            return next(limits for floor, limits in _ROUTE_ENI_BY_CORES if cores >= floor)
+        case Mode.DIRECT_ENI:
+            table = _DIRECT_ENI_BY_CORES.get(family.upper())
+            if table is None:
+                raise ValueError(f"unknown instance family {family!r} (known: S5, SA2, IT5, SA3)")
+            return Limits(next(enis for floor, enis in table if cores >= floor))
+        case _:
+            assert_never(mode)

@@ -16,22 +16,14 @@ import math
 import numpy as np
 from numba import njit
 
+from pool_engine.events import START
 from pool_engine.policy import (
     binds_to_request,
     is_round_tick,
     next_round_after,
     releases_in_round,
 )
-
-START = 0
-STOP = 1
-
-# Columns of the integer result matrix.
-POD_STARTS, WARM_HITS, COLD_STARTS, BIND_OPS, RELEASE_OPS, PEAK_BOUND, IGNORED, SERVED = range(8)
-N_COUNTS = 8
-# Columns of the float result matrix.
-WAIT_SUM, WAIT_MAX, WAIT_P99, IDLE_SECONDS, BOUND_SECONDS = range(5)
-N_FLOATS = 5
+from pool_engine.runs import Knobs, Replayed, Rows, Runs, RunStats
 
 
 @njit(cache=True)
@@ -58,51 +50,53 @@ def _grow(buf: np.ndarray, used: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def wait_offsets(kinds: np.ndarray, seg_lo: np.ndarray, seg_hi: np.ndarray) -> np.ndarray:
-    """Where each run's waits go: the running sum of its segment's start rows."""
-    offsets = np.zeros(seg_lo.shape[0] + 1, dtype=np.int64)
-    for r in range(seg_lo.shape[0]):
+def wait_offsets(kinds: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Where each run's waits go: the running sum of its rows' starts (one more
+    element than runs: the last is the total)."""
+    offsets = np.zeros(lo.shape[0] + 1, dtype=np.int64)
+    for r in range(lo.shape[0]):
         starts = 0
-        for j in range(seg_lo[r], seg_hi[r]):
+        for j in range(lo[r], hi[r]):
             starts += kinds[j] == START
         offsets[r + 1] = offsets[r] + starts
     return offsets
 
 
 @njit(cache=True)
-def run_all(
-    times: np.ndarray,
-    kinds: np.ndarray,
-    seg_lo: np.ndarray,
-    seg_hi: np.ndarray,
-    min_warm: np.ndarray,
-    max_warm: np.ndarray,
-    capacity: np.ndarray,
-    wait_offset: np.ndarray,
-    bind_latency: float,
-    interval: float,
-    quick: bool,
-    end: float,
-    record: bool,
-    initial_holding: np.ndarray,
-    bucket_seconds: float,
-    n_buckets: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Replay every run; return (counts, floats, waits, timeline_f, timeline_i, buckets).
+def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
+    """Replay every run.
 
-    ``initial_holding[r]`` pods already hold slots when run r starts (history that
-    begins mid-flight); the pool then starts with min(C, P + m) bound. With
-    ``n_buckets > 0``, ``buckets[r, b]`` counts (pod starts, cold starts) in
-    [b * bucket_seconds, (b + 1) * bucket_seconds), for recency weighting.
-
-    ``waits[wait_offset[r]:wait_offset[r] + counts[r, SERVED]]`` holds the sorted
-    waits of run r's cold-started pods that got a slot by ``end``. With ``record``
-    the timeline rows are (time) and (run, bound, in_use, waiting) at every change.
+    A run's pool starts with min(C, P + m) bound, P its initial holders. With
+    ``knobs.n_buckets > 0``, ``buckets[r, b]`` counts (pod starts, cold starts) in
+    [b * bucket_seconds, (b + 1) * bucket_seconds), for recency weighting. With
+    ``knobs.record`` the timeline holds (time) and (run, bound, in_use, waiting) at
+    every change.
     """
+    times, kinds = rows.times, rows.kinds
+    seg_lo, seg_hi, wait_offset = runs.lo, runs.hi, runs.wait_offset
+    min_warm, max_warm, capacity = runs.min_warm, runs.max_warm, runs.capacity
+    initial_holding = runs.holding
+    bind_latency, interval, quick = knobs.bind_latency, knobs.interval, knobs.quick
+    end, record = knobs.end, knobs.record
+    bucket_seconds, n_buckets = knobs.bucket_seconds, knobs.n_buckets
+
     n_runs = seg_lo.shape[0]
     buckets = np.zeros((n_runs, max(n_buckets, 0), 2), dtype=np.int64)
-    counts = np.zeros((n_runs, N_COUNTS), dtype=np.int64)
-    floats = np.zeros((n_runs, N_FLOATS), dtype=np.float64)
+    stats = RunStats(
+        np.zeros(n_runs, dtype=np.int64),  # pod_starts
+        np.zeros(n_runs, dtype=np.int64),  # warm_hits
+        np.zeros(n_runs, dtype=np.int64),  # cold_starts
+        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_sum
+        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_max
+        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_p99
+        np.zeros(n_runs, dtype=np.float64),  # idle_slot_seconds
+        np.zeros(n_runs, dtype=np.float64),  # bound_slot_seconds
+        np.zeros(n_runs, dtype=np.int64),  # bind_ops
+        np.zeros(n_runs, dtype=np.int64),  # release_ops
+        np.zeros(n_runs, dtype=np.int64),  # peak_bound
+        np.zeros(n_runs, dtype=np.int64),  # ignored_events
+        np.zeros(n_runs, dtype=np.int64),  # served
+    )
     waits = np.empty(max(1, int(wait_offset[n_runs])), dtype=np.float64)
 
     longest = 1
@@ -265,19 +259,19 @@ def run_all(
 
         run_waits = waits[w0 : w0 + served]
         run_waits.sort()
-        counts[r, POD_STARTS] = starts
-        counts[r, WARM_HITS] = hits
-        counts[r, COLD_STARTS] = starts - hits
-        counts[r, BIND_OPS] = binds
-        counts[r, RELEASE_OPS] = releases
-        counts[r, PEAK_BOUND] = peak
-        counts[r, IGNORED] = ignored
-        counts[r, SERVED] = served
-        floats[r, WAIT_SUM] = wait_sum
-        floats[r, WAIT_MAX] = wait_max
-        floats[r, WAIT_P99] = percentile_with_zeros(run_waits, hits, 99.0)
-        floats[r, IDLE_SECONDS] = idle_s
-        floats[r, BOUND_SECONDS] = bound_s
+        stats.pod_starts[r] = starts
+        stats.warm_hits[r] = hits
+        stats.cold_starts[r] = starts - hits
+        stats.wait_seconds_sum[r] = wait_sum
+        stats.wait_seconds_max[r] = wait_max
+        stats.wait_seconds_p99[r] = percentile_with_zeros(run_waits, hits, 99.0)
+        stats.idle_slot_seconds[r] = idle_s
+        stats.bound_slot_seconds[r] = bound_s
+        stats.bind_ops[r] = binds
+        stats.release_ops[r] = releases
+        stats.peak_bound[r] = peak
+        stats.ignored_events[r] = ignored
+        stats.served[r] = served
 
     timeline_i = tl_i[: 4 * tl_used].reshape((tl_used, 4))
-    return counts, floats, waits, tl_t[:tl_used], timeline_i, buckets
+    return Replayed(stats, waits, tl_t[:tl_used], timeline_i, buckets)

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+from pool_engine.config import Targets
 from pool_engine.errors import TargetsError
 from pool_engine.simulator import NodeTargets
 
@@ -42,7 +43,7 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
                 raise TargetsError(name, line, f"min_warm {low} > max_warm {high}")
             slots_text = (row.get("max_slots") or "").strip()
             slots = _count(slots_text, "max_slots", name, line) if slots_text else None
-            targets[node] = NodeTargets(low, high, slots)
+            targets[node] = NodeTargets(Targets(low, high), slots)
     return targets
 
 

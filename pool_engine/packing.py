@@ -11,12 +11,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from pool_engine.config import Limits
-
-if TYPE_CHECKING:
-    from pool_engine.pool import BindRequest, Eni
+from pool_engine.eni import Eni
+from pool_engine.plan import BindRequest
 
 
 def choose_pod_slot(enis: Iterable[Eni]) -> tuple[str, str] | None:
@@ -54,8 +52,6 @@ def choose_bind_targets(
     ``subnets`` maps subnet -> free IPs; a subnet missing from it is taken as
     unconstrained. Returns fewer binds than asked when ENIs or subnets run out.
     """
-    from pool_engine.pool import BindRequest
-
     if count <= 0:
         return []
     enis = list(enis)

@@ -14,12 +14,21 @@ virtual time.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from pool_engine.config import Mode
 from pool_engine.errors import ProviderError
-from pool_engine.pool import BindOp
+from pool_engine.plan import BindOp
+
+
+class Operation(enum.StrEnum):
+    """What a provider call does (the ``operation`` label of the API metrics)."""
+
+    BIND = "bind"
+    RELEASE = "release"
+    DETACH = "detach"
 
 
 @dataclass(frozen=True)
@@ -28,8 +37,7 @@ class Outcome:
 
     node: str
     mode: Mode
-    kind: str
-    """``bind``, ``release`` or ``detach``."""
+    kind: Operation
     eni_id: str
     op_id: int | None = None
     ips: tuple[str, ...] = ()

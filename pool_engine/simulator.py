@@ -16,40 +16,41 @@ import numpy as np
 import pyarrow as pa
 
 from pool_engine import kernel
+from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, UNLIMITED
+from pool_engine.runs import Knobs, Rows, Runs, RunStats
 from pool_engine.trace import Trace
 
-STAT_FIELDS = (
-    "pod_starts",
-    "warm_hits",
-    "cold_starts",
-    "wait_seconds_sum",
-    "wait_seconds_max",
-    "wait_seconds_p99",
-    "idle_slot_seconds",
-    "bound_slot_seconds",
-    "bind_ops",
-    "release_ops",
-    "peak_bound",
-    "ignored_events",
-)
+STAT_FIELDS = tuple(name for name in RunStats._fields if name != "served")
+"""The statistics ``simulate`` reports per node and in total, in output order."""
 
 
 @dataclass(frozen=True)
 class NodeTargets:
-    """Targets for one node: min and max warm, and the max bindable slots C."""
+    """Targets for one node: its min and max warm, and the max bindable slots C."""
 
-    min_warm: int
-    max_warm: int
+    targets: Targets
     max_slots: int | None = None
     """None means no limit."""
+
+    @property
+    def min_warm(self) -> int:
+        return self.targets.min_warm
+
+    @property
+    def max_warm(self) -> int:
+        return self.targets.max_warm
+
+    def capacity(self) -> int:
+        """C for the kernel: :data:`pool_engine.policy.UNLIMITED` when there is no limit."""
+        return UNLIMITED if self.max_slots is None else self.max_slots
 
 
 @dataclass(frozen=True)
 class SimulationSettings:
     """Replay settings; the defaults are SPEC section 3's."""
 
-    defaults: NodeTargets = NodeTargets(5, 5, None)
+    defaults: NodeTargets = NodeTargets(DEFAULT_ROUTE_ENI_TARGETS)
     """Targets of every node without an override."""
     quick_release: bool = False
     """Quick release frees every excess idle slot per round; slow release one."""
@@ -69,12 +70,12 @@ class Run:
     """Pods already holding slots when the replay starts."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReplayStats:
-    """Per-run statistics as arrays (one row per run), plus the served waits."""
+    """What a batch of runs gives: per-run statistics by name, plus the served waits."""
 
-    counts: np.ndarray
-    floats: np.ndarray
+    per_run: RunStats
+    """One array element per run, e.g. ``per_run.cold_starts[r]``."""
     waits: np.ndarray
     wait_offset: np.ndarray
     timeline_t: np.ndarray
@@ -83,25 +84,15 @@ class ReplayStats:
     """(runs, buckets, 2): pod starts and cold starts per time bucket."""
 
     def run_stats(self, r: int) -> dict[str, float | int]:
-        c, f = self.counts[r], self.floats[r]
-        return {
-            "pod_starts": int(c[kernel.POD_STARTS]),
-            "warm_hits": int(c[kernel.WARM_HITS]),
-            "cold_starts": int(c[kernel.COLD_STARTS]),
-            "wait_seconds_sum": float(f[kernel.WAIT_SUM]),
-            "wait_seconds_max": float(f[kernel.WAIT_MAX]),
-            "wait_seconds_p99": float(f[kernel.WAIT_P99]),
-            "idle_slot_seconds": float(f[kernel.IDLE_SECONDS]),
-            "bound_slot_seconds": float(f[kernel.BOUND_SECONDS]),
-            "bind_ops": int(c[kernel.BIND_OPS]),
-            "release_ops": int(c[kernel.RELEASE_OPS]),
-            "peak_bound": int(c[kernel.PEAK_BOUND]),
-            "ignored_events": int(c[kernel.IGNORED]),
+        """Run r's statistics as ``simulate`` reports them for a node."""
+        values: dict[str, float | int] = {
+            name: getattr(self.per_run, name)[r].item() for name in STAT_FIELDS
         }
+        return values
 
     def served_waits(self, r: int) -> np.ndarray:
         lo = self.wait_offset[r]
-        return self.waits[lo : lo + self.counts[r, kernel.SERVED]]
+        return self.waits[lo : lo + self.per_run.served[r]]
 
 
 def replay(
@@ -118,30 +109,32 @@ def replay(
     time bucket (for recency weighting)."""
     if not runs:
         raise ValueError("nothing to replay")
-    node = np.fromiter((r.node for r in runs), dtype=np.int64, count=len(runs))
-    seg_lo = trace.offsets[node]
-    seg_hi = trace.offsets[node + 1]
-    wait_offset = kernel.wait_offsets(trace.kinds, seg_lo, seg_hi)
-    n_buckets = int(trace.end // bucket_seconds) + 1 if bucket_seconds > 0 else 0
-    counts, floats, waits, tl_t, tl_i, buckets = kernel.run_all(
-        trace.times,
-        trace.kinds,
-        seg_lo,
-        seg_hi,
-        np.fromiter((r.targets.min_warm for r in runs), dtype=np.int64, count=len(runs)),
-        np.fromiter((r.targets.max_warm for r in runs), dtype=np.int64, count=len(runs)),
-        np.fromiter((_capacity(r.targets) for r in runs), dtype=np.int64, count=len(runs)),
-        wait_offset,
-        float(settings.bind_latency),
-        float(settings.release_interval),
-        bool(settings.quick_release),
-        float(trace.end),
-        timeline,
-        np.fromiter((r.holding for r in runs), dtype=np.int64, count=len(runs)),
-        float(bucket_seconds) if bucket_seconds > 0 else 1.0,
-        n_buckets,
+    n = len(runs)
+    node = np.fromiter((r.node for r in runs), dtype=np.int64, count=n)
+    lo, hi = trace.offsets[node], trace.offsets[node + 1]
+    wait_offset = kernel.wait_offsets(trace.kinds, lo, hi)
+    batch = Runs(
+        lo,
+        hi,
+        min_warm=np.fromiter((r.targets.min_warm for r in runs), dtype=np.int64, count=n),
+        max_warm=np.fromiter((r.targets.max_warm for r in runs), dtype=np.int64, count=n),
+        capacity=np.fromiter((r.targets.capacity() for r in runs), dtype=np.int64, count=n),
+        holding=np.fromiter((r.holding for r in runs), dtype=np.int64, count=n),
+        wait_offset=wait_offset,
     )
-    return ReplayStats(counts, floats, waits, wait_offset, tl_t, tl_i, buckets)
+    knobs = Knobs(
+        bind_latency=float(settings.bind_latency),
+        interval=float(settings.release_interval),
+        quick=bool(settings.quick_release),
+        end=float(trace.end),
+        record=timeline,
+        bucket_seconds=float(bucket_seconds) if bucket_seconds > 0 else 1.0,
+        n_buckets=int(trace.end // bucket_seconds) + 1 if bucket_seconds > 0 else 0,
+    )
+    out = kernel.run_all(Rows(trace.times, trace.kinds), batch, knobs)
+    return ReplayStats(
+        out.stats, out.waits, wait_offset, out.timeline_t, out.timeline_i, out.buckets
+    )
 
 
 @dataclass
@@ -188,23 +181,23 @@ def simulate(
 def _total_of(stats: ReplayStats | None, n_runs: int) -> dict[str, Any]:
     if stats is None:
         return {name: 0 if name not in _FLOAT_FIELDS else 0.0 for name in STAT_FIELDS}
-    c, f = stats.counts, stats.floats
+    per_run = stats.per_run
     served = np.concatenate([stats.served_waits(r) for r in range(n_runs)])
     served.sort()
-    hits = int(c[:, kernel.WARM_HITS].sum())
+    hits = int(per_run.warm_hits.sum())
     return {
-        "pod_starts": int(c[:, kernel.POD_STARTS].sum()),
+        "pod_starts": int(per_run.pod_starts.sum()),
         "warm_hits": hits,
-        "cold_starts": int(c[:, kernel.COLD_STARTS].sum()),
-        "wait_seconds_sum": float(f[:, kernel.WAIT_SUM].sum()),
-        "wait_seconds_max": float(f[:, kernel.WAIT_MAX].max()),
+        "cold_starts": int(per_run.cold_starts.sum()),
+        "wait_seconds_sum": float(per_run.wait_seconds_sum.sum()),
+        "wait_seconds_max": float(per_run.wait_seconds_max.max()),
         "wait_seconds_p99": float(kernel.percentile_with_zeros(served, hits, 99.0)),
-        "idle_slot_seconds": float(f[:, kernel.IDLE_SECONDS].sum()),
-        "bound_slot_seconds": float(f[:, kernel.BOUND_SECONDS].sum()),
-        "bind_ops": int(c[:, kernel.BIND_OPS].sum()),
-        "release_ops": int(c[:, kernel.RELEASE_OPS].sum()),
-        "peak_bound": int(c[:, kernel.PEAK_BOUND].max()),
-        "ignored_events": int(c[:, kernel.IGNORED].sum()),
+        "idle_slot_seconds": float(per_run.idle_slot_seconds.sum()),
+        "bound_slot_seconds": float(per_run.bound_slot_seconds.sum()),
+        "bind_ops": int(per_run.bind_ops.sum()),
+        "release_ops": int(per_run.release_ops.sum()),
+        "peak_bound": int(per_run.peak_bound.max()),
+        "ignored_events": int(per_run.ignored_events.sum()),
     }
 
 
@@ -242,9 +235,5 @@ def _targets_of(
     if override is None:
         return defaults
     if override.max_slots is None:
-        return NodeTargets(override.min_warm, override.max_warm, defaults.max_slots)
+        return NodeTargets(override.targets, defaults.max_slots)
     return override
-
-
-def _capacity(targets: NodeTargets) -> int:
-    return UNLIMITED if targets.max_slots is None else targets.max_slots

@@ -5,15 +5,15 @@ with the same columns. ``time`` is seconds from trace start or RFC 3339 (then ti
 0 is the earliest event); ``event`` is ``start`` or ``stop``. Rows may be unsorted;
 ties keep file order.
 
-The fast path reads with pyarrow (multi-threaded, dictionary-encoded) and groups by
-node with a compiled counting sort. When it sees a problem, a slow line-by-line
-pass finds the exact line to name in the error.
+The fast path reads with pyarrow (multi-threaded, dictionary-encoded; the encoding
+is :mod:`pool_engine.events`) and groups by node with a compiled counting sort. When
+it sees a problem, the slow line-by-line pass of :mod:`pool_engine.tracecheck` finds
+the exact line to name in the error.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,10 +27,9 @@ import pyarrow.parquet as pq
 from numba import njit
 
 from pool_engine.errors import TraceError
-from pool_engine.kernel import START, STOP
+from pool_engine.events import COLUMNS, Codes, Unencodable
+from pool_engine.tracecheck import check_row, locate_in_batches, locate_in_csv, parse_time
 
-COLUMNS = ("time", "node", "event")
-EVENTS = {"start": START, "stop": STOP}
 _DICT = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -43,7 +42,7 @@ class Trace:
     times: np.ndarray
     """float64 seconds from trace start."""
     kinds: np.ndarray
-    """int8, :data:`START` or :data:`STOP`."""
+    """int8, :data:`pool_engine.events.START` or :data:`pool_engine.events.STOP`."""
     offsets: np.ndarray
     """int64, ``len(nodes) + 1`` boundaries into ``times``/``kinds``."""
     end: float
@@ -71,8 +70,11 @@ def load_trace(path: str | Path) -> Trace:
     parquet = magic == b"PAR1" or path.suffix in (".parquet", ".pq")
     try:
         return _build(_parquet_batches(path) if parquet else _csv_batches(path))
-    except (_Bad, pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as bad:
-        located = _locate_in_parquet(path) if parquet else _locate_in_csv(path)
+    except (Unencodable, pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as bad:
+        if parquet:
+            located = locate_in_batches(name, _parquet_batches(path))
+        else:
+            located = locate_in_csv(path)
         raise located or TraceError(name, None, _first_line(bad)) from None
 
 
@@ -87,17 +89,13 @@ def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
     )
     try:
         return _build(iter([batch]))
-    except _Bad:
+    except Unencodable:
         rows = zip(times, nodes, events, strict=True)
         for j, row in enumerate(rows):
-            problem = _check_row(*row)
+            problem = check_row(*row)
             if problem:
                 raise TraceError("<rows>", j + 1, problem, unit="row ") from None
         raise
-
-
-class _Bad(Exception):
-    """The fast path saw a problem; the slow path names its line."""
 
 
 def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
@@ -131,35 +129,8 @@ def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
     yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS))
 
 
-class _Codes:
-    """Maps each batch's dictionary onto codes that are stable across batches."""
-
-    def __init__(self, fixed: dict[str, int] | None = None) -> None:
-        self.fixed = fixed is not None
-        self.codes: dict[str, int] = dict(fixed or {})
-
-    def encode(self, column: pa.Array) -> np.ndarray:
-        if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column.cast(pa.string()))
-        if column.null_count:
-            raise _Bad("missing value")
-        mapping = np.empty(len(column.dictionary), dtype=np.int32)
-        for j, value in enumerate(column.dictionary.to_pylist()):
-            code = self.codes.get(value)
-            if code is None:
-                if self.fixed or value == "":
-                    raise _Bad(f"unexpected value {value!r}")
-                code = self.codes[value] = len(self.codes)
-            mapping[j] = code
-        result: np.ndarray = mapping[column.indices.to_numpy(zero_copy_only=False)]
-        return result
-
-    def names(self) -> list[str]:
-        return list(self.codes)
-
-
 def _build(batches: Iterator[pa.RecordBatch]) -> Trace:
-    nodes, events = _Codes(), _Codes(EVENTS)
+    nodes, events = Codes(), Codes.events()
     times: list[np.ndarray] = []
     stamps: list[np.ndarray] = []
     node_codes: list[np.ndarray] = []
@@ -173,7 +144,7 @@ def _build(batches: Iterator[pa.RecordBatch]) -> Trace:
         node_codes.append(nodes.encode(batch.column("node")))
         kinds.append(events.encode(batch.column("event")).astype(np.int8))
     if times and stamps:
-        raise _Bad("time mixes seconds and RFC 3339")
+        raise Unencodable("time mixes seconds and RFC 3339")
     origin = None
     if stamps:
         ns_all = np.concatenate(stamps)
@@ -185,7 +156,7 @@ def _build(batches: Iterator[pa.RecordBatch]) -> Trace:
         all_times = np.concatenate(times) if times else np.zeros(0)
     del times, stamps
     if all_times.size and (np.isnan(all_times).any() or all_times.min() < 0.0):
-        raise _Bad("bad time")
+        raise Unencodable("bad time")
     codes = np.concatenate(node_codes) if node_codes else np.zeros(0, np.int32)
     del node_codes
     all_kinds = np.concatenate(kinds) if kinds else np.zeros(0, np.int8)
@@ -200,7 +171,7 @@ def _build(batches: Iterator[pa.RecordBatch]) -> Trace:
 def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(seconds, None) for numeric times, (None, epoch ns) for timestamps."""
     if column.null_count:
-        raise _Bad("missing time")
+        raise Unencodable("missing time")
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False), None
@@ -209,34 +180,20 @@ def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None
         return None, ns.to_numpy(zero_copy_only=False)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return _parse_text_times(column.to_pylist())
-    raise _Bad(f"time column has type {kind}")
+    raise Unencodable(f"time column has type {kind}")
 
 
 def _parse_text_times(values: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Times arrow did not recognise: all numbers, or all RFC 3339 (e.g. with a space)."""
-    parsed = [_parse_time(v) for v in values]
+    parsed = [parse_time(v) for v in values]
     if any(p is None for p in parsed):
-        raise _Bad("unparseable time")
+        raise Unencodable("unparseable time")
     if all(isinstance(p, float) for p in parsed):
         return np.array(parsed, dtype=np.float64), None
     if all(isinstance(p, datetime) for p in parsed):
         ns = [round(p.timestamp() * 1e9) for p in parsed]  # type: ignore[union-attr]
         return None, np.array(ns, dtype=np.int64)
-    raise _Bad("time mixes seconds and RFC 3339")
-
-
-def _parse_time(text: str) -> float | datetime | None:
-    text = text.strip()
-    try:
-        value = float(text)
-        return value if math.isfinite(value) else None
-    except ValueError:
-        pass
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else None
+    raise Unencodable("time mixes seconds and RFC 3339")
 
 
 def _first_line(error: BaseException) -> str:
@@ -277,58 +234,3 @@ def _group(codes: np.ndarray, n_groups: int, times: np.ndarray) -> tuple[np.ndar
     perm = np.empty(codes.shape[0], dtype=np.int32 if codes.shape[0] < 2**31 else np.int64)
     offsets = _counting_sort(codes, n_groups, order, perm)
     return perm, offsets
-
-
-# --- the slow pass: find the first bad row and say what is wrong with it --------------
-
-
-def _check_row(time: object, node: object, event: object) -> str | None:
-    if time is None or (isinstance(time, str) and not time.strip()):
-        return "missing time"
-    if isinstance(time, str):
-        parsed = _parse_time(time)
-        if parsed is None:
-            return f"unparseable time {time!r} (expected seconds or RFC 3339 with offset)"
-        if isinstance(parsed, float) and parsed < 0:
-            return f"negative time {time!r}"
-    elif isinstance(time, int | float) and (not math.isfinite(time) or time < 0):
-        return f"bad time {time!r}"
-    if node is None or str(node) == "":
-        return "empty node name"
-    if event not in EVENTS:
-        return f"unknown event {event!r} (expected start or stop)"
-    return None
-
-
-def _locate_in_csv(path: Path) -> TraceError | None:
-    kinds: set[type] = set()
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f)
-        header = [h.strip() for h in next(reader)]
-        at = [header.index(c) for c in COLUMNS]
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                fields = f"expected {len(header)} fields, got {len(row)}"
-                return TraceError(str(path), reader.line_num, fields)
-            values = [row[j] for j in at]
-            problem = _check_row(*values)
-            if problem:
-                return TraceError(str(path), reader.line_num, problem)
-            kinds.add(type(_parse_time(values[0])))
-            if len(kinds) > 1:
-                return TraceError(str(path), reader.line_num, "time mixes seconds and RFC 3339")
-    return None
-
-
-def _locate_in_parquet(path: Path) -> TraceError | None:
-    row = 0
-    for batch in _parquet_batches(path):
-        cols = [batch.column(c).to_pylist() for c in COLUMNS]
-        for values in zip(*cols, strict=True):
-            row += 1
-            problem = _check_row(*values)
-            if problem:
-                return TraceError(str(path), row, problem, unit="row ")
-    return None

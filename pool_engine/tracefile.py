@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pool_engine.kernel import START
+from pool_engine.events import event_column
 from pool_engine.workload import NodeChurn
 
 
@@ -25,10 +25,7 @@ def churn_table(churn: Sequence[NodeChurn], *, with_pods: bool = False) -> pa.Ta
         "node": pa.DictionaryArray.from_arrays(
             pa.array(node[order]), pa.array([c.name for c in churn])
         ),
-        "event": pa.DictionaryArray.from_arrays(
-            pa.array(np.where(kinds[order] == START, 0, 1).astype(np.int32)),
-            pa.array(["start", "stop"]),
-        ),
+        "event": event_column(kinds[order]),
     }
     if with_pods:
         pods = np.concatenate([c.pods for c in churn])[order]

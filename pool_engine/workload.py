@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pool_engine.kernel import START, STOP
+from pool_engine.events import START, STOP
 
 DAY = 86400.0
 CORE_MIX = ((2, 0.2), (4, 0.3), (8, 0.3), (16, 0.15), (32, 0.05))

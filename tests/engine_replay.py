@@ -2,7 +2,7 @@
 
 The compiled kernel must agree with it exactly; the property tests also use it
 to check invariants after every step. It schedules events only — every decision
-comes from :func:`pool_engine.pool.decide`.
+comes from :func:`pool_engine.decision.decide`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pool_engine.config import Limits, Mode, Targets
+from pool_engine.decision import decide
+from pool_engine.plan import Plan
 from pool_engine.policy import UNLIMITED
-from pool_engine.pool import NodePool, Plan, decide
+from pool_engine.pool import NodePool
 
 Check = Callable[[NodePool, str, Plan | None], None]
 
@@ -101,7 +103,8 @@ def replay_node(
         t_prev = t
         while completions and completions[0][0] <= t:
             _, _, op_id = heapq.heappop(completions)
-            op = pool.ops[op_id]
+            op = pool.op(op_id)
+            assert op is not None
             record(pool.bind_done(op_id, "eni", [f"ip{next(ips)}" for _ in range(op.count)], t))
             out.peak_bound = max(out.peak_bound, pool.bound)
             act(t, False, "bind")

@@ -13,7 +13,7 @@ P = "tke.cloud.tencent.com/"
 def rec(node: str, m: int, big_m: int, hours: float = 48.0, cold_fixed: int = 0) -> Recommendation:
     before = Expected(100, 10 + cold_fixed, 1000.0, hours)
     after = Expected(100, 10, 500.0, hours)
-    return Recommendation(node, "recommended", NodeTargets(5, 5), NodeTargets(m, big_m),
+    return Recommendation(node, "recommended", NodeTargets(Targets(5, 5)), NodeTargets(Targets(m, big_m)),
                           before, after, hours, 100, 0.9, "")  # fmt: skip
 
 

@@ -7,8 +7,10 @@ import itertools
 import pytest
 
 from pool_engine.config import Limits, Mode, Targets
+from pool_engine.decision import decide
+from pool_engine.plan import BindOp, BindRequest, Latencies, Plan, Release, ReleaseReason
 from pool_engine.policy import binds_to_request, releases_in_round, releases_to_clamp
-from pool_engine.pool import BindOp, Latencies, NodePool, Plan, decide
+from pool_engine.pool import NodePool
 
 _ips = itertools.count()
 
@@ -42,9 +44,7 @@ def pool_with(
     return pool
 
 
-def _request(eni_id: str | None, count: int):  # type: ignore[no-untyped-def]
-    from pool_engine.pool import BindRequest
-
+def _request(eni_id: str | None, count: int) -> BindRequest:
     return BindRequest(eni_id, "", count)
 
 
@@ -97,7 +97,7 @@ def test_r2_release_round(bound: int, holding: int, big_m: int, quick: bool, wan
     assert decide(pool, 119.0).releases == ()  # not a round yet
     plan = decide(pool, 120.0)
     assert plan.round_ran and len(plan.releases) == want
-    assert {r.reason for r in plan.releases} <= {"above_max"}
+    assert {r.reason for r in plan.releases} <= {ReleaseReason.ABOVE_MAX}
     pool.begin(plan, 120.0)
     assert pool.next_round == 240.0
     assert decide(pool, 121.0).releases == ()  # one round per interval
@@ -120,7 +120,7 @@ def test_r3_clamp(bound: int, holding: int, cap: int, want: int) -> None:
     pool.set_limits(Limits(2, 9) if cap == 18 else Limits(3, 9))
     plan = decide(pool, 1.0)  # at once, not at a round
     assert len(plan.releases) == want
-    assert all(r.reason == "clamp" for r in plan.releases)
+    assert all(r.reason is ReleaseReason.CLAMP for r in plan.releases)
 
 
 def test_r4_bind_completion_serves_the_oldest_waiter() -> None:
@@ -157,7 +157,7 @@ def test_r7_target_change_runs_at_once() -> None:
     plan = decide(pool, 30.0)  # mid-interval
     assert plan.round_ran and len(plan.releases) == 12 - (2 + 2)
     pool.begin(plan, 30.0)
-    assert not pool.round_now
+    assert not pool.round_due(30.0)  # the change's round ran; the next is at a tick
     pool.set_targets(Targets(9, 9))
     assert bind_count(decide(pool, 31.0)) == (2 + 9) - 4
 
@@ -165,16 +165,14 @@ def test_r7_target_change_runs_at_once() -> None:
 def test_a_held_slot_is_never_released() -> None:
     pool = pool_with(bound=3, holding=3, m=0, big_m=0, quick=True)
     eni_id, ip = pool.holders["held-0"]
-    from pool_engine.pool import Release
-
     with pytest.raises(ValueError, match="never released"):
-        pool.begin(Plan(releases=(Release(eni_id, ip, "above_max"),)), 1.0)
+        pool.begin(Plan(releases=(Release(eni_id, ip, ReleaseReason.ABOVE_MAX),)), 1.0)
     pool.set_limits(Limits(0, 9))  # even a clamp to 0 keeps held slots
     assert decide(pool, 200.0).releases == ()
 
 
 def test_least_eni_packing() -> None:
-    pool = pool_with(bound=18, m=0, big_m=30, limits=Limits(3, 9))  # two full ENIs
+    pool = pool_with(bound=18, m=0, big_m=30, limits=Limits(3, 9), quick=True)  # two full ENIs
     first, second = sorted(pool.enis)
     for j in range(3):
         pool.pod_started(f"p{j}", 1.0)
@@ -184,7 +182,6 @@ def test_least_eni_packing() -> None:
     quiet = second if busy == first else first
     # Releases take idle IPs from the ENI with the fewest allocated first.
     pool.set_targets(Targets(0, 0))
-    pool.quick_release = True
     plan = decide(pool, 120.0)
     assert len(plan.releases) == 15
     assert [r.eni_id for r in plan.releases[:9]] == [quiet] * 9
@@ -193,11 +190,11 @@ def test_least_eni_packing() -> None:
 
 def test_a_new_eni_only_when_attached_enis_are_full_and_in_the_freest_subnet() -> None:
     pool = pool_with(bound=5, holding=5, m=6, big_m=6, limits=Limits(3, 9))
-    pool.subnets.update({"subnet-a": 40, "subnet-b": 300})
+    pool.see_subnets({"subnet-a": 40, "subnet-b": 300})
     plan = decide(pool, 1.0)  # wants P + m - B = 6 more: 4 fit on the attached ENI
     assert [(b.new_eni, b.count) for b in plan.binds] == [(False, 4), (True, 2)]
     assert plan.binds[1].subnet == "subnet-b"
-    pool.subnets["subnet-b"] = 0  # dry subnets are skipped
+    pool.see_subnets({"subnet-b": 0})  # dry subnets are skipped
     assert decide(pool, 1.0).binds[1].subnet == "subnet-a"
 
 
@@ -211,7 +208,7 @@ def test_latency_ip_bind_vs_eni_attach() -> None:
 
 
 def test_direct_eni_mode_one_slot_per_eni() -> None:
-    pool = pool_with(bound=0, m=2, big_m=2, limits=Limits(4), mode=Mode.DIRECT_ENI)
+    pool = pool_with(bound=0, m=2, big_m=2, limits=Limits(4), mode=Mode.DIRECT_ENI, quick=True)
     plan = decide(pool, 0.0)
     assert [(b.new_eni, b.count) for b in plan.binds] == [(True, 1), (True, 1)]
     ops = pool.begin(plan, 0.0)
@@ -221,7 +218,6 @@ def test_direct_eni_mode_one_slot_per_eni() -> None:
     with pytest.raises(ValueError):
         NodePool("n", Mode.DIRECT_ENI, Targets(1, 1), Limits(4, 9))
     pool.set_targets(Targets(0, 0))
-    pool.quick_release = True
     plan = decide(pool, 120.0)
     assert len(plan.releases) == 2 and len(plan.detach) == 2
 

@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine_replay import replay_node
-from pool_engine.pool import NodePool, Plan
+from pool_engine.config import Targets
+from pool_engine.plan import Plan
+from pool_engine.pool import NodePool
 from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
 from pool_engine.trace import from_rows
 
@@ -49,7 +51,7 @@ def test_kernel_agrees_with_live_engine(
     result = simulate(
         trace,
         SimulationSettings(
-            NodeTargets(m, big_m, cap), bool(k["quick"]), k["latency"], k["interval"]
+            NodeTargets(Targets(m, big_m), cap), bool(k["quick"]), k["latency"], k["interval"]
         ),
     )
     got = result.nodes["n"]
@@ -127,7 +129,7 @@ def test_idle_slot_seconds_is_the_integral_of_the_timeline(
 ) -> None:
     trace = from_rows([r[0] for r in raw], [r[1] for r in raw], [r[2] for r in raw])
     result = simulate(
-        trace, SimulationSettings(NodeTargets(mM[0], mM[1], cap), quick), timeline=True
+        trace, SimulationSettings(NodeTargets(Targets(mM[0], mM[1]), cap), quick), timeline=True
     )
     per_node: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
     assert result.timeline is not None

@@ -61,7 +61,7 @@ def test_faults_leak_nothing_release_no_held_slot_and_settle_within_two_rounds()
         t += 600.0
         cluster.advance(t)  # NodePool.begin raises if a plan ever releases a held slot
         check_consistent(cluster)
-    counters = cluster.reconciler.counters.values()
+    counters = [cluster.reconciler.counters(pool) for pool in cluster.pools]
     assert sum(c.binds["error"] for c in counters) > 100  # the faults really happened
     assert sum(c.binds["throttled"] for c in counters) > 100
 

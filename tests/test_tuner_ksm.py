@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pool_engine.kernel import START
+from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
 from prom import prometheus, require
 from tuner.cli import cli

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from prometheus_api_client import PrometheusConnect
 
-from pool_engine.kernel import START
+from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
 from prom import prometheus, require
 from tuner import queries

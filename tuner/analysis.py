@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pool_engine.kernel import COLD_STARTS, IDLE_SECONDS, POD_STARTS, START
+from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
+from pool_engine.events import START
 from pool_engine.policy import UNLIMITED
 from pool_engine.simulator import NodeTargets, ReplayStats, Run, SimulationSettings, replay
 from tuner import peers
@@ -126,7 +127,7 @@ def recommend(
     ``default`` (TKE's 5/5)."""
     trace = history.trace
     current = current or {}
-    default = default or NodeTargets(5, 5)
+    default = default or NodeTargets(DEFAULT_ROUTE_ENI_TARGETS)
     nodes = trace.nodes
     arrivals = history.arrivals()
     targets_now = [_with_cap(current.get(n, default), settings) for n in nodes]
@@ -137,7 +138,10 @@ def recommend(
         if arrivals[k] >= settings.min_arrivals and history.hours >= settings.min_history_hours
     ]
     sim = SimulationSettings(
-        NodeTargets(0, 0), settings.quick_release, settings.bind_latency, settings.release_interval
+        NodeTargets(Targets(0, 0)),
+        settings.quick_release,
+        settings.bind_latency,
+        settings.release_interval,
     )
     chosen: dict[int, tuple[int, int]] = {}
     if eligible:
@@ -156,14 +160,14 @@ def recommend(
         before, after = before_after[k]
         if k in chosen:
             m, big_m = chosen[k]
-            rec = NodeTargets(m, big_m, now.max_slots)
+            rec = NodeTargets(Targets(m, big_m), now.max_slots)
             status = "recommended"
             why = _reason(before, after, demand[k], settings, rec, caps[k])
         elif k in borrowed:
             (m, big_m), size = borrowed[k]
             m = min(max(m, settings.min_warm_floor), int(caps[k]))
             big_m = min(max(big_m, m), int(caps[k]))
-            rec = NodeTargets(m, big_m, now.max_slots)
+            rec = NodeTargets(Targets(m, big_m), now.max_slots)
             status = "borrowed"
             why = (
                 f"little history ({int(arrivals[k])} pod starts): borrowed the median of "
@@ -246,7 +250,7 @@ class _Search:
             m = int(lo[j])
             big_m = int(min(m + d, self.caps[k]))
             meets = self._rate(stats, j) <= self.aim
-            idle = float(stats.floats[j, IDLE_SECONDS])
+            idle = float(stats.per_run.idle_slot_seconds[j])
             score = idle if meets else math.inf
             if k not in best or score < best[k][0]:
                 best[k] = (score, (m, big_m))
@@ -268,8 +272,8 @@ class _Search:
         best: dict[int, tuple[float, tuple[int, int]]] = {}
         for j, (k, d) in enumerate(pairs):
             cost = (
-                stats.floats[j, IDLE_SECONDS] / 3600.0 * objective.idle_slot_hour_cost
-                + stats.counts[j, COLD_STARTS] * objective.cold_start_cost
+                stats.per_run.idle_slot_seconds[j] / 3600.0 * objective.idle_slot_hour_cost
+                + stats.per_run.cold_starts[j] * objective.cold_start_cost
             )
             pair = (ms[j], int(min(ms[j] + d, self.caps[k])))
             if k not in best or cost < best[k][0]:
@@ -289,7 +293,7 @@ class _Search:
         runs = [
             Run(
                 k,
-                NodeTargets(int(m), int(min(m + d, self.caps[k])), int(self.caps[k])),
+                NodeTargets(Targets(int(m), int(min(m + d, self.caps[k]))), int(self.caps[k])),
                 int(self.history.existing[k]),
             )
             for (k, d), m in zip(pairs, ms, strict=True)
@@ -311,7 +315,9 @@ def _evaluate(
         index.append((k, "before"))
         if k in chosen:
             m, big_m = chosen[k]
-            runs.append(Run(k, NodeTargets(m, big_m, now.max_slots), int(history.existing[k])))
+            runs.append(
+                Run(k, NodeTargets(Targets(m, big_m), now.max_slots), int(history.existing[k]))
+            )
             index.append((k, "after"))
     out: list[list[Expected | None]] = [[None, None] for _ in targets_now]
     if not runs:
@@ -319,9 +325,9 @@ def _evaluate(
     stats = replay(history.trace, runs, sim)
     for j, (k, which) in enumerate(index):
         expected = Expected(
-            int(stats.counts[j, POD_STARTS]),
-            int(stats.counts[j, COLD_STARTS]),
-            float(stats.floats[j, IDLE_SECONDS]),
+            int(stats.per_run.pod_starts[j]),
+            int(stats.per_run.cold_starts[j]),
+            float(stats.per_run.idle_slot_seconds[j]),
             history.hours,
         )
         out[k][0 if which == "before" else 1] = expected
@@ -399,7 +405,7 @@ def _reason(
 
 def _with_cap(targets: NodeTargets, settings: AnalysisSettings) -> NodeTargets:
     if targets.max_slots is None and settings.default_max_slots is not None:
-        return NodeTargets(targets.min_warm, targets.max_warm, settings.default_max_slots)
+        return NodeTargets(targets.targets, settings.default_max_slots)
     return targets
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pool_engine.kernel import COLD_STARTS, IDLE_SECONDS, POD_STARTS
 from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
 from tuner.history import History
 
@@ -62,17 +61,17 @@ def run(
     n_hours = stats.buckets.shape[1]
     idle = _hourly_idle(stats.timeline_t, stats.timeline_i, len(runs), n_hours, trace.end)
     cold = stats.buckets[:, :, 1].astype(np.float64)
-    waste = stats.floats[:n, IDLE_SECONDS]
+    waste = stats.per_run.idle_slot_seconds[:n]
     top = [int(k) for k in np.argsort(-waste)[:worst]]
     totals = {}
     for name, rows in (("current", slice(0, n)), ("recommended", slice(n, 2 * n))):
-        starts = int(stats.counts[rows, POD_STARTS].sum())
-        colds = int(stats.counts[rows, COLD_STARTS].sum())
+        starts = int(stats.per_run.pod_starts[rows].sum())
+        colds = int(stats.per_run.cold_starts[rows].sum())
         totals[name] = {
             "pod_starts": starts,
             "cold_starts": colds,
             "cold_start_rate": colds / starts if starts else 0.0,
-            "idle_slot_hours": float(stats.floats[rows, IDLE_SECONDS].sum()) / HOUR,
+            "idle_slot_hours": float(stats.per_run.idle_slot_seconds[rows].sum()) / HOUR,
         }
     return Backtest(
         hours=np.arange(n_hours, dtype=np.float64),

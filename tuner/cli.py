@@ -18,7 +18,7 @@ import click
 import urllib3
 from kubernetes.client import ApiException
 
-from pool_engine.config import Targets
+from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.errors import InputError
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
@@ -250,7 +250,12 @@ def backtest(
         recs = request.analyse(history, current, _log)
         recommended = {r.node: r.recommended for r in recs}
     result = backtesting.run(
-        history, request.replay_settings(), current, recommended, NodeTargets(5, 5), worst
+        history,
+        request.replay_settings(),
+        current,
+        recommended,
+        NodeTargets(DEFAULT_ROUTE_ENI_TARGETS),
+        worst,
     )
     if png_file is not None:
         plots.write_png(result, png_file)
@@ -369,7 +374,7 @@ def simulate_cmd(
             f"--min-warm {min_warm} > --max-warm {max_warm}", param_hint="--min-warm/--max-warm"
         )
     settings = SimulationSettings(
-        defaults=NodeTargets(min_warm, max_warm, max_slots),
+        defaults=NodeTargets(Targets(min_warm, max_warm), max_slots),
         quick_release=quick_release,
         bind_latency=bind_latency,
         release_interval=release_interval,

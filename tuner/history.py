@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pool_engine.kernel import START
+from pool_engine.events import START
 from pool_engine.trace import Trace, load_trace
 
 

@@ -18,7 +18,7 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient
 from pythonjsonlogger.json import JsonFormatter
 
-from pool_engine.config import Mode
+from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Mode
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationSettings
 from tuner import analysis, prometheus, queries
@@ -238,7 +238,7 @@ class AnalysisRequest:
     def replay_settings(self) -> SimulationSettings:
         s = self.settings
         return SimulationSettings(
-            NodeTargets(5, 5, s.default_max_slots),
+            NodeTargets(DEFAULT_ROUTE_ENI_TARGETS, s.default_max_slots),
             s.quick_release,
             s.bind_latency,
             s.release_interval,

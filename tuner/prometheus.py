@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 from urllib3.util.retry import Retry
 
-from pool_engine.kernel import START, STOP
+from pool_engine.events import START, STOP
 from pool_engine.trace import Trace
 from tuner.history import History
 from tuner.queries import ChurnQueries

@@ -1,0 +1,43 @@
+"""An ENI as a node's pool keeps it: its slots, who holds them, and what is in flight.
+
+In route-eni a slot is a secondary IP on the ENI (``ips_per_eni`` of them); in
+direct-eni the ENI holds exactly one. Only :class:`pool_engine.slots.Slots`
+changes an :class:`Eni`; packing and the decision read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Eni:
+    """An ENI attached to the node (or being attached)."""
+
+    eni_id: str
+    subnet: str
+    ips: dict[str, str | None] = field(default_factory=dict)
+    """Bound IPs (slots) -> the pod holding it, None when idle."""
+    pending: int = 0
+    """IP binds in flight on this ENI."""
+    releasing: set[str] = field(default_factory=set)
+    """IPs being released: no longer bound, not yet gone."""
+    attached: bool = True
+    """False while the ENI itself is still being attached (or once its detach is sent)."""
+    detaching: bool = False
+    """Planned for detach: takes no more binds."""
+
+    @property
+    def allocated(self) -> int:
+        return sum(1 for pod in self.ips.values() if pod is not None)
+
+    def idle_ips(self) -> list[str]:
+        return sorted(ip for ip, pod in self.ips.items() if pod is None)
+
+    def used(self) -> int:
+        """IP quota in use: bound, pending and releasing."""
+        return len(self.ips) + self.pending + len(self.releasing)
+
+    def ready_to_detach(self) -> bool:
+        """Planned for detach, still attached, and nothing left on it."""
+        return self.detaching and self.attached and not (self.releasing or self.ips or self.pending)
