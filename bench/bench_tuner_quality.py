@@ -1,5 +1,5 @@
 """Quality of `eni-tuner recommend`: recommend from the first half of a trace, replay
-the second half with SPEC section 3 (`eni-tuner simulate`), compare with TKE's 5/5
+the second half with docs/contracts/simulation.md (`eni-tuner simulate`), compare with TKE's 5/5
 and with the best static per-node targets chosen in hindsight.
 
 Traces are recorded by `eni-exporter simulate --record` (one per seed); any other
@@ -72,7 +72,7 @@ def simulate(trace: Path, targets: Path | None = None) -> dict[str, dict[str, fl
 def hindsight(second: Path, out: Path, rate: float) -> Path:
     """Cheapest per-node static targets meeting ``rate`` on the replayed half itself."""
     trace: Trace = load_trace(second)
-    history = History(trace, np.zeros(len(trace.nodes), dtype=np.int64))  # SPEC replay: no holders
+    history = History(trace, np.zeros(len(trace.nodes), dtype=np.int64))  # a simulate replay: no holders
     settings = AnalysisSettings(safety=1.0, half_life_hours=1e9, min_arrivals=1,
                                 min_history_hours=0.0, bands=(0, 1, 2, 3, 4, 6, 8))  # fmt: skip
     settings = AnalysisSettings(**{**settings.__dict__, "objective": settings.objective})

@@ -1,4 +1,4 @@
-"""Generate a synthetic churn trace (SPEC section 3) for benchmarks and experiments.
+"""Generate a synthetic churn trace (docs/contracts/trace.md) for benchmarks and experiments.
 
 The workload model (services under a daily HPA curve, rollouts in surge waves, batch
 bursts, cron fan-outs; node sizes from a typical instance mix) is documented in

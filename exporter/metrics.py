@@ -1,4 +1,4 @@
-"""The exporter's metrics (SPEC section 4): one table of per-pool families, read two ways.
+"""The exporter's metrics (docs/contracts/metrics.md): one table of per-pool families, read two ways.
 
 - :class:`PoolCollector` is a prometheus_client custom collector that yields fresh
   metric families from the latest snapshot (for registries and tests);

@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import logging
 import sys
-from typing import assert_never
+from typing import TextIO, assert_never
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -32,19 +32,36 @@ class LogLevel(enum.StrEnum):
     ERROR = "error"
 
 
-def setup(fmt: LogFormat = LogFormat.TEXT, level: LogLevel = LogLevel.INFO) -> None:
-    """Send every logger's records to stderr in ``fmt``, from ``level`` up."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter(fmt))
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (so a test runner
+    that swaps stderr, or a command run twice in one process, gets the lines)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
+
+
+def setup(
+    fmt: LogFormat = LogFormat.TEXT, level: LogLevel = LogLevel.INFO, *, text: str = TEXT_FORMAT
+) -> None:
+    """Send every logger's records to stderr in ``fmt``, from ``level`` up. ``text`` is
+    the line format of ``LogFormat.TEXT`` (the tuner, a command-line tool, prints the
+    message alone); JSON lines have the same fields in both programs."""
+    handler = _Stderr()
+    handler.setFormatter(formatter(fmt, text))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
 
 
-def formatter(fmt: LogFormat) -> logging.Formatter:
+def formatter(fmt: LogFormat, text: str = TEXT_FORMAT) -> logging.Formatter:
     match fmt:
         case LogFormat.TEXT:
-            return logging.Formatter(TEXT_FORMAT)
+            return logging.Formatter(text)
         case LogFormat.JSON:
             return JsonFormatter(
                 "{asctime}{levelname}{name}{message}", style="{", rename_fields=JSON_FIELDS

@@ -1,4 +1,4 @@
-"""Targets and limits: the NEC annotation contract (SPEC section 2).
+"""Targets and limits: the NEC annotation contract (docs/contracts/annotations.md).
 
 Annotations live on the node's NEC object (``kubectl annotate nec <node> ...``).
 A change is all or nothing: when it breaks a rule it is *refused* — the previous

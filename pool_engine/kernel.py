@@ -3,7 +3,7 @@
 One *run* replays one node's events (a slice of the sorted trace) under one set of
 targets; the tuner replays the same slice under many targets by passing several
 runs that share a slice. The rules themselves come from :mod:`pool_engine.policy`;
-this module only keeps the books (SPEC section 3): at one instant bind completions
+this module only keeps the books (docs/contracts/simulation.md): at one instant bind completions
 come first, then the trace rows in file order, then the release round, with R1 after
 each of them. Nothing happens between instants, so a round tick that has nothing to
 release is never visited.

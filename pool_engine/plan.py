@@ -74,7 +74,7 @@ class BindOp:
 @dataclass(frozen=True)
 class Latencies:
     """How long cloud operations take (seconds): an IP bind on an attached ENI is
-    quick, a new ENI is attached first (SPEC section 1: ~1–3 s vs ~10–30 s)."""
+    quick, a new ENI is attached first (docs/contracts/pool.md: ~1–3 s vs ~10–30 s)."""
 
     ip_bind: float = 2.0
     eni_attach: float = 15.0

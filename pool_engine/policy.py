@@ -1,4 +1,4 @@
-"""The warm-pool rules of SPEC section 2 as pure functions of counts.
+"""The warm-pool rules of docs/contracts/pool.md as pure functions of counts.
 
 This is the one copy of the policy. The live engine (:mod:`pool_engine.pool`) and
 the compiled simulator (:mod:`pool_engine.simulator`) both call these functions;

@@ -1,4 +1,4 @@
-"""Replay a churn trace through the pool policy (SPEC section 3).
+"""Replay a churn trace through the pool policy (docs/contracts/simulation.md).
 
 :func:`simulate` is what ``eni-tuner simulate`` prints; :func:`replay` is the
 batch form the tuner uses to score many candidate targets per node in one
@@ -48,7 +48,7 @@ class NodeTargets:
 
 @dataclass(frozen=True)
 class SimulationSettings:
-    """Replay settings; the defaults are SPEC section 3's."""
+    """Replay settings; the defaults are docs/contracts/simulation.md's."""
 
     defaults: NodeTargets = NodeTargets(DEFAULT_ROUTE_ENI_TARGETS)
     """Targets of every node without an override."""

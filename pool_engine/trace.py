@@ -1,4 +1,4 @@
-"""Churn traces (SPEC section 3): load, validate and group by node.
+"""Churn traces (docs/contracts/trace.md): load, validate and group by node.
 
 A trace is CSV with header ``time,node,event`` (extra columns ignored) or Parquet
 with the same columns. ``time`` is seconds from trace start or RFC 3339 (then time

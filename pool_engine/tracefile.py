@@ -1,4 +1,4 @@
-"""Write churn as a trace file (SPEC section 3), CSV or Parquet."""
+"""Write churn as a trace file (docs/contracts/trace.md), CSV or Parquet."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The exporter's metrics: the fast renderer and the custom collector agree, the names
-are SPEC section 4's, and promtool accepts the output."""
+are docs/contracts/metrics.md's, and promtool accepts the output."""
 
 from __future__ import annotations
 

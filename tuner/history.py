@@ -1,6 +1,6 @@
 """Churn history for analysis: a trace, with pods present at its first instant set aside.
 
-SPEC section 3: for analysis (not for ``simulate``), ``start`` rows at the trace's
+docs/contracts/trace.md: for analysis (not for ``simulate``), ``start`` rows at the trace's
 first instant are pods that already existed when the history begins, not arrivals.
 They become each node's initial holders, and the replays start from them.
 """

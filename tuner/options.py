@@ -1,32 +1,76 @@
-"""What `recommend` and `apply` share: the history and objective options, turned into
-an :class:`AnalysisRequest` that loads the history and runs the analysis; the
-Kubernetes client; logging."""
+"""Command-line options in groups, each group built into one typed settings object.
+
+:func:`option_group` declares a group's options on a command and hands the command
+one value, made by the group's builder: a function whose parameters are the options'
+names, the group's one validation (raising :class:`click.BadParameter`). The replay
+group is declared once here and shared by ``simulate``, ``recommend``, ``apply`` and
+``backtest``; the history source group is in :mod:`tuner.history_options`.
+"""
 
 from __future__ import annotations
 
-import logging
-import sys
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import enum
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import click
-from kubernetes import config as kube_config
-from kubernetes.client import ApiClient
-from pythonjsonlogger.json import JsonFormatter
 
 from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Mode
-from pool_engine.overrides import load_overrides
-from pool_engine.simulator import NodeTargets, SimulationSettings
-from tuner import analysis, prometheus, queries
-from tuner.analysis import AnalysisSettings, Objective, Recommendation
-from tuner.history import History, load_history
-from tuner.prometheus import PrometheusSource, parse_window
+from tuner.objective import Objective
+from tuner.output import OutputFormat
+from tuner.settings import ObjectiveSettings, ReplaySettings, TargetAgent
 
 F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E", bound=enum.StrEnum)
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+class EnumChoice(click.Choice, Generic[E]):  # type: ignore[type-arg]
+    """A choice among an enum's values (shown as such in --help), converted to the member."""
+
+    def __init__(self, members: Iterable[E]) -> None:
+        self.members = {member.value: member for member in members}
+        super().__init__(list(self.members))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> E:
+        return self.members[str(super().convert(value, param, ctx))]
+
+
+def option_group(dest: str, build: Callable[..., object], *options: Decorator) -> Callable[[F], F]:
+    """Declare ``options`` on a command, which gets ``dest=build(**their values)``."""
+    names = list(inspect.signature(build).parameters)
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command, updated=())
+        def wrapper(**values: Any) -> Any:
+            values[dest] = build(**{name: values.pop(name) for name in names})
+            return command(**values)
+
+        inner: list[click.Parameter] = list(getattr(command, "__click_params__", []))
+        setattr(wrapper, "__click_params__", list(inner))  # noqa: B010
+        for option in reversed(options):
+            option(wrapper)
+        ours = getattr(wrapper, "__click_params__")[len(inner) :]  # noqa: B009
+        if sorted(p.name or "" for p in ours) != sorted(names):
+            raise TypeError(f"{build.__name__}() does not take exactly the options declared")
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def output_option(formats: Mapping[OutputFormat, object], help: str | None = None) -> Decorator:
+    """``-o/--output`` among the formats a command has renderers for."""
+    return click.option(
+        "-o",
+        "--output",
+        type=EnumChoice(formats),
+        default=OutputFormat.TABLE.value,
+        show_default=True,
+        help=help,
+    )
 
 
 def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
@@ -40,282 +84,156 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
     return rate
 
 
-def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not value > 0:
-        raise click.BadParameter(f"{value} must be > 0 seconds")
-    return value
+SECONDS = click.FloatRange(min=0, min_open=True)
+"""A positive number of seconds."""
 
 
-def analysis_options(f: F) -> F:
-    """History source, current targets, objective and replay settings."""
-    options = [
-        click.option(
-            "--trace",
-            "trace_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Churn history from a trace (CSV or Parquet, time,node,event).",
-        ),
-        click.option("--prometheus-url", help="Churn history from Prometheus instead."),
-        click.option(
-            "--source",
-            type=click.Choice(["exporter", "kube-state-metrics"]),
-            default="exporter",
-            show_default=True,
-            help="Which metrics to read: eni-exporter's, or kube-state-metrics alone.",
-        ),
-        click.option(
-            "--start",
-            default="-7d",
-            show_default=True,
-            help="History window start: RFC 3339 or relative (-7d, -36h).",
-        ),
-        click.option("--end", default="now", show_default=True, help="History window end."),
-        click.option(
-            "--step",
-            type=click.IntRange(1),
-            default=30,
-            show_default=True,
-            help="Resolution in seconds (events are placed at step ends).",
-        ),
-        click.option("--bearer-token-file", type=click.Path(dir_okay=False, path_type=Path)),
-        click.option("--basic-auth", help="USER:PASSWORD for Prometheus."),
-        click.option(
-            "--ca-bundle",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="CA certificates to verify Prometheus' TLS certificate.",
-        ),
-        click.option(
-            "--header",
-            "headers",
-            multiple=True,
-            help="Extra HTTP header 'Name: value' (repeatable).",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=1),
-            default=120.0,
-            show_default=True,
-            help="Seconds per Prometheus request.",
-        ),
-        click.option("--retries", type=click.IntRange(0), default=3, show_default=True),
-        click.option(
-            "--targets",
-            "targets_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Current targets for the replays: CSV node,min_warm,max_warm"
-            "[,max_slots]  [default: 5/5]",
-        ),
-        click.option(
-            "--max-cold-start-rate",
-            default="1%",
-            show_default=True,
-            callback=_rate,
-            help="Objective: cold starts per pod start (0.01 or 1%).",
-        ),
-        click.option(
-            "--idle-slot-hour-cost",
-            type=click.FloatRange(min=0),
-            help="With --cold-start-cost: minimise idle-hours x this + cold starts x that instead.",
-        ),
-        click.option("--cold-start-cost", type=click.FloatRange(min=0)),
-        click.option(
-            "--target",
-            "target_agent",
-            type=click.Choice(["tke", "engine"]),
-            default="tke",
-            show_default=True,
-            help="tke: min warm >= 1 (TKE's agent needs it); engine: 0 allowed.",
-        ),
-        click.option(
-            "--mode",
-            type=click.Choice([m.value for m in Mode]),
-            default="route-eni",
-            show_default=True,
-            help="Which annotation pair to set.",
-        ),
-        click.option(
-            "--quick-release", is_flag=True, help="The cluster runs --enable-quick-release."
-        ),
-        click.option(
-            "--max-slots",
-            type=click.IntRange(0),
-            help="Max-attach C of nodes the targets file does not cover  [default: unlimited]",
-        ),
-        click.option(
-            "--bind-latency", type=float, default=2.0, show_default=True, callback=positive_seconds
-        ),
-        click.option(
-            "--release-interval",
-            type=float,
-            default=120.0,
-            show_default=True,
-            callback=positive_seconds,
-        ),
-        click.option(
-            "--half-life",
-            "half_life_hours",
-            type=click.FloatRange(min=1),
-            default=168.0,
-            show_default=True,
-            help="Hours after which a cold start in the history counts half.",
-        ),
-        click.option(
-            "--min-pod-starts",
-            type=click.IntRange(0),
-            default=30,
-            show_default=True,
-            help="Pod starts below which a node has not enough history.",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-@dataclass(frozen=True)
-class AnalysisRequest:
-    trace_file: Path | None
-    prometheus: PrometheusWindow | None
-    targets_file: Path | None
-    settings: AnalysisSettings
-    mode: Mode
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any], **extra: Any) -> AnalysisRequest:
-        idle_cost, cold_cost = options["idle_slot_hour_cost"], options["cold_start_cost"]
-        if (idle_cost is None) != (cold_cost is None):
-            raise click.BadParameter(
-                "give both --idle-slot-hour-cost and --cold-start-cost",
-                param_hint="--idle-slot-hour-cost",
-            )
-        settings = AnalysisSettings(
-            objective=Objective(options["max_cold_start_rate"], idle_cost, cold_cost),
-            min_warm_floor=1 if options["target_agent"] == "tke" else 0,
-            quick_release=options["quick_release"],
-            bind_latency=options["bind_latency"],
-            release_interval=options["release_interval"],
-            default_max_slots=options["max_slots"],
-            min_arrivals=options["min_pod_starts"],
-            half_life_hours=options["half_life_hours"],
-            **extra,
+def build_replay(
+    min_warm: int,
+    max_warm: int,
+    targets_file: Path | None,
+    quick_release: bool,
+    max_slots: int | None,
+    bind_latency: float,
+    release_interval: float,
+) -> ReplaySettings:
+    if min_warm > max_warm:
+        raise click.BadParameter(
+            f"--min-warm {min_warm} > --max-warm {max_warm}", param_hint="--min-warm/--max-warm"
         )
-        if (options["trace_file"] is None) == (options["prometheus_url"] is None):
-            raise click.UsageError("give one history source: --trace or --prometheus-url")
-        window = PrometheusWindow.from_options(options) if options["prometheus_url"] else None
-        mode = Mode(options["mode"])
-        return cls(options["trace_file"], window, options["targets_file"], settings, mode)
+    return ReplaySettings(
+        min_warm=min_warm,
+        max_warm=max_warm,
+        max_slots=max_slots,
+        targets_file=targets_file,
+        quick_release=quick_release,
+        bind_latency=bind_latency,
+        release_interval=release_interval,
+    )
 
-    def run(self, say: Callable[[str], None]) -> list[Recommendation]:
-        current: dict[str, NodeTargets] = (
-            load_overrides(self.targets_file) if self.targets_file else {}
+
+replay_options = option_group(
+    "replay",
+    build_replay,
+    click.option(
+        "--min-warm",
+        type=click.IntRange(min=0),
+        default=DEFAULT_ROUTE_ENI_TARGETS.min_warm,
+        show_default=True,
+        help="Min warm target m of every node the targets file does not cover (<= --max-warm).",
+    ),
+    click.option(
+        "--max-warm",
+        type=click.IntRange(min=0),
+        default=DEFAULT_ROUTE_ENI_TARGETS.max_warm,
+        show_default=True,
+        help="Max warm target M of every node the targets file does not cover.",
+    ),
+    click.option(
+        "--targets",
+        "targets_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="CSV node,min_warm,max_warm[,max_slots] overriding the defaults per node "
+        "(recommend, apply, backtest: the targets in force).",
+    ),
+    click.option(
+        "--quick-release",
+        is_flag=True,
+        help="Release every excess idle slot per round, as the cluster's "
+        "--enable-quick-release (default: one per round).",
+    ),
+    click.option(
+        "--max-slots",
+        type=click.IntRange(min=0),
+        help="Max bindable slots C (max-attach) of nodes whose targets do not say  "
+        "[default: unlimited]",
+    ),
+    click.option(
+        "--bind-latency",
+        type=SECONDS,
+        default=2.0,
+        show_default=True,
+        help="Seconds from a bind request to a usable slot.",
+    ),
+    click.option(
+        "--release-interval",
+        type=SECONDS,
+        default=120.0,
+        show_default=True,
+        help="Seconds between release rounds.",
+    ),
+)
+"""The replay settings every command shares, with their one validation."""
+
+
+def build_objective(
+    max_cold_start_rate: float,
+    idle_slot_hour_cost: float | None,
+    cold_start_cost: float | None,
+    target_agent: TargetAgent,
+    mode: Mode,
+    half_life_hours: float,
+    min_pod_starts: int,
+) -> ObjectiveSettings:
+    if (idle_slot_hour_cost is None) != (cold_start_cost is None):
+        raise click.BadParameter(
+            "give both --idle-slot-hour-cost and --cold-start-cost",
+            param_hint="--idle-slot-hour-cost",
         )
-        return self.analyse(self.load(say), current, say)
-
-    def load(self, say: Callable[[str], None]) -> History:
-        began = time.perf_counter()
-        if self.prometheus is not None:
-            history = self.prometheus.load(self.mode)
-        else:
-            assert self.trace_file is not None
-            history = load_history(self.trace_file)
-        say(
-            f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
-            f"({history.hours:.1f} h) in {time.perf_counter() - began:.2f}s"
-        )
-        return history
-
-    def analyse(
-        self, history: History, current: Mapping[str, NodeTargets], say: Callable[[str], None]
-    ) -> list[Recommendation]:
-        began = time.perf_counter()
-        recs = analysis.recommend(history, self.settings, current)
-        say(
-            f"analysed {len(recs):,} nodes in {time.perf_counter() - began:.2f}s: "
-            f"{sum(r.changed for r in recs):,} to change"
-        )
-        return recs
-
-    def replay_settings(self) -> SimulationSettings:
-        s = self.settings
-        return SimulationSettings(
-            NodeTargets(DEFAULT_ROUTE_ENI_TARGETS, s.default_max_slots),
-            s.quick_release,
-            s.bind_latency,
-            s.release_interval,
-        )
-
-    def describe_objective(self) -> str:
-        objective = self.settings.objective
-        if objective.explicit_costs:
-            return "explicit costs"
-        return f"cold starts <= {objective.max_cold_start_rate:.2%}"
+    return ObjectiveSettings(
+        objective=Objective(max_cold_start_rate, idle_slot_hour_cost, cold_start_cost),
+        agent=target_agent,
+        mode=mode,
+        half_life_hours=half_life_hours,
+        min_pod_starts=min_pod_starts,
+    )
 
 
-@dataclass(frozen=True)
-class PrometheusWindow:
-    source: PrometheusSource
-    kind: str
-    start: datetime
-    end: datetime
-    step: int
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> PrometheusWindow:
-        now = datetime.now(UTC)
-        try:
-            start = parse_window(options["start"], now)
-            end = parse_window(options["end"], now)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--start/--end") from None
-        auth = None
-        if options["basic_auth"]:
-            user, sep, password = options["basic_auth"].partition(":")
-            if not sep:
-                raise click.BadParameter("expected USER:PASSWORD", param_hint="--basic-auth")
-            auth = (user, password)
-        headers = {}
-        for header in options["headers"]:
-            name, sep, value = header.partition(":")
-            if not sep:
-                raise click.BadParameter(f"{header!r} is not 'Name: value'", param_hint="--header")
-            headers[name.strip()] = value.strip()
-        source = PrometheusSource(
-            options["prometheus_url"],
-            options["bearer_token_file"],
-            auth,
-            options["ca_bundle"],
-            headers,
-            options["timeout"],
-            options["retries"],
-        )
-        return cls(source, options["source"], start, end, options["step"])
-
-    def load(self, mode: Mode) -> History:
-        if self.kind == "exporter":
-            churn = queries.exporter(self.step, mode.value)
-        else:
-            churn = queries.kube_state_metrics(self.step)
-        return prometheus.load(self.source, churn, self.start, self.end, self.step)
-
-
-def kube_client(kubeconfig: Path | None) -> ApiClient:
-    """--kubeconfig, else the in-cluster service account, else ~/.kube/config."""
-    try:
-        if kubeconfig is None:
-            try:
-                kube_config.load_incluster_config()
-                return ApiClient()
-            except kube_config.ConfigException:
-                pass
-        api: ApiClient = kube_config.new_client_from_config(str(kubeconfig) if kubeconfig else None)
-        return api
-    except (kube_config.ConfigException, OSError) as error:
-        raise click.BadParameter(f"no usable Kubernetes configuration: {error}") from None
-
-
-def setup_logs(fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{"))
-    logging.getLogger().handlers[:] = [handler]
-    logging.getLogger().setLevel(logging.INFO)
+objective_options = option_group(
+    "objective",
+    build_objective,
+    click.option(
+        "--max-cold-start-rate",
+        default="1%",
+        show_default=True,
+        callback=_rate,
+        help="Objective: cold starts per pod start (0.01 or 1%).",
+    ),
+    click.option(
+        "--idle-slot-hour-cost",
+        type=click.FloatRange(min=0),
+        help="With --cold-start-cost: minimise idle-hours x this + cold starts x that instead.",
+    ),
+    click.option("--cold-start-cost", type=click.FloatRange(min=0)),
+    click.option(
+        "--target",
+        "target_agent",
+        type=EnumChoice(TargetAgent),
+        default=TargetAgent.TKE.value,
+        show_default=True,
+        help="tke: min warm >= 1 (TKE's agent needs it); engine: 0 allowed.",
+    ),
+    click.option(
+        "--mode",
+        type=EnumChoice(Mode),
+        default=Mode.ROUTE_ENI.value,
+        show_default=True,
+        help="Which annotation pair to set.",
+    ),
+    click.option(
+        "--half-life",
+        "half_life_hours",
+        type=click.FloatRange(min=1),
+        default=168.0,
+        show_default=True,
+        help="Hours after which a cold start in the history counts half.",
+    ),
+    click.option(
+        "--min-pod-starts",
+        type=click.IntRange(0),
+        default=30,
+        show_default=True,
+        help="Pod starts below which a node has not enough history.",
+    ),
+)
+"""What to recommend for: objective, agent, pool, weighting of the history."""

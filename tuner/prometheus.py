@@ -18,36 +18,58 @@ from pathlib import Path
 import numpy as np
 import requests
 from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import (
+    MetricValueConversionError,
+    PrometheusApiClientException,
+)
 from rich.console import Console
 from rich.progress import Progress
 from urllib3.util.retry import Retry
 
+from pool_engine.errors import HistoryUnavailable, InputError
 from pool_engine.events import START, STOP
 from pool_engine.trace import Trace
 from tuner.history import History
 from tuner.queries import ChurnQueries
+from tuner.window import Window
 
-
-class HistoryUnavailable(Exception):
-    """Prometheus could not be read (exit code 3)."""
+UNREADABLE = (
+    requests.RequestException,
+    PrometheusApiClientException,
+    MetricValueConversionError,
+    ValueError,
+    KeyError,
+)
+"""What a failed or nonsensical Prometheus answer raises; mapped to HistoryUnavailable."""
 
 
 @dataclass(frozen=True)
 class PrometheusSource:
+    """How to reach and authenticate to one Prometheus server."""
+
     url: str
+    """Base URL of the Prometheus HTTP API."""
     bearer_token_file: Path | None = None
+    """File holding a bearer token, read at connection time."""
     basic_auth: tuple[str, str] | None = None
+    """User and password."""
     ca_bundle: Path | None = None
+    """CA certificates to verify the server's TLS certificate."""
     headers: dict[str, str] = field(default_factory=dict)
+    """Extra HTTP headers."""
     timeout: float = 120.0
+    """Seconds per request."""
     retries: int = 3
+    """Retries of a failed request (429 and 5xx included), with backoff."""
     chunk_points: int = 5000
+    """Steps per range query (Prometheus refuses more than 11,000 points)."""
     concurrency: int = 4
+    """Range queries in flight at once."""
 
     def connect(self) -> PrometheusConnect:
         headers = dict(self.headers)
         if self.bearer_token_file is not None:
-            headers["Authorization"] = f"Bearer {self.bearer_token_file.read_text().strip()}"
+            headers["Authorization"] = f"Bearer {self._token()}"
         session = requests.Session()
         if self.ca_bundle is not None:
             session.verify = str(self.ca_bundle)
@@ -57,19 +79,25 @@ class PrometheusSource:
                                  session=session, retry=retry, timeout=int(self.timeout),
                                  method="POST")  # fmt: skip
 
+    def _token(self) -> str:
+        assert self.bearer_token_file is not None
+        try:
+            return self.bearer_token_file.read_text().strip()
+        except OSError as error:
+            problem = error.strerror or "cannot read"
+            raise InputError(str(self.bearer_token_file), None, problem) from None
+
 
 def load(
-    source: PrometheusSource,
-    queries: ChurnQueries,
-    start: datetime,
-    end: datetime,
-    step_s: int,
-    progress: bool = True,
+    source: PrometheusSource, queries: ChurnQueries, window: Window, progress: bool = True
 ) -> History:
-    """Churn per node between ``start`` and ``end`` at ``step_s`` resolution."""
-    t0, t1 = start.timestamp(), end.timestamp()
+    """Churn per node over ``window``; :class:`HistoryUnavailable` if it cannot be read."""
+    t0, t1 = window.bounds()
+    step_s = window.step
     if t1 <= t0:
-        raise HistoryUnavailable("the history window is empty (--end is not after --start)")
+        raise HistoryUnavailable(
+            "cannot read history: the history window is empty (--end is not after --start)"
+        )
     chunk = step_s * source.chunk_points
     windows = [(a, min(t1, a + chunk)) for a in np.arange(t0 + step_s, t1 + 1e-9, chunk + step_s)]
     try:
@@ -89,15 +117,11 @@ def load(
                     for node, points in future.result().items():
                         series[name][node].extend(points)
                     bar.advance(task)
-    except (requests.RequestException, ValueError, KeyError) as error:
-        raise HistoryUnavailable(f"{source.url}: {error}") from None
-    except Exception as error:  # prometheus_api_client raises its own bare exceptions
-        if type(error).__module__.startswith("prometheus_api_client"):
-            raise HistoryUnavailable(f"{source.url}: {error}") from None
-        raise
+    except UNREADABLE as error:
+        raise HistoryUnavailable(f"cannot read history: {source.url}: {error}") from None
     if "pods" in series:
         series["stops"] = _stops_from_counts(series["starts"], series["pods"], pods_now, step_s)
-    return _history(series["starts"], series["stops"], pods_now, t0, t1, start)
+    return _history(series["starts"], series["stops"], pods_now, t0, t1, window.start)
 
 
 def _instant(prom: PrometheusConnect, query: str, at: float) -> dict[str, int]:
@@ -160,20 +184,3 @@ def _history(starts: dict[str, list[tuple[float, float]]],
         origin,
     )
     return History(trace, np.array([existing.get(n, 0) for n in nodes], dtype=np.int64))
-
-
-def parse_window(text: str, now: datetime) -> datetime:
-    """RFC 3339, or relative to now: ``-7d``, ``-36h``, ``now``."""
-    text = text.strip()
-    if text == "now":
-        return now
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    if text.startswith("-") and text[-1:] in units:
-        try:
-            return datetime.fromtimestamp(
-                now.timestamp() - float(text[1:-1]) * units[text[-1]], UTC
-            )
-        except ValueError:
-            pass
-    stamp = datetime.fromisoformat(text)
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)

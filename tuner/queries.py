@@ -14,7 +14,18 @@ Nothing here talks to Prometheus; :mod:`tuner.prometheus` does.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from typing import assert_never
+
+
+class MetricsSource(enum.StrEnum):
+    """Which metrics hold the churn history (``--source``)."""
+
+    EXPORTER = "exporter"
+    """eni-exporter's per-node pod start and stop counters."""
+    KUBE_STATE_METRICS = "kube-state-metrics"
+    """kube-state-metrics alone, for clusters without our exporter."""
 
 
 @dataclass(frozen=True)
@@ -49,3 +60,14 @@ def kube_state_metrics(step_s: int) -> ChurnQueries:
         f"* on (namespace, pod) group_left (node) {info})"
     )
     return ChurnQueries(starts=started, stops=None, pods=f"count by (node) ({info})")
+
+
+def churn_queries(source: MetricsSource, step_s: int, mode: str) -> ChurnQueries:
+    """The queries for ``source`` at ``step_s`` resolution; ``mode`` picks the exporter's pool."""
+    match source:
+        case MetricsSource.EXPORTER:
+            return exporter(step_s, mode)
+        case MetricsSource.KUBE_STATE_METRICS:
+            return kube_state_metrics(step_s)
+        case _:
+            assert_never(source)

@@ -1,4 +1,4 @@
-"""Human output of the tuner: tables on stdout, CSV files."""
+"""Human output of ``simulate`` and ``backtest``: tables and lines on stdout, CSV files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.table import Table
 
 from pool_engine.simulator import SimulationResult, SimulationSettings
 from pool_engine.tracefile import write_table
+from tuner.backtest import Backtest
 
 TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
 
@@ -65,3 +66,12 @@ def _cells(s: dict[str, float | int], span: float) -> list[str]:
         f"{s['bind_ops']:,}",
         f"{s['release_ops']:,}",
     ]
+
+
+def backtest_totals(result: Backtest) -> str:
+    """One line per set of targets: pod starts, cold starts, idle slot-hours."""
+    return "".join(
+        f"{name:>12}: {t['pod_starts']:,} pod starts, {t['cold_starts']:,} cold "
+        f"({t['cold_start_rate']:.2%}), {t['idle_slot_hours']:,.1f} idle slot-hours\n"
+        for name, t in result.totals.items()
+    )

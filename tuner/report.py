@@ -1,20 +1,19 @@
-"""Recommendations as a table, JSON, YAML, CSV and ready `kubectl annotate` lines."""
+"""Recommendations as a table, documents (for JSON and YAML), CSV and ready
+`kubectl annotate` lines; the changes of ``apply`` as a table or documents."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode
-from tuner.analysis import Expected, Recommendation
 from tuner.apply import Change
+from tuner.recommendation import Expected, Recommendation
 
 CSV_FIELDS = (
     "node", "status", "current_min_warm", "current_max_warm", "min_warm", "max_warm",
@@ -24,6 +23,7 @@ CSV_FIELDS = (
 
 
 def kubectl_line(rec: Recommendation, mode: Mode) -> str:
+    """The `kubectl annotate` command that sets ``rec``'s targets."""
     return (
         f"kubectl annotate nec {rec.node} "
         f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm} "
@@ -49,7 +49,7 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
             "node": r.node,
             "min_warm": r.recommended.min_warm,
             "max_warm": r.recommended.max_warm,
-            "status": r.status,
+            "status": r.status.value,
             "current": {"min_warm": r.current.min_warm, "max_warm": r.current.max_warm},
             "expected_before": _expected(r.before),
             "expected_after": _expected(r.after),
@@ -65,12 +65,9 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
     ]
 
 
-def to_json(recs: Sequence[Recommendation], mode: Mode) -> str:
-    return json.dumps(as_dicts(recs, mode), indent=2) + "\n"
-
-
-def to_yaml(recs: Sequence[Recommendation], mode: Mode) -> str:
-    return str(yaml.safe_dump(as_dicts(recs, mode), sort_keys=False))
+def to_kubectl(recs: Sequence[Recommendation], mode: Mode) -> str:
+    """One `kubectl annotate` line per node to change."""
+    return "".join(kubectl_line(r, mode) + "\n" for r in recs if r.changed)
 
 
 def to_csv(recs: Sequence[Recommendation]) -> str:
@@ -80,7 +77,7 @@ def to_csv(recs: Sequence[Recommendation]) -> str:
     for r in recs:
         b, a = r.before, r.after
         writer.writerow([
-            r.node, r.status, r.current.min_warm, r.current.max_warm, r.recommended.min_warm,
+            r.node, r.status.value, r.current.min_warm, r.current.max_warm, r.recommended.min_warm,
             r.recommended.max_warm, f"{b.cold_rate:.6f}" if b else "",
             f"{a.cold_rate:.6f}" if a else "", f"{b.idle_slots:.3f}" if b else "",
             f"{a.idle_slots:.3f}" if a else "", f"{r.history_hours:.3f}", r.arrivals,
@@ -117,26 +114,20 @@ def print_table(recs: Sequence[Recommendation], mode: Mode, objective: str) -> N
             console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def changes_to_json(changes: Sequence[Change]) -> str:
+def changes_as_dicts(changes: Sequence[Change]) -> list[dict[str, Any]]:
     def pair(t: Any) -> dict[str, int] | None:
         return None if t is None else {"min_warm": t.min_warm, "max_warm": t.max_warm}
 
-    return (
-        json.dumps(
-            [
-                {
-                    "node": c.node,
-                    "outcome": c.outcome,
-                    "before": pair(c.before),
-                    "after": pair(c.after),
-                    "retries": c.retries,
-                }
-                for c in changes
-            ],
-            indent=2,
-        )
-        + "\n"
-    )
+    return [
+        {
+            "node": c.node,
+            "outcome": c.outcome,
+            "before": pair(c.before),
+            "after": pair(c.after),
+            "retries": c.retries,
+        }
+        for c in changes
+    ]
 
 
 def print_changes(changes: Sequence[Change], dry_run: bool) -> None:

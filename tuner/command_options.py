@@ -1,0 +1,118 @@
+"""The option groups only one command has: ``apply``'s guardrails, ``backtest``'s files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kube_adapter.logs import LogFormat
+from tuner.options import EnumChoice, option_group
+from tuner.settings import ApplySettings, BacktestSettings
+
+
+def build_apply(
+    kubeconfig: Path | None,
+    context: str | None,
+    dry_run: bool,
+    max_step: int | None,
+    selector: str | None,
+    min_history: float,
+    max_changes: int,
+    log_format: LogFormat,
+) -> ApplySettings:
+    return ApplySettings(
+        kubeconfig=kubeconfig,
+        context=context,
+        dry_run=dry_run,
+        max_step=max_step,
+        selector=selector,
+        min_history_hours=min_history,
+        max_changes=max_changes,
+        log_format=log_format,
+    )
+
+
+apply_options = option_group(
+    "settings",
+    build_apply,
+    click.option(
+        "--kubeconfig",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Kubeconfig file  [default: in-cluster config, then $KUBECONFIG or ~/.kube/config]",
+    ),
+    click.option("--context", help="Kubeconfig context to use  [default: its current-context]"),
+    click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Validate every patch with the API server (dryRun=All), change nothing.",
+    ),
+    click.option(
+        "--max-step", type=click.IntRange(1), help="Move each target by at most this much per run."
+    ),
+    click.option(
+        "--selector",
+        help="Only nodes whose NEC objects match this label selector (e.g. pool=batch).",
+    ),
+    click.option(
+        "--min-history",
+        type=click.FloatRange(min=0),
+        default=24.0,
+        show_default=True,
+        help="Leave nodes with fewer hours of history alone.",
+    ),
+    click.option(
+        "--max-changes",
+        type=click.IntRange(0),
+        default=50,
+        show_default=True,
+        help="Change at most this many nodes per run, the most useful first.",
+    ),
+    click.option(
+        "--log-format",
+        type=EnumChoice(LogFormat),
+        default=LogFormat.TEXT.value,
+        show_default=True,
+    ),
+)
+"""Where and how ``apply`` writes."""
+
+
+def build_backtest(
+    recommended_file: Path | None, png_file: Path | None, html_file: Path | None, worst: int
+) -> BacktestSettings:
+    return BacktestSettings(recommended_file, png_file, html_file, worst)
+
+
+backtest_options = option_group(
+    "settings",
+    build_backtest,
+    click.option(
+        "--recommended",
+        "recommended_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Targets to test (CSV node,min_warm,max_warm, e.g. `recommend -o csv`)  "
+        "[default: recommend from the same history]",
+    ),
+    click.option(
+        "--png",
+        "png_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write idle slots and cold starts over time, in total and for the worst nodes, "
+        "as a PNG.",
+    ),
+    click.option(
+        "--html",
+        "html_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the same as a self-contained HTML report.",
+    ),
+    click.option(
+        "--worst",
+        type=click.IntRange(0, 10),
+        default=3,
+        show_default=True,
+        help="How many of the most wasteful nodes to show.",
+    ),
+)
+"""What ``backtest`` tests and draws."""

@@ -1,0 +1,126 @@
+"""Where the churn history comes from, on the command line: ``--trace``, or
+``--prometheus-url`` with its window, metrics and connection flags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from tuner.options import EnumChoice, option_group
+from tuner.prometheus import PrometheusSource
+from tuner.queries import MetricsSource
+from tuner.sources import HistorySource, PrometheusHistory, TraceHistory
+from tuner.window import Window
+
+
+def build_source(
+    trace_file: Path | None,
+    prometheus_url: str | None,
+    source: MetricsSource,
+    start: str,
+    end: str,
+    step: int,
+    bearer_token_file: Path | None,
+    basic_auth: str | None,
+    ca_bundle: Path | None,
+    headers: Sequence[str],
+    timeout: float,
+    retries: int,
+) -> HistorySource:
+    """A trace, or Prometheus over the window; exactly one of them."""
+    if trace_file is not None and prometheus_url is None:
+        return TraceHistory(trace_file)
+    if prometheus_url is None or trace_file is not None:
+        raise click.UsageError("give one history source: --trace or --prometheus-url")
+    try:
+        window = Window.parse(start, end, step, datetime.now(UTC))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--start/--end") from None
+    server = PrometheusSource(
+        prometheus_url,
+        bearer_token_file,
+        _user_password(basic_auth),
+        ca_bundle,
+        _header_fields(headers),
+        timeout,
+        retries,
+    )
+    return PrometheusHistory(server, source, window)
+
+
+def _user_password(text: str | None) -> tuple[str, str] | None:
+    if not text:
+        return None
+    user, sep, password = text.partition(":")
+    if not sep:
+        raise click.BadParameter("expected USER:PASSWORD", param_hint="--basic-auth")
+    return user, password
+
+
+def _header_fields(headers: Sequence[str]) -> dict[str, str]:
+    fields = {}
+    for header in headers:
+        name, sep, value = header.partition(":")
+        if not sep:
+            raise click.BadParameter(f"{header!r} is not 'Name: value'", param_hint="--header")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+history_options = option_group(
+    "source",
+    build_source,
+    click.option(
+        "--trace",
+        "trace_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Churn history from a trace (CSV or Parquet, time,node,event).",
+    ),
+    click.option("--prometheus-url", help="Churn history from Prometheus instead."),
+    click.option(
+        "--source",
+        type=EnumChoice(MetricsSource),
+        default=MetricsSource.EXPORTER.value,
+        show_default=True,
+        help="Which metrics to read: eni-exporter's, or kube-state-metrics alone.",
+    ),
+    click.option(
+        "--start",
+        default="-7d",
+        show_default=True,
+        help="History window start: RFC 3339 or relative (-7d, -36h).",
+    ),
+    click.option("--end", default="now", show_default=True, help="History window end."),
+    click.option(
+        "--step",
+        type=click.IntRange(1),
+        default=30,
+        show_default=True,
+        help="Resolution in seconds (events are placed at step ends).",
+    ),
+    click.option("--bearer-token-file", type=click.Path(dir_okay=False, path_type=Path)),
+    click.option("--basic-auth", help="USER:PASSWORD for Prometheus."),
+    click.option(
+        "--ca-bundle",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="CA certificates to verify Prometheus' TLS certificate.",
+    ),
+    click.option(
+        "--header",
+        "headers",
+        multiple=True,
+        help="Extra HTTP header 'Name: value' (repeatable).",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=1),
+        default=120.0,
+        show_default=True,
+        help="Seconds per Prometheus request.",
+    ),
+    click.option("--retries", type=click.IntRange(0), default=3, show_default=True),
+)
+"""The history source of ``recommend``, ``apply`` and ``backtest``."""

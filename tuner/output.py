@@ -1,0 +1,70 @@
+"""Output formats (``-o``) and, per command, the renderer of each format it offers.
+
+A renderer writes the command's report to stdout; with ``json`` or ``yaml`` the
+document alone (logs and progress go to stderr).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import yaml
+
+from tuner import render, report
+from tuner.backtest import Backtest
+from tuner.pipeline import ApplyReport, RecommendReport, SimulationReport
+
+
+class OutputFormat(enum.StrEnum):
+    """What ``-o`` accepts; each command offers the formats its renderers table holds."""
+
+    TABLE = "table"
+    """For people: a table on a terminal."""
+    JSON = "json"
+    """The command's document, alone on stdout."""
+    YAML = "yaml"
+    """The same document as YAML."""
+    CSV = "csv"
+    """One row per node (``recommend``)."""
+    KUBECTL = "kubectl"
+    """Ready `kubectl annotate` lines for the nodes to change (``recommend``)."""
+
+
+def _text(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def _json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def _yaml(document: Any) -> None:
+    sys.stdout.write(str(yaml.safe_dump(document, sort_keys=False)))
+
+
+RECOMMEND: Mapping[OutputFormat, Callable[[RecommendReport], None]] = {
+    OutputFormat.TABLE: lambda r: report.print_table(r.recommendations, r.mode, r.objective),
+    OutputFormat.JSON: lambda r: _json(report.as_dicts(r.recommendations, r.mode)),
+    OutputFormat.YAML: lambda r: _yaml(report.as_dicts(r.recommendations, r.mode)),
+    OutputFormat.CSV: lambda r: _text(report.to_csv(r.recommendations)),
+    OutputFormat.KUBECTL: lambda r: _text(report.to_kubectl(r.recommendations, r.mode)),
+}
+APPLY: Mapping[OutputFormat, Callable[[ApplyReport], None]] = {
+    OutputFormat.TABLE: lambda r: report.print_changes(r.changes, r.dry_run),
+    OutputFormat.JSON: lambda r: _json(report.changes_as_dicts(r.changes)),
+    OutputFormat.YAML: lambda r: _yaml(report.changes_as_dicts(r.changes)),
+}
+BACKTEST: Mapping[OutputFormat, Callable[[Backtest], None]] = {
+    OutputFormat.TABLE: lambda r: _text(render.backtest_totals(r)),
+    OutputFormat.JSON: lambda r: _json(r.totals),
+    OutputFormat.YAML: lambda r: _yaml(r.totals),
+}
+SIMULATE: Mapping[OutputFormat, Callable[[SimulationReport], None]] = {
+    OutputFormat.TABLE: lambda r: render.print_simulation(r.result, r.settings),
+    OutputFormat.JSON: lambda r: _json(r.result.to_json()),
+    OutputFormat.YAML: lambda r: _yaml(r.result.to_json()),
+}

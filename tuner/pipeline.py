@@ -1,0 +1,228 @@
+"""What each ``eni-tuner`` command does, as a script: load -> analyse -> act -> render.
+
+Every step is timed and logged on stderr (INFO: what was loaded or done and how
+long it took; DEBUG: the rest), as the VPA recommender's ``RunOnce`` does. The
+command line (:mod:`tuner.cli`) parses, calls one function here with the settings
+and the renderer of the chosen output format, and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from kube_adapter.client import ClientSettings, connect
+from pool_engine.config import Mode, Targets
+from pool_engine.overrides import load_overrides
+from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
+from pool_engine.simulator import simulate as replay_trace
+from pool_engine.trace import load_trace
+from tuner import analysis, plots
+from tuner import apply as applying
+from tuner import backtest as backtesting
+from tuner.apply import Change
+from tuner.history import History
+from tuner.objective import AnalysisSettings
+from tuner.recommendation import Recommendation
+from tuner.render import write_timeline
+from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
+from tuner.sources import HistorySource
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RecommendReport:
+    """What ``recommend`` prints."""
+
+    recommendations: list[Recommendation]
+    """One per node of the history."""
+    mode: Mode
+    """The pool, for the annotation keys."""
+    objective: str
+    """The objective in a few words."""
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    """What ``simulate`` prints."""
+
+    result: SimulationResult
+    """Per node and in total."""
+    settings: SimulationSettings
+    """The replay's settings, for the table's title."""
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """What ``apply`` prints."""
+
+    changes: list[Change]
+    """One per node, with its outcome."""
+    dry_run: bool
+    """Whether nothing was written."""
+
+
+class Stopwatch:
+    """Seconds since it was made."""
+
+    def __init__(self) -> None:
+        self._began = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self._began
+
+
+def load_history(source: HistorySource, mode: Mode) -> History:
+    watch = Stopwatch()
+    history = source.load(mode)
+    log.info(
+        f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
+        f"({history.hours:.1f} h) in {watch.seconds():.2f}s"
+    )
+    return history
+
+
+def analyse(
+    history: History,
+    settings: AnalysisSettings,
+    current: Mapping[str, NodeTargets],
+    default: NodeTargets,
+) -> list[Recommendation]:
+    watch = Stopwatch()
+    recs = analysis.recommend(history, settings, current, default)
+    log.info(
+        f"analysed {len(recs):,} nodes in {watch.seconds():.2f}s: "
+        f"{sum(r.changed for r in recs):,} to change"
+    )
+    return recs
+
+
+def render(report: R, renderer: Callable[[R], None]) -> R:
+    watch = Stopwatch()
+    renderer(report)
+    log.debug(f"rendered in {watch.seconds():.2f}s")
+    return report
+
+
+def recommendations(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    min_history_hours: float | None = None,
+) -> list[Recommendation]:
+    """Targets in force -> history -> analysis."""
+    current = replay.overrides()
+    history = load_history(source, objective.mode)
+    settings = objective.analysis(replay, min_history_hours)
+    return analyse(history, settings, current, replay.default_targets())
+
+
+def recommend(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    min_history_hours: float,
+    renderer: Callable[[RecommendReport], None],
+) -> RecommendReport:
+    """``eni-tuner recommend``."""
+    recs = recommendations(source, replay, objective, min_history_hours)
+    report = RecommendReport(recs, objective.mode, objective.objective.describe())
+    return render(report, renderer)
+
+
+def apply(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    settings: ApplySettings,
+    renderer: Callable[[ApplyReport], None],
+) -> ApplyReport:
+    """``eni-tuner apply``: the cluster's client first (fail fast), then the analysis,
+    then one guarded patch per NEC to change."""
+    api = connect(ClientSettings(settings.kubeconfig, settings.context))
+    recs = recommendations(source, replay, objective)
+    watch = Stopwatch()
+    selected = applying.selected_nodes(api, settings.selector) if settings.selector else None
+    guard = settings.guardrails(selected)
+    mode = objective.mode
+    planned = applying.plan(recs, applying.list_necs(api), guard, mode)
+    log.debug(f"planned {len(planned):,} nodes in {watch.seconds():.2f}s")
+    watch = Stopwatch()
+    by_node = {r.node: r for r in recs}
+    done = applying.write(api, planned, by_node, guard, mode, settings.dry_run)
+    for change in done:
+        if change.outcome in ("changed", "would-change"):
+            before, after = _pair(change.before), _pair(change.after)
+            log.info(f"{change.outcome}: {change.node} {before} -> {after}")
+    log.debug(f"wrote {len(done):,} nodes in {watch.seconds():.2f}s")
+    return render(ApplyReport(done, settings.dry_run), renderer)
+
+
+def backtest(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    settings: BacktestSettings,
+    renderer: Callable[[backtesting.Backtest], None],
+) -> backtesting.Backtest:
+    """``eni-tuner backtest``: history -> targets to test -> replays -> figures."""
+    history = load_history(source, objective.mode)
+    current = replay.overrides()
+    if settings.recommended_file is not None:
+        recommended = load_overrides(settings.recommended_file)
+    else:
+        recs = analyse(history, objective.analysis(replay), current, replay.default_targets())
+        recommended = {r.node: r.recommended for r in recs}
+    watch = Stopwatch()
+    default = replay.default_targets()
+    result = backtesting.run(
+        history, replay.simulation(), current, recommended, default, settings.worst
+    )
+    log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
+    if settings.png_file is not None:
+        plots.write_png(result, settings.png_file)
+        log.info(f"wrote {settings.png_file}")
+    if settings.html_file is not None:
+        plots.write_html(result, settings.html_file)
+        log.info(f"wrote {settings.html_file}")
+    return render(result, renderer)
+
+
+def simulate(
+    trace: Path,
+    replay: ReplaySettings,
+    timeline_file: Path | None,
+    renderer: Callable[[SimulationReport], None],
+) -> SimulationReport:
+    """``eni-tuner simulate``: trace -> replay -> timeline file -> report."""
+    settings = replay.simulation()
+    overrides = replay.overrides()
+    watch = Stopwatch()
+    loaded = load_trace(trace)
+    log.info(
+        f"loaded {loaded.events:,} events of {len(loaded.nodes):,} nodes from {trace} "
+        f"in {watch.seconds():.2f}s"
+    )
+    unknown = sorted(set(overrides) - set(loaded.nodes))
+    if unknown:
+        log.warning(
+            f"warning: {len(unknown)} node(s) in {replay.targets_file} are not in the trace "
+            f"(first: {unknown[0]})"
+        )
+    watch = Stopwatch()
+    result = replay_trace(loaded, settings, overrides, timeline=timeline_file is not None)
+    log.info(f"replayed {len(loaded.nodes):,} nodes in {watch.seconds():.2f}s")
+    if timeline_file is not None and result.timeline is not None:
+        write_timeline(timeline_file, result.timeline)
+        log.info(f"wrote {result.timeline.num_rows:,} timeline rows to {timeline_file}")
+    return render(SimulationReport(result, settings), renderer)
+
+
+def _pair(targets: Targets | None) -> str:
+    return "-" if targets is None else f"{targets.min_warm}/{targets.max_warm}"

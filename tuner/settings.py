@@ -1,0 +1,157 @@
+"""The settings of ``eni-tuner``'s commands: typed, frozen, grouped by concern.
+
+:mod:`tuner.options` builds them from the command line (one builder per group, the
+group's only validation); :mod:`tuner.pipeline` reads them. Where the history comes
+from is :mod:`tuner.sources`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import assert_never
+
+from kube_adapter.logs import LogFormat
+from pool_engine.config import Mode, Targets
+from pool_engine.overrides import load_overrides
+from pool_engine.simulator import NodeTargets, SimulationSettings
+from tuner.apply import Guardrails
+from tuner.objective import AnalysisSettings, Objective
+
+
+class TargetAgent(enum.StrEnum):
+    """Which agent will run the recommended targets (``--target``)."""
+
+    TKE = "tke"
+    """TKE's own agent: it cannot run with min warm 0."""
+    ENGINE = "engine"
+    """Our engine: min warm 0 is allowed."""
+
+    def min_warm_floor(self) -> int:
+        """The smallest min warm this agent accepts."""
+        match self:
+            case TargetAgent.TKE:
+                return 1
+            case TargetAgent.ENGINE:
+                return 0
+            case _:
+                assert_never(self)
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """How the pool policy is replayed: targets in force and the cluster's engine flags.
+
+    The same for ``simulate``, ``recommend``, ``apply`` and ``backtest``."""
+
+    min_warm: int = 5
+    """Min warm target m of nodes the targets file does not cover."""
+    max_warm: int = 5
+    """Max warm target M of nodes the targets file does not cover (>= ``min_warm``)."""
+    max_slots: int | None = None
+    """Max bindable slots C (max-attach) of nodes whose targets do not say; None: no limit."""
+    targets_file: Path | None = None
+    """CSV node,min_warm,max_warm[,max_slots] of per-node targets."""
+    quick_release: bool = False
+    """Release every excess idle slot per round (the cluster's --enable-quick-release)."""
+    bind_latency: float = 2.0
+    """Seconds from a bind request to a usable slot."""
+    release_interval: float = 120.0
+    """Seconds between release rounds."""
+
+    def simulation(self) -> SimulationSettings:
+        """The simulator's settings: these defaults and engine flags."""
+        return SimulationSettings(
+            defaults=NodeTargets(Targets(self.min_warm, self.max_warm), self.max_slots),
+            quick_release=self.quick_release,
+            bind_latency=self.bind_latency,
+            release_interval=self.release_interval,
+        )
+
+    def default_targets(self) -> NodeTargets:
+        """Targets of a node the targets file does not cover (its max-attach aside)."""
+        return NodeTargets(Targets(self.min_warm, self.max_warm))
+
+    def overrides(self) -> dict[str, NodeTargets]:
+        """The targets file's per-node targets; empty without one."""
+        return load_overrides(self.targets_file) if self.targets_file else {}
+
+
+@dataclass(frozen=True)
+class ObjectiveSettings:
+    """What to recommend for: the objective, the agent and pool, how to weigh history."""
+
+    objective: Objective = field(default_factory=Objective)
+    """What a good pool is."""
+    agent: TargetAgent = TargetAgent.TKE
+    """Which agent will run the targets; sets the floor of min warm."""
+    mode: Mode = Mode.ROUTE_ENI
+    """Which pool, hence which annotation pair and which exporter series."""
+    half_life_hours: float = 168.0
+    """Hours after which a cold start in the history counts half."""
+    min_pod_starts: int = 30
+    """Pod starts below which a node has not enough history of its own."""
+
+    def analysis(
+        self, replay: ReplaySettings, min_history_hours: float | None = None
+    ) -> AnalysisSettings:
+        """The analysis' settings; ``min_history_hours`` None keeps the analysis' default."""
+        settings = AnalysisSettings(
+            objective=self.objective,
+            min_warm_floor=self.agent.min_warm_floor(),
+            quick_release=replay.quick_release,
+            bind_latency=replay.bind_latency,
+            release_interval=replay.release_interval,
+            default_max_slots=replay.max_slots,
+            min_arrivals=self.min_pod_starts,
+            half_life_hours=self.half_life_hours,
+        )
+        if min_history_hours is None:
+            return settings
+        return replace(settings, min_history_hours=min_history_hours)
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    """Where and how ``apply`` writes: the cluster, the guardrails, the logs."""
+
+    kubeconfig: Path | None = None
+    """Kubeconfig file; None: in-cluster config, then $KUBECONFIG or ~/.kube/config."""
+    context: str | None = None
+    """A context of the kubeconfig; None: its current-context."""
+    dry_run: bool = False
+    """Validate every patch with the API server (dryRun=All), change nothing."""
+    max_step: int | None = None
+    """Move each target by at most this much per run; None: no limit."""
+    selector: str | None = None
+    """Only nodes whose NEC objects match this label selector; None: all."""
+    min_history_hours: float = 24.0
+    """Leave nodes with fewer hours of history alone."""
+    max_changes: int = 50
+    """Change at most this many nodes per run, the most useful first."""
+    log_format: LogFormat = LogFormat.TEXT
+    """How log lines look on stderr."""
+
+    def guardrails(self, selected: frozenset[str] | None) -> Guardrails:
+        """The guardrails of a run; ``selected``: the nodes ``selector`` matched."""
+        return Guardrails(
+            max_step=self.max_step,
+            min_history_hours=self.min_history_hours,
+            max_changes=self.max_changes,
+            selected=selected,
+        )
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """What ``backtest`` compares with today's targets, and the figures it draws."""
+
+    recommended_file: Path | None = None
+    """Targets to test (CSV node,min_warm,max_warm); None: recommend from the history."""
+    png_file: Path | None = None
+    """Where to draw idle slots and cold starts over time as a PNG."""
+    html_file: Path | None = None
+    """Where to write the same as a self-contained HTML report."""
+    worst: int = 3
+    """How many of the most wasteful nodes to draw."""

@@ -1,0 +1,50 @@
+"""The time window of a Prometheus history: ``--start``, ``--end`` and ``--step``.
+
+Times are RFC 3339 (a stamp without a zone is UTC) or relative to now: ``now``,
+``-30s``, ``-15m``, ``-36h``, ``-7d``, ``-2w``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+"""Seconds per unit of a relative time."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which history to pull, and at what resolution."""
+
+    start: datetime
+    """First instant of the history (its pods are the existing ones)."""
+    end: datetime
+    """Last instant asked for."""
+    step: int
+    """Resolution in seconds; events are placed at the end of their step."""
+
+    @classmethod
+    def parse(cls, start: str, end: str, step: int, now: datetime) -> Window:
+        """Both ends from their text; :class:`ValueError` names the bad one."""
+        return cls(parse_window(start, now), parse_window(end, now), step)
+
+    def bounds(self) -> tuple[float, float]:
+        """Start and end as Unix timestamps."""
+        return self.start.timestamp(), self.end.timestamp()
+
+
+def parse_window(text: str, now: datetime) -> datetime:
+    """RFC 3339, or relative to now: ``-7d``, ``-36h``, ``now``; else :class:`ValueError`."""
+    text = text.strip()
+    if text == "now":
+        return now
+    if text.startswith("-") and text[-1:] in UNITS:
+        try:
+            return datetime.fromtimestamp(
+                now.timestamp() - float(text[1:-1]) * UNITS[text[-1]], UTC
+            )
+        except ValueError:
+            pass
+    stamp = datetime.fromisoformat(text)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
