@@ -72,7 +72,8 @@ def simulate(trace: Path, targets: Path | None = None) -> dict[str, dict[str, fl
 def hindsight(second: Path, out: Path, rate: float) -> Path:
     """Cheapest per-node static targets meeting ``rate`` on the replayed half itself."""
     trace: Trace = load_trace(second)
-    history = History(trace, np.zeros(len(trace.nodes), dtype=np.int64))  # a simulate replay: no holders
+    # a simulate replay: no pods held at the start
+    history = History(trace, np.zeros(len(trace.nodes), dtype=np.int64))
     settings = AnalysisSettings(safety=1.0, half_life_hours=1e9, min_arrivals=1,
                                 min_history_hours=0.0, bands=(0, 1, 2, 3, 4, 6, 8))  # fmt: skip
     settings = AnalysisSettings(**{**settings.__dict__, "objective": settings.objective})

@@ -1,4 +1,5 @@
-"""The exporter's metrics (docs/contracts/metrics.md): one table of per-pool families, read two ways.
+"""The exporter's metrics (docs/contracts/metrics.md): one table of per-pool families,
+read two ways.
 
 - :class:`PoolCollector` is a prometheus_client custom collector that yields fresh
   metric families from the latest snapshot (for registries and tests);
@@ -8,7 +9,7 @@
   build info, process metrics) comes from :class:`Instruments` through
   prometheus_client as usual.
 
-``tests/test_metrics.py`` parses both outputs and demands the same samples.
+``tests/integration/test_metrics.py`` parses both outputs and demands the same samples.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The dashboard panels that only cluster mode feeds, on real data.
 
 `eni-exporter simulate` publishes neither NEC refusals nor the tke-observe shadow, so
-tests/test_dashboard_queries.py only checks that those panels parse. Here
+tests/integration/test_dashboard_queries.py only checks that those panels parse. Here
 `eni-exporter run --provider tke-observe` watches the real API server, a node gets a
 refused NEC annotation and a shadow that differs from TKE's count, the real Prometheus
 scrapes it with the rules loaded, and each of those panels must return numbers; so
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 import requests
-from dashboard_queries import CLUSTER_ONLY, RULES, alerting_rules, panel_queries, substitute
 from kubernetes import client
 
-from prom import prometheus
+from support.dashboard_queries import CLUSTER_ONLY, RULES, alerting_rules, panel_queries, substitute
+from support.prom import prometheus
 
 from .control_plane import ControlPlane
 from .objects import (

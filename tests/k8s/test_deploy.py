@@ -5,7 +5,7 @@ level, and the exporter's and tuner's ServiceAccounts can do exactly what their 
 allow.
 
 No Prometheus Operator runs here, so a minimal ServiceMonitor CRD (any spec) stands in
-for its own; the ServiceMonitor's fields are checked by tests/test_deploy.py instead.
+for its own; the ServiceMonitor's fields are checked by tests/integration/test_deploy.py instead.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
-from manifests import DEPLOY, find, render, with_components
+
+from support.manifests import DEPLOY, find, render, with_components
 
 from .control_plane import ControlPlane
 from .objects import (

@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
-from prom import free_port, wait_http
+from support.prom import free_port, wait_http
 
 from .control_plane import ControlPlane
 from .objects import (

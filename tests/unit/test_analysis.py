@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from test_recommend import bursty, quiet
-from unit.histories import Rows, history_of
 
 from pool_engine.config import Targets
 from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from support.histories import Rows, history_of
+from support.traces import bursty, quiet
 from tuner.analysis import AnalysisSettings, Objective, recommend
 from tuner.history import History
 from tuner.recommendation import RecommendationStatus

@@ -23,7 +23,7 @@ from pool_engine.errors import (
     KubernetesError,
     PoolEngineError,
 )
-from prom import free_port
+from support.prom import free_port
 
 
 def raised(error: Exception) -> PoolEngineError:

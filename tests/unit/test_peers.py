@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from test_recommend import bursty, quiet
-from unit.histories import history_of
 
+from support.histories import history_of
+from support.traces import bursty, quiet
 from tuner import peers
 from tuner.analysis import AnalysisSettings, recommend
 from tuner.recommendation import RecommendationStatus

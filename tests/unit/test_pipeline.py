@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_recommend import bursty, quiet, trace_text
 
 from pool_engine.config import Mode
 from pool_engine.errors import HistoryUnavailable, InputError
+from support.traces import bursty, quiet, trace_text
 from tuner import pipeline, prometheus, queries
 from tuner.cli import main
 from tuner.output import RECOMMEND, SIMULATE, OutputFormat

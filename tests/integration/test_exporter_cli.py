@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pool_engine.trace import load_trace
-from prom import free_port, wait_http
+from support.prom import free_port, wait_http
 
 EXPORTER = [sys.executable, "-c", "from exporter.cli import main; main()"]
 

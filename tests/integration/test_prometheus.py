@@ -15,7 +15,7 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_client.parser import text_string_to_metric_families
 
-from prom import free_port, prometheus, wait_http
+from support.prom import free_port, prometheus, wait_http
 
 pytestmark = pytest.mark.prometheus
 NODES = 7

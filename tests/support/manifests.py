@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("tke-observe", "simulated-demo")
 SCRIPT = REPO / "hack" / "kustomize.sh"

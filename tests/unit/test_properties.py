@@ -1,7 +1,7 @@
 """Property tests over random traces and targets (hypothesis).
 
 The compiled kernel and the live engine (NodePool + decide, driven by
-tests/engine_replay.py) must agree exactly, and the live engine keeps the spec's
+tests/support/engine_replay.py) must agree exactly, and the live engine keeps the spec's
 invariants after every step.
 """
 
@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_replay import replay_node
 from pool_engine.config import Targets
 from pool_engine.plan import Plan
 from pool_engine.pool import NodePool
 from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
 from pool_engine.trace import from_rows
+from support.engine_replay import replay_node
 
 times = st.one_of(
     st.integers(0, 700).map(float), st.floats(0, 700, allow_nan=False).map(lambda t: round(t, 1))

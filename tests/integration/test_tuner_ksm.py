@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
-from prom import prometheus, require
+from support.prom import prometheus, require
 from tuner.cli import cli
 
 pytestmark = pytest.mark.prometheus

@@ -10,9 +10,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
-from dashboard_queries import REPO, RULES, alerting_rules
 
-from prom import require
+from support.dashboard_queries import REPO, RULES, alerting_rules
+from support.prom import require
 
 RULE_TESTS = sorted((RULES.parent / "tests").glob("*.yaml"))
 OPERATIONS = REPO / "docs" / "operations.md"

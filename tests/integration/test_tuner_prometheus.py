@@ -23,7 +23,7 @@ from prometheus_api_client import PrometheusConnect
 
 from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
-from prom import prometheus, require
+from support.prom import prometheus, require
 from tuner import queries
 from tuner.cli import cli
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from dashboard_queries import (
+
+from dashboards import build  # needs grafana-foundation-sdk (the [test] extra)
+from support.dashboard_queries import (
     DASHBOARDS,
     alerting_rules,
     load,
@@ -16,8 +18,6 @@ from dashboard_queries import (
     recording_rules,
     variables,
 )
-
-from dashboards import build  # needs grafana-foundation-sdk (the [test] extra)
 
 
 def exporter_metrics() -> set[str]:

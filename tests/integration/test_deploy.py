@@ -12,7 +12,8 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from manifests import DEPLOY, OVERLAYS, find, render, with_components
+
+from support.manifests import DEPLOY, OVERLAYS, find, render, with_components
 
 KUBERNETES = "1.37.0"  # the harness' kube-apiserver is v1.37.2
 NEC_GROUP = "networking.tke.cloud.tencent.com"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_recommend import bursty, quiet, trace_text
 
+from support.traces import bursty, quiet, trace_text
 from tuner.cli import cli
 
 

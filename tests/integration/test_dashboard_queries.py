@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import requests
-from dashboard_queries import (
+
+from support.dashboard_queries import (
     CLUSTER_ONLY,
     DASHBOARDS,
     RULES,
@@ -28,8 +29,7 @@ from dashboard_queries import (
     substitute,
     variables,
 )
-
-from prom import free_port, prometheus, wait_http
+from support.prom import free_port, prometheus, wait_http
 
 pytestmark = pytest.mark.prometheus
 NODES = 12
