@@ -1,9 +1,14 @@
-"""Per-node target overrides for the simulator: CSV ``node,min_warm,max_warm[,max_slots]``."""
+"""Per-node target overrides for the simulator: CSV ``node,min_warm,max_warm[,max_slots]``.
+
+Every count is a decimal integer (ASCII digits, an optional sign) from 0 to
+:data:`MAX_COUNT` (docs/contracts/trace.md, "Limits").
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from pool_engine.config import Targets
@@ -11,6 +16,9 @@ from pool_engine.errors import TargetsError
 from pool_engine.simulator import NodeTargets
 
 REQUIRED = ("node", "min_warm", "max_warm")
+MAX_COUNT = 2**31 - 1
+"""The largest count a targets file may give: no node binds two billion slots."""
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
@@ -49,10 +57,14 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
 
 def _count(text: str | None, column: str, name: str, line: int) -> int:
     value = (text or "").strip()
-    try:
-        number = int(value)
-    except ValueError:
-        raise TargetsError(name, line, f"{column} {value!r} is not an integer") from None
+    if not _INTEGER.fullmatch(value):
+        raise TargetsError(name, line, f"{column} {value!r} is not an integer")
+    if len(value.lstrip("+-").lstrip("0")) > len(str(MAX_COUNT)):
+        size = "negative" if value.startswith("-") else f"above {MAX_COUNT}"
+        raise TargetsError(name, line, f"{column} {value} is {size}")
+    number = int(value)
     if number < 0:
         raise TargetsError(name, line, f"{column} {number} is negative")
+    if number > MAX_COUNT:
+        raise TargetsError(name, line, f"{column} {number} is above {MAX_COUNT}")
     return number

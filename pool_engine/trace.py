@@ -3,7 +3,9 @@
 A trace is CSV with header ``time,node,event`` (extra columns ignored) or Parquet
 with the same columns. ``time`` is seconds from trace start or RFC 3339 (then time
 0 is the earliest event); ``event`` is ``start`` or ``stop``. Rows may be unsorted;
-ties keep file order.
+ties keep file order. A file's times are finite and at most
+:data:`pool_engine.tracecheck.MAX_SECONDS` from time 0, and it has at least one row
+(docs/contracts/trace.md, "Limits").
 
 The fast path reads with pyarrow (multi-threaded, dictionary-encoded; the encoding
 is :mod:`pool_engine.events`) and groups by node with a compiled counting sort. When
@@ -14,6 +16,7 @@ the exact line to name in the error.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +31,21 @@ from numba import njit
 
 from pool_engine.errors import TraceError
 from pool_engine.events import COLUMNS, Codes, Unencodable
-from pool_engine.tracecheck import check_row, locate_in_batches, locate_in_csv, parse_time
+from pool_engine.tracecheck import (
+    EARLIEST,
+    LATEST,
+    MAX_SECONDS,
+    check_row,
+    in_range,
+    locate_in_batches,
+    locate_in_csv,
+    parse_time,
+)
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
+_NS = 10**9
+_EARLIEST_NS = round(EARLIEST.timestamp()) * _NS
+_LATEST_NS = round(LATEST.timestamp()) * _NS
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,10 @@ class Trace:
 
 
 def load_trace(path: str | Path) -> Trace:
-    """Read a CSV or Parquet trace; raise :class:`TraceError` naming file, line and problem."""
+    """Read a CSV or Parquet trace; raise :class:`TraceError` naming file, line and problem.
+
+    Times must lie within :data:`pool_engine.tracecheck.MAX_SECONDS` of time 0; a file
+    with no rows is refused."""
     path = Path(path)
     name = str(path)
     if not path.is_file():
@@ -69,17 +87,22 @@ def load_trace(path: str | Path) -> Trace:
         magic = f.read(4)
     parquet = magic == b"PAR1" or path.suffix in (".parquet", ".pq")
     try:
-        return _build(_parquet_batches(path) if parquet else _csv_batches(path))
-    except (Unencodable, pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as bad:
+        trace = _build(_parquet_batches(path) if parquet else _csv_batches(path), MAX_SECONDS)
+    except (Unencodable, pa.ArrowException, UnicodeDecodeError) as bad:
         if parquet:
             located = locate_in_batches(name, _parquet_batches(path))
         else:
             located = locate_in_csv(path)
         raise located or TraceError(name, None, _first_line(bad)) from None
+    if not trace.events:
+        rows = "no rows" if parquet else "a header but no rows"
+        raise TraceError(name, None, f"no events (the file has {rows})")
+    return trace
 
 
 def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
-    """Build a trace from Python lists (tests, generators)."""
+    """Build a trace from Python lists (tests, generators). Times must be finite and
+    not negative; unlike a file's, they may exceed ten years, and there may be none."""
     batch = pa.record_batch(
         {
             "time": pa.array(times, pa.float64()),
@@ -88,11 +111,11 @@ def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
         }
     )
     try:
-        return _build(iter([batch]))
+        return _build(iter([batch]), math.inf)
     except Unencodable:
         rows = zip(times, nodes, events, strict=True)
         for j, row in enumerate(rows):
-            problem = check_row(*row)
+            problem = check_row(*row, limit=math.inf)
             if problem:
                 raise TraceError("<rows>", j + 1, problem, unit="row ") from None
         raise
@@ -107,14 +130,16 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     for col in COLUMNS:
         if col not in header:
             raise TraceError(str(path), 1, f"missing column {col!r} (header is {','.join(header)})")
+        if header.count(col) > 1:
+            raise TraceError(str(path), 1, f"column {col!r} appears twice")
     convert = pacsv.ConvertOptions(
         include_columns=list(COLUMNS),
         column_types={"node": _DICT, "event": _DICT},
         strings_can_be_null=False,
     )
-    reader = pacsv.open_csv(
-        path, read_options=pacsv.ReadOptions(block_size=8 << 20), convert_options=convert
-    )
+    # The header as read above (names stripped of spaces) replaces the file's own.
+    read = pacsv.ReadOptions(block_size=8 << 20, column_names=header, skip_rows=1)
+    reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
     yield from reader
 
 
@@ -129,7 +154,9 @@ def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
     yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS))
 
 
-def _build(batches: Iterator[pa.RecordBatch]) -> Trace:
+def _build(batches: Iterator[pa.RecordBatch], limit: float) -> Trace:
+    """The trace of ``batches``; every time must be finite and within ``limit`` s of
+    time 0, or :class:`Unencodable` is raised (vectorised: one min and one max)."""
     nodes, events = Codes(), Codes.events()
     times: list[np.ndarray] = []
     stamps: list[np.ndarray] = []
@@ -148,15 +175,19 @@ def _build(batches: Iterator[pa.RecordBatch]) -> Trace:
     origin = None
     if stamps:
         ns_all = np.concatenate(stamps)
-        first = int(ns_all.min())
+        first, last = int(ns_all.min()), int(ns_all.max())
+        if first < _EARLIEST_NS or last >= _LATEST_NS or last - first > limit * _NS:
+            raise Unencodable("time out of range")
         origin = datetime.fromtimestamp(first / 1e9).astimezone()
         all_times = (ns_all - first).astype(np.float64) / 1e9
         del ns_all
     else:
         all_times = np.concatenate(times) if times else np.zeros(0)
     del times, stamps
-    if all_times.size and (np.isnan(all_times).any() or all_times.min() < 0.0):
-        raise Unencodable("bad time")
+    if all_times.size:
+        lowest, highest = all_times.min(), all_times.max()  # NaN if any is NaN
+        if not (lowest >= 0.0 and highest <= limit and highest < math.inf):
+            raise Unencodable("bad time")
     codes = np.concatenate(node_codes) if node_codes else np.zeros(0, np.int32)
     del node_codes
     all_kinds = np.concatenate(kinds) if kinds else np.zeros(0, np.int8)
@@ -191,7 +222,10 @@ def _parse_text_times(values: list[str]) -> tuple[np.ndarray | None, np.ndarray 
     if all(isinstance(p, float) for p in parsed):
         return np.array(parsed, dtype=np.float64), None
     if all(isinstance(p, datetime) for p in parsed):
-        ns = [round(p.timestamp() * 1e9) for p in parsed]  # type: ignore[union-attr]
+        stamps = [p for p in parsed if isinstance(p, datetime)]
+        if not all(in_range(p) for p in stamps):
+            raise Unencodable("time out of range")
+        ns = [round(p.timestamp() * 1e9) for p in stamps]
         return None, np.array(ns, dtype=np.int64)
     raise Unencodable("time mixes seconds and RFC 3339")
 

@@ -1,8 +1,8 @@
 """The slow pass over a trace the fast path refused: the first bad row and what is
 wrong with it, for a one-line ``file:line: problem`` error (docs/contracts/trace.md).
 
-It also holds the one reading of a time value (seconds, or RFC 3339 with an offset)
-that both passes share.
+It also holds what both passes share: the one reading of a time value (seconds, or
+RFC 3339 with an offset) and the limits a trace file's times must keep.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,13 +18,24 @@ import pyarrow as pa
 from pool_engine.errors import TraceError
 from pool_engine.events import CODES, COLUMNS
 
+YEAR = 365 * 86400.0
+"""Seconds in a year of 365 days."""
+MAX_SECONDS = 10 * YEAR
+"""The largest time of a trace file, in seconds from time 0: ten years. Beyond it a
+trace is a typo (``1e308``) rather than history, and the replay's integrals (slots
+times seconds) stay far from float overflow below it."""
+EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
+"""The earliest RFC 3339 time: timestamps are held as int64 nanoseconds since 1970."""
+LATEST = datetime(2262, 1, 1, tzinfo=UTC)
+"""The first RFC 3339 time past the range (exclusive)."""
+
 
 def parse_time(text: str) -> float | datetime | None:
-    """Seconds, or an RFC 3339 time with an offset; None when it is neither."""
+    """Seconds (possibly not finite), or an RFC 3339 time with an offset; None when it
+    is neither."""
     text = text.strip()
     try:
-        value = float(text)
-        return value if math.isfinite(value) else None
+        return float(text)
     except ValueError:
         pass
     try:
@@ -34,18 +45,19 @@ def parse_time(text: str) -> float | datetime | None:
     return stamp if stamp.tzinfo is not None else None
 
 
-def check_row(time: object, node: object, event: object) -> str | None:
-    """What is wrong with one row, or None."""
-    if time is None or (isinstance(time, str) and not time.strip()):
-        return "missing time"
-    if isinstance(time, str):
-        parsed = parse_time(time)
-        if parsed is None:
-            return f"unparseable time {time!r} (expected seconds or RFC 3339 with offset)"
-        if isinstance(parsed, float) and parsed < 0:
-            return f"negative time {time!r}"
-    elif isinstance(time, int | float) and (not math.isfinite(time) or time < 0):
-        return f"bad time {time!r}"
+def in_range(stamp: datetime) -> bool:
+    """Whether ``stamp`` (naive: UTC) lies in [:data:`EARLIEST`, :data:`LATEST`)."""
+    aware = stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+    return EARLIEST <= aware < LATEST
+
+
+def check_row(
+    time: object, node: object, event: object, *, limit: float = MAX_SECONDS
+) -> str | None:
+    """What is wrong with one row, or None; a time in seconds must be at most ``limit``."""
+    problem = _time_problem(time, limit)
+    if problem:
+        return problem
     if node is None or str(node) == "":
         return "empty node name"
     if event not in CODES:
@@ -53,9 +65,62 @@ def check_row(time: object, node: object, event: object) -> str | None:
     return None
 
 
+def _time_problem(time: object, limit: float) -> str | None:
+    if time is None or (isinstance(time, str) and not time.strip()):
+        return "missing time"
+    value: object = time
+    if isinstance(time, str):
+        value = parse_time(time)
+        if value is None:
+            return f"unparseable time {time!r} (expected seconds or RFC 3339 with offset)"
+    shown = repr(time.isoformat()) if isinstance(time, datetime) else repr(time)
+    if isinstance(value, datetime):
+        return None if in_range(value) else f"time {shown} is out of range (years 1678 to 2261)"
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return f"time {shown} is not a finite number"
+        if value < 0:
+            return f"negative time {shown}"
+        if value > limit:
+            return f"time {shown} is above the limit of {limit:.0f} s ({limit / YEAR:g} years)"
+    return None
+
+
+class _Span:
+    """The earliest and latest RFC 3339 times read so far, and where they were."""
+
+    def __init__(self, unit: str) -> None:
+        self._unit = unit
+        self._earliest: tuple[datetime, int] | None = None
+        self._latest: tuple[datetime, int] | None = None
+
+    def add(self, stamp: datetime, at: int, shown: str) -> str | None:
+        """Take one row's time; what is wrong when the span now exceeds the limit."""
+        stamp = stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+        if self._earliest is None or self._latest is None:
+            self._earliest = self._latest = (stamp, at)
+            return None
+        if stamp < self._earliest[0]:
+            self._earliest = (stamp, at)
+            other, side = self._latest, "before"
+        elif stamp > self._latest[0]:
+            self._latest = (stamp, at)
+            other, side = self._earliest, "after"
+        else:
+            return None
+        gap = abs((stamp - other[0]).total_seconds())
+        if gap <= MAX_SECONDS:
+            return None
+        return (
+            f"time {shown} is {gap:,.0f} s {side} {self._unit}{other[1]}'s time; a trace "
+            f"spans at most {MAX_SECONDS:,.0f} s ({MAX_SECONDS / YEAR:g} years)"
+        )
+
+
 def locate_in_csv(path: Path) -> TraceError | None:
     """The first bad line of a CSV trace, or None when every line reads."""
     kinds: set[type] = set()
+    span = _Span("line ")
     with path.open(newline="", encoding="utf-8", errors="replace") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader)]
@@ -63,27 +128,36 @@ def locate_in_csv(path: Path) -> TraceError | None:
         for row in reader:
             if not row:
                 continue
+            line = reader.line_num
             if len(row) != len(header):
-                fields = f"expected {len(header)} fields, got {len(row)}"
-                return TraceError(str(path), reader.line_num, fields)
+                return TraceError(str(path), line, f"expected {len(header)} fields, got {len(row)}")
             values = [row[j] for j in at]
             problem = check_row(*values)
+            parsed = parse_time(values[0])
+            kinds.add(type(parsed))
+            if not problem and len(kinds) > 1:
+                problem = "time mixes seconds and RFC 3339"
+            if not problem and isinstance(parsed, datetime):
+                problem = span.add(parsed, line, repr(values[0]))
             if problem:
-                return TraceError(str(path), reader.line_num, problem)
-            kinds.add(type(parse_time(values[0])))
-            if len(kinds) > 1:
-                return TraceError(str(path), reader.line_num, "time mixes seconds and RFC 3339")
+                return TraceError(str(path), line, problem)
     return None
 
 
 def locate_in_batches(name: str, batches: Iterable[pa.RecordBatch]) -> TraceError | None:
     """The first bad row of a columnar trace (Parquet), counted from 1, or None."""
     row = 0
+    span = _Span("row ")
     for batch in batches:
         cols = [batch.column(c).to_pylist() for c in COLUMNS]
         for values in zip(*cols, strict=True):
             row += 1
             problem = check_row(*values)
+            time = values[0]
+            stamp = parse_time(time) if isinstance(time, str) else time
+            if not problem and isinstance(stamp, datetime):
+                shown = repr(time.isoformat() if isinstance(time, datetime) else time)
+                problem = span.add(stamp, row, shown)
             if problem:
                 return TraceError(name, row, problem, unit="row ")
     return None

@@ -38,6 +38,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         ("time,node,event\n1,a,start\n,a,stop\n", 3, "missing time"),
         ("time,node,event\n1,a,start\n2024-01-01T00:00:00Z,a,stop\n", 3, "mixes seconds"),
         ("time,node,event\n1,a,start\n2,a\n", 3, "expected 3 fields, got 2"),
+        ("time,node,event\n1,a,start\ninf,a,stop\n", 3, "time 'inf' is not a finite number"),
+        ("time,node,event\n1,a,start\n1e308,a,stop\n", 3, "time '1e308' is above the limit"),
     ],
 )
 def test_bad_trace_fails_with_one_line(
@@ -77,6 +79,11 @@ def test_a_bad_row_deep_in_a_big_trace_is_found(tmp_path: Path) -> None:
         ("node,min_warm,max_warm\na,one,2\n", 2, "min_warm 'one' is not an integer"),
         ("node,min_warm\na,1\n", 1, "missing column 'max_warm'"),
         ("node,min_warm,max_warm\na,1,2\na,1,3\n", 3, "node 'a' listed twice"),
+        (
+            "node,min_warm,max_warm\na,1,99999999999999999999\n",
+            2,
+            "max_warm 99999999999999999999 is above",
+        ),
     ],
 )
 def test_bad_targets_file(write: Write, body: str, line: int, problem: str) -> None:
