@@ -20,7 +20,7 @@ from tuner import output as renderers
 from tuner import pipeline
 from tuner.command_options import apply_options, backtest_options
 from tuner.history_options import history_options
-from tuner.options import objective_options, output_option, replay_options
+from tuner.options import HOURS, objective_options, output_option, replay_options
 from tuner.output import OutputFormat
 from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
 from tuner.sources import HistorySource
@@ -51,7 +51,7 @@ def cli() -> None:
 @objective_options
 @click.option(
     "--min-history",
-    type=click.FloatRange(min=0),
+    type=HOURS,
     default=1.0,
     show_default=True,
     help="Hours of history below which a node keeps its targets.",
@@ -170,21 +170,31 @@ def simulate_cmd(
 
 
 def main() -> None:
-    """Console-script entry: click's errors as click prints them; ours as one line
-    ``error: <message>`` on stderr, exiting with the error's exit code."""
+    """Console-script entry: every failure is one line ``error: <message>`` on stderr
+    and the exit code of docs/contracts/cli.md (click's usage errors exit 2, ours carry
+    their own)."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {_one_line(exc)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except PoolEngineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+
+
+def _one_line(exc: click.ClickException) -> str:
+    """click's message without its usage block, pointing at the command's --help."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        return f"{message} (see '{ctx.command_path} --help')"
+    return message
 
 
 def _logs(fmt: LogFormat) -> None:

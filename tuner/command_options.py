@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from kube_adapter.logs import LogFormat
-from tuner.options import EnumChoice, option_group
+from tuner.options import COUNT, HOURS, MAX_COUNT, EnumChoice, option_group
 from tuner.settings import ApplySettings, BacktestSettings
 
 
@@ -48,7 +48,9 @@ apply_options = option_group(
         help="Validate every patch with the API server (dryRun=All), change nothing.",
     ),
     click.option(
-        "--max-step", type=click.IntRange(1), help="Move each target by at most this much per run."
+        "--max-step",
+        type=click.IntRange(1, MAX_COUNT),
+        help="Move each target by at most this much per run.",
     ),
     click.option(
         "--selector",
@@ -56,14 +58,14 @@ apply_options = option_group(
     ),
     click.option(
         "--min-history",
-        type=click.FloatRange(min=0),
+        type=HOURS,
         default=24.0,
         show_default=True,
         help="Leave nodes with fewer hours of history alone.",
     ),
     click.option(
         "--max-changes",
-        type=click.IntRange(0),
+        type=COUNT,
         default=50,
         show_default=True,
         help="Change at most this many nodes per run, the most useful first.",

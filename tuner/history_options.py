@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tuner.options import EnumChoice, option_group
+from tuner.options import EnumChoice, Finite, option_group
 from tuner.prometheus import PrometheusSource
 from tuner.queries import MetricsSource
 from tuner.sources import HistorySource, PrometheusHistory, TraceHistory
@@ -96,7 +96,7 @@ history_options = option_group(
     click.option("--end", default="now", show_default=True, help="History window end."),
     click.option(
         "--step",
-        type=click.IntRange(1),
+        type=click.IntRange(1, 86400),
         default=30,
         show_default=True,
         help="Resolution in seconds (events are placed at step ends).",
@@ -116,11 +116,17 @@ history_options = option_group(
     ),
     click.option(
         "--timeout",
-        type=click.FloatRange(min=1),
+        type=Finite(min=1, max=3600),
         default=120.0,
         show_default=True,
         help="Seconds per Prometheus request.",
     ),
-    click.option("--retries", type=click.IntRange(0), default=3, show_default=True),
+    click.option(
+        "--retries",
+        type=click.IntRange(0, 100),
+        default=3,
+        show_default=True,
+        help="Retries of a failed Prometheus request (with backoff).",
+    ),
 )
 """The history source of ``recommend``, ``apply`` and ``backtest``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
@@ -84,8 +85,29 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
     return rate
 
 
-SECONDS = click.FloatRange(min=0, min_open=True)
-"""A positive number of seconds."""
+class Finite(click.FloatRange):
+    """A number within a range that is also finite: ``nan`` passes every comparison of
+    click's FloatRange, and a range open at the top lets ``inf`` through."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+MAX_COUNT = 2**31 - 1
+"""The largest count (slots, targets, nodes) any option takes: beyond it is a typo."""
+COUNT = click.IntRange(0, MAX_COUNT)
+"""A number of slots or pods."""
+SECONDS = Finite(min=0, min_open=True, max=86400.0)
+"""A positive number of seconds, at most a day."""
+HOURS = Finite(min=0, max=1e6)
+"""A number of hours (a million hours is over a century)."""
+COST = Finite(min=0, max=1e12)
+"""A cost per unit, in any currency."""
 
 
 def build_replay(
@@ -117,14 +139,14 @@ replay_options = option_group(
     build_replay,
     click.option(
         "--min-warm",
-        type=click.IntRange(min=0),
+        type=COUNT,
         default=DEFAULT_ROUTE_ENI_TARGETS.min_warm,
         show_default=True,
         help="Min warm target m of every node the targets file does not cover (<= --max-warm).",
     ),
     click.option(
         "--max-warm",
-        type=click.IntRange(min=0),
+        type=COUNT,
         default=DEFAULT_ROUTE_ENI_TARGETS.max_warm,
         show_default=True,
         help="Max warm target M of every node the targets file does not cover.",
@@ -144,7 +166,7 @@ replay_options = option_group(
     ),
     click.option(
         "--max-slots",
-        type=click.IntRange(min=0),
+        type=COUNT,
         help="Max bindable slots C (max-attach) of nodes whose targets do not say  "
         "[default: unlimited]",
     ),
@@ -201,10 +223,10 @@ objective_options = option_group(
     ),
     click.option(
         "--idle-slot-hour-cost",
-        type=click.FloatRange(min=0),
+        type=COST,
         help="With --cold-start-cost: minimise idle-hours x this + cold starts x that instead.",
     ),
-    click.option("--cold-start-cost", type=click.FloatRange(min=0)),
+    click.option("--cold-start-cost", type=COST),
     click.option(
         "--target",
         "target_agent",
@@ -223,14 +245,14 @@ objective_options = option_group(
     click.option(
         "--half-life",
         "half_life_hours",
-        type=click.FloatRange(min=1),
+        type=Finite(min=1, max=1e6),
         default=168.0,
         show_default=True,
         help="Hours after which a cold start in the history counts half.",
     ),
     click.option(
         "--min-pod-starts",
-        type=click.IntRange(0),
+        type=COUNT,
         default=30,
         show_default=True,
         help="Pod starts below which a node has not enough history.",

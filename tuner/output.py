@@ -39,7 +39,7 @@ def _text(text: str) -> None:
 
 
 def _json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
 def _yaml(document: Any) -> None:

@@ -166,3 +166,28 @@ def test_json_output_is_the_document_alone(write: Write) -> None:
     assert done.returncode == 0
     assert done.stdout.lstrip().startswith("{") and done.stdout.rstrip().endswith("}")
     assert "loaded" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "problem"),
+    [
+        (["--min-warm", "99999999999999999999"], "--min-warm"),
+        (["--max-warm", "99999999999999999999"], "--max-warm"),
+        (["--max-slots", "2147483648"], "--max-slots"),
+        (["--bind-latency", "inf"], "--bind-latency"),
+        (["--bind-latency", "nan"], "--bind-latency"),
+        (["--release-interval", "1e308"], "--release-interval"),
+    ],
+)
+def test_out_of_range_flags_are_refused_in_one_line(
+    write: Write, flags: list[str], problem: str
+) -> None:
+    """Numbers past what any pool or clock holds are typos, not settings: exit 2, no
+    traceback (a 20-digit --min-warm used to end in OverflowError, exit 1; inf and nan
+    latencies used to be accepted)."""
+    trace = write("t.csv", "time,node,event\n0,a,start\n5,a,stop\n")
+    done = run_cli("simulate", str(trace), *flags, "-o", "json")
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert problem in done.stderr

@@ -126,10 +126,13 @@ def test_main_prints_our_errors_on_one_line_with_their_exit_code(
     assert (code, capsys.readouterr().err) == (2, f"error: {tmp_path / 'nope.csv'}: no such file\n")
 
 
-def test_main_leaves_click_errors_to_click(
+def test_main_prints_click_errors_on_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_main(monkeypatch, "recommend") == 2
-    assert "Error: give one history source: --trace or --prometheus-url" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "give one history source: --trace or --prometheus-url" in err
+    assert "--help" in err
     assert run_main(monkeypatch, "--help") == 0
     assert "Size per-node ENI/IP warm pools" in capsys.readouterr().out
