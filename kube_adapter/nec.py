@@ -23,6 +23,7 @@ from pool_engine.config import (
     Limits,
     Mode,
     Targets,
+    Usage,
     parse_limits,
     parse_targets,
 )
@@ -62,7 +63,7 @@ def capacity(annotations: Mapping[str, str], mode: Mode) -> int | None:
     keys = [MAX_ATTACH_KEY[mode]] + ([IPS_PER_ENI_KEY] if mode is Mode.ROUTE_ENI else [])
     if not all(k in annotations for k in keys):
         return None
-    limits = parse_limits(annotations, mode, Limits(0, 1), 0)
+    limits = parse_limits(annotations, mode, Limits(0, 1), Usage())
     return limits.capacity if isinstance(limits, Limits) else None
 
 

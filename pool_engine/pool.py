@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pool_engine.config import Limits, Mode, Targets
+from pool_engine.config import Limits, Mode, Targets, Usage
 from pool_engine.packing import choose_bind_targets, choose_pod_slot, choose_releases
 from pool_engine.policy import (
     DEFAULT_RELEASE_INTERVAL,
@@ -183,6 +183,11 @@ class NodePool:
     @property
     def capacity(self) -> int:
         return self.limits.capacity
+
+    def usage(self) -> Usage:
+        """What pods hold: slots, ENIs holding a pod's IP, the most held on one ENI."""
+        held = [eni.allocated for eni in self.enis.values() if eni.allocated]
+        return Usage(self.holding, len(held), max(held, default=0))
 
     # --- pods (R5, R6) -------------------------------------------------------------------
 

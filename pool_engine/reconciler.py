@@ -138,7 +138,7 @@ class Reconciler:
         self.dirty = True
         refusals: list[Refusal] = []
         targets = parse_targets(annotations, pool.mode)
-        limits = parse_limits(annotations, pool.mode, pool.limits, pool.holding)
+        limits = parse_limits(annotations, pool.mode, pool.limits, pool.usage())
         for parsed in (targets, limits):
             if isinstance(parsed, Refusal):
                 refusals.append(parsed)
