@@ -27,6 +27,8 @@ from exporter.settings import (
     engine_flags,
     enum_choice,
     latency_flag,
+    lease_flags,
+    lease_timings,
     listen_flag,
     log_flags,
     parse_rate,
@@ -78,6 +80,7 @@ def cli() -> None:
     default=lambda: os.environ.get("POD_NAMESPACE", "kube-system"),
     show_default="$POD_NAMESPACE or kube-system",
 )
+@lease_flags
 @click.option(
     "--api-qps",
     type=click.FloatRange(min=0, min_open=True),
@@ -95,6 +98,9 @@ def run(
     listen: Address,
     lease_name: str,
     lease_namespace: str,
+    lease_duration: int,
+    renew_deadline: float,
+    retry_period: float,
     api_qps: float,
     latency_scale: float,
     ip_min_warm_target: int,
@@ -131,7 +137,9 @@ def run(
         server=ServerSettings(listen, log_format, log_level),
         client=ClientSettings(kubeconfig, context),
         provider=provider,
-        lease=LeaseSettings(lease_name, lease_namespace),
+        lease=LeaseSettings(
+            lease_name, lease_namespace, lease_timings(lease_duration, renew_deadline, retry_period)
+        ),
         cloud=CloudSettings(api_qps=api_qps).scaled(latency_scale),
         defaults=defaults,
     )
