@@ -247,16 +247,15 @@ class ClusterEngine:
         holders = {p.ip: p.uid for p in mine if p.active and p.ip}
         self.reconciler.rebuild(pool, holders, now)  # the provider's truth, not memory
         self._configure(pool, now)
-        self._remember(pool)
         return pool
 
     def _configure(self, pool: NodePool, now: float) -> None:
+        """Apply the node's NEC, if it has one, and remember the targets in force."""
         nec = self.necs.get(pool.node)
-        if nec is None:
-            return
-        for refusal in self.reconciler.configure(pool, nec.annotations, now):
-            log.warning("refused NEC %s (%s): %s", nec.name, refusal.reason.value, refusal.message)
-            self.outbox.post(refusal_event(nec, refusal))
+        if nec is not None:
+            for refusal in self.reconciler.configure(pool, nec.annotations, now):
+                log.warning("refused NEC %s (%s): %s", nec.name, refusal.reason, refusal.message)
+                self.outbox.post(refusal_event(nec, refusal))
         self._remember(pool)
 
     # --- what outlives a restart ------------------------------------------------------------

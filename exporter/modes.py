@@ -96,6 +96,7 @@ def run_cluster(settings: ClusterModeSettings) -> None:
         if elector is not None:
             elector.release()  # nothing acts any more
         server.shutdown()
+        server.server_close()
 
 
 def _term(
@@ -176,6 +177,7 @@ def run_simulation(settings: SimulationModeSettings) -> None:
         daemon.run()
     finally:
         server.shutdown()
+        server.server_close()
         cluster.close()
         log.info("stopped after %.0f simulated seconds, %d pod events", cluster.now, cluster.events)
 

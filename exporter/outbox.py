@@ -47,18 +47,21 @@ class Outbox(threading.Thread):
         may_act: Callable[[], bool],
         incidents: Incidents,
         timeout: float = 5.0,
+        retry: tuple[float, float] = RETRY_SECONDS,
     ) -> None:
         super().__init__(name="outbox", daemon=True)
         self.api = api
         self.may_act = may_act
         self.incidents = incidents
         self.timeout = timeout
+        self.retry = retry
+        """The pause after a record's first failure, and the longest pause."""
         self._events: collections.deque[NecEvent] = collections.deque()
         self._records: dict[str, Mapping[str, str]] = {}
         self._retry: dict[str, tuple[float, float]] = {}
         """NEC -> (not before, last pause) for records that failed."""
         self._wake = threading.Condition()
-        self._stop = False
+        self._closing = False
 
     # --- the engine loop's side ---------------------------------------------------------
 
@@ -86,7 +89,7 @@ class Outbox(threading.Thread):
                 if left <= 0:
                     break
                 self._wake.wait(min(left, 0.05))
-            self._stop = True
+            self._closing = True
             self._wake.notify_all()
 
     def pending(self) -> int:
@@ -99,10 +102,10 @@ class Outbox(threading.Thread):
         while True:
             with self._wake:
                 work = self._next()
-                while work is None and not self._stop:
+                while work is None and not self._closing:
                     self._wake.wait(self._pause())
                     work = self._next()
-                if self._stop or work is None:
+                if self._closing or work is None:
                     return
             try:
                 work()
@@ -143,9 +146,8 @@ class Outbox(threading.Thread):
         except Exception as error:
             self.incidents.survived(Where.PERSIST, error, f"recording node {nec} on its NEC")
             with self._wake:
-                pause = min(
-                    RETRY_SECONDS[1], 2 * self._retry.get(nec, (0.0, RETRY_SECONDS[0] / 2))[1]
-                )
+                first, longest = self.retry
+                pause = min(longest, 2 * self._retry.get(nec, (0.0, first / 2))[1])
                 self._retry[nec] = (time.monotonic() + pause, pause)
                 self._records.setdefault(nec, annotations)  # unless a newer one came meanwhile
             return

@@ -43,7 +43,9 @@ def samples(families) -> Counter[tuple[str, tuple[tuple[str, str], ...], float]]
         (s.name, tuple(sorted(s.labels.items())), float(s.value))
         for f in families
         for s in f.samples
-        if s.name.startswith("eni_pool_") and "seconds" not in s.name and "build" not in s.name
+        if s.name.startswith("eni_pool_")
+        and "seconds" not in s.name
+        and "build" not in s.name
         and s.name not in INSTRUMENTS
     )
 
