@@ -71,12 +71,12 @@ def pod(uid: str, on: str) -> Change:
 class Engine:
     """A ClusterEngine fed by hand, with its outbox and error counter in view."""
 
-    def __init__(self, defaults: Defaults = Defaults(), *, observe: bool = False) -> None:
+    def __init__(self, defaults: Defaults | None = None, *, observe: bool = False) -> None:
         self.changes: queue.Queue[Change] = queue.Queue()
         self.instruments = Instruments("test")
         self.outbox = Recorder()
         self.engine = ClusterEngine(
-            self.changes, [Synced()], defaults, self.outbox,
+            self.changes, [Synced()], defaults or Defaults(), self.outbox,
             Incidents(self.instruments.engine_errors), observe=observe,
         )  # fmt: skip
         self.now = 0.0

@@ -9,6 +9,7 @@ one replica holds it again within a lease duration and two rounds.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import threading
@@ -103,10 +104,8 @@ def run_rounds(
         me = min(due, key=due.__getitem__)
         clock.now = max(clock.now, due[me])
         replica = next(r for r in replicas if r.me == me)
-        try:
+        with contextlib.suppress(KubernetesError):
             replica.round()
-        except KubernetesError:
-            pass
         held = holders(replicas)
         assert len(held) <= 1, f"two acting at {clock.now:.2f}: {held}"
         if held and first is None:
@@ -147,10 +146,8 @@ def test_an_outage_stops_the_holder_before_anyone_can_take_over() -> None:
     while clock.now < renewed + 20.0:
         clock.now += 0.1
         for replica in (leader, standby):
-            try:
+            with contextlib.suppress(KubernetesError):
                 replica.round()
-            except KubernetesError:
-                pass
         if stopped is None and not leader.holding():
             stopped = clock.now
     assert stopped is not None and stopped - renewed <= TIMINGS.renew_deadline + 0.1 + 1e-9
