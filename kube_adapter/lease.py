@@ -126,6 +126,8 @@ class Elector:
         self._deadline = -math.inf
         self._seen: tuple[str, float] | None = None
         """The version last read or written, and when this replica first saw it."""
+        self._expiry: float | None = None
+        """When another replica's Lease runs out unless renewed: the next round then."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
 
@@ -181,7 +183,14 @@ class Elector:
                     log.warning("could not renew the lease (acting for %.1fs more): %s",
                                 self._deadline - self.clock(), error)  # fmt: skip
                 self.on_error(error)
-            self._stop.wait(self.timings.retry_period)
+            self._stop.wait(self._pause())
+
+    def _pause(self) -> float:
+        """Until the next round: R, or less when another holder's Lease runs out sooner."""
+        retry = self.timings.retry_period
+        if self._expiry is None:
+            return retry
+        return min(retry, max(0.01, self._expiry - self.clock() + 0.01))
 
     def round(self) -> None:
         """One read, then a renewal or a take-over when due. Raises what the store
@@ -195,6 +204,7 @@ class Elector:
         if self._seen is None or self._seen[0] != record.version:
             self._seen = (record.version, seen)
         held_by_other = record.holder not in ("", self.me)
+        self._expiry = self._seen[1] + record.duration if held_by_other else None
         if held_by_other and seen < self._seen[1] + record.duration:
             if self._deadline > -math.inf:
                 log.error("lease taken by %s: stopping at once", record.holder)
