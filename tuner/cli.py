@@ -19,7 +19,7 @@ import urllib3
 from kubernetes.client import ApiException
 
 from pool_engine.config import Targets
-from pool_engine.errors import InputError
+from pool_engine.errors import InputError, PoolEngineError
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
 from pool_engine.trace import load_trace
@@ -189,6 +189,7 @@ def apply(
         sys.stdout.write(report.changes_to_json(done))
     else:
         report.print_changes(done, dry_run)
+    applying.raise_for_failures(done)
 
 
 @cli.command()
@@ -433,5 +434,8 @@ def main() -> None:
     except urllib3.exceptions.HTTPError as exc:
         click.echo(f"error: cannot reach the Kubernetes API: {exc}", err=True)
         sys.exit(4)
+    except PoolEngineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
