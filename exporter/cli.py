@@ -70,10 +70,17 @@ def cli() -> None:
 )
 @listen_flag("0.0.0.0:9808")
 @click.option(
+    "--leader-elect/--no-leader-elect",
+    default=True,
+    show_default=True,
+    help="Elect one acting replica through a Lease; the others stand by. Without it the "
+    "exporter acts at once: never run two replicas so.",
+)
+@click.option(
     "--lease-name",
     default="eni-exporter",
     show_default=True,
-    help="Lease that elects the one acting replica (simulated provider).",
+    help="Lease that elects the one acting replica.",
 )
 @click.option(
     "--lease-namespace",
@@ -96,6 +103,7 @@ def run(
     context: str | None,
     provider: Provider,
     listen: Address,
+    leader_elect: bool,
     lease_name: str,
     lease_namespace: str,
     lease_duration: int,
@@ -138,7 +146,10 @@ def run(
         client=ClientSettings(kubeconfig, context),
         provider=provider,
         lease=LeaseSettings(
-            lease_name, lease_namespace, lease_timings(lease_duration, renew_deadline, retry_period)
+            lease_name,
+            lease_namespace,
+            lease_timings(lease_duration, renew_deadline, retry_period),
+            leader_elect,
         ),
         cloud=CloudSettings(api_qps=api_qps).scaled(latency_scale),
         defaults=defaults,

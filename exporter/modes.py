@@ -5,12 +5,12 @@ Each wires its parts and hands the loop to :class:`exporter.daemon.Daemon`, the 
 clock reader; SIGTERM/SIGINT (or the simulated duration) stop it cleanly.
 
 In cluster mode the process serves its endpoints from the start and acts in *terms*.
-With ``tke-observe`` one term lasts until the process stops. With the simulated
-provider a term lasts while the Lease is ours (:class:`kube_adapter.lease.Elector`):
-each term builds its watchers, engine and outbox afresh and checks, before every step
-and every write, that the Lease's renew deadline is still ahead; when it is not, the
-term ends and the replica stands by (:class:`exporter.replica.Replica`) until it holds
-the Lease again.
+A term lasts while the Lease is ours (:class:`kube_adapter.lease.Elector`; with
+``--no-leader-elect``, until the process stops): each term builds its watchers,
+engine and outbox afresh and checks, before every step and every write, that the
+Lease's renew deadline is still ahead; when it is not, the term ends and the replica
+stands by (:class:`exporter.replica.Replica`) until it holds the Lease again. Both
+providers elect: only the acting replica publishes pool series.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def run_cluster(settings: ClusterModeSettings) -> None:
     instruments = Instruments(package_version())
     incidents = Incidents(instruments.engine_errors)
     elector = None
-    if settings.provider is not Provider.TKE_OBSERVE:
+    if settings.lease.elect:
         lease = settings.lease
         store = ApiLeases(api, lease.name, lease.namespace, timeout=lease.timings.retry_period)
         elector = Elector(store, identity(), lease.timings, incidents.reporter(Where.LEASE))

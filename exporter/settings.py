@@ -51,12 +51,14 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class LeaseSettings:
-    """The Lease that elects the one acting replica (simulated provider)."""
+    """The Lease that elects the one acting replica (docs/operations.md)."""
 
     name: str = "eni-exporter"
     namespace: str = "kube-system"
     timings: LeaseTimings = field(default_factory=LeaseTimings)
     """--lease-duration, --renew-deadline, --retry-period."""
+    elect: bool = True
+    """--leader-elect; False: act at once, without a Lease (one replica only)."""
 
 
 @dataclass(frozen=True)
