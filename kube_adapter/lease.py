@@ -195,6 +195,7 @@ class Elector:
     def round(self) -> None:
         """One read, then a renewal or a take-over when due. Raises what the store
         raises; a conflict means someone else wrote first."""
+        self._expiry = None  # a failed read waits a whole retry period
         record = self.store.read()
         seen = self.clock()
         if record is None:

@@ -276,3 +276,21 @@ def test_errors_in_the_thread_are_reported_and_it_goes_on() -> None:
 )
 def test_timings_must_leave_a_margin(timings: LeaseTimings, ok: bool) -> None:
     assert (timings.problem() is None) is ok
+
+
+def test_a_standby_waits_a_retry_period_between_failed_reads() -> None:
+    """It wakes early only for a Lease it has just read; an API outage after that does
+    not make it retry in a tight loop."""
+    clock = Clock()
+    lease = FakeLease(clock, random.Random(0))
+    lease.latency = 0.0
+    leader, standby = electors(2, lease, clock)
+    leader.round()
+    standby.round()
+    clock.now = 14.0
+    assert standby._pause() == pytest.approx(1.01)  # wakes when the Lease runs out
+    lease.down = True
+    clock.now = 20.0
+    with contextlib.suppress(KubernetesError):
+        standby.round()
+    assert standby._pause() == TIMINGS.retry_period
