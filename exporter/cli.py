@@ -27,6 +27,8 @@ from exporter.settings import (
     engine_flags,
     enum_choice,
     latency_flag,
+    lease_flags,
+    lease_timings,
     listen_flag,
     log_flags,
     parse_rate,
@@ -68,16 +70,24 @@ def cli() -> None:
 )
 @listen_flag("0.0.0.0:9808")
 @click.option(
+    "--leader-elect/--no-leader-elect",
+    default=True,
+    show_default=True,
+    help="Elect one acting replica through a Lease; the others stand by. Without it the "
+    "exporter acts at once: never run two replicas so.",
+)
+@click.option(
     "--lease-name",
     default="eni-exporter",
     show_default=True,
-    help="Lease that elects the one acting replica (simulated provider).",
+    help="Lease that elects the one acting replica.",
 )
 @click.option(
     "--lease-namespace",
     default=lambda: os.environ.get("POD_NAMESPACE", "kube-system"),
     show_default="$POD_NAMESPACE or kube-system",
 )
+@lease_flags
 @click.option(
     "--api-qps",
     type=click.FloatRange(min=0, min_open=True),
@@ -93,8 +103,12 @@ def run(
     context: str | None,
     provider: Provider,
     listen: Address,
+    leader_elect: bool,
     lease_name: str,
     lease_namespace: str,
+    lease_duration: int,
+    renew_deadline: float,
+    retry_period: float,
     api_qps: float,
     latency_scale: float,
     ip_min_warm_target: int,
@@ -131,7 +145,12 @@ def run(
         server=ServerSettings(listen, log_format, log_level),
         client=ClientSettings(kubeconfig, context),
         provider=provider,
-        lease=LeaseSettings(lease_name, lease_namespace),
+        lease=LeaseSettings(
+            lease_name,
+            lease_namespace,
+            lease_timings(lease_duration, renew_deadline, retry_period),
+            leader_elect,
+        ),
         cloud=CloudSettings(api_qps=api_qps).scaled(latency_scale),
         defaults=defaults,
     )

@@ -9,7 +9,17 @@ Two providers sit behind the same engine:
 - ``simulated``: the engine owns the pools through the simulated VPC.
 
 A refused NEC change leaves the previous targets, is logged, counted and reported as
-a Kubernetes Event on the NEC object.
+a Kubernetes Event on the NEC object, once per change read. When the engine acts
+(``simulated``), what must outlive a restart is kept on each node's NEC object: the
+defaults in force when the node was first seen and the targets last in force
+(:class:`kube_adapter.nec.NodeRecord`); a restarted exporter takes them from there.
+The engine reads only ``tke.cloud.tencent.com/`` annotations for its configuration,
+so writing its record never makes it configure again.
+
+No exception leaves :meth:`ClusterEngine.advance`: a change that cannot be applied, or
+an engine step that raises, is logged and counted (:mod:`exporter.incidents`), and the
+next change and step go on. Events and records go out through the outbox
+(:mod:`exporter.outbox`): the loop never waits on the API server.
 """
 
 from __future__ import annotations
@@ -17,21 +27,20 @@ from __future__ import annotations
 import logging
 import queue
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, assert_never
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, assert_never
 
 from exporter.cloud import CloudSettings, SimulatedVpc
+from exporter.incidents import Incidents, Where
 from exporter.kube import Change, NecInfo, NodeInfo, PodInfo
 from exporter.snapshot import Snapshot, take_snapshot
-from kube_adapter.events import EventType, NecEvent, post_event
+from kube_adapter.events import EventType, NecEvent
+from kube_adapter.nec import NodeRecord, read_record
 from kube_adapter.watcher import Resource, Watcher
 from pool_engine.config import Defaults, Mode, Refusal, default_limits
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
-
-if TYPE_CHECKING:
-    from kube_adapter.client import ApiClient
 
 log = logging.getLogger(__name__)
 ORDER = {Resource.NEC: 0, Resource.NODE: 1, Resource.POD: 2}
@@ -46,22 +55,35 @@ INSTANT = CloudSettings(
 )
 
 
+class Outbox(Protocol):
+    """Where the engine leaves what it writes to Kubernetes (exporter.outbox.Outbox)."""
+
+    def post(self, event: NecEvent) -> None: ...
+
+    def remember(self, nec: str, annotations: Mapping[str, str]) -> None: ...
+
+
 class ClusterEngine:
     """Applies Kubernetes changes to the pools, in the engine loop's thread."""
 
     def __init__(
         self,
-        api: ApiClient,
         changes: queue.Queue[Change],
         watchers: Sequence[Watcher[Any]],
         defaults: Defaults,
+        outbox: Outbox,
+        incidents: Incidents,
+        *,
         observe: bool,
         cloud: CloudSettings | None = None,
     ) -> None:
-        self.api = api
         self.changes = changes
         self.watchers = watchers
+        self.outbox = outbox
+        self.incidents = incidents
         self.observe = observe
+        self.keeps_records = not observe
+        """Acting (not observing): node records are read from and written to NEC objects."""
         self.vpc = SimulatedVpc(INSTANT if observe else cloud)
         self.registry = Registry(defaults)
         self.reconciler = Reconciler(self.registry, self.vpc)
@@ -73,6 +95,8 @@ class ClusterEngine:
         """Active pods by uid."""
         self.pods_in: defaultdict[tuple[str, Mode], dict[str, PodInfo]] = defaultdict(dict)
         """The same pods by pool, so a pool's pods are found without a scan."""
+        self.records: dict[str, NodeRecord] = {}
+        """Per node seen: the defaults of its first sight and the targets last in force."""
         self._synced = False
         self._starting: defaultdict[tuple[str, Mode], list[PodInfo]] = defaultdict(list)
 
@@ -98,7 +122,10 @@ class ClusterEngine:
             self._synced = True
         for change in self._drain():
             self._apply(change, now)
-        self.reconciler.step(now)
+        try:
+            self.reconciler.step(now)
+        except Exception as error:
+            self.incidents.survived(Where.STEP, error, "stepping the engine")
 
     def _drain(self) -> list[Change]:
         changes = []
@@ -126,6 +153,13 @@ class ClusterEngine:
     # --- changes ------------------------------------------------------------------------
 
     def _apply(self, change: Change, now: float) -> None:
+        """Apply one change; one that raises is logged, counted and left behind."""
+        try:
+            self._apply_one(change, now)
+        except Exception as error:
+            self.incidents.survived(Where.STEP, error, f"applying a {change.kind} change")
+
+    def _apply_one(self, change: Change, now: float) -> None:
         self.reconciler.mark_changed()  # observed values (node resources, pods) may change
         match change.kind:
             case Resource.NODE:
@@ -140,24 +174,29 @@ class ClusterEngine:
     def _node(self, change: Change, now: float) -> None:
         if change.deleted:
             self.nodes.pop(change.key, None)
+            self.records.pop(change.key, None)
             for pool in self.registry.forget(change.key):
                 for pod in self.pods_in.pop((pool.node, pool.mode), {}):
                     self.pods.pop(pod, None)
             self.vpc.forget_node(change.key)
             return
-        assert isinstance(change.info, NodeInfo)
+        info = change.info
+        assert isinstance(info, NodeInfo)
         before = self.nodes.get(change.key)
-        self.nodes[change.key] = change.info
-        self._pool(change.key, Mode.ROUTE_ENI, now)
-        if change.info.bound.get(Mode.DIRECT_ENI, 0) > 0:
-            self._pool(change.key, Mode.DIRECT_ENI, now)
-        if before is not None and before.cores == change.info.cores:
-            return
-        for mode in Mode:  # first sight, or resized: the size's default limits, then the NEC's
-            sized = self.registry.pools.get((change.key, mode))
-            if sized is not None:
-                sized.set_limits(default_limits(change.info.cores, mode))
-                self._configure(sized, now)
+        self.nodes[change.key] = info
+        wanted = {Mode.ROUTE_ENI} | (
+            {Mode.DIRECT_ENI} if info.bound.get(Mode.DIRECT_ENI) else set()
+        )
+        for mode in Mode:
+            existing = self.registry.pools.get((change.key, mode))
+            if existing is None:
+                if mode in wanted:  # sized by this node and configured by its NEC, once
+                    self._pool(change.key, mode, now)
+            elif before is None or before.cores != info.cores:
+                # made for a pod before its node was seen, or resized: the size's default
+                # limits, then the NEC's
+                existing.set_limits(default_limits(info.cores, mode))
+                self._configure(existing, now)
 
     def _pod(self, change: Change, now: float) -> None:
         old = self.pods.pop(change.key, None)
@@ -183,12 +222,12 @@ class ClusterEngine:
         assert isinstance(change.info, NecInfo)
         before = self.necs.get(change.key)
         self.necs[change.key] = change.info
-        if before is not None and before.annotations == change.info.annotations:
-            return
-        for mode in Mode:
-            pool = self.registry.pools.get((change.key, mode))
-            if pool is not None:
-                self._configure(pool, now)
+        if before is None or before.annotations != change.info.annotations:
+            for mode in Mode:
+                pool = self.registry.pools.get((change.key, mode))
+                if pool is not None:
+                    self._configure(pool, now)
+        self._store(change.key)  # a NEC made after its node, or our record edited away
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -199,7 +238,11 @@ class ClusterEngine:
         info = self.nodes.get(node)
         # A pod may name a node not seen yet: the largest size's limits until it is.
         limits = default_limits(info.cores if info else 128, mode)
-        pool = self.registry.ensure(node, mode, limits, now)
+        record = self._record(node)
+        pool = self.registry.ensure(node, mode, limits, now, defaults=record.defaults)
+        kept = record.targets.get(mode)
+        if kept is not None:  # a refused or removed pair keeps these, as before the restart
+            pool.set_targets(kept)
         mine = [*self._starting.get((node, mode), ()), *self.pods_in.get((node, mode), {}).values()]
         holders = {p.ip: p.uid for p in mine if p.active and p.ip}
         self.reconciler.rebuild(pool, holders, now)  # the provider's truth, not memory
@@ -207,16 +250,47 @@ class ClusterEngine:
         return pool
 
     def _configure(self, pool: NodePool, now: float) -> None:
+        """Apply the node's NEC, if it has one, and remember the targets in force."""
         nec = self.necs.get(pool.node)
-        if nec is None:
-            return
-        for refusal in self.reconciler.configure(pool, nec.annotations, now):
-            log.warning("refused NEC %s (%s): %s", nec.name, refusal.reason.value, refusal.message)
-            self._event(nec, refusal)
+        if nec is not None:
+            for refusal in self.reconciler.configure(pool, nec.annotations, now):
+                log.warning("refused NEC %s (%s): %s", nec.name, refusal.reason, refusal.message)
+                self.outbox.post(refusal_event(nec, refusal))
+        self._remember(pool)
 
-    def _event(self, nec: NecInfo, refusal: Refusal) -> None:
-        message = f"{refusal.message}; the previous values stay in force"
-        event = NecEvent(
-            nec.name, nec.uid, "WarmTargetRefused", message, EventType.WARNING, "eni-exporter"
-        )
-        post_event(self.api, event)
+    # --- what outlives a restart ------------------------------------------------------------
+
+    def _record(self, node: str) -> NodeRecord:
+        """The node's record: kept in memory, else stored on its NEC by an earlier
+        exporter (when acting), else new: this is the node's first sight."""
+        record = self.records.get(node)
+        if record is None:
+            nec = self.necs.get(node)
+            stored = read_record(nec.record) if nec and self.keeps_records else None
+            record = stored or NodeRecord(self.registry.defaults)
+            self.records[node] = record
+        return record
+
+    def _remember(self, pool: NodePool) -> None:
+        """The pool's targets are the last in force: keep them in the node's record."""
+        record = self._record(pool.node)
+        if record.targets.get(pool.mode) != pool.targets:
+            self.records[pool.node] = record.with_targets(pool.mode, pool.targets)
+        self._store(pool.node)
+
+    def _store(self, node: str) -> None:
+        """Have the outbox write the node's record to its NEC, unless it holds it."""
+        record, nec = self.records.get(node), self.necs.get(node)
+        if not self.keeps_records or record is None or nec is None:
+            return
+        wanted = record.annotations()
+        if nec.record != wanted:
+            self.outbox.remember(node, wanted)
+
+
+def refusal_event(nec: NecInfo, refusal: Refusal) -> NecEvent:
+    """The Warning Event of a refused NEC change."""
+    message = f"{refusal.message}; the previous values stay in force"
+    return NecEvent(
+        nec.name, nec.uid, "WarmTargetRefused", message, EventType.WARNING, "eni-exporter"
+    )

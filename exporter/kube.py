@@ -3,18 +3,20 @@
 One :class:`kube_adapter.watcher.Watcher` per resource lists and watches; objects are
 cut down to the few fields the engine needs (:class:`NodeInfo`, :class:`PodInfo`,
 :class:`NecInfo`) as soon as they arrive, and put on one queue of :class:`Change` that
-the engine loop drains.
+the engine loop drains. :class:`NecWriter` makes the outbox's calls
+(:mod:`exporter.outbox`).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kube_adapter.nec import tke_annotations
+from kube_adapter.events import NecEvent, post_event
+from kube_adapter.nec import RECORD_KEYS, Necs, tke_annotations
 from kube_adapter.watcher import Resource, Watcher
 from pool_engine.config import Mode
 
@@ -55,6 +57,8 @@ class NecInfo:
     uid: str
     annotations: dict[str, str]
     """Only the tke.cloud.tencent.com/ annotations."""
+    record: dict[str, str] = field(default_factory=dict)
+    """The exporter's own record of the node (kube_adapter.nec.RECORD_KEYS), as stored."""
 
 
 Info = NodeInfo | PodInfo | NecInfo
@@ -102,7 +106,9 @@ def pod_info(obj: dict[str, Any]) -> PodInfo | None:
 
 def nec_info(obj: dict[str, Any]) -> NecInfo:
     meta = obj["metadata"]
-    return NecInfo(meta["name"], meta.get("uid", ""), tke_annotations(meta.get("annotations")))
+    annotations = meta.get("annotations") or {}
+    record = {k: annotations[k] for k in RECORD_KEYS if k in annotations}
+    return NecInfo(meta["name"], meta.get("uid", ""), tke_annotations(annotations), record)
 
 
 def _quantity(text: object) -> int:
@@ -120,7 +126,10 @@ CONVERT: dict[Resource, Callable[[dict[str, Any]], Info | None]] = {
 
 
 def start_watchers(
-    api: ApiClient, changes: queue.Queue[Change], stop: threading.Event
+    api: ApiClient,
+    changes: queue.Queue[Change],
+    stop: threading.Event,
+    on_error: Callable[[BaseException], None],
 ) -> list[Watcher[Info | None]]:
     """One running watcher per resource, all feeding ``changes``."""
     watchers = []
@@ -129,7 +138,21 @@ def start_watchers(
         def emit(deleted: bool, key: str, info: Info | None, kind: Resource = resource) -> None:
             changes.put(Change(kind, deleted, key, info))
 
-        watchers.append(Watcher(api, resource, convert, emit, stop))
+        watchers.append(Watcher(api, resource, convert, emit, stop, on_error))
     for watcher in watchers:
         watcher.start()
     return watchers
+
+
+class NecWriter:
+    """The outbox's two calls, through kube_adapter."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+        self.necs = Necs(api)
+
+    def post(self, event: NecEvent, timeout: float) -> bool:
+        return post_event(self.api, event, timeout)
+
+    def annotate(self, nec: str, annotations: Mapping[str, str], timeout: float) -> bool:
+        return self.necs.annotate(nec, annotations, timeout=timeout)

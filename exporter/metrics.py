@@ -142,6 +142,15 @@ class Instruments:
         # A gauge, not an Info: promtool and older scrapers reject the info type.
         self.build = Gauge("eni_pool_build_info", "Build information.", ["version"], registry=r)
         self.build.labels(version).set(1)
+        self.engine_errors = Counter(
+            "eni_pool_engine_errors",
+            "Exceptions the exporter survived, by where they struck.",
+            ["where"],
+            registry=r,
+        )
+        self.acting = Gauge(
+            "eni_pool_acting", "1 while this replica acts (publishes pools), else 0.", registry=r
+        )
 
 
 class PoolCollector(Collector):

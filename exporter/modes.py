@@ -3,32 +3,54 @@
 
 Each wires its parts and hands the loop to :class:`exporter.daemon.Daemon`, the only
 clock reader; SIGTERM/SIGINT (or the simulated duration) stop it cleanly.
+
+In cluster mode the process serves its endpoints from the start and acts in *terms*.
+A term lasts while the Lease is ours (:class:`kube_adapter.lease.Elector`; with
+``--no-leader-elect``, until the process stops): each term builds its watchers,
+engine and outbox afresh and checks, before every step and every write, that the
+Lease's renew deadline is still ahead; when it is not, the term ends and the replica
+stands by (:class:`exporter.replica.Replica`) until it holds the Lease again. Both
+providers elect: only the acting replica publishes pool series.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from exporter.cluster import ClusterEngine
 from exporter.daemon import Daemon, Engine
-from exporter.kube import Change, start_watchers
+from exporter.incidents import Incidents, Where
+from exporter.kube import Change, NecWriter, start_watchers
 from exporter.metrics import Instruments
-from exporter.server import Endpoints, serve
+from exporter.outbox import Outbox
+from exporter.replica import Replica
+from exporter.server import Endpoints, Status, serve
 from exporter.settings import Address, ClusterModeSettings, Provider, SimulationModeSettings
 from exporter.simcluster import SimulatedCluster
 from kube_adapter import logs
 from kube_adapter.client import connect
-from kube_adapter.lease import elect
+from kube_adapter.lease import ApiLeases, Elector, identity
 from pool_engine.errors import InputError
 
+if TYPE_CHECKING:
+    from kube_adapter.client import ApiClient
+
 log = logging.getLogger("eni-exporter")
+
+STEP_SECONDS = 0.2
+"""The engine loop's period in cluster mode."""
+FLUSH_SECONDS = 2.0
+"""On a clean shutdown, the outbox gets this long to send what waits."""
 
 
 def package_version() -> str:
@@ -42,35 +64,79 @@ def run_cluster(settings: ClusterModeSettings) -> None:
     """Watch the cluster and publish every node's pool until stopped."""
     logs.setup(settings.server.log_format, settings.server.log_level)
     api = connect(settings.client)
-    changes: queue.Queue[Change] = queue.Queue()
-    stop = threading.Event()
-    observe = settings.provider is Provider.TKE_OBSERVE
-    if not observe:
+    instruments = Instruments(package_version())
+    incidents = Incidents(instruments.engine_errors)
+    elector = None
+    if settings.lease.elect:
         lease = settings.lease
-        leading = elect(api, lease.name, lease.namespace, on_lost=stop.set)
-        log.info("waiting for lease %s/%s", lease.namespace, lease.name)
-        while not leading.wait(1.0):
-            if stop.is_set():
-                return
-    watchers = start_watchers(api, changes, stop)
-    engine = ClusterEngine(api, changes, watchers, settings.defaults, observe, settings.cloud)
-    started = time.monotonic()
-    daemon = Daemon(
-        Engine(engine.reconciler, engine.advance, engine.snapshot, engine.ready),
-        Instruments(package_version()),
-        clock=lambda: time.monotonic() - started,
-        interval=0.2,
-    )
-    daemon.stop = stop
+        store = ApiLeases(api, lease.name, lease.namespace, timeout=lease.timings.retry_period)
+        elector = Elector(store, identity(), lease.timings, incidents.reporter(Where.LEASE))
+    replica = Replica(instruments, elector)
+    stop = threading.Event()
     listen = settings.server.listen
-    server = _serve(daemon, listen)
+    server = _serve(replica.endpoints(), listen)
     log.info("serving http://%s:%d/metrics, provider %s", listen.host, listen.port,
              settings.provider)  # fmt: skip
     _stop_on_signals(stop)
     try:
-        daemon.run()
+        if elector is None:
+            _term(settings, api, replica, incidents, lambda: True, lambda: math.inf, stop)
+            return
+        elector.start()
+        log.info("standing by for lease %s/%s", settings.lease.namespace, settings.lease.name)
+        while not stop.is_set():
+            if not elector.acting():
+                stop.wait(0.05)
+                continue
+            _term(settings, api, replica, incidents, elector.acting, elector.deadline, stop)
+            if not stop.is_set():
+                log.warning("stopped acting: lease not renewed within %gs; standing by",
+                            settings.lease.timings.renew_deadline)  # fmt: skip
     finally:
+        if elector is not None:
+            elector.release()  # nothing acts any more
         server.shutdown()
+        server.server_close()
+
+
+def _term(
+    settings: ClusterModeSettings,
+    api: ApiClient,
+    replica: Replica,
+    incidents: Incidents,
+    may_act: Callable[[], bool],
+    deadline: Callable[[], float],
+    stop: threading.Event,
+) -> None:
+    """Act while ``may_act()``: watch, step the engine, publish, write; then stand by."""
+    ended = threading.Event()
+    changes: queue.Queue[Change] = queue.Queue()
+    watchers = start_watchers(api, changes, ended, incidents.counter(Where.WATCH))
+    outbox = Outbox(NecWriter(api), may_act, incidents)
+    outbox.start()
+    observe = settings.provider is Provider.TKE_OBSERVE
+    engine = ClusterEngine(changes, watchers, settings.defaults, outbox, incidents,
+                           observe=observe, cloud=settings.cloud)  # fmt: skip
+    started = time.monotonic()
+    daemon = Daemon(
+        Engine(engine.reconciler, engine.advance, engine.snapshot, engine.ready),
+        replica.instruments,
+        clock=lambda: time.monotonic() - started,
+        interval=STEP_SECONDS,
+    )
+    log.info("acting: watching Nodes, Pods and NEC objects")
+    replica.act(daemon)
+    try:
+        while not stop.is_set() and may_act():
+            try:
+                daemon.step()
+            except Exception as error:  # the loop goes on; /healthz tells if it keeps failing
+                incidents.survived(Where.STEP, error, "publishing")
+            stop.wait(max(0.0, min(STEP_SECONDS, deadline() - time.monotonic())))
+    finally:
+        replica.stand_by()
+        ended.set()
+        outbox.close(FLUSH_SECONDS if may_act() else 0.0)
 
 
 def run_simulation(settings: SimulationModeSettings) -> None:
@@ -87,12 +153,18 @@ def run_simulation(settings: SimulationModeSettings) -> None:
         virtual = (time.monotonic() - started) * speed
         return min(virtual, duration) if duration is not None else virtual
 
-    daemon = Daemon(
-        Engine(cluster.reconciler, cluster.advance), Instruments(package_version()), clock
-    )
+    instruments = Instruments(package_version())
+    Incidents(instruments.engine_errors)
+    instruments.acting.set(1)
+    daemon = Daemon(Engine(cluster.reconciler, cluster.advance), instruments, clock)
     listen = settings.server.listen
+    endpoints = Endpoints(
+        daemon.render,
+        lambda: Status(True, "ok") if daemon.healthy() else Status(False, "engine loop stalled"),
+        lambda: Status(True, "ready") if daemon.ready() else Status(False, "first sync pending"),
+    )
     try:
-        server = _serve(daemon, listen)
+        server = _serve(endpoints, listen)
     except BaseException:
         cluster.close()
         raise
@@ -105,15 +177,14 @@ def run_simulation(settings: SimulationModeSettings) -> None:
         daemon.run()
     finally:
         server.shutdown()
+        server.server_close()
         cluster.close()
         log.info("stopped after %.0f simulated seconds, %d pod events", cluster.now, cluster.events)
 
 
-def _serve(daemon: Daemon, listen: Address) -> ThreadingHTTPServer:
+def _serve(endpoints: Endpoints, listen: Address) -> ThreadingHTTPServer:
     try:
-        return serve(
-            Endpoints(daemon.render, daemon.healthy, daemon.ready), listen.host, listen.port
-        )
+        return serve(endpoints, listen.host, listen.port)
     except OSError as error:  # e.g. the address is taken
         problem = f"cannot listen on {listen.host}:{listen.port}: {error.strerror or error}"
         raise InputError("--listen", None, problem) from None

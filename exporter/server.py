@@ -1,7 +1,10 @@
 """HTTP endpoints: ``/metrics`` (Prometheus text or OpenMetrics), ``/healthz``, ``/readyz``.
 
-Handlers only read what the engine loop published; they never wait for it and
-never call the Kubernetes or cloud API.
+Handlers only read what the engine loop (or, on a standby, the replica's state)
+published; they never wait for the engine and never call the Kubernetes or cloud API.
+Each connection runs in a daemon thread whose socket times out after
+:data:`REQUEST_TIMEOUT` seconds, so a client that connects and sends nothing (a
+half-open connection) costs a thread for a while and never delays other requests.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -16,25 +20,43 @@ from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPEN
 
 log = logging.getLogger(__name__)
 
+REQUEST_TIMEOUT = 10.0
+"""Seconds a connection may stay silent (reading the request, or a blocked write)."""
+
+
+@dataclass(frozen=True)
+class Status:
+    """The answer of /healthz or /readyz: 200 when ``ok``, else 503; ``text`` as body."""
+
+    ok: bool
+    text: str
+
 
 class Endpoints:
-    """What the HTTP handlers may ask: rendered metrics and the loop's health."""
+    """What the HTTP handlers may ask: rendered metrics, liveness and readiness."""
 
     def __init__(
         self,
         render: Callable[[bool], bytes],
-        healthy: Callable[[], bool],
-        ready: Callable[[], bool],
+        healthy: Callable[[], Status],
+        ready: Callable[[], Status],
     ) -> None:
         self.render = render
         self.healthy = healthy
         self.ready = ready
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
 def serve(endpoints: Endpoints, host: str, port: int) -> ThreadingHTTPServer:
     """Start serving in a background thread; ``shutdown()`` the result to stop."""
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = REQUEST_TIMEOUT
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
@@ -46,12 +68,9 @@ def serve(endpoints: Endpoints, host: str, port: int) -> ThreadingHTTPServer:
                     self._reply(500, b"rendering metrics failed\n", "text/plain")
                     return
                 self._reply(200, body, OPENMETRICS if openmetrics else CONTENT_TYPE_LATEST)
-            elif path == "/healthz":
-                ok = endpoints.healthy()
-                self._reply(200 if ok else 503, b"ok\n" if ok else b"engine loop stalled\n")
-            elif path == "/readyz":
-                ok = endpoints.ready()
-                self._reply(200 if ok else 503, b"ready\n" if ok else b"first sync pending\n")
+            elif path in ("/healthz", "/readyz"):
+                status = endpoints.healthy() if path == "/healthz" else endpoints.ready()
+                self._reply(200 if status.ok else 503, f"{status.text}\n".encode())
             else:
                 self._reply(404, b"not found: try /metrics, /healthz or /readyz\n")
 
@@ -65,7 +84,6 @@ def serve(endpoints: Endpoints, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             log.debug("http: " + format, *args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = _Server((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ import click
 from exporter.cloud import CloudSettings
 from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
+from kube_adapter.lease import LeaseTimings
 from kube_adapter.logs import LogFormat, LogLevel
 from pool_engine.config import Defaults
 
@@ -50,10 +51,14 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class LeaseSettings:
-    """The Lease that elects the one acting replica (simulated provider)."""
+    """The Lease that elects the one acting replica (docs/operations.md)."""
 
     name: str = "eni-exporter"
     namespace: str = "kube-system"
+    timings: LeaseTimings = field(default_factory=LeaseTimings)
+    """--lease-duration, --renew-deadline, --retry-period."""
+    elect: bool = True
+    """--leader-elect; False: act at once, without a Lease (one replica only)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,17 @@ def engine_defaults(
     return defaults
 
 
+def lease_timings(duration: float, renew_deadline: float, retry_period: float) -> LeaseTimings:
+    """The Lease flags as :class:`LeaseTimings`, refused when they cannot work."""
+    timings = LeaseTimings(duration, renew_deadline, retry_period)
+    problem = timings.problem()
+    if problem is not None:
+        raise click.BadParameter(
+            problem, param_hint="--lease-duration/--renew-deadline/--retry-period"
+        )
+    return timings
+
+
 # --- option groups shared by both commands ----------------------------------------------
 
 
@@ -146,6 +162,21 @@ def engine_flags(f: F) -> F:
                          help=text)(f)  # fmt: skip
     quick = "Release every excess idle slot per round (default: one per round)."
     return click.option("--enable-quick-release", is_flag=True, help=quick)(f)
+
+
+def lease_flags(f: F) -> F:
+    """How the Lease is kept (simulated provider); docs/operations.md explains them."""
+    for name, default, text in (
+        ("--retry-period", 2.0, "Seconds between two reads (and renewals) of the Lease."),
+        ("--renew-deadline", 10.0,
+         "Stop acting this many seconds after the last successful renewal."),
+        ("--lease-duration", 15, "Seconds without renewal after which another replica "
+         "takes the Lease; above --renew-deadline."),
+    ):  # fmt: skip
+        kind = click.IntRange(min=1) if name == "--lease-duration" else click.FloatRange(
+            min=0, min_open=True)  # fmt: skip
+        f = click.option(name, type=kind, default=default, show_default=True, help=text)(f)
+    return f
 
 
 def latency_flag(f: F) -> F:

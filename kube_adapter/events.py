@@ -70,15 +70,16 @@ def event_body(event: NecEvent, now: datetime) -> dict[str, Any]:
     }
 
 
-def post_event(api: ApiClient, event: NecEvent) -> bool:
-    """Post ``event``; on failure log a warning and return False."""
+def post_event(api: ApiClient, event: NecEvent, timeout: float | None = None) -> bool:
+    """Post ``event`` (waiting at most ``timeout`` seconds for the API server, when
+    given); on failure log a warning and return False."""
     from kubernetes import client
 
     body = event_body(event, datetime.now(UTC))
     try:
         with map_kubernetes_errors():
             client.CoreV1Api(api).create_namespaced_event(
-                NAMESPACE, client.CoreV1Event.model_validate(body)
+                NAMESPACE, client.CoreV1Event.model_validate(body), _request_timeout=timeout
             )
     except KubernetesError as error:
         log.warning("could not record an Event for NEC %s: %s", event.nec, error)

@@ -4,7 +4,9 @@ A :class:`Watcher` lists, then watches from the list's resourceVersion; on 410 G
 it lists again and reports the difference (objects gone while it was not looking come
 out as deletions); other errors back off exponentially with jitter. Each object is
 converted by the caller's function as soon as it arrives, and only real changes of
-the converted value are emitted. Nothing here polls.
+the converted value are emitted; an object the function cannot convert is logged and
+left out. Every failure is also reported to ``on_error``; nothing ends the thread but
+``stop``. Nothing here polls.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, assert_never
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, assert_never, cast
 
 from kube_adapter import nec
 from kube_adapter.errors import map_kubernetes_errors
@@ -30,6 +32,7 @@ T = TypeVar("T")
 WATCH_SECONDS = 300
 """The server ends each watch after this long; the watcher resumes it."""
 MAX_PAUSE_SECONDS = 30.0
+_UNREADABLE = object()
 
 
 class Resource(enum.StrEnum):
@@ -77,6 +80,7 @@ class Watcher(threading.Thread, Generic[T]):
         convert: Callable[[dict[str, Any]], T],
         emit: Callable[[bool, str, T | None], None],
         stop: threading.Event,
+        on_error: Callable[[BaseException], None] = lambda error: None,
     ) -> None:
         super().__init__(name=f"watch-{resource}", daemon=True)
         self.resource = resource
@@ -84,6 +88,7 @@ class Watcher(threading.Thread, Generic[T]):
         self.convert = convert
         self.emit = emit
         self.stop_event = stop
+        self.on_error = on_error
         self.known: dict[str, T] = {}
         self.synced = threading.Event()
         """Set once the first list went out: every object there was has been emitted."""
@@ -105,11 +110,13 @@ class Watcher(threading.Thread, Generic[T]):
                     version = None
                     continue
                 failures += 1
+                self.on_error(error)
                 self._pause(failures, str(error))
                 if error.status is None and failures > 3:  # unreachable: start afresh
                     version = None
             except Exception as error:  # a broken stream, an API server restart
                 failures += 1
+                self.on_error(error)
                 self._pause(failures, str(error))
                 version = None if failures > 3 else version
 
@@ -118,7 +125,12 @@ class Watcher(threading.Thread, Generic[T]):
         body = json.loads(reply.data)
         seen: dict[str, T] = {}
         for obj in body.get("items") or []:
-            seen[self.resource.key(obj)] = self.convert(obj)
+            key = self.resource.key(obj)
+            converted = self._convert(key, obj)
+            if converted is not _UNREADABLE:
+                seen[key] = cast(T, converted)
+            elif key in self.known:
+                seen[key] = self.known[key]  # keep the last readable version
         for gone in set(self.known) - set(seen):
             self.emit(True, gone, self.known[gone])
         for key, info in seen.items():
@@ -152,11 +164,23 @@ class Watcher(threading.Thread, Generic[T]):
                 self.known.pop(key, None)
                 self.emit(True, key, None)
                 continue
-            info = self.convert(obj)
+            converted = self._convert(key, obj)
+            if converted is _UNREADABLE:
+                continue
+            info = cast(T, converted)
             if self.known.get(key) != info:
                 self.known[key] = info
                 self.emit(False, key, info)
         return version
+
+    def _convert(self, key: str, obj: dict[str, Any]) -> object:
+        """The caller's conversion of ``obj``, or _UNREADABLE (logged and reported)."""
+        try:
+            return self.convert(obj)
+        except Exception as error:
+            log.warning("%s %s left out: cannot read it: %r", self.resource, key, error)
+            self.on_error(error)
+            return _UNREADABLE
 
     def _pause(self, failures: int, why: str) -> None:
         delay = self._rng.uniform(0, min(MAX_PAUSE_SECONDS, 0.5 * 2**failures))

@@ -9,6 +9,7 @@ Kubernetes Event, ``eni_pool_config_rejections_total{reason}``).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import assert_never
@@ -39,6 +40,18 @@ MAX_ATTACH_KEY = {
 }
 IPS_PER_ENI_KEY = PREFIX + "max-ip-per-route-eni"
 
+# Physical ceilings, far above any instance type's (TKE's largest default is 7 ENIs x 29
+# IPs, 39 exclusive ENIs): a value above them is a typo, and refused (out_of_range).
+MAX_ROUTE_ENIS = 64
+"""The most ENIs one node can attach (``route-eni-max-attach``)."""
+MAX_IPS_PER_ENI = 256
+"""The most secondary IPs one ENI can hold (``max-ip-per-route-eni``)."""
+MAX_DIRECT_ENIS = 256
+"""The most exclusive ENIs one node can attach (``direct-eni-max-attach``)."""
+MAX_SLOTS = {Mode.ROUTE_ENI: MAX_ROUTE_ENIS * MAX_IPS_PER_ENI, Mode.DIRECT_ENI: MAX_DIRECT_ENIS}
+"""The most slots a node can bind in each mode: no warm target can be above it."""
+_DECIMAL = re.compile(r"-?[0-9]+", re.ASCII)
+
 
 class Reason(enum.StrEnum):
     """Why a configuration change was refused (the metric's ``reason`` label)."""
@@ -48,6 +61,7 @@ class Reason(enum.StrEnum):
     NEGATIVE = "negative"
     MIN_ABOVE_MAX = "min_above_max"
     BELOW_IN_USE = "below_in_use"
+    OUT_OF_RANGE = "out_of_range"
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,18 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What pods hold on a node now: limits below it are refused."""
+
+    slots: int = 0
+    """P: slots held by pods."""
+    enis: int = 0
+    """ENIs holding at least one pod's IP (route-eni)."""
+    most_on_one_eni: int = 0
+    """The most pod-held IPs on one ENI (route-eni)."""
+
+
+@dataclass(frozen=True)
 class Defaults:
     """Engine flags (the seed's ipamd flags). They apply to nodes first seen after a change."""
 
@@ -115,12 +141,18 @@ class Defaults:
 
     def check(self) -> Refusal | None:
         """Flags obey the same rules as annotations."""
-        for low, high, name in (
-            (self.ip_min_warm, self.ip_max_warm, "ip"),
-            (self.eni_min_warm, self.eni_max_warm, "eni"),
+        for low, high, name, mode in (
+            (self.ip_min_warm, self.ip_max_warm, "ip", Mode.ROUTE_ENI),
+            (self.eni_min_warm, self.eni_max_warm, "eni", Mode.DIRECT_ENI),
         ):
             if low < 0 or high < 0:
                 return Refusal(Reason.NEGATIVE, f"--{name}-*-warm-target must be >= 0")
+            if max(low, high) > MAX_SLOTS[mode]:
+                return Refusal(
+                    Reason.OUT_OF_RANGE,
+                    f"--{name}-*-warm-target must be <= {MAX_SLOTS[mode]}, the most slots"
+                    " a node can bind",
+                )
             if low > high:
                 return Refusal(
                     Reason.MIN_ABOVE_MAX,
@@ -140,11 +172,9 @@ def parse_targets(annotations: Mapping[str, str], mode: Mode) -> Targets | Refus
         return Refusal(Reason.MISSING_PAIR_KEY, f"{present[0]} is set but {missing} is not")
     values: list[int] = []
     for key in (low_key, high_key):
-        number = _integer(annotations[key])
-        if number is None:
-            return Refusal(Reason.NOT_INTEGER, f"{key}={annotations[key]!r} is not an integer")
-        if number < 0:
-            return Refusal(Reason.NEGATIVE, f"{key}={number} is negative")
+        number = _number(key, annotations[key], MAX_SLOTS[mode])
+        if isinstance(number, Refusal):
+            return number
         values.append(number)
     low, high = values
     if low > high:
@@ -153,40 +183,68 @@ def parse_targets(annotations: Mapping[str, str], mode: Mode) -> Targets | Refus
 
 
 def parse_limits(
-    annotations: Mapping[str, str], mode: Mode, current: Limits, in_use: int
+    annotations: Mapping[str, str], mode: Mode, current: Limits, in_use: Usage
 ) -> Limits | Refusal | None:
-    """Limits from NEC annotations, each key optional; refused below the slots in use."""
-    keys = [MAX_ATTACH_KEY[mode]] + ([IPS_PER_ENI_KEY] if mode is Mode.ROUTE_ENI else [])
+    """Limits from NEC annotations, each key optional; refused below what pods hold:
+    fewer slots than held, fewer ENIs than hold a pod's IP, or fewer IPs per ENI than
+    one ENI holds (SPEC section 2)."""
+    attach_key = MAX_ATTACH_KEY[mode]
+    keys = [attach_key] + ([IPS_PER_ENI_KEY] if mode is Mode.ROUTE_ENI else [])
     if not any(k in annotations for k in keys):
         return None
     numbers: dict[str, int] = {}
     for key in keys:
         if key not in annotations:
             continue
-        number = _integer(annotations[key])
-        if number is None:
-            return Refusal(Reason.NOT_INTEGER, f"{key}={annotations[key]!r} is not an integer")
-        if number < 0:
-            return Refusal(Reason.NEGATIVE, f"{key}={number} is negative")
+        number = _number(key, annotations[key], _LIMIT_CEILING[key])
+        if isinstance(number, Refusal):
+            return number
         numbers[key] = number
     limits = Limits(
-        numbers.get(MAX_ATTACH_KEY[mode], current.max_enis),
+        numbers.get(attach_key, current.max_enis),
         numbers.get(IPS_PER_ENI_KEY, current.ips_per_eni) if mode is Mode.ROUTE_ENI else 1,
     )
-    if limits.capacity < in_use:
+    if mode is Mode.ROUTE_ENI and attach_key in numbers and limits.max_enis < in_use.enis:
+        return Refusal(
+            Reason.BELOW_IN_USE,
+            f"{attach_key}={limits.max_enis} is below the {in_use.enis} ENIs in use",
+        )
+    if IPS_PER_ENI_KEY in numbers and limits.ips_per_eni < in_use.most_on_one_eni:
+        return Refusal(
+            Reason.BELOW_IN_USE,
+            f"{IPS_PER_ENI_KEY}={limits.ips_per_eni} is below the {in_use.most_on_one_eni}"
+            " IPs in use on one ENI",
+        )
+    if limits.capacity < in_use.slots:
         return Refusal(
             Reason.BELOW_IN_USE,
             f"max {limits.capacity} slots ({', '.join(f'{k}={v}' for k, v in numbers.items())})"
-            f" is below the {in_use} slots in use",
+            f" is below the {in_use.slots} slots in use",
         )
     return limits
 
 
-def _integer(text: str) -> int | None:
-    try:
-        return int(text.strip(), 10)
-    except (ValueError, AttributeError):
-        return None
+_LIMIT_CEILING = {
+    MAX_ATTACH_KEY[Mode.ROUTE_ENI]: MAX_ROUTE_ENIS,
+    IPS_PER_ENI_KEY: MAX_IPS_PER_ENI,
+    MAX_ATTACH_KEY[Mode.DIRECT_ENI]: MAX_DIRECT_ENIS,
+}
+
+
+def _number(key: str, text: object, ceiling: int) -> int | Refusal:
+    """A value of ``key``: decimal digits only (a leading ``-`` aside: no ``+``, spaces or
+    underscores), not negative, at most ``ceiling``; else the Refusal saying why. A
+    value is never converted before its length is checked, however long it is."""
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
+        shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:36] + "...'"
+        return Refusal(Reason.NOT_INTEGER, f"{key}={shown} is not an integer")
+    digits = text.lstrip("-").lstrip("0")
+    shown = text if len(text) <= 24 else text[:20] + "..."
+    if text.startswith("-") and digits:
+        return Refusal(Reason.NEGATIVE, f"{key}={shown} is negative")
+    if len(digits) > len(str(ceiling)) or int(digits or "0") > ceiling:
+        return Refusal(Reason.OUT_OF_RANGE, f"{key}={shown} is above {ceiling}")
+    return int(digits or "0")
 
 
 # Default limits by CPU cores, from the TKE documentation.

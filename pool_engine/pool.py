@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from pool_engine.config import Limits, Mode, Targets
+from pool_engine.config import Limits, Mode, Targets, Usage
 from pool_engine.eni import Eni
 from pool_engine.plan import BindOp, Plan
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, next_round_after
@@ -154,6 +154,11 @@ class NodePool:
     @property
     def capacity(self) -> int:
         return self._limits.capacity
+
+    def usage(self) -> Usage:
+        """What pods hold: slots, ENIs holding a pod's IP, the most held on one ENI."""
+        held = [eni.allocated for eni in self.enis.values() if eni.allocated]
+        return Usage(self.holding, len(held), max(held, default=0))
 
     # --- pods (R5, R6) -------------------------------------------------------------------
 

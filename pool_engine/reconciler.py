@@ -164,7 +164,7 @@ class Reconciler:
         self._changed = True
         refusals: list[Refusal] = []
         targets = parse_targets(annotations, pool.mode)
-        limits = parse_limits(annotations, pool.mode, pool.limits, pool.holding)
+        limits = parse_limits(annotations, pool.mode, pool.limits, pool.usage())
         for parsed in (targets, limits):
             if isinstance(parsed, Refusal):
                 refusals.append(parsed)

@@ -30,17 +30,22 @@ class Registry:
             self.defaults = defaults
         return refused
 
-    def ensure(self, node: str, mode: Mode, limits: Limits, now: float) -> NodePool:
-        """The node's pool, created with the current defaults if this is its first sight."""
+    def ensure(
+        self, node: str, mode: Mode, limits: Limits, now: float, defaults: Defaults | None = None
+    ) -> NodePool:
+        """The node's pool, created if this is its first sight with ``defaults``: those
+        in force when the node was first seen, which a caller may have kept across a
+        restart; None: the current defaults."""
         key = (node, mode)
         pool = self.pools.get(key)
         if pool is None:
+            kept = defaults or self.defaults
             pool = NodePool(
                 node,
                 mode,
-                self.defaults.targets(mode),
+                kept.targets(mode),
                 limits,
-                quick_release=self.defaults.quick_release,
+                quick_release=kept.quick_release,
                 started=now,
                 release_interval=self.release_interval,
             )

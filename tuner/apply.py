@@ -5,7 +5,9 @@ guardrails (minimum history, node selector, opt-out annotation, step limit, a ca
 on nodes changed per run), refusing what the engine would refuse. Writing
 (:func:`write`) sends one merge patch per NEC with both keys of the pair and a
 record of the previous values, guarded by the NEC's resourceVersion: a concurrent
-edit gets 409 and the node is planned again from what is there now, never lost.
+edit gets 409 and the node is planned again from what is there now, never lost. Any
+other API error fails that node alone (outcome ``failed: <why>``, one log line) and
+the run goes on with the others; :func:`raise_for_failures` then ends it with exit 4.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 from kube_adapter.events import EventType, NecEvent, post_event
 from kube_adapter.nec import Necs, capacity, current_targets, targets_annotations
 from pool_engine.config import Mode, Refusal, Targets, parse_targets
-from pool_engine.errors import KubernetesConflict
+from pool_engine.errors import KubernetesConflict, KubernetesError
 from tuner.analysis import Recommendation
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ OPT_OUT = "eni-pool.io/tuner-opt-out"
 PREVIOUS = "eni-pool.io/previous-warm-targets"
 """JSON record of the values the tuner replaced, and when."""
 MAX_RETRIES = 5
+FAILED = "failed"
+"""Outcome prefix of a node whose write the API refused (``failed: <why>``)."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,12 @@ class Change:
     before: Targets | None
     after: Targets | None
     outcome: str
-    """``changed``, ``would-change`` (dry run), ``unchanged`` or ``skipped: <why>``."""
+    """``changed``, ``would-change`` (dry run), ``unchanged``, ``skipped: <why>`` or
+    ``failed: <why>`` (the API refused the write, or could not be reached)."""
     retries: int = 0
+
+    def failed(self) -> bool:
+        return self.outcome.startswith(FAILED)
 
 
 def plan(
@@ -132,6 +140,8 @@ def write(
     custom: CustomObjectsApi | None = None,
 ) -> list[Change]:
     """Patch every planned NEC (or dry-run it); return what happened to each node.
+    A node the API refuses (other than a conflict, which is re-planned) is ``failed``
+    and logged; the other nodes are still written.
 
     ``custom`` replaces the client's CustomObjectsApi (tests use it to edit meanwhile).
     """
@@ -141,8 +151,24 @@ def write(
         if change.outcome != "changed":
             done.append(change)
             continue
-        done.append(_patch(api, necs, change, recs[change.node], guard, mode, dry_run))
+        try:
+            done.append(_patch(api, necs, change, recs[change.node], guard, mode, dry_run))
+        except KubernetesError as error:
+            log.error("NEC %s not written: %s", change.node, error)
+            done.append(replace(change, outcome=f"{FAILED}: {error}"))
     return done
+
+
+def raise_for_failures(done: Sequence[Change]) -> None:
+    """After the record of a run is out: a KubernetesError (exit 4) naming the nodes
+    whose write failed, if any did."""
+    failed = [c.node for c in done if c.failed()]
+    if failed:
+        written = sum(1 for c in done if c.outcome == "changed")
+        raise KubernetesError(
+            f"{len(failed)} NEC write(s) failed ({', '.join(failed)});"
+            f" {written} other node(s) changed"
+        )
 
 
 def _patch(

@@ -161,7 +161,9 @@ def apply(
             before, after = _pair(change.before), _pair(change.after)
             log.info(f"{change.outcome}: {change.node} {before} -> {after}")
     log.debug(f"wrote {len(done):,} nodes in {watch.seconds():.2f}s")
-    return render(ApplyReport(done, settings.dry_run), renderer)
+    rendered = render(ApplyReport(done, settings.dry_run), renderer)
+    applying.raise_for_failures(done)  # after the record is out: exit 4 naming the failed
+    return rendered
 
 
 def backtest(

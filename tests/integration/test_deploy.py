@@ -104,8 +104,34 @@ def test_exporter_mode_per_overlay(overlay: tuple[str, Objects]) -> None:
     ]
     if name == "tke-observe":
         assert args[:2] == ["run", "--provider=tke-observe"]
+    elif name == "simulated-provider":
+        assert args[:2] == ["run", "--provider=simulated"]
     else:
         assert args[:2] == ["simulate", "--nodes=50"]
+    assert "--no-leader-elect" not in args
+
+
+def test_exporter_replicas_and_disruption_budget(overlay: tuple[str, Objects]) -> None:
+    """Cluster mode: two replicas electing one acting replica, rolled one at a time,
+    at least one kept through voluntary disruptions. `simulate`: one replica (each would
+    simulate a cluster of its own), and no budget (one of one would block drains)."""
+    name, objects = overlay
+    deployment = find(objects, "Deployment", "eni-exporter")
+    budgets = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
+    if name == "simulated-demo":
+        assert deployment["spec"]["replicas"] == 1 and budgets == []
+        return
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}
+    }  # fmt: skip
+    (budget,) = budgets
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in spread] == ["kubernetes.io/hostname"]
 
 
 def test_tuner_cronjob_runs_apply_with_guardrails(overlay: tuple[str, Objects]) -> None:
@@ -142,12 +168,23 @@ def rules_of(objects: Objects, kind: str, name: str) -> set[tuple[str, str, str]
 
 
 def test_rbac_is_least_privilege(overlay: tuple[str, Objects]) -> None:
-    objects = overlay[1]
+    name, objects = overlay
     read = ("get", "list", "watch")
     assert rules_of(objects, "ClusterRole", "eni-pool-exporter") == {
         *(("", r, v) for r in ("nodes", "pods") for v in read),
         *((NEC_GROUP, "nodeeniconfigs", v) for v in read),
     }
+    records = [o for o in objects if o["metadata"]["name"] == "eni-pool-exporter-records"]
+    if name == "simulated-provider":  # the acting engine's own annotations on NEC objects
+        assert rules_of(objects, "ClusterRole", "eni-pool-exporter-records") == {
+            (NEC_GROUP, "nodeeniconfigs", "patch")
+        }
+        binding = find(objects, "ClusterRoleBinding", "eni-pool-exporter-records")
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "eni-exporter", "namespace": "eni-pool"}
+        ]
+    else:
+        assert records == []
     assert rules_of(objects, "Role", "eni-pool-exporter-leases") == {
         ("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")
     }

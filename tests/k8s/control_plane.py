@@ -69,7 +69,16 @@ class ControlPlane:
         rollout in a real cluster. (etcd compaction alone does not do this: the
         watch cache keeps serving history since the API server started.)
         """
-        self.apiserver.stop()
+        self.stop_apiserver()
+        self.start_apiserver()
+
+    def stop_apiserver(self) -> None:
+        """Kill kube-apiserver at once (etcd keeps running): the API is unreachable
+        from this instant until :meth:`start_apiserver`."""
+        self.apiserver.kill()
+
+    def start_apiserver(self) -> None:
+        """Start the stopped kube-apiserver again and wait until it is ready."""
         self.apiserver.start()
         self.apiserver.wait_until(
             "/readyz", lambda: _apiserver_ready(self.server, self.ca_file, self.admin_token)

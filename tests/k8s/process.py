@@ -46,6 +46,12 @@ class Process:
                 self.popen.kill()
                 self.popen.wait()
 
+    def kill(self) -> None:
+        """Stop at once (SIGKILL), as when the machine under it dies."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+
     def wait_until(self, what: str, ready: Callable[[], bool]) -> None:
         """Poll ready() until it holds; fail fast with the log tail if the process exits."""
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -4,8 +4,14 @@ retry on a concurrent edit, opt-out, guardrails, and a second run that changes n
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
+import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +211,115 @@ def test_selector_matches_nec_labels(
                                             "--selector", "pool=batch", "--dry-run")}  # fmt: skip
     assert done[names[1]]["outcome"] == "would-change"
     assert {done[n]["outcome"] for n in names if n != names[1]} == {"skipped: not selected"}
+
+
+class FaultyProxy:
+    """Plain HTTP on loopback in front of the API server, answering 500 to every PATCH
+    of one path, the way an API server or its admission webhook fails now and then."""
+
+    def __init__(self, plane: ControlPlane, failing_path: str, workdir: Path) -> None:
+        context = ssl.create_default_context(cafile=str(plane.ca_file))
+        token = plane.admin_token
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                body = self._body()
+                if self.command == "PATCH" and self.path.split("?")[0] == failing_path:
+                    self._reply(500, b'{"kind":"Status","message":"injected failure"}')
+                    return
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() in ("content-type", "accept")}  # fmt: skip
+                headers.setdefault("Content-Type", "application/json")  # not urllib's default
+                headers["Authorization"] = f"Bearer {token}"
+                request = urllib.request.Request(
+                    plane.server + self.path, data=body, method=self.command, headers=headers
+                )
+                try:
+                    with urllib.request.urlopen(request, context=context, timeout=30) as reply:
+                        self._reply(reply.status, reply.read())
+                except urllib.error.HTTPError as error:
+                    with error:
+                        self._reply(error.code, error.read())
+
+            def _body(self) -> bytes | None:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else None
+
+            def _reply(self, code: int, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        port = self.server.server_address[1]
+        self.kubeconfig = workdir / "proxied-kubeconfig"
+        self.kubeconfig.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "proxied",
+            "clusters": [{"name": "proxied", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+            "users": [{"name": "admin", "user": {"token": token}}],
+            "contexts": [{"name": "proxied", "context": {"cluster": "proxied", "user": "admin"}}],
+        }))  # fmt: skip
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_one_node_failing_does_not_stop_the_others_and_exits_4(
+    control_plane: ControlPlane, nodes: tuple[list[str], Path], tmp_path: Path
+) -> None:
+    """Before: the 500 went up through `write` and ended the run with a traceback,
+    after some nodes had changed and before the record of what changed was printed."""
+    api = control_plane.api_client
+    names, trace = nodes
+    failing = names[1]
+    proxy = FaultyProxy(
+        control_plane, f"/apis/{NEC_GROUP}/{NEC_VERSION}/{NEC_PLURAL}/{failing}", tmp_path
+    )
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", "from tuner.cli import main; main()", "apply",
+             "--trace", str(trace), "--kubeconfig", str(proxy.kubeconfig),
+             "--min-history", "1", "-o", "json"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        proxy.close()
+    assert run.returncode == 4, run.stderr
+    done = {c["node"]: c for c in json.loads(run.stdout)}
+    assert done[failing]["outcome"].startswith("failed: Kubernetes API answered 500")
+    written = [n for n in names if n != failing]
+    assert all(done[n]["outcome"] == "changed" for n in written)
+    for name in written:
+        annotations = nec(api, name)["metadata"]["annotations"]
+        assert (annotations[MIN], annotations[MAX]) == ("1", "1")
+        assert applying.PREVIOUS in annotations
+    assert nec(api, failing)["metadata"]["annotations"][MAX] == "5"
+    core = client.CoreV1Api(api)
+    tuned = {
+        e.involved_object.name
+        for e in core.list_namespaced_event("default").items
+        if e.reason == "WarmTargetsTuned"
+    }
+    assert set(written) <= tuned and failing not in tuned
+    lines = run.stderr.splitlines()
+    about = [line for line in lines if failing in line]
+    assert len(about) == 2, lines  # why it failed, then the summary
+    assert "500" in about[0] and "injected failure" in about[0]
+    assert lines[-1] == f"error: 1 NEC write(s) failed ({failing}); 3 other node(s) changed"

@@ -1,4 +1,4 @@
-"""deploy/ against the real API server (v1.37): both overlays pass a server-side
+"""deploy/ against the real API server (v1.37): every overlay passes a server-side
 dry-run apply with strict field validation, tke-observe (with the ServiceMonitor
 component) applies for real, the pods pass the namespace's Pod Security "restricted"
 level, and the exporter's and tuner's ServiceAccounts can do exactly what their roles
@@ -126,7 +126,7 @@ def test_tke_observe_applies_and_is_there(
     apply(control_plane.api_client, deployed)  # idempotent: a second apply changes nothing
 
 
-@pytest.mark.parametrize("overlay", ["tke-observe", "simulated-demo"])
+@pytest.mark.parametrize("overlay", ["tke-observe", "simulated-demo", "simulated-provider"])
 def test_overlay_passes_server_side_dry_run(
     control_plane: ControlPlane, deployed: list[dict[str, Any]], overlay: str
 ) -> None:

@@ -41,6 +41,8 @@ Metrics = dict[tuple[str, str], float]
 
 @contextmanager
 def exporter(plane: ControlPlane, workdir: Path, *args: str) -> Iterator[str]:
+    if "--lease-name" not in args:  # a Lease of its own: no wait for another test's
+        args = (*args, "--lease-name", unique_name("lease"), "--lease-namespace", "default")
     port = free_port()
     log_path = workdir / f"exporter-{port}.log"
     with log_path.open("w") as log:
@@ -51,6 +53,7 @@ def exporter(plane: ControlPlane, workdir: Path, *args: str) -> Iterator[str]:
         )  # fmt: skip
         try:
             wait_http(f"http://127.0.0.1:{port}/readyz", timeout=30)
+            within(30.0, lambda: readyz(f"http://127.0.0.1:{port}") == "ready\n", "acting")
             yield f"http://127.0.0.1:{port}"
         except BaseException:
             print(log_path.read_text()[-5000:])
@@ -58,6 +61,15 @@ def exporter(plane: ControlPlane, workdir: Path, *args: str) -> Iterator[str]:
         finally:
             process.terminate()
             assert process.wait(timeout=20) == 0
+
+
+def readyz(base: str) -> str:
+    """The body of /readyz: ``ready`` once acting and synced (a standby says so)."""
+    try:
+        with urllib.request.urlopen(base + "/readyz", timeout=2) as reply:
+            return str(reply.read().decode())
+    except OSError:
+        return ""
 
 
 def scrape(base: str, node: str) -> Metrics:

@@ -13,7 +13,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-OVERLAYS = ("tke-observe", "simulated-demo")
+OVERLAYS = ("tke-observe", "simulated-demo", "simulated-provider")
 SCRIPT = REPO / "hack" / "kustomize.sh"
 
 

@@ -11,6 +11,7 @@ from pool_engine.config import (
     Reason,
     Refusal,
     Targets,
+    Usage,
     default_limits,
     parse_limits,
     parse_targets,
@@ -74,7 +75,7 @@ def test_limits_accepted(
     annotations: dict[str, str], mode: Mode, in_use: int, want: Limits | None
 ) -> None:
     current = Limits(3, 9) if mode is Mode.ROUTE_ENI else Limits(9)
-    assert parse_limits(annotations, mode, current, in_use) == want
+    assert parse_limits(annotations, mode, current, Usage(in_use)) == want
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def test_limits_refused(
     annotations: dict[str, str], mode: Mode, in_use: int, reason: Reason
 ) -> None:
     current = Limits(3, 9) if mode is Mode.ROUTE_ENI else Limits(9)
-    refused = parse_limits(annotations, mode, current, in_use)
+    refused = parse_limits(annotations, mode, current, Usage(in_use))
     assert isinstance(refused, Refusal) and refused.reason is reason
 
 

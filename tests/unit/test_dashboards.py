@@ -25,7 +25,8 @@ def exporter_metrics() -> set[str]:
     from exporter.metrics import DRIFT, FAMILIES
 
     names = {f.name + ("_total" if f.kind == "counter" else "") for f in (*FAMILIES, DRIFT)}
-    names |= {"eni_pool_cloud_api_errors_total", "eni_pool_build_info"}
+    names |= {"eni_pool_cloud_api_errors_total", "eni_pool_build_info", "eni_pool_acting",
+              "eni_pool_engine_errors_total"}  # fmt: skip
     for histogram in ("slot_wait_seconds", "cloud_api_duration_seconds",
                       "reconcile_duration_seconds"):  # fmt: skip
         names |= {f"eni_pool_{histogram}_{part}" for part in ("bucket", "count", "sum")}

@@ -19,6 +19,7 @@ from exporter.settings import (
 )
 from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
+from kube_adapter.lease import LeaseTimings
 from kube_adapter.logs import LogFormat, LogLevel
 from pool_engine.config import Defaults
 
@@ -53,6 +54,14 @@ def test_run_flags(ran: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
             defaults=Defaults(ip_min_warm=2, ip_max_warm=3, quick_release=True),
         )
     ]
+
+
+def test_run_lease_flags(ran: list[object]) -> None:
+    invoke("run", "--lease-duration", "3", "--renew-deadline", "2", "--retry-period", "0.5",
+           "--no-leader-elect", "--lease-name", "x", "--lease-namespace", "ns")  # fmt: skip
+    settings = ran[0]
+    assert isinstance(settings, ClusterModeSettings)
+    assert settings.lease == LeaseSettings("x", "ns", LeaseTimings(3, 2, 0.5), elect=False)
 
 
 def test_run_defaults(ran: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,6 +108,12 @@ def test_simulate_flags(ran: list[object]) -> None:
             ["run", "--eni-min-warm-target", "3"],
             "--eni-min-warm-target 3 > --eni-max-warm-target 1",
         ),
+        (
+            ["run", "--ip-max-warm-target", "99999999999999999999"],
+            "--ip-*-warm-target must be <= 16384",
+        ),
+        (["run", "--renew-deadline", "15"], "need 0 < retry period (2) < renew deadline (15)"),
+        (["run", "--retry-period", "10"], "need 0 < retry period (10) < renew deadline (10)"),
     ],
 )
 def test_bad_flags_are_refused_before_anything_runs(
