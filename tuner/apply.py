@@ -12,18 +12,20 @@ the run goes on with the others; :func:`raise_for_failures` then ends it with ex
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from kube_adapter.events import EventType, NecEvent, post_event
 from kube_adapter.nec import Necs, capacity, current_targets, targets_annotations
 from pool_engine.config import Mode, Refusal, Targets, parse_targets
 from pool_engine.errors import KubernetesConflict, KubernetesError
 from tuner.analysis import Recommendation
+from tuner.recommendation import RecommendationStatus
 
 if TYPE_CHECKING:
     from kube_adapter.client import ApiClient, CustomObjectsApi
@@ -35,8 +37,19 @@ OPT_OUT = "eni-pool.io/tuner-opt-out"
 PREVIOUS = "eni-pool.io/previous-warm-targets"
 """JSON record of the values the tuner replaced, and when."""
 MAX_RETRIES = 5
-FAILED = "failed"
-"""Outcome prefix of a node whose write the API refused (``failed: <why>``)."""
+
+
+class Result(enum.StrEnum):
+    """What a run did to one node (the record's ``outcome`` starts with it)."""
+
+    CHANGED = "changed"
+    WOULD_CHANGE = "would-change"
+    """Dry run: the API server accepted the patch and wrote nothing."""
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    """A guardrail or the NEC itself kept the tuner away; the detail says which."""
+    FAILED = "failed"
+    """The API refused the write (not a conflict) or could not be reached."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +69,29 @@ class Change:
     node: str
     before: Targets | None
     after: Targets | None
-    outcome: str
-    """``changed``, ``would-change`` (dry run), ``unchanged``, ``skipped: <why>`` or
-    ``failed: <why>`` (the API refused the write, or could not be reached)."""
+    result: Result
+    detail: str = ""
+    """Why, for ``skipped`` and ``failed``."""
     retries: int = 0
 
+    @property
+    def outcome(self) -> str:
+        """As the record shows it: ``changed``, ``would-change``, ``unchanged``,
+        ``skipped: <why>`` or ``failed: <why>``."""
+        return f"{self.result}: {self.detail}" if self.detail else str(self.result)
+
     def failed(self) -> bool:
-        return self.outcome.startswith(FAILED)
+        return self.result is Result.FAILED
+
+    def wrote(self) -> bool:
+        """The NEC was (or, in a dry run, would have been) patched."""
+        match self.result:
+            case Result.CHANGED | Result.WOULD_CHANGE:
+                return True
+            case Result.UNCHANGED | Result.SKIPPED | Result.FAILED:
+                return False
+            case _:
+                assert_never(self.result)
 
 
 def plan(
@@ -76,30 +105,29 @@ def plan(
     for rec in recs:
         change = _plan_one(rec, necs.get(rec.node), guard, mode)
         planned.append((_benefit(rec), change))
-    wanted = sorted((p for p in planned if p[1].outcome == "changed"), key=lambda p: -p[0])
+    wanted = sorted((p for p in planned if p[1].result is Result.CHANGED), key=lambda p: -p[0])
     over = {id(c) for _, c in wanted[guard.max_changes :]}
-    return [
-        replace(c, outcome="skipped: change cap reached") if id(c) in over else c
-        for _, c in planned
-    ]
+    return [_skipped(c, "change cap reached") if id(c) in over else c for _, c in planned]
 
 
 def _plan_one(
     rec: Recommendation, annotations: Mapping[str, str] | None, guard: Guardrails, mode: Mode
 ) -> Change:
     if annotations is None:
-        return Change(rec.node, None, None, "skipped: no NEC object")
+        return Change(rec.node, None, None, Result.SKIPPED, "no NEC object")
     current = current_targets(annotations, mode)
     if annotations.get(OPT_OUT, "").lower() == "true":
-        return Change(rec.node, current, None, f"skipped: opted out ({OPT_OUT})")
+        return Change(rec.node, current, None, Result.SKIPPED, f"opted out ({OPT_OUT})")
     if guard.selected is not None and rec.node not in guard.selected:
-        return Change(rec.node, current, None, "skipped: not selected")
-    if rec.status == "insufficient_history" or rec.history_hours < guard.min_history_hours:
+        return Change(rec.node, current, None, Result.SKIPPED, "not selected")
+    too_short = rec.history_hours < guard.min_history_hours
+    if rec.status is RecommendationStatus.INSUFFICIENT_HISTORY or too_short:
         return Change(
             rec.node,
             current,
             None,
-            f"skipped: {rec.history_hours:.1f} h of history (need {guard.min_history_hours:g} h)",
+            Result.SKIPPED,
+            f"{rec.history_hours:.1f} h of history (need {guard.min_history_hours:g} h)",
         )
     target = Targets(rec.recommended.min_warm, rec.recommended.max_warm)
     if guard.max_step is not None:
@@ -110,10 +138,10 @@ def _plan_one(
     checked = parse_targets(targets_annotations(target, mode), mode)
     if isinstance(checked, Refusal) or checked is None:  # never write what the engine refuses
         why = checked.message if isinstance(checked, Refusal) else "nothing to write"
-        return Change(rec.node, current, target, f"skipped: {why}")
+        return Change(rec.node, current, target, Result.SKIPPED, why)
     if checked == current:
-        return Change(rec.node, current, checked, "unchanged")
-    return Change(rec.node, current, checked, "changed")
+        return Change(rec.node, current, checked, Result.UNCHANGED)
+    return Change(rec.node, current, checked, Result.CHANGED)
 
 
 def _step(current: Targets, target: Targets, step: int) -> Targets:
@@ -148,14 +176,14 @@ def write(
     necs = Necs(api, custom)
     done = []
     for change in changes:
-        if change.outcome != "changed":
+        if change.result is not Result.CHANGED:
             done.append(change)
             continue
         try:
             done.append(_patch(api, necs, change, recs[change.node], guard, mode, dry_run))
         except KubernetesError as error:
             log.error("NEC %s not written: %s", change.node, error)
-            done.append(replace(change, outcome=f"{FAILED}: {error}"))
+            done.append(replace(change, result=Result.FAILED, detail=str(error)))
     return done
 
 
@@ -164,7 +192,7 @@ def raise_for_failures(done: Sequence[Change]) -> None:
     whose write failed, if any did."""
     failed = [c.node for c in done if c.failed()]
     if failed:
-        written = sum(1 for c in done if c.outcome == "changed")
+        written = sum(1 for c in done if c.result is Result.CHANGED)
         raise KubernetesError(
             f"{len(failed)} NEC write(s) failed ({', '.join(failed)});"
             f" {written} other node(s) changed"
@@ -183,10 +211,10 @@ def _patch(
     for attempt in range(MAX_RETRIES):
         nec = necs.get(change.node)
         if nec is None:
-            return replace(change, outcome="skipped: NEC gone", retries=attempt)
+            return replace(_skipped(change, "NEC gone"), retries=attempt)
         meta = nec["metadata"]
         fresh = _plan_one(rec, meta.get("annotations") or {}, replace(guard, max_changes=1), mode)
-        if fresh.outcome != "changed" or fresh.after is None or fresh.before is None:
+        if fresh.result is not Result.CHANGED or fresh.after is None or fresh.before is None:
             return replace(fresh, retries=attempt)
         previous = {
             "min_warm": fresh.before.min_warm,
@@ -209,12 +237,16 @@ def _patch(
             log.info("NEC %s changed under us, retrying (%d)", change.node, attempt + 1)
             continue
         if not patched:
-            return replace(fresh, outcome="skipped: NEC gone", retries=attempt)
+            return replace(_skipped(fresh, "NEC gone"), retries=attempt)
         if dry_run:
-            return replace(fresh, outcome="would-change", retries=attempt)
+            return replace(fresh, result=Result.WOULD_CHANGE, retries=attempt)
         post_event(api, _tuned(meta.get("uid", ""), fresh))
         return replace(fresh, retries=attempt)
-    return replace(change, outcome=f"skipped: still conflicting after {MAX_RETRIES} tries")
+    return _skipped(change, f"still conflicting after {MAX_RETRIES} tries")
+
+
+def _skipped(change: Change, why: str) -> Change:
+    return replace(change, result=Result.SKIPPED, detail=why)
 
 
 def _tuned(uid: str, change: Change) -> NecEvent:

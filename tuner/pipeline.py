@@ -157,7 +157,7 @@ def apply(
     by_node = {r.node: r for r in recs}
     done = applying.write(api, planned, by_node, guard, mode, settings.dry_run)
     for change in done:
-        if change.outcome in ("changed", "would-change"):
+        if change.wrote():
             before, after = _pair(change.before), _pair(change.after)
             log.info(f"{change.outcome}: {change.node} {before} -> {after}")
     log.debug(f"wrote {len(done):,} nodes in {watch.seconds():.2f}s")
