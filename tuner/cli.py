@@ -19,7 +19,7 @@ from pool_engine.errors import PoolEngineError
 from tuner import output as renderers
 from tuner import pipeline
 from tuner.command_options import apply_options, backtest_options
-from tuner.history_options import history_options
+from tuner.history_options import history_options, required
 from tuner.options import HOURS, objective_options, output_option, replay_options
 from tuner.output import OutputFormat
 from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
@@ -58,7 +58,7 @@ def cli() -> None:
 )
 @output_option(renderers.RECOMMEND)
 def recommend(
-    source: HistorySource,
+    source: HistorySource | None,
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history: float,
@@ -78,7 +78,9 @@ def recommend(
       eni-tuner recommend --trace churn.csv -o kubectl | sh
     """
     _logs(LogFormat.TEXT)
-    pipeline.recommend(source, replay, objective, min_history, renderers.RECOMMEND[output])
+    pipeline.recommend(
+        required(source), replay, objective, min_history, renderers.RECOMMEND[output]
+    )
 
 
 @cli.command()
@@ -88,7 +90,7 @@ def recommend(
 @apply_options
 @output_option(renderers.APPLY)
 def apply(
-    source: HistorySource,
+    source: HistorySource | None,
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     settings: ApplySettings,
@@ -106,8 +108,13 @@ def apply(
     Examples:
       eni-tuner apply --trace churn.csv --dry-run
       eni-tuner apply --trace churn.csv --max-step 2 --selector pool=batch -o json
+      eni-tuner apply --rollback --selector pool=batch
     """
     _logs(settings.log_format)
+    if settings.rollback and source is not None:
+        raise click.UsageError("--rollback reads no history: drop --trace/--prometheus-url")
+    if not settings.rollback:
+        source = required(source)
     pipeline.apply(source, replay, objective, settings, renderers.APPLY[output])
 
 
@@ -118,7 +125,7 @@ def apply(
 @backtest_options
 @output_option(renderers.BACKTEST)
 def backtest(
-    source: HistorySource,
+    source: HistorySource | None,
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     settings: BacktestSettings,
@@ -136,7 +143,7 @@ def backtest(
       eni-tuner backtest --trace second-week.csv --recommended rec.csv --html report.html
     """
     _logs(LogFormat.TEXT)
-    pipeline.backtest(source, replay, objective, settings, renderers.BACKTEST[output])
+    pipeline.backtest(required(source), replay, objective, settings, renderers.BACKTEST[output])
 
 
 @cli.command("simulate")

@@ -19,6 +19,8 @@ def build_apply(
     selector: str | None,
     min_history: float,
     max_changes: int,
+    apply_borrowed: bool,
+    rollback: bool,
     log_format: LogFormat,
 ) -> ApplySettings:
     return ApplySettings(
@@ -29,6 +31,8 @@ def build_apply(
         selector=selector,
         min_history_hours=min_history,
         max_changes=max_changes,
+        apply_borrowed=apply_borrowed,
+        rollback=rollback,
         log_format=log_format,
     )
 
@@ -69,6 +73,19 @@ apply_options = option_group(
         default=50,
         show_default=True,
         help="Change at most this many nodes per run, the most useful first.",
+    ),
+    click.option(
+        "--apply-borrowed",
+        is_flag=True,
+        help="Also write `borrowed` recommendations (nodes with little history of their own "
+        "take the targets of similar nodes); by default they are shown, not written.",
+    ),
+    click.option(
+        "--rollback",
+        is_flag=True,
+        help="Restore each NEC's pair from before the tuner's last write (recorded in "
+        "eni-pool.io/previous-warm-targets), with the same guardrails and Events; reads "
+        "no history.",
     ),
     click.option(
         "--log-format",

@@ -29,12 +29,15 @@ def build_source(
     headers: Sequence[str],
     timeout: float,
     retries: int,
-) -> HistorySource:
-    """A trace, or Prometheus over the window; exactly one of them."""
-    if trace_file is not None and prometheus_url is None:
-        return TraceHistory(trace_file)
-    if prometheus_url is None or trace_file is not None:
+) -> HistorySource | None:
+    """A trace, or Prometheus over the window; never both. None when neither is given:
+    the command says whether it needs one (:func:`required`)."""
+    if trace_file is not None and prometheus_url is not None:
         raise click.UsageError("give one history source: --trace or --prometheus-url")
+    if trace_file is not None:
+        return TraceHistory(trace_file)
+    if prometheus_url is None:
+        return None
     try:
         window = Window.parse(start, end, step, datetime.now(UTC))
     except ValueError as error:
@@ -130,3 +133,10 @@ history_options = option_group(
     ),
 )
 """The history source of ``recommend``, ``apply`` and ``backtest``."""
+
+
+def required(source: HistorySource | None) -> HistorySource:
+    """The history source of a command that cannot run without one."""
+    if source is None:
+        raise click.UsageError("give one history source: --trace or --prometheus-url")
+    return source

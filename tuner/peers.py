@@ -50,8 +50,10 @@ def borrow(
         scaled: np.ndarray = scaler.transform(table[list(rows)]) * WEIGHTS
         return scaled
 
-    groups = min(8, max(2, len(known) // 5))
-    model = KMeans(n_clusters=groups, n_init=4, random_state=0).fit(place(known))
+    fitted = place(known)
+    distinct = len(np.unique(fitted, axis=0))  # identical profiles make one group, not two
+    groups = min(8, max(2, len(known) // 5), distinct)
+    model = KMeans(n_clusters=groups, n_init=4, random_state=0).fit(fitted)
     labels = dict(zip(known, model.labels_, strict=True))
     picks = model.predict(place(unknown))
     out: dict[int, tuple[tuple[int, int], int]] = {}

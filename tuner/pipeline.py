@@ -17,11 +17,12 @@ from typing import TypeVar
 
 from kube_adapter.client import ClientSettings, connect
 from pool_engine.config import Mode, Targets
+from pool_engine.errors import HistoryUnavailable
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
 from pool_engine.trace import load_trace
-from tuner import analysis, plots
+from tuner import analysis, plots, rollback
 from tuner import apply as applying
 from tuner import backtest as backtesting
 from tuner.apply import Change
@@ -81,6 +82,8 @@ class Stopwatch:
 def load_history(source: HistorySource, mode: Mode) -> History:
     watch = Stopwatch()
     history = source.load(mode)
+    if not history.nodes:  # a trace cannot be empty (exit 2); Prometheus can answer nothing
+        raise HistoryUnavailable("the history source holds no pod churn for the window")
     log.info(
         f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
         f"({history.hours:.1f} h) in {watch.seconds():.2f}s"
@@ -137,25 +140,33 @@ def recommend(
 
 
 def apply(
-    source: HistorySource,
+    source: HistorySource | None,
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     settings: ApplySettings,
     renderer: Callable[[ApplyReport], None],
 ) -> ApplyReport:
-    """``eni-tuner apply``: the cluster's client first (fail fast), then the analysis,
-    then one guarded patch per NEC to change."""
+    """``eni-tuner apply``: the cluster's client first (fail fast), then the analysis
+    (or, with --rollback, the recorded previous pairs), then one guarded patch per NEC
+    to change. Exit 4 at the end if any NEC could not be written."""
     api = connect(ClientSettings(settings.kubeconfig, settings.context))
-    recs = recommendations(source, replay, objective)
-    watch = Stopwatch()
+    necs = applying.list_necs(api)  # also checks the API and our access before any analysis
     selected = applying.selected_nodes(api, settings.selector) if settings.selector else None
     guard = settings.guardrails(selected)
     mode = objective.mode
-    planned = applying.plan(recs, applying.list_necs(api), guard, mode)
-    log.debug(f"planned {len(planned):,} nodes in {watch.seconds():.2f}s")
     watch = Stopwatch()
-    by_node = {r.node: r for r in recs}
-    done = applying.write(api, planned, by_node, guard, mode, settings.dry_run)
+    if settings.rollback:
+        planned = rollback.plan(necs, guard, mode)
+        log.debug(f"planned {len(planned):,} rollbacks in {watch.seconds():.2f}s")
+        done = applying.write_changes(api, planned, rollback.writing(mode, settings.dry_run, guard))
+    else:
+        assert source is not None  # the command line demands one without --rollback
+        recs = recommendations(source, replay, objective)
+        watch = Stopwatch()
+        planned = applying.plan(recs, necs, guard, mode)
+        log.debug(f"planned {len(planned):,} nodes in {watch.seconds():.2f}s")
+        by_node = {r.node: r for r in recs}
+        done = applying.write(api, planned, by_node, guard, mode, settings.dry_run)
     for change in done:
         if change.wrote():
             before, after = _pair(change.before), _pair(change.after)

@@ -109,7 +109,8 @@ def load(
             series: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(
                 lambda: defaultdict(list)
             )
-            bar = Progress(console=Console(stderr=True), transient=True, disable=not progress)
+            err = Console(stderr=True)  # a bar only on a terminal: piped, it leaves a blank line
+            bar = Progress(console=err, transient=True, disable=not (progress and err.is_terminal))
             with bar, ThreadPoolExecutor(source.concurrency) as pool:
                 task = bar.add_task("pulling churn history", total=len(jobs))
                 futures = [pool.submit(_range, prom, q, a, b, step_s) for _, q, a, b in jobs]

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode
 from tuner.apply import Change
-from tuner.recommendation import Expected, Recommendation
+from tuner.recommendation import Expected, Recommendation, RecommendationStatus
 
 CSV_FIELDS = (
     "node", "status", "current_min_warm", "current_max_warm", "min_warm", "max_warm",
@@ -29,6 +29,13 @@ def kubectl_line(rec: Recommendation, mode: Mode) -> str:
         f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm} "
         f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm} --overwrite"
     )
+
+
+def writes(rec: Recommendation) -> bool:
+    """Whether ``apply`` writes ``rec`` by default: a change of the node's own history.
+    A ``borrowed`` pair (little history of its own) is shown, and written only with
+    ``apply --apply-borrowed``; kubectl lines follow the same rule."""
+    return rec.changed and rec.status is RecommendationStatus.RECOMMENDED
 
 
 def _expected(e: Expected | None) -> dict[str, Any] | None:
@@ -59,15 +66,21 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
             "lead_time_demand_p99": r.lead_time_demand_p99,
             "peak_hour": r.peak_hour,
             "reason": r.reason,
-            "kubectl": kubectl_line(r, mode) if r.changed else None,
+            "kubectl": kubectl_line(r, mode) if writes(r) else None,
         }
         for r in recs
     ]
 
 
 def to_kubectl(recs: Sequence[Recommendation], mode: Mode) -> str:
-    """One `kubectl annotate` line per node to change."""
-    return "".join(kubectl_line(r, mode) + "\n" for r in recs if r.changed)
+    """One `kubectl annotate` line per node to change; a borrowed pair as a comment."""
+    return "".join(_kubectl_or_comment(r, mode) for r in recs if r.changed)
+
+
+def _kubectl_or_comment(rec: Recommendation, mode: Mode) -> str:
+    if writes(rec):
+        return kubectl_line(rec, mode) + "\n"
+    return f"# {rec.node}: borrowed from similar nodes, not applied by default: {rec.reason}\n"
 
 
 def to_csv(recs: Sequence[Recommendation]) -> str:
@@ -107,7 +120,7 @@ def print_table(recs: Sequence[Recommendation], mode: Mode, objective: str) -> N
     if not console.is_terminal:
         console.width = 200
     console.print(table)
-    lines = [kubectl_line(r, mode) for r in recs if r.changed]
+    lines = [kubectl_line(r, mode) for r in recs if writes(r)]
     if lines:
         console.print(f"\n# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):")
         for line in lines:

@@ -130,6 +130,10 @@ class ApplySettings:
     """Leave nodes with fewer hours of history alone."""
     max_changes: int = 50
     """Change at most this many nodes per run, the most useful first."""
+    apply_borrowed: bool = False
+    """Write ``borrowed`` recommendations too (nodes whose own history is short)."""
+    rollback: bool = False
+    """Restore the pairs recorded before the tuner's last write instead; no history."""
     log_format: LogFormat = LogFormat.TEXT
     """How log lines look on stderr."""
 
@@ -140,6 +144,7 @@ class ApplySettings:
             min_history_hours=self.min_history_hours,
             max_changes=self.max_changes,
             selected=selected,
+            apply_borrowed=self.apply_borrowed,
         )
 
 

@@ -62,3 +62,11 @@ def test_recommend_marks_borrowed_nodes_and_clamps_them_to_the_floor() -> None:
     assert (sparse.recommended.min_warm, sparse.recommended.max_warm) == (
         busy.min_warm, busy.max_warm)  # fmt: skip
     assert sparse.reason.startswith("little history (16 pod starts): borrowed the median of ")
+
+
+def test_nodes_with_identical_profiles_form_one_group_without_warnings() -> None:
+    """Four quiet nodes of one shape used to make k-means look for two groups among
+    identical points (a ConvergenceWarning, an error under this suite's settings)."""
+    table = np.array([[0.5, 1.0, 0.1]] * 4 + [[0.1, 1.0, 0.1]])
+    got = peers.borrow(table, [0, 1, 2, 3], [4], {k: (1, 2) for k in range(4)})
+    assert got == {4: ((1, 2), 4)}

@@ -13,7 +13,7 @@ from kube_adapter.logs import LogFormat
 from pool_engine.config import Mode, Targets
 from pool_engine.simulator import NodeTargets, SimulationSettings
 from tuner.cli import cli
-from tuner.history_options import build_source
+from tuner.history_options import build_source, required
 from tuner.objective import AnalysisSettings, Objective
 from tuner.options import (
     EnumChoice,
@@ -138,8 +138,9 @@ def build(**overrides: Any) -> object:
 
 def test_exactly_one_history_source() -> None:
     assert build(trace_file=Path("t.csv")) == TraceHistory(Path("t.csv"))
+    assert build() is None  # the command says whether it needs one
     with pytest.raises(click.UsageError, match="give one history source"):
-        build()
+        required(build())
     with pytest.raises(click.UsageError, match="give one history source"):
         build(trace_file=Path("t.csv"), prometheus_url="http://prom")
 
