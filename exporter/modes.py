@@ -16,6 +16,7 @@ from http.server import ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 
+from exporter.audit import Audit, AuditReport
 from exporter.cluster import ClusterEngine
 from exporter.daemon import Daemon, Engine
 from exporter.kube import Change, start_watchers
@@ -29,6 +30,9 @@ from kube_adapter.lease import elect
 from pool_engine.errors import InputError
 
 log = logging.getLogger("eni-exporter")
+
+#: Simulated seconds per engine-loop step at ``--speed max``.
+FAST_STEP = 60.0
 
 
 def package_version() -> str:
@@ -63,6 +67,7 @@ def run_cluster(settings: ClusterModeSettings) -> None:
     )
     daemon.stop = stop
     listen = settings.server.listen
+    assert listen is not None  # only simulate serves nothing
     server = _serve(daemon, listen)
     log.info("serving http://%s:%d/metrics, provider %s", listen.host, listen.port,
              settings.provider)  # fmt: skip
@@ -73,40 +78,60 @@ def run_cluster(settings: ClusterModeSettings) -> None:
         server.shutdown()
 
 
-def run_simulation(settings: SimulationModeSettings) -> None:
-    """A simulated cluster and VPC under the real engine, until stopped or done."""
+def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
+    """A simulated cluster and VPC under the real engine, until stopped or done; with
+    ``audit``, the fault audit's report (docs/contracts/fault-audit.md)."""
     logs.setup(settings.server.log_format, settings.server.log_level)
     try:
         cluster = SimulatedCluster(settings.cluster, settings.record)
     except OSError as error:  # --record cannot be written
         raise InputError(str(settings.record), None, error.strerror or str(error)) from None
+    audit = Audit(cluster, settings.cluster.cloud.faults_until) if settings.audit else None
     started = time.monotonic()
     speed, duration = settings.speed, settings.duration
+    virtual = [0.0]
 
     def clock() -> float:
-        virtual = (time.monotonic() - started) * speed
-        return min(virtual, duration) if duration is not None else virtual
+        if speed is None:  # --speed max: the loop below sets the time
+            return virtual[0]
+        now = (time.monotonic() - started) * speed
+        return min(now, duration) if duration is not None else now
 
-    daemon = Daemon(
-        Engine(cluster.reconciler, cluster.advance), Instruments(package_version()), clock
-    )
+    def advance(now: float) -> None:
+        cluster.advance(now)
+        daemon.engine.reconciler = cluster.reconciler  # a restart makes a new engine
+
+    daemon = Daemon(Engine(cluster.reconciler, advance), Instruments(package_version()), clock)
     listen = settings.server.listen
     try:
-        server = _serve(daemon, listen)
+        server = _serve(daemon, listen) if listen is not None else None
     except BaseException:
         cluster.close()
         raise
-    log.info("serving http://%s:%d/metrics for %d simulated nodes at %gx",
-             listen.host, listen.port, settings.cluster.nodes, speed)  # fmt: skip
+    if listen is not None:
+        log.info("serving http://%s:%d/metrics for %d simulated nodes at %s",
+                 listen.host, listen.port, settings.cluster.nodes,
+                 "max speed" if speed is None else f"{speed:g}x")  # fmt: skip
     _stop_on_signals(daemon.stop)
-    if duration is not None:
-        threading.Thread(target=_stop_at, args=(daemon, duration / speed), daemon=True).start()
     try:
-        daemon.run()
+        if speed is None:
+            assert duration is not None  # the command line demands it
+            while virtual[0] < duration and not daemon.stop.is_set():
+                virtual[0] = min(duration, virtual[0] + FAST_STEP)
+                daemon.step()
+        else:
+            if duration is not None:
+                threading.Thread(target=_stop_at, args=(daemon, duration / speed),
+                                 daemon=True).start()  # fmt: skip
+            daemon.run()
+        report = audit.finish(cluster.now) if audit is not None else None
     finally:
-        server.shutdown()
+        if server is not None:
+            server.shutdown()
         cluster.close()
-        log.info("stopped after %.0f simulated seconds, %d pod events", cluster.now, cluster.events)
+    log.info("stopped after %.0f simulated seconds, %d pod events, %d engine restarts",
+             cluster.now, cluster.events, cluster.restarts)  # fmt: skip
+    return report
 
 
 def _serve(daemon: Daemon, listen: Address) -> ThreadingHTTPServer:

@@ -75,7 +75,7 @@ def test_simulate_flags(ran: list[object]) -> None:
     invoke("simulate", "--nodes", "4", "--seed", "7", "--speed", "3600", "--duration", "60",
            "--record", "week.csv", "--error-rate", "0.1", "--throttle-rate", "0.2",
            "--eni-min-warm-target", "0", "--eni-max-warm-target", "2")  # fmt: skip
-    cloud = CloudSettings(error_rate=0.1, throttle_rate=0.2, seed=7)
+    cloud = CloudSettings(error_rate=0.1, throttle_rate=0.2, faults_until=60.0, seed=7)
     defaults = Defaults(eni_min_warm=0, eni_max_warm=2)
     assert ran == [
         SimulationModeSettings(
@@ -88,10 +88,43 @@ def test_simulate_flags(ran: list[object]) -> None:
     ]
 
 
+def test_simulate_fault_audit_flags(ran: list[object]) -> None:
+    invoke("simulate", "--seed", "3", "--speed", "max", "--duration", "172800",
+           "--error-rate", "0.2", "--throttle-rate", "0.1", "--timeout-rate", "0.05",
+           "--faults-until", "86400", "--restart-every", "1800", "--sync-interval", "30",
+           "--audit", "--listen", "none")  # fmt: skip
+    (settings,) = ran
+    assert isinstance(settings, SimulationModeSettings)
+    assert settings.speed is None and settings.duration == 172800.0 and settings.audit
+    assert settings.server.listen is None
+    cluster = settings.cluster
+    assert (cluster.restart_every, cluster.sync_interval) == (1800.0, 30.0)
+    assert cluster.cloud == CloudSettings(error_rate=0.2, throttle_rate=0.1, timeout_rate=0.05,
+                                          faults_until=86400.0, seed=3)  # fmt: skip
+
+
+def test_faults_stop_at_the_duration_at_the_latest(ran: list[object]) -> None:
+    invoke("simulate", "--duration", "100", "--faults-until", "500")
+    invoke("simulate")
+    long, endless = ran
+    assert isinstance(long, SimulationModeSettings) and isinstance(endless, SimulationModeSettings)
+    assert long.cluster.cloud.faults_until == 100.0
+    assert endless.cluster.cloud.faults_until == float("inf") and not endless.audit
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["simulate", "--speed", "max"], "--speed max needs --duration"),
+        (["simulate", "--speed", "fast"], "'fast' is not a positive number or 'max'"),
+        (["simulate", "--speed", "inf"], "'inf' is not a positive number or 'max'"),
+        (["simulate", "--duration", "nan"], "nan is not a number of seconds"),
+        (["simulate", "--duration", "1e308"], "1e+308 is not a number of seconds"),
+        (["simulate", "--restart-every", "0"], "0.0 is not a number of seconds"),
+        (["simulate", "--timeout-rate", "nan"], "nan is not a fraction between 0 and 1"),
+        (["simulate", "--seed", "-1"], "-1 is not in the range"),
         (["simulate", "--listen", "9808"], "'9808' is not HOST:PORT"),
+        (["run", "--listen", "none"], "'none' is not HOST:PORT"),
         (["simulate", "--listen", "h:70000"], "'h:70000' is not HOST:PORT"),
         (["simulate", "--error-rate", "1.5"], "1.5 is not a fraction between 0 and 1"),
         (["run", "--provider", "aws"], "'aws' is not one of 'tke-observe', 'simulated'"),
