@@ -212,7 +212,8 @@ class Reconciler:
         key = (pool.node, pool.mode)
         pool.claim(holders)
         self._schedule.rebuilt(key, now)
-        self._sync(pool, now)
+        if self._sync(pool, now):
+            self.reconcile(pool, now)
         self._seen.collect(pool)
 
     def _sync(self, pool: NodePool, now: float) -> bool:
