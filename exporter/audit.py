@@ -9,9 +9,9 @@ of its pods, never against the engine's view:
 - a held-slot release is the cloud carrying out the release of an IP a running pod
   holds;
 - leaks are counted at the end, once every operation submitted while faults were on
-  has finished and one more fault-free sync interval has passed: IPs bound at the
-  cloud that the engine does not know, and ENIs it does not know or that sit empty
-  with nothing planned for them;
+  has finished and one more fault-free sync interval has passed: IPs bound (settled)
+  at the cloud that the engine does not know, and attached ENIs it does not know or
+  that sit empty with nothing planned for them;
 - crashes are exceptions that reached the simulation loop's top level;
 - after ``--faults-until``, the longest time any pool (not at max-attach, its subnet
   not dry) had B + K < min(C, P + m), with B and K from the cloud and P from the
@@ -172,7 +172,8 @@ class Audit:
                     1 for ip, ip_state in eni.ips.items()
                     if ip_state is IpState.BOUND and ip not in known
                 )  # fmt: skip
+                if eni.state is not EniState.ATTACHED:
+                    continue  # being attached or detached: in progress, not left behind
                 mine = pool.enis.get(eni_id)
-                idle = not eni.ips and eni.state is EniState.ATTACHED
-                if mine is None or (idle and not (mine.pending or mine.detaching)):
+                if mine is None or not (eni.ips or mine.pending or mine.detaching):
                     self.violations.leaked_enis += 1

@@ -98,7 +98,8 @@ class SimulatedCluster:
             self.limits.append(default_limits(int(self.cores[k]), mode))
             self.targets.append(settings.defaults.targets(mode))
             self.pools.append(self.registry.ensure(f"node-{k:04d}", mode, self.limits[k], 0.0))
-        self.running: dict[int, int] = {}  # pod -> node index
+        self.running: dict[str, int] = {}
+        """Pod -> node index, in start order."""
         self._chunk = -1
         self._load_chunk(0)
         every = settings.restart_every
@@ -144,6 +145,24 @@ class SimulatedCluster:
                 self._guarded(partial(self.reconciler.step, t))
         self.now = max(self.now, until)
         self._guarded(partial(self.reconciler.step, self.now))
+
+    def start_pod(self, k: int, pod: str) -> None:
+        """A pod starts on node ``k`` now (the workload's, or a test's)."""
+        pool = self.pools[k]
+        self.running[pod] = k
+        self.book.started(pod, pool.node, self.now)
+        self._guarded(partial(self.reconciler.pod_started, pool, pod, self.now))
+        self._recorded(pool.node, "start", pod)
+
+    def stop_pod(self, pod: str) -> None:
+        """A running pod stops now."""
+        k = self.running.pop(pod)
+        pool = self.pools[k]
+        self.book.stopped(pod)
+        if self.observer is not None:
+            self.observer.pod_stopped(pool.node, pool.mode)
+        self._guarded(partial(self.reconciler.pod_stopped, pool, pod, self.now))
+        self._recorded(pool.node, "stop", pod)
 
     def stop_restarts(self) -> None:
         self._next_restart = math.inf
@@ -192,26 +211,17 @@ class SimulatedCluster:
             self.observer.stepped(self.now)
 
     def _pod_event(self, i: int) -> None:
-        k = int(self._nodes[i])
-        pool = self.pools[k]
-        pod = int(self._pods[i])
-        name = f"pod-{pod}"
-        t = float(self._times[i])
+        self.now = float(self._times[i])
+        name = f"pod-{int(self._pods[i])}"
         if self._kinds[i] == START:
-            self.running[pod] = k
-            self.book.started(name, pool.node, t)
-            self._guarded(partial(self.reconciler.pod_started, pool, name, t))
-            event = "start"
-        else:
-            self.running.pop(pod, None)
-            self.book.stopped(name)
-            if self.observer is not None:
-                self.observer.pod_stopped(pool.node, pool.mode)
-            self._guarded(partial(self.reconciler.pod_stopped, pool, name, t))
-            event = "stop"
+            self.start_pod(int(self._nodes[i]), name)
+        elif name in self.running:
+            self.stop_pod(name)
         self.events += 1
+
+    def _recorded(self, node: str, event: str, pod: str) -> None:
         if self._writer is not None:
-            self._writer.writerow((f"{t:.3f}", pool.node, event, name))
+            self._writer.writerow((f"{self.now:.3f}", node, event, pod))
 
     def _load_chunk(self, chunk: int) -> None:
         span = self.settings.chunk_days * DAY
@@ -238,14 +248,7 @@ class SimulatedCluster:
 
     def _next_chunk(self) -> None:
         """End the week: pods still running stop at its end; the next week begins."""
-        end = self._chunk_end
-        for pod, k in sorted(self.running.items()):
-            pool, name = self.pools[k], f"pod-{pod}"
-            self.book.stopped(name)
-            if self.observer is not None:
-                self.observer.pod_stopped(pool.node, pool.mode)
-            self._guarded(partial(self.reconciler.pod_stopped, pool, name, end))
-            if self._writer is not None:
-                self._writer.writerow((f"{end:.3f}", pool.node, "stop", name))
-        self.running.clear()
+        self.now = max(self.now, self._chunk_end)
+        for pod in list(self.running):
+            self.stop_pod(pod)
         self._load_chunk(self._chunk + 1)

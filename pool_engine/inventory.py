@@ -8,18 +8,19 @@ function of a pool's ENIs and an inventory returning a :class:`Settlement`: what
 the pool takes in, drops, sets aside or gets back so that it agrees with the
 cloud. :class:`pool_engine.slots.Slots` applies it.
 
-The reconciler compares only when no operation of its own is in flight for the pool,
-so whatever the pool has in transition then (an IP in ``releasing``, an ENI whose
-detach was sent) is *doubtful*: a release or detach that timed out. Whatever the
-cloud has in transition then is someone else's (an engine before a restart, or a
-call of ours that timed out) and is left alone until it settles.
-(docs/contracts/fault-audit.md)
+What the engine has in flight is left out of the comparison: an ENI being attached
+for us or whose detach we sent, and an IP whose release we sent; an ENI with IP binds
+of ours in flight is compared but kept. Whatever else the pool has in transition (an
+IP in ``releasing``, an ENI marked detached) is *doubtful*: a release or detach that
+timed out. Whatever the cloud has in transition beyond our own binds is someone
+else's (an engine before a restart, or a call of ours that timed out): it is counted
+as foreign and left alone until it settles. (docs/contracts/fault-audit.md)
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pool_engine.eni import Eni
@@ -79,7 +80,8 @@ class Settlement:
     reattached: tuple[str, ...] = ()
     """ENIs whose detach timed out and did not happen: attached again."""
     vanished: tuple[str, ...] = ()
-    """ENIs the cloud no longer has (or is detaching): removed once no pod holds an IP."""
+    """ENIs the cloud no longer has (or is detaching): removed once no pod holds an IP
+    and no bind of ours is in flight on them."""
     foreign: Mapping[str, int] = field(default_factory=dict)
     """Known ENI -> IPs the cloud is changing on it for someone else."""
     in_progress: bool = False
@@ -93,8 +95,17 @@ class Settlement:
         )  # fmt: skip
 
 
-def compare(enis: Iterable[Eni], inventory: Iterable[EniRecord]) -> Settlement:
-    """How a pool whose ENIs are ``enis`` settles against ``inventory`` (pure)."""
+def compare(
+    enis: Iterable[Eni],
+    inventory: Iterable[EniRecord],
+    busy_enis: Collection[str] = (),
+    busy_ips: Collection[Slot] = (),
+) -> Settlement:
+    """How a pool whose ENIs are ``enis`` settles against ``inventory`` (pure).
+
+    ``busy_enis`` are ENIs whose detach the engine has in flight, ``busy_ips`` IPs
+    whose release it has in flight: they are left as they are, and so are ENIs being
+    attached for the engine."""
     cloud = {record.eni_id: record for record in inventory}
     found: list[Slot] = []
     restored: list[Slot] = []
@@ -109,6 +120,8 @@ def compare(enis: Iterable[Eni], inventory: Iterable[EniRecord]) -> Settlement:
     known = set()
     for eni in enis:
         known.add(eni.eni_id)
+        if (not eni.attached and not eni.detaching) or eni.eni_id in busy_enis:
+            continue
         record = cloud.get(eni.eni_id)
         if record is not None and record.state is not EniState.ATTACHED:
             in_progress = True
@@ -132,13 +145,15 @@ def compare(enis: Iterable[Eni], inventory: Iterable[EniRecord]) -> Settlement:
             else:
                 dropped.append((eni.eni_id, ip))
         for ip in sorted(eni.releasing):
+            if (eni.eni_id, ip) in busy_ips:
+                continue
             if ip in settled:
                 restored.append((eni.eni_id, ip))
             elif ip not in changing:
                 gone.append((eni.eni_id, ip))
         mine = eni.ips.keys() | eni.releasing
         found.extend((eni.eni_id, ip) for ip in sorted(settled - mine))
-        foreign[eni.eni_id] = len(changing - mine)
+        foreign[eni.eni_id] = max(0, len(changing - mine) - eni.pending)
     adopted = []
     for eni_id, record in sorted(cloud.items()):
         if eni_id in known:

@@ -68,5 +68,21 @@ class Ledger:
         """Some operation of ours is in flight for the pool."""
         return key in self._per_pool
 
+    def in_flight(self, key: Key) -> tuple[set[str], set[tuple[str, str]]]:
+        """The pool's ENIs with a detach of ours in flight, and its (ENI, IP) with a
+        release of ours in flight."""
+        enis: set[str] = set()
+        ips: set[tuple[str, str]] = set()
+        if key not in self._per_pool:
+            return enis, ips
+        for pending in self._pending.values():
+            if pending.key != key:
+                continue
+            if pending.kind is Operation.DETACH:
+                enis.add(pending.eni_id)
+            elif pending.kind is Operation.RELEASE:
+                ips.add((pending.eni_id, pending.ip))
+        return enis, ips
+
     def __len__(self) -> int:
         return len(self._pending)

@@ -52,7 +52,8 @@ class Reconciler:
         self._registry = registry
         self._provider = provider
         self._bucket = TokenBucket(rate=50.0, burst=50.0) if bucket is None else bucket
-        self._backoff = Backoff() if backoff is None else backoff
+        # A pool waits at most one sync interval: the next sync brings fresh truth anyway.
+        self._backoff = Backoff(cap=min(60.0, sync_interval)) if backoff is None else backoff
         self._ledger = Ledger(engine_id)
         self._schedule = Schedule(sync_interval)
         self._seen = Observations(record_handouts)
@@ -217,12 +218,10 @@ class Reconciler:
         self._seen.collect(pool)
 
     def _sync(self, pool: NodePool, now: float) -> bool:
-        """Settle the pool against the provider's inventory, when nothing of ours is
-        in flight for it (else at a later step). True when it ran."""
+        """Settle the pool against the provider's inventory; what we have in flight is
+        left out (:func:`pool_engine.inventory.compare`). True when it ran."""
         key = (pool.node, pool.mode)
         waiting = (pool.node, pool.mode, Operation.INVENTORY)
-        if self._ledger.busy(key) or pool.in_flight or self._backoff.blocked(waiting, now):
-            return False
         if not self._bucket.take(now):
             self._schedule.sync_at(key, self._bucket.ready_at(now))
             return False
@@ -231,13 +230,16 @@ class Reconciler:
             inventory = self._provider.inventory(pool.node, pool.mode, now)
         except ProviderError as error:
             self._seen.called(ApiCall(Operation.INVENTORY, 0.0, error.code))
-            self._schedule.sync_at(key, self._backoff.failed(waiting, now))
+            retry = self._backoff.failed(waiting, now)
+            self._schedule.sync_at(key, min(retry, now + self._schedule.interval))
             return False
         self._seen.called(ApiCall(Operation.INVENTORY, 0.0, None))
         self._backoff.succeeded(waiting)
-        settlement = compare(pool.enis.values(), inventory.enis)
+        settlement = compare(pool.enis.values(), inventory.enis, *self._ledger.in_flight(key))
         for _, waited in pool.settle(settlement, inventory.subnets, now):
             self._seen.waited(pool.mode, waited)
-        self._seen.changed = self._seen.changed or settlement.changes
+        if settlement.changes:  # fresh truth: act on it now rather than after a backoff
+            self._seen.changed = True
+            self._backoff.succeeded(key)
         self._schedule.synced(key, now, settlement.in_progress)
         return True

@@ -192,12 +192,17 @@ class Slots:
         for eni_id in settlement.vanished:
             eni = self._enis[eni_id]
             eni.foreign = 0
-            if not eni.ips:
+            if not (eni.ips or eni.pending):
                 del self._enis[eni_id]
         return fresh
 
     def see_subnets(self, free: Mapping[str, int]) -> None:
+        """Free IPs per subnet as the cloud reports them, less what binds in flight
+        reserved (a failed bind gives its reservation back)."""
         self._subnets.update(free)
+        for op in self._ops.values():
+            if op.subnet in self._subnets:
+                self._subnets[op.subnet] -= op.count
 
     # --- helpers ---------------------------------------------------------------------------
 
