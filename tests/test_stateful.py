@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from exporter.audit import Audit
 from exporter.cloud import CloudSettings
-from exporter.faults import FaultRates, Faults, Fate
+from exporter.faults import Fate, FaultRates, Faults
 from exporter.simcluster import ClusterSettings, SimulatedCluster
 from pool_engine.config import Defaults
 
@@ -53,10 +53,9 @@ class EngineUnderFaults(RuleBasedStateMachine):
         cloud = CloudSettings(subnets=(("subnet-a", subnet), ("subnet-b", subnet // 2)), seed=seed)
         defaults = Defaults(ip_min_warm=2, ip_max_warm=3, eni_min_warm=1, eni_max_warm=2,
                             quick_release=quick)  # fmt: skip
-        self.cluster = SimulatedCluster(
-            ClusterSettings(nodes=2, seed=seed, churn=0.0, direct_every=2, defaults=defaults,
-                            cloud=cloud, sync_interval=20.0)  # fmt: skip
-        )
+        settings = ClusterSettings(nodes=2, seed=seed, churn=0.0, direct_every=2,
+                                   defaults=defaults, cloud=cloud, sync_interval=20.0)  # fmt: skip
+        self.cluster = SimulatedCluster(settings)
         self.weather = Weather()
         self.cluster.vpc.faults = self.weather
         self.audit = Audit(self.cluster, faults_until=math.inf)
