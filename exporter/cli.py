@@ -259,13 +259,13 @@ def simulate(
     if report is not None:
         click.echo(json.dumps(report.as_json()))
         if report.violated:
-            raise click.exceptions.Exit(1)
+            click.get_current_context().exit(1)
 
 
 def main() -> None:
     """Console-script entry: click's errors and ours are one line and their exit code."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # click returns ctx.exit()'s code here
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -277,3 +277,5 @@ def main() -> None:
     except PoolEngineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)

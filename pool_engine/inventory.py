@@ -147,7 +147,9 @@ def compare(
         for ip in sorted(eni.releasing):
             if (eni.eni_id, ip) in busy_ips:
                 continue
-            if ip in settled:
+            if ip in eni.ips:  # bound again since: the release it doubted happened
+                gone.append((eni.eni_id, ip))
+            elif ip in settled:
                 restored.append((eni.eni_id, ip))
             elif ip not in changing:
                 gone.append((eni.eni_id, ip))

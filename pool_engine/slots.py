@@ -120,6 +120,8 @@ class Slots:
         bound = self._enis[eni_id].ips
         new = [ip for ip in ips if ip not in bound]
         bound.update(dict.fromkeys(new))
+        # The cloud hands out a released IP again: a doubted release of it happened.
+        self._enis[eni_id].releasing.difference_update(new)
         self._forget_alias(op.eni_id)
         return new
 

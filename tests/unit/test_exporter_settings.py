@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from exporter import cli, modes
+from exporter.audit import AuditReport, Violations
 from exporter.cloud import CloudSettings
+from exporter.faults import FaultCounts
 from exporter.settings import (
     Address,
     ClusterModeSettings,
@@ -139,3 +143,18 @@ def test_bad_flags_are_refused_before_anything_runs(
 ) -> None:
     result = CliRunner().invoke(cli.cli, args)
     assert result.exit_code == 2 and message in result.output and ran == []
+
+
+def test_an_audit_with_a_violation_exits_1_after_its_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = AuditReport(172800.0, 10, FaultCounts(1, 2, 3), 4, Violations(leaked_ips=1), 12.5)
+    monkeypatch.setattr(modes, "run_simulation", lambda settings: report)
+    monkeypatch.setattr(sys, "argv", ["eni-exporter", "simulate", "--speed", "max",
+                                      "--duration", "10", "--audit"])  # fmt: skip
+    with pytest.raises(SystemExit) as exit:
+        cli.main()
+    assert exit.value.code == 1
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["violations"]["leaked_ips"] == 1
+    assert printed["faults"] == {"errors": 1, "throttles": 2, "timeouts": 3}
