@@ -122,7 +122,7 @@ class Audit:
         self.stepped(cluster.now)
         for since in self._below_since.values():
             self.max_below = max(self.max_below, cluster.now - since)
-        self._count_leaks()
+        self.count_leaks()
         self.violations.crashes = cluster.crashes
         return AuditReport(
             simulated_seconds=cluster.now,
@@ -162,7 +162,9 @@ class Audit:
         dry = any(free[eni.subnet] <= 0 for eni in enis.values()) or max(free.values()) <= 0
         return not dry
 
-    def _count_leaks(self) -> None:
+    def count_leaks(self) -> None:
+        """Count, now, what the cloud has bound or attached that the engine does not
+        know or leaves empty (:meth:`finish` does it after the fault-free tail)."""
         state = self.cluster.vpc.state
         for pool in self.cluster.pools:
             key = (pool.node, pool.mode)
