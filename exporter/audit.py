@@ -78,6 +78,8 @@ class Audit:
         self._index = {(p.node, p.mode): k for k, p in enumerate(cluster.pools)}
         self._below_since: dict[Key, float] = {}
         self._dirty: set[Key] = set(self._index)
+        self._judging = False
+        """Faults have ended and pools are being judged."""
         cluster.observer = self
         cluster.vpc.state.watcher = self
 
@@ -104,9 +106,12 @@ class Audit:
     def stepped(self, now: float) -> None:
         if now < self.faults_until:
             return
+        # The first look after the faults judges every pool, as from their end.
+        since = self.faults_until if not self._judging else now
+        self._judging = True
         dirty, self._dirty = self._dirty, set()
         for key in dirty:
-            self._judge(key, now)
+            self._judge(key, since)
 
     # --- the end ----------------------------------------------------------------------------
 
@@ -139,7 +144,7 @@ class Audit:
         below = self._below_min_warm(key)
         since = self._below_since.get(key)
         if below and since is None:
-            self._below_since[key] = max(now, self.faults_until)
+            self._below_since[key] = now
         elif not below and since is not None:
             del self._below_since[key]
             self.max_below = max(self.max_below, now - since)
