@@ -30,6 +30,7 @@ import numpy as np
 
 from exporter.cloud import CloudSettings, SimulatedVpc
 from exporter.podbook import PodBook
+from pool_engine.backoff import TokenBucket
 from pool_engine.config import Defaults, Limits, Mode, Targets, default_limits
 from pool_engine.events import START
 from pool_engine.pool import NodePool
@@ -85,7 +86,9 @@ class SimulatedCluster:
         self.restarts = 0
         self._ids = random.Random(settings.seed)
         self.registry = Registry(settings.defaults)
+        api_qps = settings.cloud.api_qps  # the engine paces itself at the cloud's limit
         self.reconciler = Reconciler(self.registry, self.vpc, engine_id=self._engine_id(),
+                                     bucket=TokenBucket(rate=api_qps, burst=api_qps),
                                      sync_interval=settings.sync_interval,
                                      record_handouts=True)  # fmt: skip
         self.cores = node_sizes(WorkloadSpec(nodes=settings.nodes, seed=settings.seed))
