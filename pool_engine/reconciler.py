@@ -208,13 +208,14 @@ class Reconciler:
     def rebuild(self, pool: NodePool, holders: Mapping[str, str], now: float) -> None:
         """Load a new pool's slots from the provider's inventory; ``holders`` maps IP ->
         pod holding it, as the cluster says. The pool does not act until an inventory
-        has been read: at once if the provider answers, else retried with backoff."""
+        has been read: at once if the provider answers (it decides at the next step),
+        else retried with backoff."""
         self._seen.changed = True
         key = (pool.node, pool.mode)
         pool.claim(holders)
         self._schedule.rebuilt(key, now)
         if self._sync(pool, now):
-            self.reconcile(pool, now)
+            self._schedule.wake_at(key, now)  # decide at the next step (after any NEC)
         self._seen.collect(pool)
 
     def _sync(self, pool: NodePool, now: float) -> bool:

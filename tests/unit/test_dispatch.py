@@ -28,6 +28,7 @@ class Engine:
         self.engine = Reconciler(registry, self.vpc, sync_interval=1000.0)
         self.pool: NodePool = registry.ensure("n", Mode.ROUTE_ENI, Limits(3, 9), 0.0)
         self.engine.rebuild(self.pool, {}, 0.0)
+        self.step(0.0)
         self.step(12.0)
         assert self.pool.bound == 2
 
