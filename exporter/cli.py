@@ -8,6 +8,7 @@ reached); 2 bad input, printed as one line (flags, --listen taken, kubeconfig);
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import click
 from exporter import modes
 from exporter.cloud import CloudSettings
 from exporter.settings import (
+    MAX_NODES,
     Address,
     ClusterModeSettings,
     LeaseSettings,
@@ -26,12 +28,15 @@ from exporter.settings import (
     engine_defaults,
     engine_flags,
     enum_choice,
+    fault_flags,
+    faults_end,
     latency_flag,
     lease_flags,
     lease_timings,
     listen_flag,
     log_flags,
-    parse_rate,
+    parse_seconds,
+    parse_speed,
     to_enum,
 )
 from exporter.simcluster import ClusterSettings
@@ -160,20 +165,17 @@ def run(
 @cli.command()
 @click.option(
     "--nodes",
-    type=click.IntRange(1),
+    type=click.IntRange(1, MAX_NODES),
     default=20,
     show_default=True,
     help="Nodes in the simulated cluster (mixed 2–32 cores).",
 )
-@listen_flag("127.0.0.1:9808")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the workload.")
-@click.option(
-    "--speed",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Simulated seconds per wall-clock second.",
-)
+@listen_flag("127.0.0.1:9808", none=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+              help="Seed of the workload, the VPC and its faults.")  # fmt: skip
+@click.option("--speed", default="60", show_default=True, callback=parse_speed,
+              help="Simulated seconds per wall-clock second; max: as fast as the CPU "
+              "allows (needs --duration).")  # fmt: skip
 @click.option(
     "--churn",
     type=click.FloatRange(min=0, min_open=True),
@@ -188,7 +190,8 @@ def run(
 )
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
+    callback=parse_seconds,
     help="Stop after this many simulated seconds  [default: run until SIGTERM]",
 )
 @click.option(
@@ -198,24 +201,26 @@ def run(
     show_default=True,
     help="Cloud API rate limit of the simulated VPC.",
 )
-@click.option("--error-rate", type=float, default=0.0, show_default=True, callback=parse_rate,
-              help="Fraction of cloud operations that fail.")  # fmt: skip
-@click.option("--throttle-rate", type=float, default=0.0, show_default=True, callback=parse_rate,
-              help="Fraction of cloud calls refused as throttled.")  # fmt: skip
+@fault_flags
 @latency_flag
 @engine_flags
 @log_flags
 def simulate(
     nodes: int,
-    listen: Address,
+    listen: Address | None,
     seed: int,
-    speed: float,
+    speed: float | None,
     churn: float,
     record: Path | None,
     duration: float | None,
     api_qps: float,
     error_rate: float,
     throttle_rate: float,
+    timeout_rate: float,
+    faults_until: float | None,
+    restart_every: float | None,
+    sync_interval: float,
+    audit: bool,
     latency_scale: float,
     ip_min_warm_target: int,
     ip_max_warm_target: int,
@@ -233,11 +238,21 @@ def simulate(
     limit. Scrape http://LISTEN/metrics with Prometheus; --record writes the churn for
     `eni-tuner`.
 
+    It is also the engine's fault harness: --error-rate, --throttle-rate and
+    --timeout-rate inject faults into every cloud call (until --faults-until),
+    --restart-every throws the engine away and rebuilds it, and --audit prints, last
+    on stdout, one JSON object judging the run against the VPC's own truth; the exit
+    code is 1 when it found a violation.
+
     \b
     Examples:
       eni-exporter simulate --nodes 50 --listen 127.0.0.1:9808
       eni-exporter simulate --speed 3600 --duration 604800 --record week.csv
+      eni-exporter simulate --speed max --duration 172800 --error-rate 0.2 \\
+          --timeout-rate 0.05 --restart-every 1800 --audit --listen none
     """
+    if speed is None and duration is None:
+        raise click.BadParameter("--speed max needs --duration", param_hint="'--speed'")
     defaults = engine_defaults(
         ip_min=ip_min_warm_target,
         ip_max=ip_max_warm_target,
@@ -245,24 +260,31 @@ def simulate(
         eni_max=eni_max_warm_target,
         quick_release=enable_quick_release,
     )
-    cloud = CloudSettings(api_qps=api_qps, error_rate=error_rate, throttle_rate=throttle_rate,
-                          seed=seed).scaled(latency_scale)  # fmt: skip
+    cloud = CloudSettings(
+        api_qps=api_qps, error_rate=error_rate, throttle_rate=throttle_rate,
+        timeout_rate=timeout_rate, faults_until=faults_end(faults_until, duration), seed=seed,
+    ).scaled(latency_scale)  # fmt: skip
+    cluster = ClusterSettings(nodes=nodes, seed=seed, churn=churn, defaults=defaults, cloud=cloud,
+                              sync_interval=sync_interval, restart_every=restart_every)  # fmt: skip
     settings = SimulationModeSettings(
         server=ServerSettings(listen, log_format, log_level),
-        cluster=ClusterSettings(
-            nodes=nodes, seed=seed, churn=churn, defaults=defaults, cloud=cloud
-        ),
+        cluster=cluster,
         speed=speed,
         duration=duration,
         record=record,
+        audit=audit,
     )
-    modes.run_simulation(settings)
+    report = modes.run_simulation(settings)
+    if report is not None:
+        click.echo(json.dumps(report.as_json()))
+        if report.violated:
+            click.get_current_context().exit(1)
 
 
 def main() -> None:
     """Console-script entry: click's errors and ours are one line and their exit code."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # click returns ctx.exit()'s code here
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -274,3 +296,5 @@ def main() -> None:
     except PoolEngineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)

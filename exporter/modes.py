@@ -27,6 +27,7 @@ from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from exporter.audit import Audit, AuditReport
 from exporter.cluster import ClusterEngine
 from exporter.daemon import Daemon, Engine
 from exporter.incidents import Incidents, Where
@@ -51,6 +52,8 @@ STEP_SECONDS = 0.2
 """The engine loop's period in cluster mode."""
 FLUSH_SECONDS = 2.0
 """On a clean shutdown, the outbox gets this long to send what waits."""
+FAST_STEP = 60.0
+"""Simulated seconds per engine-loop step at ``--speed max``."""
 
 
 def package_version() -> str:
@@ -74,6 +77,7 @@ def run_cluster(settings: ClusterModeSettings) -> None:
     replica = Replica(instruments, elector)
     stop = threading.Event()
     listen = settings.server.listen
+    assert listen is not None  # only simulate serves nothing
     server = _serve(replica.endpoints(), listen)
     log.info("serving http://%s:%d/metrics, provider %s", listen.host, listen.port,
              settings.provider)  # fmt: skip
@@ -139,24 +143,34 @@ def _term(
         outbox.close(FLUSH_SECONDS if may_act() else 0.0)
 
 
-def run_simulation(settings: SimulationModeSettings) -> None:
-    """A simulated cluster and VPC under the real engine, until stopped or done."""
+def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
+    """A simulated cluster and VPC under the real engine, until stopped or done; with
+    ``audit``, the fault audit's report (docs/contracts/fault-audit.md)."""
     logs.setup(settings.server.log_format, settings.server.log_level)
     try:
         cluster = SimulatedCluster(settings.cluster, settings.record)
     except OSError as error:  # --record cannot be written
         raise InputError(str(settings.record), None, error.strerror or str(error)) from None
+    audit = Audit(cluster, settings.cluster.cloud.faults_until) if settings.audit else None
     started = time.monotonic()
     speed, duration = settings.speed, settings.duration
+    virtual = [0.0]
 
     def clock() -> float:
-        virtual = (time.monotonic() - started) * speed
-        return min(virtual, duration) if duration is not None else virtual
+        if speed is None:  # --speed max: the loop below sets the time
+            return virtual[0]
+        now = (time.monotonic() - started) * speed
+        return min(now, duration) if duration is not None else now
 
     instruments = Instruments(package_version())
     Incidents(instruments.engine_errors)
     instruments.acting.set(1)
-    daemon = Daemon(Engine(cluster.reconciler, cluster.advance), instruments, clock)
+
+    def advance(now: float) -> None:
+        cluster.advance(now)
+        daemon.engine.reconciler = cluster.reconciler  # a restart makes a new engine
+
+    daemon = Daemon(Engine(cluster.reconciler, advance), instruments, clock)
     listen = settings.server.listen
     endpoints = Endpoints(
         daemon.render,
@@ -164,22 +178,35 @@ def run_simulation(settings: SimulationModeSettings) -> None:
         lambda: Status(True, "ready") if daemon.ready() else Status(False, "first sync pending"),
     )
     try:
-        server = _serve(endpoints, listen)
+        server = _serve(endpoints, listen) if listen is not None else None
     except BaseException:
         cluster.close()
         raise
-    log.info("serving http://%s:%d/metrics for %d simulated nodes at %gx",
-             listen.host, listen.port, settings.cluster.nodes, speed)  # fmt: skip
+    if listen is not None:
+        log.info("serving http://%s:%d/metrics for %d simulated nodes at %s",
+                 listen.host, listen.port, settings.cluster.nodes,
+                 "max speed" if speed is None else f"{speed:g}x")  # fmt: skip
     _stop_on_signals(daemon.stop)
-    if duration is not None:
-        threading.Thread(target=_stop_at, args=(daemon, duration / speed), daemon=True).start()
     try:
-        daemon.run()
+        if speed is None:
+            assert duration is not None  # the command line demands it
+            while virtual[0] < duration and not daemon.stop.is_set():
+                virtual[0] = min(duration, virtual[0] + FAST_STEP)
+                daemon.step()
+        else:
+            if duration is not None:
+                threading.Thread(target=_stop_at, args=(daemon, duration / speed),
+                                 daemon=True).start()  # fmt: skip
+            daemon.run()
+        report = audit.finish(cluster.now) if audit is not None else None
     finally:
-        server.shutdown()
-        server.server_close()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         cluster.close()
-        log.info("stopped after %.0f simulated seconds, %d pod events", cluster.now, cluster.events)
+    log.info("stopped after %.0f simulated seconds, %d pod events, %d engine restarts",
+             cluster.now, cluster.events, cluster.restarts)  # fmt: skip
+    return report
 
 
 def _serve(endpoints: Endpoints, listen: Address) -> ThreadingHTTPServer:

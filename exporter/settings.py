@@ -5,6 +5,7 @@ that turn flags into them. Each command builds one frozen object and hands it to
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,10 @@ from kube_adapter.client import ClientSettings
 from kube_adapter.lease import LeaseTimings
 from kube_adapter.logs import LogFormat, LogLevel
 from pool_engine.config import Defaults
+
+#: Bounds on simulate's numbers: nodes, and seconds (2**31 s is 68 years).
+MAX_NODES = 100_000
+MAX_SECONDS = float(2**31)
 
 E = TypeVar("E", bound=enum.StrEnum)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +49,8 @@ class Address:
 class ServerSettings:
     """The HTTP endpoints and the logs, the same in both modes."""
 
-    listen: Address
+    listen: Address | None
+    """None: serve nothing (``simulate --listen none``)."""
     log_format: LogFormat = LogFormat.TEXT
     log_level: LogLevel = LogLevel.INFO
 
@@ -82,13 +88,17 @@ class SimulationModeSettings:
 
     server: ServerSettings
     cluster: ClusterSettings
-    """Nodes, workload seed and churn, engine flags and the simulated VPC."""
-    speed: float
-    """Simulated seconds per wall-clock second."""
+    """Nodes, workload seed and churn, engine flags, restarts and the simulated VPC
+    (with its injected faults)."""
+    speed: float | None
+    """Simulated seconds per wall-clock second; None (``--speed max``): as fast as
+    the CPU allows."""
     duration: float | None
     """Stop after this many simulated seconds; None: run until SIGTERM."""
     record: Path | None
     """Write the churn as a trace here."""
+    audit: bool = False
+    """Run the fault audit and print its JSON (docs/contracts/fault-audit.md)."""
 
 
 # --- click callbacks ------------------------------------------------------------------
@@ -101,8 +111,26 @@ def parse_listen(ctx: click.Context, param: click.Parameter, value: str) -> Addr
     return Address(host or "0.0.0.0", int(port))
 
 
+def parse_listen_or_none(ctx: click.Context, param: click.Parameter, value: str) -> Address | None:
+    """HOST:PORT, or ``none`` to serve nothing."""
+    return None if value == "none" else parse_listen(ctx, param, value)
+
+
+def parse_speed(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
+    """Simulated seconds per second, or ``max`` (None): no wall-clock pacing."""
+    if value == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = math.nan
+    if not (math.isfinite(speed) and speed > 0):
+        raise click.BadParameter(f"{value!r} is not a positive number or 'max'")
+    return speed
+
+
 def parse_rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not 0.0 <= value <= 1.0:
+    if not 0.0 <= value <= 1.0:  # NaN fails too
         raise click.BadParameter(f"{value} is not a fraction between 0 and 1")
     return value
 
@@ -117,6 +145,24 @@ def to_enum(kind: type[E]) -> Callable[[click.Context, click.Parameter, str], E]
         return kind(value)
 
     return convert
+
+
+def parse_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Simulated seconds: positive, finite, at most 2**31."""
+    if value is None:
+        return None
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        raise click.BadParameter(f"{value} is not a number of seconds in (0, 2**31]")
+    return value
+
+
+def faults_end(faults_until: float | None, duration: float | None) -> float:
+    """When injected faults stop: --faults-until, never after --duration (the audit's
+    fault-free tail follows it); without either, never."""
+    return min(
+        math.inf if faults_until is None else faults_until,
+        math.inf if duration is None else duration,
+    )
 
 
 def engine_defaults(
@@ -179,6 +225,31 @@ def lease_flags(f: F) -> F:
     return f
 
 
+def fault_flags(f: F) -> F:
+    """``simulate``'s fault harness (docs/contracts/fault-audit.md)."""
+    for name, text in (
+        ("--timeout-rate", "Fraction of cloud calls that time out; the cloud carries out half "
+         "of them."),
+        ("--throttle-rate", "Fraction of cloud calls refused as throttled."),
+        ("--error-rate", "Fraction of cloud calls that fail."),
+    ):  # fmt: skip
+        f = click.option(name, type=float, default=0.0, show_default=True, callback=parse_rate,
+                         help=text)(f)  # fmt: skip
+    for name, text in (
+        ("--faults-until", "No injected fault from this simulated second on  [default: "
+         "the whole run]"),
+        ("--restart-every", "Throw the engine away and rebuild it from the cloud and the "
+         "cluster every this many simulated seconds."),
+    ):  # fmt: skip
+        f = click.option(name, type=float, callback=parse_seconds, help=text)(f)
+    f = click.option("--sync-interval", type=float, default=60.0, show_default=True,
+                     callback=parse_seconds,
+                     help="Seconds between the engine's inventory syncs of a pool.")(f)  # fmt: skip
+    audit = "Judge the run against the VPC's truth; print its JSON last on stdout, exit 1 on " \
+        "any violation."  # fmt: skip
+    return click.option("--audit", is_flag=True, help=audit)(f)
+
+
 def latency_flag(f: F) -> F:
     return click.option(
         "--latency-scale",
@@ -196,11 +267,13 @@ def log_flags(f: F) -> F:
                         show_default=True, callback=to_enum(LogLevel))(f)  # fmt: skip
 
 
-def listen_flag(default: str) -> Callable[[F], F]:
+def listen_flag(default: str, *, none: bool = False) -> Callable[[F], F]:
+    """--listen HOST:PORT; with ``none``, also ``none`` (serve nothing)."""
     return click.option(
         "--listen",
         default=default,
         show_default=True,
-        callback=parse_listen,
-        help="HOST:PORT for /metrics, /healthz and /readyz.",
+        callback=parse_listen_or_none if none else parse_listen,
+        help="HOST:PORT for /metrics, /healthz and /readyz"
+        + ("; none: serve nothing." if none else "."),
     )

@@ -4,27 +4,42 @@ against the simulated VPC — the embedded default behind ``eni-exporter simulat
 Nodes come in mixed sizes (2–32 cores) with TKE's default limits for their size;
 one node in five runs its pods in direct-eni mode. Churn is generated a week at a
 time; pods still running at the end of a week stop there and the next week starts.
-Time is virtual: ``advance(until)`` replays everything up to ``until`` in order, so
-a test can run days in seconds and the daemon can pace it against the wall clock.
+Time is virtual: ``advance(until)`` replays everything up to ``until`` in order (pod
+events, cloud completions, the engine's own timers, engine restarts), so a test can
+run days in seconds and the daemon can pace it against the wall clock.
+
+What must outlive an engine restart is kept by the cluster, not the engine: each
+node's targets from its first sight and its last valid ones, when it was first seen,
+and which pod holds which IP (:class:`exporter.podbook.PodBook`). An exception that
+reaches the loop's top level is logged and counted (``crashes``) and the loop goes on.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import math
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import numpy as np
 
 from exporter.cloud import CloudSettings, SimulatedVpc
-from pool_engine.config import Defaults, Mode, default_limits
+from exporter.podbook import PodBook
+from pool_engine.backoff import TokenBucket
+from pool_engine.config import Defaults, Limits, Mode, Targets, default_limits
 from pool_engine.events import START
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
+from pool_engine.schedule import DEFAULT_SYNC_INTERVAL
 from pool_engine.workload import DAY, WorkloadSpec, generate, node_sizes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,75 +54,137 @@ class ClusterSettings:
     """Every n-th node runs direct-eni pods (0: none)."""
     defaults: Defaults = field(default_factory=Defaults)
     cloud: CloudSettings = field(default_factory=CloudSettings)
+    sync_interval: float = DEFAULT_SYNC_INTERVAL
+    """Seconds between the engine's inventory syncs of a pool."""
+    restart_every: float | None = None
+    """Throw the engine away and rebuild it every this many seconds (None: never)."""
+
+
+class Observer(Protocol):
+    """Who judges what the engine does (the fault audit)."""
+
+    def handout(self, node: str, mode: Mode, pod: str, ip: str, holder: str | None,
+                now: float) -> None:  # fmt: skip
+        """``ip`` was handed to ``pod``; ``holder`` is another running pod holding it."""
+
+    def pod_stopped(self, node: str, mode: Mode) -> None:
+        """A pod on the node stopped (P may have dropped)."""
+
+    def stepped(self, now: float) -> None:
+        """The cluster finished everything at ``now``."""
 
 
 class SimulatedCluster:
     def __init__(self, settings: ClusterSettings, record: Path | None = None) -> None:
         self.settings = settings
         self.vpc = SimulatedVpc(settings.cloud)
-        self.registry = Registry(settings.defaults)
-        self.reconciler = Reconciler(self.registry, self.vpc)
+        self.book = PodBook()
+        self.observer: Observer | None = None
         self.now = 0.0
         self.events = 0
+        self.crashes = 0
+        self.restarts = 0
+        self._ids = random.Random(settings.seed)
+        self.registry = Registry(settings.defaults)
+        api_qps = settings.cloud.api_qps  # the engine paces itself at the cloud's limit
+        self.reconciler = Reconciler(self.registry, self.vpc, engine_id=self._engine_id(),
+                                     bucket=TokenBucket(rate=api_qps, burst=api_qps),
+                                     sync_interval=settings.sync_interval,
+                                     record_handouts=True)  # fmt: skip
         self.cores = node_sizes(WorkloadSpec(nodes=settings.nodes, seed=settings.seed))
+        self.limits: list[Limits] = []
+        self.targets: list[Targets] = []
+        """Each node's targets: the defaults at first sight (no NEC in a simulation)."""
         self.pools: list[NodePool] = []
         for k in range(settings.nodes):
             mode = self.mode_of(k)
-            limits = default_limits(int(self.cores[k]), mode)
-            pool = self.registry.ensure(f"node-{k:04d}", mode, limits, 0.0)
-            pool.see_subnets(self.vpc.subnets())
-            self.pools.append(pool)
-        self.running: dict[int, int] = {}  # pod -> node index
+            self.limits.append(default_limits(int(self.cores[k]), mode))
+            self.targets.append(settings.defaults.targets(mode))
+            self.pools.append(self.registry.ensure(f"node-{k:04d}", mode, self.limits[k], 0.0))
+        self.running: dict[str, int] = {}
+        """Pod -> node index, in start order."""
         self._chunk = -1
         self._load_chunk(0)
+        every = settings.restart_every
+        self._next_restart = every if every else math.inf
         self._record: TextIO | None = None
         self._writer: csv.Writer | None = None  # type: ignore[name-defined]
         if record is not None:
             self._record = record.open("w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._record)
             self._writer.writerow(("time", "node", "event", "pod"))
-        self.reconciler.step(0.0)
+        for pool in self.pools:
+            self._guarded(partial(self.reconciler.rebuild, pool, {}, 0.0))
+        self._guarded(partial(self.reconciler.step, 0.0))
 
     def mode_of(self, k: int) -> Mode:
         every = self.settings.direct_every
         return Mode.DIRECT_ENI if every and k % every == every - 1 else Mode.ROUTE_ENI
 
     def advance(self, until: float) -> None:
-        """Replay churn, cloud completions and release rounds up to ``until``."""
+        """Replay churn, cloud completions, engine timers (round ticks, syncs, retries)
+        and restarts up to ``until``, in time order."""
         while True:
-            t_event = self._times[self._i] if self._i < self._times.shape[0] else math.inf
-            if t_event == math.inf and until >= self._chunk_end:
-                self._next_chunk()
-                continue
+            rows = self._i < self._times.shape[0]
+            t_event = float(self._times[self._i]) if rows else self._chunk_end  # the week ends
             t_done = self.vpc.next_finish()
             t_done = math.inf if t_done is None else t_done
-            t = min(t_event, t_done)
+            t_wake = self.reconciler.next_wake(self.now)
+            t = min(t_event, t_done, t_wake, self._next_restart)
             if t > until:
                 break
-            if t_done <= t_event:
-                self.now = t_done
-                self.reconciler.step(t_done)
-            else:
-                self.now = t_event
+            self.now = max(self.now, t)
+            if t_done <= t:
+                self._guarded(partial(self.reconciler.step, t))
+            elif t_event <= t and rows:
                 self._pod_event(self._i)
                 self._i += 1
+            elif t_event <= t:
+                self._next_chunk()
+            elif self._next_restart <= t:
+                self._next_restart += self.settings.restart_every or math.inf
+                self._guarded(self.restart_engine)
+            else:
+                self._guarded(partial(self.reconciler.step, t))
         self.now = max(self.now, until)
-        self.reconciler.step(until)
+        self._guarded(partial(self.reconciler.step, self.now))
+
+    def start_pod(self, k: int, pod: str) -> None:
+        """A pod starts on node ``k`` now (the workload's, or a test's)."""
+        pool = self.pools[k]
+        self.running[pod] = k
+        self.book.started(pod, pool.node, self.now)
+        self._guarded(partial(self.reconciler.pod_started, pool, pod, self.now))
+        self._recorded(pool.node, "start", pod)
+
+    def stop_pod(self, pod: str) -> None:
+        """A running pod stops now."""
+        k = self.running.pop(pod)
+        pool = self.pools[k]
+        self.book.stopped(pod)
+        if self.observer is not None:
+            self.observer.pod_stopped(pool.node, pool.mode)
+        self._guarded(partial(self.reconciler.pod_stopped, pool, pod, self.now))
+        self._recorded(pool.node, "stop", pod)
+
+    def stop_restarts(self) -> None:
+        self._next_restart = math.inf
 
     def restart_engine(self) -> None:
         """Throw the engine's memory away, as a crash would, and rebuild it from the
-        provider (ENIs and IPs) and the cluster (which pod holds which IP, which pods
-        still wait). Operations still in flight at the provider are adopted when they
-        finish, so nothing leaks and nothing is bound twice."""
+        provider's inventory (settled IPs) and the cluster (targets, first sight,
+        which pod holds which IP, which pods wait), under a new engine identity.
+        Operations still in flight are the old engine's: their outcomes are never
+        taken for the new engine's, and the next inventory sync adopts their effects."""
+        self.restarts += 1
         self.registry = Registry(self.settings.defaults)
-        self.reconciler = self.reconciler.restarted(self.registry)
+        self.reconciler = self.reconciler.restarted(self.registry, self._engine_id())
         rebuilt = []
-        for pool in self.pools:
-            fresh = self.registry.ensure(pool.node, pool.mode, pool.limits, self.now)
-            holders = {ip: pod for pod, (_, ip) in pool.holders.items()}
-            self.reconciler.rebuild(fresh, holders, self.now)
-            fresh.restore(pool.targets, pool.next_round, pool.waiters)
-            rebuilt.append(fresh)
+        for k, old in enumerate(self.pools):
+            pool = self.registry.ensure(old.node, old.mode, self.limits[k], 0.0)
+            pool.restore(self.targets[k], self.book.waiters(pool.node), self.now)
+            self.reconciler.rebuild(pool, self.book.holders(pool.node), self.now)
+            rebuilt.append(pool)
         self.pools = rebuilt
         self.reconciler.step(self.now)
 
@@ -118,23 +195,36 @@ class SimulatedCluster:
 
     # --- internals ------------------------------------------------------------------------
 
+    def _engine_id(self) -> str:
+        return f"{self._ids.getrandbits(48):012x}"
+
+    def _guarded(self, call: Callable[[], object]) -> None:
+        """Run one engine call at the loop's top level: an exception is logged and
+        counted, and the loop goes on. Then hand what was handed out to the book."""
+        try:
+            call()
+        except Exception:
+            self.crashes += 1
+            log.exception("engine error at t=%.3f (crash %d)", self.now, self.crashes)
+        for node, mode, handout in self.reconciler.drain_handouts():
+            holder = self.book.handed(handout.pod, handout.ip)
+            if self.observer is not None:
+                self.observer.handout(node, mode, handout.pod, handout.ip, holder, handout.at)
+        if self.observer is not None:
+            self.observer.stepped(self.now)
+
     def _pod_event(self, i: int) -> None:
-        k = int(self._nodes[i])
-        pool = self.pools[k]
-        pod = int(self._pods[i])
-        name = f"pod-{pod}"
-        t = float(self._times[i])
+        self.now = float(self._times[i])
+        name = f"pod-{int(self._pods[i])}"
         if self._kinds[i] == START:
-            self.running[pod] = k
-            self.reconciler.pod_started(pool, name, t)
-            event = "start"
-        else:
-            self.running.pop(pod, None)
-            self.reconciler.pod_stopped(pool, name, t)
-            event = "stop"
+            self.start_pod(int(self._nodes[i]), name)
+        elif name in self.running:
+            self.stop_pod(name)
         self.events += 1
+
+    def _recorded(self, node: str, event: str, pod: str) -> None:
         if self._writer is not None:
-            self._writer.writerow((f"{t:.3f}", pool.node, event, name))
+            self._writer.writerow((f"{self.now:.3f}", node, event, pod))
 
     def _load_chunk(self, chunk: int) -> None:
         span = self.settings.chunk_days * DAY
@@ -161,10 +251,7 @@ class SimulatedCluster:
 
     def _next_chunk(self) -> None:
         """End the week: pods still running stop at its end; the next week begins."""
-        end = self._chunk_end
-        for pod, k in sorted(self.running.items()):
-            self.reconciler.pod_stopped(self.pools[k], f"pod-{pod}", end)
-            if self._writer is not None:
-                self._writer.writerow((f"{end:.3f}", self.pools[k].node, "stop", f"pod-{pod}"))
-        self.running.clear()
+        self.now = max(self.now, self._chunk_end)
+        for pod in list(self.running):
+            self.stop_pod(pod)
         self._load_chunk(self._chunk + 1)

@@ -7,6 +7,7 @@ daemon), which is why they are not a retry library's sleep-based decorators.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -24,22 +25,36 @@ class TokenBucket:
             self.tokens = self.burst
 
     def take(self, now: float, cost: float = 1.0) -> bool:
-        """Spend ``cost`` tokens if there are enough at ``now``."""
+        """Spend ``cost`` tokens if there are enough at ``now``. A call dearer than
+        the whole burst goes once the bucket is full, leaving it in debt."""
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = max(self.updated, now)
-        if self.tokens < cost:
+        if self.tokens < min(cost, self.burst):
             return False
         self.tokens -= cost
         return True
+
+    def ready_at(self, now: float, cost: float = 1.0) -> float:
+        """The first time at or after ``now`` when ``cost`` tokens will be there."""
+        tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
+        if tokens >= cost:
+            return now
+        return now + (min(cost, self.burst) - tokens) / self.rate
 
     def retune(self, rate: float) -> None:
         """``rate`` calls per second from now on, bursts as large; tokens saved stay."""
         self.rate = self.burst = rate
 
 
+#: Failures beyond this many do not grow the delay (2 ** 62 s is far past any cap).
+MAX_EXPONENT = 62
+
+
 @dataclass
 class Backoff:
-    """Exponential backoff with full jitter, per key (a node's pool)."""
+    """Exponential backoff with full jitter, per key (a node's pool): after n failures
+    in a row the wait is uniform in [0, min(cap, base * 2 ** (n - 1))]. The exponent
+    stops growing, so any number of failures is fine."""
 
     base: float = 1.0
     cap: float = 60.0
@@ -58,9 +73,13 @@ class Backoff:
         """Record a failure; returns when the key may try again."""
         n = self.failures.get(key, 0) + 1
         self.failures[key] = n
-        delay = self.rng.uniform(0.0, min(self.cap, self.base * 2 ** (n - 1)))
+        delay = self.rng.uniform(0.0, min(self.cap, self.base * 2.0 ** min(n - 1, MAX_EXPONENT)))
         self.until[key] = now + delay
         return self.until[key]
+
+    def ends(self) -> Iterable[float]:
+        """When the waits of keys backing off end (some may be over already)."""
+        return self.until.values()
 
     def retried(self, key: object) -> None:
         """The key tried again after its wait (the failure count stays)."""

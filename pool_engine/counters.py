@@ -1,6 +1,7 @@
 """What the engine counts while it runs, for the exporter's counters and histograms
 (docs/contracts/metrics.md): per pool, pod starts, cold starts, binds by result,
-releases by reason and refused NEC changes; and every cloud API call it made.
+releases by reason and refused NEC changes; every cloud API call it made; and, for
+the fault audit, every slot handed to a pod.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ import enum
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pool_engine.config import Reason
+from pool_engine.config import Mode, Reason
 from pool_engine.plan import ReleaseReason
+from pool_engine.pods import Handout
+from pool_engine.pool import NodePool
+
+Key = tuple[str, Mode]
 
 
 class BindResult(enum.StrEnum):
@@ -46,3 +51,56 @@ class ApiCall:
     seconds: float
     code: str | None
     """None on success, else the provider's error code."""
+
+
+class Observations:
+    """What the engine saw since the publisher last asked: per-pool counters, waits,
+    API calls, handouts (when recorded) and whether any pool changed."""
+
+    def __init__(self, record_handouts: bool = False) -> None:
+        self.handouts_on = record_handouts
+        self.changed = True
+        """Some pool changed since the publisher last asked."""
+        self._counters: dict[Key, PoolCounters] = {}
+        self._waits: list[tuple[Mode, float]] = []
+        self._api_calls: list[ApiCall] = []
+        self._handouts: list[tuple[str, Mode, Handout]] = []
+
+    def counted(self, key: Key) -> PoolCounters:
+        """The pool's counters, created on first use."""
+        counters = self._counters.get(key)
+        if counters is None:
+            counters = self._counters[key] = PoolCounters()
+        return counters
+
+    def peek(self, key: Key) -> PoolCounters:
+        """The pool's counters; zeros (not kept) for a pool nothing happened to."""
+        return self._counters.get(key) or PoolCounters()
+
+    def waited(self, mode: Mode, seconds: float) -> None:
+        self._waits.append((mode, seconds))
+
+    def called(self, call: ApiCall) -> None:
+        self._api_calls.append(call)
+
+    def collect(self, pool: NodePool) -> None:
+        """Take the pool's handouts: kept when recorded, else dropped."""
+        handouts = pool.take_handouts()
+        if self.handouts_on:
+            self._handouts.extend((pool.node, pool.mode, h) for h in handouts)
+
+    def take_changed(self) -> bool:
+        changed, self.changed = self.changed, False
+        return changed
+
+    def drain_waits(self) -> list[tuple[Mode, float]]:
+        waits, self._waits = self._waits, []
+        return waits
+
+    def drain_api_calls(self) -> list[ApiCall]:
+        calls, self._api_calls = self._api_calls, []
+        return calls
+
+    def drain_handouts(self) -> list[tuple[str, Mode, Handout]]:
+        handouts, self._handouts = self._handouts, []
+        return handouts

@@ -49,7 +49,8 @@ def decide(pool: NodePool, now: float, *, rounds: bool = True) -> Plan:
 def _detaches(
     pool: NodePool, releases: tuple[Release, ...], binds: tuple[BindRequest, ...]
 ) -> tuple[str, ...]:
-    """An ENI left with no bound IPs, nothing in flight and no bind planned is detached."""
+    """An ENI left with no bound IPs, nothing in flight or changing at the cloud and no
+    bind planned is detached."""
     return tuple(
         sorted(
             e.eni_id
@@ -58,6 +59,7 @@ def _detaches(
             and not e.detaching
             and e.pending == 0
             and not e.releasing
+            and e.foreign == 0
             and len(e.ips) == sum(1 for r in releases if r.eni_id == e.eni_id)
             and all(b.eni_id != e.eni_id for b in binds)
         )

@@ -21,7 +21,12 @@ class Eni:
     pending: int = 0
     """IP binds in flight on this ENI."""
     releasing: set[str] = field(default_factory=set)
-    """IPs being released: no longer bound, not yet gone."""
+    """IPs being released: no longer bound, not yet gone. With no release of ours in
+    flight for one (it timed out), the IP is doubtful until an inventory settles it."""
+    lost: set[str] = field(default_factory=set)
+    """Held IPs the cloud no longer has: dropped when their pod stops."""
+    foreign: int = 0
+    """IPs the cloud is changing on this ENI for someone else (last inventory)."""
     attached: bool = True
     """False while the ENI itself is still being attached (or once its detach is sent)."""
     detaching: bool = False
@@ -35,9 +40,13 @@ class Eni:
         return sorted(ip for ip, pod in self.ips.items() if pod is None)
 
     def used(self) -> int:
-        """IP quota in use: bound, pending and releasing."""
-        return len(self.ips) + self.pending + len(self.releasing)
+        """IP quota in use: bound, pending, releasing and changing for someone else."""
+        return len(self.ips) + self.pending + len(self.releasing) + self.foreign
+
+    def empty(self) -> bool:
+        """Nothing bound, in flight or changing on it."""
+        return not (self.ips or self.pending or self.releasing or self.foreign)
 
     def ready_to_detach(self) -> bool:
         """Planned for detach, still attached, and nothing left on it."""
-        return self.detaching and self.attached and not (self.releasing or self.ips or self.pending)
+        return self.detaching and self.attached and self.empty()

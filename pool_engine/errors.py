@@ -9,8 +9,10 @@
     ├── KubernetesError          Kubernetes API unreachable or refusing; exit 4
     │   └── KubernetesConflict   a precondition (resourceVersion) failed: re-read, retry
     └── ProviderError            a cloud provider call failed (see pool_engine.provider)
-        ├── TransientError       throttling, timeouts: back off and retry
+        ├── TransientError       throttling, internal errors: back off and retry
+        │   └── OutcomeUnknown   timed out: the cloud may or may not have done it
         └── PermanentError       quota exhausted, bad request: do not retry
+            └── NotFound         the IP or ENI is not there (a release or detach is done)
 
 Both programs' ``main()`` catch click's exceptions and :class:`PoolEngineError` only,
 print ``str(error)`` on one line and exit with ``error.exit_code`` (docs/contracts/cli.md).
@@ -101,8 +103,21 @@ class ProviderError(PoolEngineError):
 
 
 class TransientError(ProviderError):
-    """Throttled or timed out: retry with backoff."""
+    """Throttled or failed inside the cloud: retry with backoff."""
+
+
+class OutcomeUnknown(TransientError):
+    """The call timed out: the cloud may or may not have carried it out.
+
+    Only the provider's inventory can tell. The reconciler counts a bind that timed
+    out as failed and leaves a release or detach that timed out *doubtful* (neither
+    usable nor gone) until an inventory sync settles it (docs/contracts/fault-audit.md).
+    """
 
 
 class PermanentError(ProviderError):
     """Will fail again the same way: do not retry."""
+
+
+class NotFound(PermanentError):
+    """The IP or ENI named is not there. For a release or a detach that means done."""

@@ -6,9 +6,11 @@ a pure function of that state and ``now`` returning a
 through a cloud provider and reports back with :meth:`NodePool.begin`,
 :meth:`NodePool.bind_done`, :meth:`NodePool.release_done` and friends.
 
-The pool keeps the pods (who holds a slot, who waits), the targets and limits and
-the release-round schedule; its :class:`pool_engine.slots.Slots` keep the ENIs and
-what the cloud is doing to them. Both modes share the model: in route-eni a slot is
+The pool keeps the targets and limits and the release-round schedule; its
+:class:`pool_engine.pods.Pods` keep who holds a slot and who waits, its
+:class:`pool_engine.slots.Slots` the ENIs and what the cloud is doing to them. After
+a restart, :meth:`NodePool.claim` and :meth:`NodePool.settle` rebuild it from the
+cluster and the cloud's inventory. Both modes share the model: in route-eni a slot is
 a secondary IP on an ENI with ``ips_per_eni`` room; in direct-eni every ENI holds
 exactly one slot. Packing (:mod:`pool_engine.packing`) follows TKE's "least ENIs"
 rule.
@@ -17,11 +19,12 @@ rule.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 from pool_engine.config import Limits, Mode, Targets, Usage
 from pool_engine.eni import Eni
+from pool_engine.inventory import Settlement
 from pool_engine.plan import BindOp, Plan
+from pool_engine.pods import Handout, Pods
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, next_round_after
 from pool_engine.slots import Slots
 
@@ -50,10 +53,7 @@ class NodePool:
         self._started = started
         self._release_interval = release_interval
         self._slots = Slots()
-        self._holders: dict[str, tuple[str, str]] = {}
-        """Pod -> (ENI, IP) it holds."""
-        self._waiters: dict[str, float] = {}
-        """Pod -> time it started waiting; insertion order is arrival order."""
+        self._pods = Pods()
         self._next_round = next_round_after(started, started, release_interval)
         self._round_now = False
         """Set by a target change (R7): the next decision runs a release round at once."""
@@ -88,12 +88,12 @@ class NodePool:
     @property
     def holders(self) -> Mapping[str, tuple[str, str]]:
         """Pod -> (ENI, IP) it holds (read-only)."""
-        return MappingProxyType(self._holders)
+        return self._pods.holders
 
     @property
     def waiters(self) -> Mapping[str, float]:
         """Pod -> time it started waiting, oldest first (read-only)."""
-        return MappingProxyType(self._waiters)
+        return self._pods.waiters
 
     @property
     def subnets(self) -> Mapping[str, int]:
@@ -140,12 +140,12 @@ class NodePool:
     @property
     def holding(self) -> int:
         """P: pods holding a slot."""
-        return len(self._holders)
+        return len(self._pods.holders)
 
     @property
     def waiting(self) -> int:
         """W: pods waiting for a slot."""
-        return len(self._waiters)
+        return len(self._pods.waiters)
 
     @property
     def idle(self) -> int:
@@ -164,13 +164,13 @@ class NodePool:
 
     def pod_started(self, pod: str, now: float) -> bool:
         """R5: the pod takes an idle slot (True, a warm hit) or waits (False)."""
-        if pod in self._holders or pod in self._waiters:
-            return pod in self._holders
+        if self._pods.knows(pod):
+            return self._pods.holds(pod)
         slot = self._slots.idle_slot()
         if slot is None:
-            self._waiters[pod] = now
+            self._pods.wait(pod, now)
             return False
-        self._hand(pod, *slot)
+        self._hand(pod, *slot, now)
         return True
 
     def pod_stopped(self, pod: str, now: float) -> tuple[str, float] | None:
@@ -178,10 +178,12 @@ class NodePool:
 
         Returns (waiter, seconds waited) when a waiter got the slot.
         """
-        if self._waiters.pop(pod, None) is not None or pod not in self._holders:
+        held = self._pods.stopped(pod)
+        if held is None:
             return None
-        eni_id, ip = self._holders.pop(pod)
-        self._slots.assign(eni_id, ip, None)
+        eni_id, ip = held
+        if not self._slots.free(eni_id, ip):
+            return None  # the cloud lost it meanwhile: never handed out again
         return self._serve_waiter(eni_id, ip, now)
 
     # --- carrying out a plan ---------------------------------------------------------------
@@ -203,9 +205,8 @@ class NodePool:
         Fewer ``ips`` than asked counts the rest as failed. Returns (pod, seconds
         waited) for every waiter served.
         """
-        self._slots.bind_done(op_id, eni_id, ips)
         served = []
-        for ip in ips:
+        for ip in self._slots.bind_done(op_id, eni_id, ips):
             got = self._serve_waiter(eni_id, ip, now)
             if got:
                 served.append(got)
@@ -233,23 +234,33 @@ class NodePool:
         """The ENI is still attached; the next decision plans its detach again."""
         self._slots.detach_failed(eni_id)
 
-    def adopt(
-        self, eni_id: str, subnet: str, ips: dict[str, str | None], now: float
+    def claim(self, holders: Mapping[str, str]) -> None:
+        """What the cluster says pods hold (IP -> pod), for a pool rebuilt after a
+        restart: each claim is honoured when an inventory shows its IP bound."""
+        self._pods.claim(holders)
+
+    def settle(
+        self, settlement: Settlement, subnets: Mapping[str, int], now: float
     ) -> list[tuple[str, float]]:
-        """Take slots found bound at the provider (a rebuild, or a bind whose request
-        was lost in a crash) into the pool, so nothing bound is ever leaked. ``ips``
-        maps each IP to the pod known to hold it, or None. Idle ones serve waiters."""
+        """Agree with the cloud's inventory (:func:`pool_engine.inventory.compare`).
+        Slots that became idle go to the pods claiming them, then to waiters, oldest
+        first. Returns (pod, seconds waited) for every waiter served."""
         served = []
-        for ip in self._slots.found(eni_id, subnet, ips):
-            pod = ips[ip]
-            if pod is not None and pod not in self._holders:
-                self._waiters.pop(pod, None)
-                self._hand(pod, eni_id, ip)
-            else:
-                got = self._serve_waiter(eni_id, ip, now)
-                if got:
-                    served.append(got)
+        for eni_id, ip in self._slots.settle(settlement):
+            pod = self._pods.claimant(ip)
+            if pod is not None:
+                self._slots.hold(eni_id, ip, pod)
+                self._pods.found(pod, eni_id, ip)
+                continue
+            got = self._serve_waiter(eni_id, ip, now)
+            if got:
+                served.append(got)
+        self._slots.see_subnets(subnets)
         return served
+
+    def take_handouts(self) -> list[Handout]:
+        """Slots handed to pods since the last call."""
+        return self._pods.take_handouts()
 
     def see_subnets(self, free: Mapping[str, int]) -> None:
         """Free IPs per subnet as the provider reports them now."""
@@ -267,24 +278,24 @@ class NodePool:
         """New limits; lowering C below B clamps at the next decision (R3)."""
         self._limits = limits
 
-    def restore(self, targets: Targets, next_round: float, waiters: Mapping[str, float]) -> None:
+    def restore(self, targets: Targets, waiters: Mapping[str, float], now: float) -> None:
         """After an engine restart, what it learns from the cluster rather than the
-        provider: the targets in force, the round schedule and the pods still waiting
-        (with when they started to). Nothing runs at once because of it."""
+        provider: the targets in force and the pods still waiting (with when they
+        started to). Rounds keep the grid of the pool's start; nothing runs at once."""
         self._targets = targets
-        self._next_round = next_round
-        self._waiters.update(waiters)
+        self._next_round = next_round_after(now, self._started, self._release_interval)
+        self._pods.restore(waiters)
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _hand(self, pod: str, eni_id: str, ip: str) -> None:
-        self._slots.assign(eni_id, ip, pod)
-        self._holders[pod] = (eni_id, ip)
+    def _hand(self, pod: str, eni_id: str, ip: str, now: float) -> None:
+        self._slots.hold(eni_id, ip, pod)
+        self._pods.hand(pod, eni_id, ip, now)
 
     def _serve_waiter(self, eni_id: str, ip: str, now: float) -> tuple[str, float] | None:
-        if not self._waiters:
+        waiter = self._pods.next_waiter()
+        if waiter is None:
             return None
-        pod = next(iter(self._waiters))
-        since = self._waiters.pop(pod)
-        self._hand(pod, eni_id, ip)
+        pod, since = waiter
+        self._hand(pod, eni_id, ip, now)
         return pod, now - since

@@ -4,7 +4,7 @@
 it knows which ENI holds which IP and what the cloud is doing to them (binds,
 releases, detaches, new ENIs under a placeholder id until attached), but not which
 pods wait or why a slot is wanted — the pool decides that and hands slots to pods
-through :meth:`Slots.assign`.
+through :meth:`Slots.hold` and takes them back with :meth:`Slots.free`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from pool_engine.eni import Eni
+from pool_engine.inventory import Settlement, Slot
 from pool_engine.packing import choose_pod_slot
 from pool_engine.plan import BindOp, Plan
 
@@ -58,13 +59,24 @@ class Slots:
     def ready_detaches(self) -> list[str]:
         return [eni.eni_id for eni in self._enis.values() if eni.ready_to_detach()]
 
-    def idle_slot(self) -> tuple[str, str] | None:
+    def idle_slot(self) -> Slot | None:
         """(ENI, IP) a starting pod takes, least-ENI packed; None when none is idle."""
         return choose_pod_slot(self._enis.values())
 
-    def assign(self, eni_id: str, ip: str, pod: str | None) -> None:
-        """Hand a bound slot to ``pod``, or take it back (None)."""
+    def hold(self, eni_id: str, ip: str, pod: str) -> None:
+        """Hand a bound slot to ``pod``."""
         self._enis[eni_id].ips[ip] = pod
+
+    def free(self, eni_id: str, ip: str) -> bool:
+        """Take a slot back from its pod: idle again (True), or dropped when the cloud
+        lost it meanwhile (False)."""
+        eni = self._enis[eni_id]
+        if ip in eni.lost:
+            eni.lost.discard(ip)
+            del eni.ips[ip]
+            return False
+        eni.ips[ip] = None
+        return True
 
     # --- operations ------------------------------------------------------------------------
 
@@ -92,8 +104,9 @@ class Slots:
             started.append(op)
         return started
 
-    def bind_done(self, op_id: int, eni_id: str, ips: Iterable[str]) -> None:
-        """The op's ``ips`` are bound (idle) on ``eni_id``, the ENI's real id."""
+    def bind_done(self, op_id: int, eni_id: str, ips: Iterable[str]) -> list[str]:
+        """The op's ``ips`` are bound (idle) on ``eni_id``, the ENI's real id. Returns
+        those that are new: one the pool knows already keeps its holder."""
         op = self._ops.pop(op_id)
         known = self.resolve(op.eni_id)
         eni = self._enis[known]
@@ -104,9 +117,13 @@ class Slots:
             self._aliases[known] = eni_id
             eni.eni_id = eni_id
             self._enis[eni_id] = self._merge(eni)
-        for ip in ips:
-            self._enis[eni_id].ips[ip] = None
+        bound = self._enis[eni_id].ips
+        new = [ip for ip in ips if ip not in bound]
+        bound.update(dict.fromkeys(new))
+        # The cloud hands out a released IP again: a doubted release of it happened.
+        self._enis[eni_id].releasing.difference_update(new)
         self._forget_alias(op.eni_id)
+        return new
 
     def bind_failed(self, op_id: int) -> None:
         op = self._ops.pop(op_id)
@@ -128,10 +145,11 @@ class Slots:
             self._subnets[eni.subnet] += 1
 
     def release_failed(self, eni_id: str, ip: str) -> None:
-        eni = self._enis.setdefault(eni_id, Eni(eni_id, ""))
+        eni = self._enis.get(eni_id)
+        if eni is None or ip not in eni.releasing:
+            return
         eni.releasing.discard(ip)
-        if eni.ips.get(ip) is None:
-            eni.ips[ip] = None
+        eni.ips.setdefault(ip, None)
         eni.detaching = False
 
     def detach_sent(self, eni_id: str) -> None:
@@ -145,17 +163,48 @@ class Slots:
             self._enis[eni_id].detaching = False
             self._enis[eni_id].attached = True
 
-    def found(self, eni_id: str, subnet: str, ips: Iterable[str]) -> list[str]:
-        """Slots found bound at the provider join as idle; returns those that were not
-        already held (the pool then hands them to their pods or waiters)."""
-        eni = self._enis.setdefault(eni_id, Eni(eni_id, subnet))
-        new = [ip for ip in ips if eni.ips.get(ip) is None]
-        for ip in new:
-            eni.ips[ip] = None
-        return new
+    def settle(self, settlement: Settlement) -> list[Slot]:
+        """Apply an inventory comparison (:func:`pool_engine.inventory.compare`);
+        returns the slots that became idle (adopted, found or restored)."""
+        fresh: list[Slot] = []
+        for record in settlement.adopted:
+            self._enis[record.eni_id] = Eni(record.eni_id, record.subnet, dict.fromkeys(record.ips))
+            fresh.extend((record.eni_id, ip) for ip in sorted(record.ips))
+        for eni_id, ip in settlement.found:
+            self._enis[eni_id].ips[ip] = None
+        fresh.extend(settlement.found)
+        for eni_id, ip in settlement.restored:
+            self._enis[eni_id].releasing.discard(ip)
+            self._enis[eni_id].ips[ip] = None
+        fresh.extend(settlement.restored)
+        for eni_id, ip in settlement.gone:
+            self._enis[eni_id].releasing.discard(ip)
+        for eni_id, ip in settlement.dropped:
+            del self._enis[eni_id].ips[ip]
+        for eni_id, ip in settlement.lost:
+            self._enis[eni_id].lost.add(ip)
+        for eni_id, ip in settlement.doubted:
+            del self._enis[eni_id].ips[ip]
+            self._enis[eni_id].releasing.add(ip)
+        for eni_id in settlement.reattached:
+            self._enis[eni_id].attached = True
+            self._enis[eni_id].detaching = False
+        for eni_id, count in settlement.foreign.items():
+            self._enis[eni_id].foreign = count
+        for eni_id in settlement.vanished:
+            eni = self._enis[eni_id]
+            eni.foreign = 0
+            if not (eni.ips or eni.pending):
+                del self._enis[eni_id]
+        return fresh
 
     def see_subnets(self, free: Mapping[str, int]) -> None:
+        """Free IPs per subnet as the cloud reports them, less what binds in flight
+        reserved (a failed bind gives its reservation back)."""
         self._subnets.update(free)
+        for op in self._ops.values():
+            if op.subnet in self._subnets:
+                self._subnets[op.subnet] -= op.count
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -170,6 +219,7 @@ class Slots:
         known = self._enis.get(eni.eni_id)
         if known is None:
             return eni
-        known.ips.update(eni.ips)
+        for ip, pod in eni.ips.items():
+            known.ips.setdefault(ip, pod)
         known.pending += eni.pending
         return known

@@ -1,7 +1,9 @@
-"""`eni-exporter simulate` end to end: endpoints, --record, --duration, bad input."""
+"""`eni-exporter simulate` end to end: endpoints, --record, --duration, the fault audit,
+bad input."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.error
@@ -56,3 +58,23 @@ def test_bad_flags_are_one_line_and_exit_2() -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 2 and "--ip-min-warm-target 6 > --ip-max-warm-target 5" in done.stderr
+
+
+def test_simulate_audit_prints_its_json_last_and_serves_nothing() -> None:
+    done = subprocess.run(
+        [*EXPORTER, "simulate", "--nodes", "3", "--seed", "2", "--speed", "max",
+         "--duration", "7200", "--error-rate", "0.3", "--throttle-rate", "0.1",
+         "--timeout-rate", "0.1", "--restart-every", "900", "--audit", "--listen", "none"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(report) == ["simulated_seconds", "cloud_calls", "faults", "restarts",
+                            "violations", "max_seconds_below_min_warm_after_faults"]  # fmt: skip
+    assert list(report["faults"]) == ["errors", "throttles", "timeouts"]
+    assert list(report["violations"]) == ["double_assigned_ips", "unbound_ip_handouts",
+        "held_slot_releases", "leaked_ips", "leaked_enis", "crashes"]  # fmt: skip
+    assert all(count == 0 for count in report["violations"].values())
+    assert report["simulated_seconds"] >= 7200 and report["restarts"] >= 7
+    assert min(report["faults"].values()) > 0 and report["cloud_calls"] > 500
+    assert "serving" not in done.stderr

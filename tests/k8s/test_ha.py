@@ -11,6 +11,7 @@ the few milliseconds between two scrapes.
 from __future__ import annotations
 
 import json
+import http.client
 import os
 import signal
 import subprocess
@@ -180,7 +181,7 @@ class Replica:
         try:
             with urllib.request.urlopen(self.base + "/metrics", timeout=1) as reply:
                 text = reply.read().decode()
-        except OSError:
+        except (OSError, http.client.HTTPException):  # refused, or cut off mid-reply by a kill
             return None
         acting = "\neni_pool_acting 1.0\n" in text
         return acting, sum(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from exporter import cli, modes
+from exporter.audit import AuditReport, Violations
 from exporter.cloud import CloudSettings
+from exporter.faults import FaultCounts
 from exporter.settings import (
     Address,
     ClusterModeSettings,
@@ -84,7 +88,7 @@ def test_simulate_flags(ran: list[object]) -> None:
     invoke("simulate", "--nodes", "4", "--seed", "7", "--speed", "3600", "--duration", "60",
            "--record", "week.csv", "--error-rate", "0.1", "--throttle-rate", "0.2",
            "--eni-min-warm-target", "0", "--eni-max-warm-target", "2")  # fmt: skip
-    cloud = CloudSettings(error_rate=0.1, throttle_rate=0.2, seed=7)
+    cloud = CloudSettings(error_rate=0.1, throttle_rate=0.2, faults_until=60.0, seed=7)
     defaults = Defaults(eni_min_warm=0, eni_max_warm=2)
     assert ran == [
         SimulationModeSettings(
@@ -97,10 +101,43 @@ def test_simulate_flags(ran: list[object]) -> None:
     ]
 
 
+def test_simulate_fault_audit_flags(ran: list[object]) -> None:
+    invoke("simulate", "--seed", "3", "--speed", "max", "--duration", "172800",
+           "--error-rate", "0.2", "--throttle-rate", "0.1", "--timeout-rate", "0.05",
+           "--faults-until", "86400", "--restart-every", "1800", "--sync-interval", "30",
+           "--audit", "--listen", "none")  # fmt: skip
+    (settings,) = ran
+    assert isinstance(settings, SimulationModeSettings)
+    assert settings.speed is None and settings.duration == 172800.0 and settings.audit
+    assert settings.server.listen is None
+    cluster = settings.cluster
+    assert (cluster.restart_every, cluster.sync_interval) == (1800.0, 30.0)
+    assert cluster.cloud == CloudSettings(error_rate=0.2, throttle_rate=0.1, timeout_rate=0.05,
+                                          faults_until=86400.0, seed=3)  # fmt: skip
+
+
+def test_faults_stop_at_the_duration_at_the_latest(ran: list[object]) -> None:
+    invoke("simulate", "--duration", "100", "--faults-until", "500")
+    invoke("simulate")
+    long, endless = ran
+    assert isinstance(long, SimulationModeSettings) and isinstance(endless, SimulationModeSettings)
+    assert long.cluster.cloud.faults_until == 100.0
+    assert endless.cluster.cloud.faults_until == float("inf") and not endless.audit
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["simulate", "--speed", "max"], "--speed max needs --duration"),
+        (["simulate", "--speed", "fast"], "'fast' is not a positive number or 'max'"),
+        (["simulate", "--speed", "inf"], "'inf' is not a positive number or 'max'"),
+        (["simulate", "--duration", "nan"], "nan is not a number of seconds"),
+        (["simulate", "--duration", "1e308"], "1e+308 is not a number of seconds"),
+        (["simulate", "--restart-every", "0"], "0.0 is not a number of seconds"),
+        (["simulate", "--timeout-rate", "nan"], "nan is not a fraction between 0 and 1"),
+        (["simulate", "--seed", "-1"], "-1 is not in the range"),
         (["simulate", "--listen", "9808"], "'9808' is not HOST:PORT"),
+        (["run", "--listen", "none"], "'none' is not HOST:PORT"),
         (["simulate", "--listen", "h:70000"], "'h:70000' is not HOST:PORT"),
         (["simulate", "--error-rate", "1.5"], "1.5 is not a fraction between 0 and 1"),
         (["run", "--provider", "aws"], "'aws' is not one of 'tke-observe', 'simulated'"),
@@ -121,3 +158,18 @@ def test_bad_flags_are_refused_before_anything_runs(
 ) -> None:
     result = CliRunner().invoke(cli.cli, args)
     assert result.exit_code == 2 and message in result.output and ran == []
+
+
+def test_an_audit_with_a_violation_exits_1_after_its_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = AuditReport(172800.0, 10, FaultCounts(1, 2, 3), 4, Violations(leaked_ips=1), 12.5)
+    monkeypatch.setattr(modes, "run_simulation", lambda settings: report)
+    monkeypatch.setattr(sys, "argv", ["eni-exporter", "simulate", "--speed", "max",
+                                      "--duration", "10", "--audit"])  # fmt: skip
+    with pytest.raises(SystemExit) as exit:
+        cli.main()
+    assert exit.value.code == 1
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["violations"]["leaked_ips"] == 1
+    assert printed["faults"] == {"errors": 1, "throttles": 2, "timeouts": 3}

@@ -1,0 +1,199 @@
+"""Regression tests of issue 10: the engine across restarts, ambiguous outcomes,
+dry subnets, long failure streaks and its own rate limiter (docs/contracts/fault-audit.md).
+
+Each drives the real reconciler against the simulated VPC in virtual time, with the
+timing of one failure spelled out, and judges by the VPC's truth, not by the engine's
+view. Each failed on the engine before the fix (noted per test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from exporter.cloud import CloudSettings, SimulatedVpc
+from exporter.simcluster import ClusterSettings, SimulatedCluster
+from exporter.vpcstate import IpState
+from pool_engine.backoff import Backoff, TokenBucket
+from pool_engine.config import Defaults, Limits, Mode
+from pool_engine.pool import NodePool
+from pool_engine.reconciler import Reconciler
+from pool_engine.registry import Registry
+
+ROUTE = Limits(3, 9)
+
+
+def settled(vpc: SimulatedVpc, pool: NodePool) -> set[str]:
+    """IPs bound to the pool's node at the cloud, settled."""
+    enis = vpc.enis.get((pool.node, pool.mode), {}).values()
+    return {ip for eni in enis for ip, state in eni.ips.items() if state is IpState.BOUND}
+
+
+def check_truth(vpc: SimulatedVpc, pool: NodePool) -> None:
+    """No IP held by two pods; every held IP bound at the cloud to the node."""
+    held = [ip for _, ip in pool.holders.values()]
+    assert len(held) == len(set(held)), "an IP is held by two pods"
+    assert set(held) <= settled(vpc, pool), "a pod holds an IP the cloud has not bound"
+
+
+class Drive:
+    """Steps one engine at every cloud completion and engine timer up to a time."""
+
+    def __init__(self, vpc: SimulatedVpc, reconciler: Reconciler) -> None:
+        self.vpc, self.reconciler, self.now = vpc, reconciler, 0.0
+
+    def to(self, until: float) -> None:
+        while True:
+            done = self.vpc.next_finish()
+            t = min(math.inf if done is None else done, self.reconciler.next_wake(self.now))
+            if t > until:
+                break
+            self.now = t
+            self.reconciler.step(t)
+        self.now = until
+        self.reconciler.step(until)
+
+    def restart(self, defaults: Defaults, node: str, mode: Mode, limits: Limits) -> NodePool:
+        """A new engine, rebuilt from the cloud (no pods hold anything yet)."""
+        registry = Registry(defaults)
+        self.reconciler = self.reconciler.restarted(registry)
+        pool = registry.ensure(node, mode, limits, self.now)
+        self.reconciler.rebuild(pool, {}, self.now)
+        self.reconciler.reconcile(pool, self.now)
+        return pool
+
+
+def test_a_bind_result_from_before_a_restart_never_frees_a_held_slot() -> None:
+    # Before: the restarted engine numbered its operations from 1 again and took the old
+    # engine's bind result for its own operation 1, setting a held IP idle (AWS VPC CNI
+    # #712); the next pod got the same IP.
+    vpc = SimulatedVpc(CloudSettings(seed=3))
+    drive = Drive(vpc, Reconciler(Registry(), vpc))
+    pool = drive.restart(Defaults(), "n", Mode.ROUTE_ENI, ROUTE)  # t=0: binds a new ENI
+    attached = vpc.next_finish()
+    assert attached is not None and attached > 10.0
+    drive.to(1.0)
+    pool = drive.restart(Defaults(), "n", Mode.ROUTE_ENI, ROUTE)  # the attach is in flight
+    drive.to(attached - 0.5)
+    drive.reconciler.pod_started(pool, "a", drive.now)  # an op of the new engine in flight
+    drive.to(attached + 0.1)  # the old engine's attach finishes now
+    for n in range(8):
+        drive.reconciler.pod_started(pool, f"b{n}", drive.now)
+        check_truth(vpc, pool)
+    drive.to(attached + 120.0)
+    check_truth(vpc, pool)
+    assert pool.waiting == 0
+
+
+def test_b_a_bind_result_from_before_a_restart_never_readds_a_released_ip() -> None:
+    # Before: the old engine's late bind result re-added IPs the new engine had already
+    # released, and the next pods got IPs the cloud did not have bound.
+    slow = CloudSettings(eni_attach_seconds=(200.0, 200.0), seed=5)
+    vpc = SimulatedVpc(slow)
+    drive = Drive(vpc, Reconciler(Registry(), vpc))
+    drive.restart(Defaults(), "n", Mode.ROUTE_ENI, ROUTE)  # t=0: attach with 5 IPs, 200 s
+    drive.to(1.0)
+    vpc.settings = dataclasses.replace(slow, eni_attach_seconds=(10.0, 10.0))
+    quick = Defaults(ip_min_warm=2, ip_max_warm=2, quick_release=True)
+    pool = drive.restart(quick, "n", Mode.ROUTE_ENI, ROUTE)
+    drive.to(150.0)  # a round released what was too much
+    drive.to(205.0)  # the old result came at ~201 s
+    for n in range(6):
+        drive.reconciler.pod_started(pool, f"p{n}", drive.now)
+        check_truth(vpc, pool)
+    drive.to(600.0)
+    check_truth(vpc, pool)
+    assert pool.waiting == 0
+    assert settled(vpc, pool) == {ip for eni in pool.enis.values() for ip in eni.ips}
+
+
+def test_c_a_failed_bind_from_before_a_restart_is_not_adopted_as_an_eni() -> None:
+    # Before: the old engine's failed attach came back under its placeholder id and was
+    # adopted as an ENI "pending-eni-1"; binds to it failed forever while pods waited.
+    slow_and_failing = CloudSettings(eni_attach_seconds=(100.0, 100.0), error_rate=1.0, seed=7)
+    vpc = SimulatedVpc(slow_and_failing)
+    registry = Registry()
+    drive = Drive(vpc, Reconciler(registry, vpc))
+    first = registry.ensure("n", Mode.ROUTE_ENI, ROUTE, 0.0)
+    drive.reconciler.reconcile(first, 0.0)  # an attach that fails at ~101 s
+    failed = vpc.next_finish()
+    assert failed is not None and 100.0 < failed < 104.0
+    drive.to(1.0)
+    vpc.settings = CloudSettings(eni_attach_seconds=(10.0, 10.0), seed=7)
+    registry = Registry()
+    drive.reconciler = Reconciler(registry, vpc, bucket=TokenBucket(rate=0.05, burst=2.0))
+    pool = registry.ensure("n", Mode.ROUTE_ENI, ROUTE, 1.0)
+    drive.reconciler.rebuild(pool, {}, 1.0)
+    drive.reconciler.reconcile(pool, 1.0)  # an attach with 5 IPs: the bucket is empty
+    drive.to(60.0)
+    for n in range(12):  # 5 warm, 4 more on that ENI, 3 wait for a new ENI
+        drive.reconciler.pod_started(pool, f"p{n}", drive.now)
+    drive.to(failed + 200.0)
+    check_truth(vpc, pool)
+    assert pool.waiting == 0
+    assert set(pool.enis) <= set(vpc.enis[("n", Mode.ROUTE_ENI)]), "an ENI the cloud lacks"
+
+
+def test_d_timed_out_calls_leak_nothing_and_hand_out_no_unbound_ip() -> None:
+    # Before: a call that timed out but happened left IPs and ENIs the engine never
+    # knew of, and a timed-out release put an IP the cloud had released back as idle.
+    cloud = CloudSettings(timeout_rate=0.3, seed=13)
+    cluster = SimulatedCluster(ClusterSettings(nodes=6, seed=13, cloud=cloud))
+    t = 0.0
+    while t < 6 * 3600.0:
+        t += 600.0
+        cluster.advance(t)
+        for pool in cluster.pools:
+            check_truth(cluster.vpc, pool)
+    assert cluster.vpc.faults.counts.timeouts > 100
+    cluster.vpc.settings = dataclasses.replace(cloud, timeout_rate=0.0)
+    cluster.advance(t + 120.0)  # all in flight finished, then a sync interval at most
+    for pool in cluster.pools:
+        known = {ip for eni in pool.enis.values() for ip in (*eni.ips, *eni.releasing)}
+        assert settled(cluster.vpc, pool) <= known, f"{pool.node}: leaked IPs"
+        assert set(cluster.vpc.enis.get((pool.node, pool.mode), {})) <= set(pool.enis)
+    assert cluster.crashes == 0
+
+
+def test_e_any_number_of_failures_backs_off_without_overflow() -> None:
+    # Before: 2 ** n overflowed a float after 1,025 failures in a row and killed the loop.
+    backoff = Backoff(base=1.0, cap=60.0)
+    for n in range(3000):
+        until = backoff.failed("pool", float(n))
+        assert n <= until <= n + 60.0
+
+
+def test_f_a_bind_the_rate_limiter_held_back_goes_when_the_tokens_are_there() -> None:
+    # Before: the pool was not looked at again until the next release round (120 s).
+    vpc = SimulatedVpc(CloudSettings(seed=17))
+    registry = Registry(Defaults(eni_min_warm=3, eni_max_warm=3))
+    reconciler = Reconciler(registry, vpc, bucket=TokenBucket(rate=1.0, burst=2.0))
+    pool = registry.ensure("d", Mode.DIRECT_ENI, Limits(9), 0.0)
+    reconciler.reconcile(pool, 0.0)
+    assert pool.in_flight == 1  # an ENI attach costs 2 tokens: one of three went
+    assert reconciler.next_wake(0.0) == 2.0
+    reconciler.step(2.0)
+    assert pool.in_flight == 2
+    reconciler.step(4.0)
+    assert pool.in_flight == 3
+
+
+def test_g_enis_left_empty_by_a_dry_subnet_are_collected() -> None:
+    # Before: each attach into a dry subnet left an empty ENI behind, forever.
+    vpc = SimulatedVpc(CloudSettings(subnets=(("subnet-a", 6),), seed=19))
+    registry = Registry(Defaults(ip_min_warm=5, ip_max_warm=5, eni_min_warm=1))
+    reconciler = Reconciler(registry, vpc)
+    drive = Drive(vpc, reconciler)
+    shared = registry.ensure("r", Mode.ROUTE_ENI, ROUTE, 0.0)
+    direct = registry.ensure("d", Mode.DIRECT_ENI, Limits(9), 0.0)
+    for pool in (shared, direct):  # each sees 6 free IPs
+        pool.see_subnets(vpc.subnets())
+    for pool in (shared, direct):
+        reconciler.reconcile(pool, 0.0)
+    drive.to(60.0)  # 5 + 1 IPs: the subnet is dry
+    for n in range(4):
+        reconciler.pod_started(direct, f"p{n}", drive.now)
+    drive.to(3600.0)
+    enis = vpc.enis[("d", Mode.DIRECT_ENI)].values()
+    assert [len(eni.ips) for eni in enis] == [1]  # the empty ones were detached
+    assert (direct.holding, direct.waiting) == (1, 3)  # no IP left to bind for the others
