@@ -23,6 +23,7 @@ from support.dashboard_queries import CLUSTER_ONLY, RULES, alerting_rules, panel
 from support.prom import prometheus
 
 from .control_plane import ControlPlane
+from .exporters import PREFIX, exporter, scrape, within
 from .objects import (
     NEC_GROUP,
     NEC_PLURAL,
@@ -32,7 +33,6 @@ from .objects import (
     create_pod,
     unique_name,
 )
-from .test_exporter import PREFIX, exporter, scrape, within
 
 pytestmark = [pytest.mark.k8s, pytest.mark.prometheus]
 

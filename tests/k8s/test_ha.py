@@ -10,8 +10,8 @@ the few milliseconds between two scrapes.
 
 from __future__ import annotations
 
-import json
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -31,8 +31,8 @@ from kube_adapter.nec import FIRST_SEEN_DEFAULTS, LAST_VALID_TARGETS
 from support.prom import free_port, wait_http
 
 from .control_plane import ControlPlane
+from .exporters import PREFIX, annotate, exporter, gauge, scrape, within
 from .objects import NEC_GROUP, NEC_PLURAL, NEC_VERSION, create_nec, create_node, unique_name
-from .test_exporter import PREFIX, annotate, exporter, gauge, scrape, within
 
 pytestmark = pytest.mark.k8s
 DURATION, DEADLINE, RETRY = 3.0, 2.0, 0.5
