@@ -37,6 +37,7 @@ from exporter.snapshot import Snapshot, take_snapshot
 from kube_adapter.events import EventType, NecEvent
 from kube_adapter.nec import NodeRecord, read_record
 from kube_adapter.watcher import Resource, Watcher
+from pool_engine.backoff import TokenBucket
 from pool_engine.config import Defaults, Mode, Refusal, default_limits
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
@@ -84,11 +85,13 @@ class ClusterEngine:
         self.observe = observe
         self.keeps_records = not observe
         """Acting (not observing): node records are read from and written to NEC objects."""
-        self.vpc = SimulatedVpc(INSTANT if observe else cloud)
+        vpc = INSTANT if observe else (cloud or CloudSettings())
+        self.vpc = SimulatedVpc(vpc)
         self.registry = Registry(defaults)
-        self.reconciler = Reconciler(self.registry, self.vpc)
-        if observe:
-            self.reconciler.set_api_rate(1e9)
+        # The engine paces its calls at the cloud's own limit: a faster client-side
+        # bucket only earns throttles (and, with timeouts, leaks to clean up).
+        pace = TokenBucket(rate=vpc.api_qps, burst=vpc.api_qps)
+        self.reconciler = Reconciler(self.registry, self.vpc, bucket=pace)
         self.nodes: dict[str, NodeInfo] = {}
         self.necs: dict[str, NecInfo] = {}
         self.pods: dict[str, PodInfo] = {}

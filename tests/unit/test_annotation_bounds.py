@@ -22,6 +22,7 @@ from pool_engine.config import (
     parse_limits,
     parse_targets,
 )
+from pool_engine.inventory import EniRecord, compare
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
@@ -98,9 +99,12 @@ def test_flags_above_the_ceiling_are_refused() -> None:
 def held_pool() -> NodePool:
     """Two ENIs: eni-a holds 3 pods' IPs of 4 bound, eni-b 1 of 2."""
     pool = NodePool("n", ROUTE, Targets(0, 0), Limits(3, 9))
-    pool.adopt("eni-a", "s", {"10.0.0.1": "p1", "10.0.0.2": "p2", "10.0.0.3": "p3",
-                              "10.0.0.4": None}, 0.0)  # fmt: skip
-    pool.adopt("eni-b", "s", {"10.0.1.1": "p4", "10.0.1.2": None}, 0.0)
+    pool.claim({"10.0.0.1": "p1", "10.0.0.2": "p2", "10.0.0.3": "p3", "10.0.1.1": "p4"})
+    records = (
+        EniRecord("eni-a", "s", ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4")),
+        EniRecord("eni-b", "s", ("10.0.1.1", "10.0.1.2")),
+    )
+    pool.settle(compare(pool.enis.values(), records), {"s": 100}, 0.0)
     return pool
 
 
