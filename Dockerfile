@@ -9,6 +9,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pool_engine/ pool_engine/
+COPY kube_adapter/ kube_adapter/
 COPY exporter/ exporter/
 COPY tuner/ tuner/
 # This package and every dependency as wheels; the runtime stage installs only those.

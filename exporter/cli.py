@@ -37,11 +37,12 @@ from exporter.settings import (
     log_flags,
     parse_seconds,
     parse_speed,
+    positive,
     to_enum,
 )
 from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
-from kube_adapter.logs import LogFormat, LogLevel
+from kube_adapter.logs import LogFormat, LogLevel, error_line
 from pool_engine.errors import PoolEngineError
 
 
@@ -95,7 +96,7 @@ def cli() -> None:
 @lease_flags
 @click.option(
     "--api-qps",
-    type=click.FloatRange(min=0, min_open=True),
+    type=positive(1e6),
     default=50.0,
     show_default=True,
     help="Cloud API rate limit (simulated provider).",
@@ -178,7 +179,7 @@ def run(
               "allows (needs --duration).")  # fmt: skip
 @click.option(
     "--churn",
-    type=click.FloatRange(min=0, min_open=True),
+    type=positive(1000.0),
     default=1.0,
     show_default=True,
     help="Multiplier on the workload's arrival rates.",
@@ -196,7 +197,7 @@ def run(
 )
 @click.option(
     "--api-qps",
-    type=click.FloatRange(min=0, min_open=True),
+    type=positive(1e6),
     default=50.0,
     show_default=True,
     help="Cloud API rate limit of the simulated VPC.",
@@ -288,13 +289,10 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except PoolEngineError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except (click.ClickException, PoolEngineError) as exc:
+        click.echo(error_line(exc), err=True)
         sys.exit(exc.exit_code)
     if isinstance(code, int) and code:
         sys.exit(code)

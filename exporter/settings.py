@@ -129,6 +129,24 @@ def parse_speed(ctx: click.Context, param: click.Parameter, value: str) -> float
     return speed
 
 
+class Finite(click.FloatRange):
+    """A finite number in a range: click's FloatRange lets ``nan`` through every
+    comparison, and ``inf`` through a range open at the top."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def positive(most: float) -> Finite:
+    """A finite number in (0, most]."""
+    return Finite(min=0, min_open=True, max=most)
+
+
 def parse_rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not 0.0 <= value <= 1.0:  # NaN fails too
         raise click.BadParameter(f"{value} is not a fraction between 0 and 1")
@@ -219,8 +237,7 @@ def lease_flags(f: F) -> F:
         ("--lease-duration", 15, "Seconds without renewal after which another replica "
          "takes the Lease; above --renew-deadline."),
     ):  # fmt: skip
-        kind = click.IntRange(min=1) if name == "--lease-duration" else click.FloatRange(
-            min=0, min_open=True)  # fmt: skip
+        kind = click.IntRange(1, 3600) if name == "--lease-duration" else positive(3600.0)
         f = click.option(name, type=kind, default=default, show_default=True, help=text)(f)
     return f
 
@@ -253,7 +270,7 @@ def fault_flags(f: F) -> F:
 def latency_flag(f: F) -> F:
     return click.option(
         "--latency-scale",
-        type=click.FloatRange(min=0),
+        type=Finite(min=0, max=1000.0),
         default=1.0,
         show_default=True,
         help="Multiply the simulated VPC's latencies (IP bind 1–3 s, ENI attach 10–30 s).",

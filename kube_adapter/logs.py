@@ -68,3 +68,19 @@ def formatter(fmt: LogFormat, text: str = TEXT_FORMAT) -> logging.Formatter:
             )
         case _:
             assert_never(fmt)
+
+
+def error_line(error: BaseException) -> str:
+    """The one line both programs print on stderr for a failure: ``error: <message>``.
+
+    For click's errors (usage errors carry the command in ``ctx``) it is click's message
+    without the usage block, pointing at the command's ``--help``; whitespace is folded
+    so that a multi-line message stays one line. Duck-typed: no click import here.
+    """
+    format_message = getattr(error, "format_message", None)
+    message = format_message() if callable(format_message) else str(error)
+    line = " ".join(str(message).split())
+    command = getattr(getattr(error, "ctx", None), "command_path", None)
+    if command and type(error).__name__ != "ClickException":
+        line += f" (see '{command} --help')"
+    return f"error: {line}"

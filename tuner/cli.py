@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from kube_adapter.logs import LogFormat, LogLevel, setup
+from kube_adapter.logs import LogFormat, LogLevel, error_line, setup
 from pool_engine.errors import PoolEngineError
 from tuner import output as renderers
 from tuner import pipeline
@@ -181,27 +181,17 @@ def main() -> None:
     and the exit code of docs/contracts/cli.md (click's usage errors exit 2, ours carry
     their own)."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # click returns ctx.exit()'s code here
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
-        click.echo(f"error: {_one_line(exc)}", err=True)
-        sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except PoolEngineError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except (click.ClickException, PoolEngineError) as exc:
+        click.echo(error_line(exc), err=True)
         sys.exit(exc.exit_code)
-
-
-def _one_line(exc: click.ClickException) -> str:
-    """click's message without its usage block, pointing at the command's --help."""
-    message = " ".join(exc.format_message().split())
-    ctx = getattr(exc, "ctx", None)
-    if isinstance(exc, click.UsageError) and ctx is not None:
-        return f"{message} (see '{ctx.command_path} --help')"
-    return message
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _logs(fmt: LogFormat) -> None:

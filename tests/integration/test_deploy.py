@@ -7,6 +7,7 @@ the same output to a real API server."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,15 @@ def test_dockerfile_is_multi_stage_pinned_and_non_root() -> None:
     assert users == [("65532", "65532")]
     for spec in pod_specs(render(DEPLOY / "overlays" / "tke-observe")).values():
         assert spec["securityContext"]["runAsUser"] == 65532
+
+
+def test_dockerfile_copies_every_package_the_wheel_holds() -> None:
+    """The image builds its wheel from what the Dockerfile copies: a package left out
+    (kube_adapter was) installs a program that dies on its first import."""
+    text = (DEPLOY.parent / "Dockerfile").read_text()
+    pyproject = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())
+    packages = [
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    copied = set(re.findall(r"^COPY (\w+)/ \1/$", text, re.M))
+    assert packages and set(packages) <= copied, sorted(set(packages) - copied)

@@ -58,6 +58,32 @@ def test_bad_flags_are_one_line_and_exit_2() -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 2 and "--ip-min-warm-target 6 > --ip-max-warm-target 5" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr  # no usage block
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--api-qps", "nan"],
+        ["--api-qps", "inf"],
+        ["--churn", "nan"],
+        ["--latency-scale", "inf"],
+        ["--duration", "1e308"],
+        ["--nodes", "99999999999999999999"],
+    ],
+)
+def test_non_finite_and_absurd_numbers_are_refused_in_one_line(flags: list[str]) -> None:
+    """nan and inf used to pass click's float ranges (`--churn nan` then crashed inside
+    numpy with a traceback; `--api-qps nan` ran with a rate limit that never refills)."""
+    done = subprocess.run(
+        [*EXPORTER, "simulate", *flags, "--listen", "none", "--speed", "max", "--duration", "5"]
+        if "--duration" not in flags
+        else [*EXPORTER, "simulate", *flags, "--listen", "none"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+    assert flags[0] in done.stderr
 
 
 def test_simulate_audit_prints_its_json_last_and_serves_nothing() -> None:
