@@ -238,10 +238,13 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
     if mode is not None:
         first_time = float(all_times.min()) if all_times.size else None
         keep = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
-        used, codes = np.unique(codes[keep], return_inverse=True)
-        names = [names[int(j)] for j in used]
-        all_times, all_kinds = all_times[keep], all_kinds[keep]
-        codes = codes.astype(np.int32).reshape(-1)
+        if not keep.all():  # drop the other pool's rows, and nodes left without any
+            codes, all_times, all_kinds = codes[keep], all_times[keep], all_kinds[keep]
+            used = np.bincount(codes, minlength=len(names)) > 0
+            renumber = np.cumsum(used, dtype=np.int32) - 1
+            names = [name for name, u in zip(names, used, strict=True) if u]
+            codes = renumber[codes]
+        del keep, masks
     perm, offsets = _group(codes, len(names), all_times)
     del codes
     return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, ReplayStats, Run, SimulationSettings, replay
+from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
 from tuner.history import History
 from tuner.objective import AnalysisSettings
 
@@ -46,10 +46,11 @@ class Candidates:
     """(nodes, candidates) idle slot-seconds over the whole history."""
     current_cold: np.ndarray
     """(nodes, folds) cold starts under the targets in force."""
-    stats: ReplayStats
-    """The replays themselves: current runs first (one per node), then candidates."""
+    runs: np.ndarray
+    """(runs, 3) pod starts, cold starts and idle slot-seconds of every replay over the
+    whole history: current runs first (one per node), then candidates."""
     run_of: np.ndarray
-    """(nodes, candidates) index of the cell's run in ``stats`` (-1: copied)."""
+    """(nodes, candidates) index of the cell's run in ``runs`` (-1: copied)."""
     bursts: np.ndarray
     """Per node, the most pod starts within one bind latency."""
 
@@ -62,9 +63,7 @@ class Candidates:
         """(pod starts, cold starts, idle slot-seconds) of the current run (``c`` None)
         or of candidate ``c`` over the whole history."""
         r = node if c is None else int(self.run_of[node, c])
-        per_run = self.stats.per_run
-        return (int(per_run.pod_starts[r]), int(per_run.cold_starts[r]),
-                float(per_run.idle_slot_seconds[r]))  # fmt: skip
+        return int(self.runs[r, 0]), int(self.runs[r, 1]), float(self.runs[r, 2])
 
 
 def demand_bound(history: History, latency: float) -> np.ndarray:
@@ -112,12 +111,11 @@ def replay_candidates(
                 runs.append(Run(k, NodeTargets(Targets(*pair), int(caps[k])),
                                 int(history.existing[k])))  # fmt: skip
             run_of[k, c] = seen[pair]
-    stats = replay(history.trace, runs, sim, bucket_seconds=fold)
-    buckets = stats.buckets.astype(np.float64)
+    totals, buckets = _replay_in_batches(history, runs, sim, fold)
     starts = buckets[:n, :, 0]
     cold = np.zeros((n, len(pairs), buckets.shape[1]))
     idle = np.zeros((n, len(pairs)))
-    idle_runs = stats.per_run.idle_slot_seconds
+    idle_runs = totals[:, 2]
     for band in sorted({d for _, d in pairs}):
         columns = sorted((m, c) for c, (m, d) in enumerate(pairs) if d == band)
         for k in range(n):
@@ -127,4 +125,31 @@ def replay_candidates(
                 last = r if r >= 0 else last
                 cold[k, c] = buckets[last, :, 1]
                 idle[k, c] = idle_runs[last]
-    return Candidates(pairs, allowed, starts, cold, idle, buckets[:n, :, 1], stats, run_of, needs)
+    return Candidates(pairs, allowed, starts, cold, idle, buckets[:n, :, 1], totals, run_of, needs)
+
+
+BATCH_STARTS = 20_000_000
+"""Pod starts replayed per batch: the replay keeps every served wait, so batches keep
+memory bounded on big histories."""
+
+
+def _replay_in_batches(history: History, runs: list[Run], sim: SimulationSettings,
+                       fold: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(runs, 3) totals and (runs, folds, 2) per-fold starts and cold starts."""
+    arrivals = history.arrivals()
+    totals: list[np.ndarray] = []
+    buckets: list[np.ndarray] = []
+    lo = 0
+    while lo < len(runs):
+        hi, size = lo, 0
+        while hi < len(runs) and (hi == lo or size + arrivals[runs[hi].node] <= BATCH_STARTS):
+            size += int(arrivals[runs[hi].node])
+            hi += 1
+        stats = replay(history.trace, runs[lo:hi], sim, bucket_seconds=fold)
+        per_run = stats.per_run
+        totals.append(np.column_stack([per_run.pod_starts, per_run.cold_starts,
+                                       per_run.idle_slot_seconds]).astype(np.float64))  # fmt: skip
+        buckets.append(stats.buckets.astype(np.float64))
+        del stats
+        lo = hi
+    return np.concatenate(totals), np.concatenate(buckets)

@@ -17,8 +17,9 @@ validation and do-no-harm.
 3. **Do-no-harm.** A change is held back when its validated cold-start rate (the
    node's checked folds, shrunk towards its group's with at least
    ``min_arrivals`` pod starts of weight) is worse than max(objective, the current
-   targets' rate on the same folds); with costs, when its checked cost is higher than
-   the current targets'. A change that lowers neither target is never held back.
+   targets' rate on the same folds) beyond chance (its lower confidence bound is
+   above); with costs, when its checked cost is higher than the current targets'. A
+   change that lowers neither target is never held back.
 """
 
 from __future__ import annotations
@@ -226,12 +227,17 @@ class Validation:
             assert objective.idle_slot_hour_cost is not None
             assert objective.cold_start_cost is not None
             seconds = sum(min(self.fold, self.end - j * self.fold) for j in origins)
-            u_idle = self.cands.stats.per_run.idle_slot_seconds[:n] / max(self.end, 1e-9)
+            u_idle = self.cands.runs[:n, 2] / max(self.end, 1e-9)
             u_idle = u_idle * seconds / 3600.0
             cost = v_idle * objective.idle_slot_hour_cost
             cost = cost + rate * v_starts * objective.cold_start_cost
             cost_now = u_idle * objective.idle_slot_hour_cost
             cost_now = cost_now + current * v_starts * objective.cold_start_cost
             return cost > cost_now + 1e-9, rate, current
-        held = rate > np.maximum(self.limit, current) + 1e-12
+        # worse beyond chance: even the rate's lower confidence bound is above the allowance
+        pseudo_starts = v_starts + (0.0 if math.isinf(weight) else weight)
+        pseudo_cold = rate * pseudo_starts
+        low = np.divide(gamma.ppf(1.0 - LEVEL, np.maximum(pseudo_cold, 1e-12)), pseudo_starts,
+                        out=np.zeros_like(rate), where=pseudo_starts > 0)  # fmt: skip
+        held = (low > np.maximum(self.limit, current) + 1e-12) & (v_starts > 0)
         return held, rate, current
