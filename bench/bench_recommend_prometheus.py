@@ -2,6 +2,7 @@
 
 Writes the exporter's pod start/stop counters for a synthetic week (the workload
 model, events at the end of their 30 s step, a keep-alive sample every 4 minutes)
+and its target and max-attach gauges (a sample every 4 minutes)
 as OpenMetrics, turns them into TSDB blocks with `promtool tsdb create-blocks-from
 openmetrics`, serves them with Prometheus on loopback and times the recommendation
 (a fresh process: queries, transfer, analysis) with its peak RSS.
@@ -24,7 +25,7 @@ from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-from prom import prometheus
+from support.prom import prometheus
 
 STEP, DAYS, KEEPALIVE = 30, 7, 240
 
@@ -52,6 +53,14 @@ def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
                 at = np.nonzero(keep | (counts > 0))[0]
                 label = f'{family}_total{{node="{row[0]}",mode="route-eni"}} '
                 out.writelines(f"{label}{total[j]} {t0 + j * STEP}\n" for j in at)
+                samples += at.size
+        for family, value in (("eni_pool_min_warm_target", 5), ("eni_pool_max_warm_target", 5),
+                              ("eni_pool_max_attach_slots", 95)):  # fmt: skip
+            out.write(f"# TYPE {family} gauge\n")
+            at = np.nonzero(keep)[0]
+            for row in series:
+                label = f'{family}{{node="{row[0]}",mode="route-eni"}} {value} '
+                out.writelines(f"{label}{t0 + j * STEP}\n" for j in at)
                 samples += at.size
         out.write("# TYPE eni_pool_in_use_slots gauge\n")
         for row in series:

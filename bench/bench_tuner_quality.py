@@ -194,10 +194,10 @@ def per_node_subset(names: list[str], only: set[str], starts: np.ndarray, cold: 
     default=(
         "4:1:spread",
         "5:0.3:spread",
-        "6:3:spread",
+        "6:2:spread",
         "4:1:binpack",
         "5:0.3:binpack",
-        "6:3:binpack",
+        "6:2:binpack",
     ),
     show_default=True,
     help="SEED:CHURN:PLACEMENT of a trace from bench/placed_trace.py workload.",

@@ -59,6 +59,9 @@ class NodeShapes:
     """Allocatable CPU, millicores (int64)."""
     slots: np.ndarray
     """Allocatable pool slots: the node's max-attach (int64)."""
+    open_to_all: np.ndarray | None = None
+    """bool per node: takes pods not pinned to it (None: every node). A node only
+    pinned pods may use is tainted, or dedicated to another pool's pods."""
 
 
 def place(
@@ -79,6 +82,9 @@ def place(
     if shapes.cpu_millis.shape != shapes.slots.shape:
         raise ValueError("cpu_millis and slots must have one element per node")
     _, dense = np.unique(pods, return_inverse=True)
+    open_to_all = shapes.open_to_all
+    if open_to_all is None:
+        open_to_all = np.ones(shapes.cpu_millis.shape[0], dtype=bool)
     return _place(
         kinds.astype(np.int8),
         dense.astype(np.int64).reshape(-1),
@@ -86,6 +92,7 @@ def place(
         pinned.astype(np.int64),
         shapes.cpu_millis.astype(np.int64),
         shapes.slots.astype(np.int64),
+        open_to_all.astype(np.bool_),
         placement.most_allocated(),
     )
 
@@ -102,7 +109,8 @@ def score(requested: int, allocatable: int, most_allocated: bool) -> int:
 
 @njit(cache=True)
 def _place(kinds: np.ndarray, pods: np.ndarray, requests: np.ndarray, pinned: np.ndarray,
-           cpu: np.ndarray, slots: np.ndarray, most: bool) -> np.ndarray:  # fmt: skip
+           cpu: np.ndarray, slots: np.ndarray, open_to_all: np.ndarray,
+           most: bool) -> np.ndarray:  # fmt: skip
     n_nodes = cpu.shape[0]
     used_cpu = np.zeros(n_nodes, dtype=np.int64)
     used_slots = np.zeros(n_nodes, dtype=np.int64)
@@ -125,6 +133,8 @@ def _place(kinds: np.ndarray, pods: np.ndarray, requests: np.ndarray, pinned: np
         best, best_score = -1, -1
         lo, hi = (pinned[i], pinned[i] + 1) if pinned[i] >= 0 else (0, n_nodes)
         for k in range(lo, hi):
+            if pinned[i] < 0 and not open_to_all[k]:
+                continue
             if used_cpu[k] + want > cpu[k] or used_slots[k] + 1 > slots[k]:
                 continue
             s = score(used_cpu[k] + want, cpu[k], most)

@@ -86,7 +86,7 @@ def recommend(
     )
     validated = None
     if searched.any():
-        node_groups = groups(arrivals, hours, caps, cands.bursts)
+        node_groups = groups(arrivals, hours, caps)
         validated = Validation(cands, node_groups, searched, settings, fold, trace.end).run()
     chosen: dict[int, tuple[int, int]] = {}
     if validated is not None:

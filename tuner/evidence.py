@@ -8,11 +8,10 @@ which nodes are alike.
   A node's own history counts as evidence when it has at least ``min_arrivals``
   starts, or when even the bound says it would see fewer than that in a day. Only a
   history shorter than ``min_history_hours`` is too short to use at all.
-- **Groups.** Nodes of one shape (the same max-attach), of one order of magnitude of
-  that bound and of one size of largest burst form a group; the analysis shrinks each
-  node's noisy cold-start rates towards its group's (when a scheduler packs pods,
-  nodes of one shape see the same bursts, and one node's past says little about its
-  next burst).
+- **Groups.** Nodes of one shape (the same max-attach) and of one order of magnitude
+  of that bound form a group; the analysis shrinks each node's noisy cold-start rates
+  towards its group's (when a scheduler packs pods, nodes of one shape see the same
+  bursts, and one node's past says little about its next burst).
 - **Folds.** The history is cut into folds (days, when there are enough of them), for
   rolling-origin validation: fit on earlier folds, check on the next."""
 
@@ -66,18 +65,14 @@ def evidence(
     return out
 
 
-def groups(
-    arrivals: np.ndarray, hours: np.ndarray, caps: np.ndarray, bursts: np.ndarray
-) -> np.ndarray:
-    """A group number per node: the same max-attach, the same order of magnitude (base
-    :data:`CLASS_BASE`) of the rate bound, and the same power of two of the largest
-    burst (pod starts within one bind latency)."""
+def groups(arrivals: np.ndarray, hours: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """A group number per node: the same max-attach and the same order of magnitude
+    (base :data:`CLASS_BASE`) of the rate bound. Not the bursts a node happened to
+    see: a node that saw none yet is not safe from the next."""
     bound = rate_upper_bound(arrivals, hours)
     finite = np.where(np.isfinite(bound), bound, 1e6)
     rate_class = np.floor(np.log(finite + 1e-3) / math.log(CLASS_BASE)).astype(np.int64)
-    burst_class = np.floor(np.log2(np.maximum(bursts, 1))).astype(np.int64)
-    keys = [(int(c), int(r), int(b))
-            for c, r, b in zip(caps, rate_class, burst_class, strict=True)]  # fmt: skip
+    keys = [(int(c), int(r)) for c, r in zip(caps, rate_class, strict=True)]
     numbers = {key: j for j, key in enumerate(sorted(set(keys)))}
     return np.array([numbers[key] for key in keys], dtype=np.int64)
 

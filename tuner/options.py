@@ -254,7 +254,8 @@ objective_options = option_group(
         type=COUNT,
         default=30,
         show_default=True,
-        help="Pod starts below which a node has not enough history.",
+        help="Pod starts below which a node's history counts only if it is long enough to "
+        "prove a quiet node.",
     ),
 )
 """What to recommend for: objective, agent, pool, weighting of the history."""

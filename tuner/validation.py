@@ -38,6 +38,8 @@ AIMS = (0.25, 0.4, 0.6, 0.8, 1.0)
 """Fractions of the objective a fitted choice aims at on its history."""
 WEIGHTS = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0, math.inf)
 """Shrinkage weights tried, in pod starts."""
+NEAR = 0.01
+"""Settings whose checked idle (or cost) is within this fraction of the best tie."""
 DEFAULT = (0.6, 30.0)
 """(aim, k) when the history is too short to validate (fewer than two folds)."""
 
@@ -89,22 +91,28 @@ class Validation:
         """Pick the settings by validation, fit on the whole history, apply do-no-harm."""
         origins = list(range(1, self.n_folds))
         grid = [(a, k) for a in self._aims() for k in WEIGHTS] if origins else [DEFAULT]
-        best: tuple[tuple[float, float, float], float, float] | None = None
+        scores: dict[tuple[float, float], tuple[float, float, float]] = {}
         checked: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for aim, k in grid:
             v_cold, v_starts, v_idle = self._check(aim, k, origins)
             checked[(aim, k)] = (v_cold, v_starts, v_idle)
-            score = self._score(v_cold, v_starts, v_idle)
-            if best is None or score < best[0]:
-                best = (score, aim, k)
-        assert best is not None
-        _, aim, k = best
+            scores[(aim, k)] = self._score(v_cold, v_starts, v_idle)
+        aim, k = self._pick(scores)
         # the whole history, recency-weighted and plain: a choice meets both
         whole = self._window(self.n_folds, self.end)
         plain = self._window(self.n_folds, self.end, weighted=False)
         choice = self._choose(whole, aim, k, plain)
         held, rate, current = self._harm(choice, k, origins, checked.get((aim, k)))
         return Validated(aim, k, choice, held, rate, current, len(origins))
+
+    @staticmethod
+    def _pick(scores: dict[tuple[float, float], tuple[float, float, float]]) -> tuple[float, float]:
+        """The best-scoring settings; among those within :data:`NEAR` of the best, the
+        least shrinkage (a node's own history, where trusting it costs nothing)."""
+        best = min(scores.values())
+        near = [key for key, score in scores.items()
+                if score[0] == best[0] and score[1] <= best[1] * (1 + NEAR) + 1e-12]  # fmt: skip
+        return min(near, key=lambda key: (key[1], scores[key]))
 
     # --- fitting ---------------------------------------------------------------------
 

@@ -54,6 +54,14 @@ def test_pinned_pods_only_go_to_their_node() -> None:
     assert run([(S, 0, 5000, 1)], [8000, 1000], [10, 10], Placement.SPREAD) == [UNPLACED]
 
 
+def test_nodes_closed_to_all_take_only_their_pinned_pods() -> None:
+    rows = [(S, 0, 500, -1), (S, 1, 500, 0), (S, 2, 500, -1)]
+    shapes = NodeShapes(np.array([8000, 8000]), np.array([10, 10]), np.array([False, True]))
+    kinds, pods, requests, pinned = (np.array(c) for c in zip(*rows, strict=True))
+    got = place(kinds, pods, requests, pinned, shapes, Placement.BINPACK).tolist()
+    assert got == [1, 0, 1]
+
+
 def test_mismatched_arrays_are_refused() -> None:
     with pytest.raises(ValueError):
         place(np.zeros(2), np.zeros(1), np.zeros(2), np.zeros(2),
