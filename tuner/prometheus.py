@@ -44,6 +44,8 @@ from tuner.window import Window
 log = logging.getLogger(__name__)
 MAX_PER_SECOND = 50
 """More pod starts or stops than this per second of a step on one node is no count."""
+MAX_EVENTS = 200_000_000
+"""Pod starts and stops a history may hold (a week of 1,000 busy nodes is ~20 M)."""
 MAX_GAUGE = 2**31 - 1
 """Targets and max-attach above this are no counts."""
 Points = dict[str, list[tuple[float, float]]]
@@ -267,6 +269,12 @@ def _history(starts: dict[str, list[tuple[float, float]]],
              stops: dict[str, list[tuple[float, float]]], existing: dict[str, int],
              t0: float, t1: float, origin: datetime) -> History:  # fmt: skip
     nodes = sorted(set(starts) | set(stops) | {n for n, c in existing.items() if c > 0} - {""})
+    total = sum(round(n) for points in (*starts.values(), *stops.values()) for _, n in points)
+    if total > MAX_EVENTS:
+        raise HistoryUnavailable(
+            f"cannot read history: {total:,} pod starts and stops in the window, "
+            f"more than {MAX_EVENTS:,}: use a shorter window"
+        )
     times: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
     offsets = [0]
