@@ -75,18 +75,23 @@ def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
 @click.command()
 @click.option("--nodes", type=int, default=1000, show_default=True)
 @click.option("--churn", type=float, default=1.0, show_default=True)
-def main(nodes: int, churn: float) -> None:
+@click.option("--reuse", is_flag=True, help="Serve the blocks of an earlier run again.")
+def main(nodes: int, churn: float, reuse: bool) -> None:
     work = Path(__file__).parent / "out" / f"prom-{nodes}n-churn{churn:g}"
     work.mkdir(parents=True, exist_ok=True)
-    t0 = (int(datetime.now(UTC).timestamp()) - (DAYS + 1) * 86400) // 3600 * 3600
-    began = time.perf_counter()
-    samples = write_openmetrics(work / "history.om", t0, nodes, churn)
-    click.echo(f"wrote {samples:,} samples in {time.perf_counter() - began:.0f}s")
-    began = time.perf_counter()
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
-                    str(work / "history.om"), str(work / "tsdb")], check=True,
-                   capture_output=True)  # fmt: skip
-    click.echo(f"promtool created the blocks in {time.perf_counter() - began:.0f}s")
+    if reuse and (work / "t0").exists():
+        t0 = int((work / "t0").read_text())
+    else:
+        t0 = (int(datetime.now(UTC).timestamp()) - (DAYS + 1) * 86400) // 3600 * 3600
+        began = time.perf_counter()
+        samples = write_openmetrics(work / "history.om", t0, nodes, churn)
+        click.echo(f"wrote {samples:,} samples in {time.perf_counter() - began:.0f}s")
+        began = time.perf_counter()
+        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                        str(work / "history.om"), str(work / "tsdb")], check=True,
+                       capture_output=True)  # fmt: skip
+        click.echo(f"promtool created the blocks in {time.perf_counter() - began:.0f}s")
+        (work / "t0").write_text(str(t0))
     with prometheus(work) as url:
         start = datetime.fromtimestamp(t0, UTC).isoformat()
         end = datetime.fromtimestamp(t0 + DAYS * 86400, UTC).isoformat()

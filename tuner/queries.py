@@ -92,10 +92,19 @@ class StateQueries:
     """Median bind latency over the window, seconds (no node label)."""
 
 
+SEEN_POINTS = 250
+"""Evaluations of the first/last-sample subqueries over the window (their resolution is
+the window / this, at least the step): a few seconds on the server for 1,000 nodes x 7
+days, and a first or last sample is found at most one resolution off, inwards (a
+shorter history, never a longer one). A node still present at the window's end has its
+last sample exactly."""
+
+
 def _seen(selector: str, seconds: int, step_s: int) -> tuple[str, str]:
-    stamps = f"timestamp({selector})[{seconds}s:{step_s}s]"
+    resolution = max(step_s, -(-seconds // SEEN_POINTS))
+    stamps = f"timestamp({selector})[{seconds}s:{resolution}s]"
     return (f"min by (node) (min_over_time({stamps}))",
-            f"max by (node) (max_over_time({stamps}))")  # fmt: skip
+            f"max by (node) (timestamp({selector}) or max_over_time({stamps}))")  # fmt: skip
 
 
 def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -> StateQueries:
