@@ -2,6 +2,7 @@
 
 Writes the exporter's pod start/stop counters for a synthetic week (the workload
 model, events at the end of their 30 s step, a keep-alive sample every 4 minutes)
+and its target and max-attach gauges (a sample every 4 minutes)
 as OpenMetrics, turns them into TSDB blocks with `promtool tsdb create-blocks-from
 openmetrics`, serves them with Prometheus on loopback and times the recommendation
 (a fresh process: queries, transfer, analysis) with its peak RSS.
@@ -24,7 +25,7 @@ from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-from prom import prometheus
+from support.prom import prometheus
 
 STEP, DAYS, KEEPALIVE = 30, 7, 240
 
@@ -53,6 +54,14 @@ def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
                 label = f'{family}_total{{node="{row[0]}",mode="route-eni"}} '
                 out.writelines(f"{label}{total[j]} {t0 + j * STEP}\n" for j in at)
                 samples += at.size
+        for family, value in (("eni_pool_min_warm_target", 5), ("eni_pool_max_warm_target", 5),
+                              ("eni_pool_max_attach_slots", 95)):  # fmt: skip
+            out.write(f"# TYPE {family} gauge\n")
+            at = np.nonzero(keep)[0]
+            for row in series:
+                label = f'{family}{{node="{row[0]}",mode="route-eni"}} {value} '
+                out.writelines(f"{label}{t0 + j * STEP}\n" for j in at)
+                samples += at.size
         out.write("# TYPE eni_pool_in_use_slots gauge\n")
         for row in series:
             out.write(f'eni_pool_in_use_slots{{node="{row[0]}",mode="route-eni"}} {row[3]} {t0}\n')
@@ -66,18 +75,23 @@ def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
 @click.command()
 @click.option("--nodes", type=int, default=1000, show_default=True)
 @click.option("--churn", type=float, default=1.0, show_default=True)
-def main(nodes: int, churn: float) -> None:
+@click.option("--reuse", is_flag=True, help="Serve the blocks of an earlier run again.")
+def main(nodes: int, churn: float, reuse: bool) -> None:
     work = Path(__file__).parent / "out" / f"prom-{nodes}n-churn{churn:g}"
     work.mkdir(parents=True, exist_ok=True)
-    t0 = (int(datetime.now(UTC).timestamp()) - (DAYS + 1) * 86400) // 3600 * 3600
-    began = time.perf_counter()
-    samples = write_openmetrics(work / "history.om", t0, nodes, churn)
-    click.echo(f"wrote {samples:,} samples in {time.perf_counter() - began:.0f}s")
-    began = time.perf_counter()
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
-                    str(work / "history.om"), str(work / "tsdb")], check=True,
-                   capture_output=True)  # fmt: skip
-    click.echo(f"promtool created the blocks in {time.perf_counter() - began:.0f}s")
+    if reuse and (work / "t0").exists():
+        t0 = int((work / "t0").read_text())
+    else:
+        t0 = (int(datetime.now(UTC).timestamp()) - (DAYS + 1) * 86400) // 3600 * 3600
+        began = time.perf_counter()
+        samples = write_openmetrics(work / "history.om", t0, nodes, churn)
+        click.echo(f"wrote {samples:,} samples in {time.perf_counter() - began:.0f}s")
+        began = time.perf_counter()
+        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                        str(work / "history.om"), str(work / "tsdb")], check=True,
+                       capture_output=True)  # fmt: skip
+        click.echo(f"promtool created the blocks in {time.perf_counter() - began:.0f}s")
+        (work / "t0").write_text(str(t0))
     with prometheus(work) as url:
         start = datetime.fromtimestamp(t0, UTC).isoformat()
         end = datetime.fromtimestamp(t0 + DAYS * 86400, UTC).isoformat()

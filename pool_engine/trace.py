@@ -1,11 +1,13 @@
 """Churn traces (docs/contracts/trace.md): load, validate and group by node.
 
-A trace is CSV with header ``time,node,event`` (extra columns ignored) or Parquet
-with the same columns. ``time`` is seconds from trace start or RFC 3339 (then time
-0 is the earliest event); ``event`` is ``start`` or ``stop``. Rows may be unsorted;
-ties keep file order. A file's times are finite and at most
-:data:`pool_engine.tracecheck.MAX_SECONDS` from time 0, and it has at least one row
-(docs/contracts/trace.md, "Limits").
+A trace is CSV with header ``time,node,event`` (extra columns ignored) or Parquet with
+the same columns. An optional ``mode`` column (``route-eni`` or ``direct-eni``; empty
+or absent: ``route-eni``) says which pool a row belongs to; analysis reads one mode's
+rows (``load_trace(path, mode)``), ``simulate`` all of them. ``time`` is seconds from
+trace start or RFC 3339 (then time 0 is the earliest event); ``event`` is ``start`` or
+``stop``. Rows may be unsorted; ties keep file order. A file's times are finite and at
+most :data:`pool_engine.tracecheck.MAX_SECONDS` from time 0, and it has at least one
+row (docs/contracts/trace.md, "Limits").
 
 The fast path reads with pyarrow (multi-threaded, dictionary-encoded; the encoding
 is :mod:`pool_engine.events`) and groups by node with a compiled counting sort. When
@@ -64,6 +66,8 @@ class Trace:
     """The last event time of the whole trace (0 for an empty trace)."""
     origin: datetime | None = None
     """Wall-clock time of time 0 for RFC 3339 traces."""
+    first: float | None = None
+    """The smallest time of the file's rows, of every mode (None: of these rows)."""
 
     @property
     def events(self) -> int:
@@ -74,11 +78,12 @@ class Trace:
         return self.times[lo:hi], self.kinds[lo:hi]
 
 
-def load_trace(path: str | Path) -> Trace:
+def load_trace(path: str | Path, mode: str | None = None) -> Trace:
     """Read a CSV or Parquet trace; raise :class:`TraceError` naming file, line and problem.
 
     Times must lie within :data:`pool_engine.tracecheck.MAX_SECONDS` of time 0; a file
-    with no rows is refused."""
+    with no rows is refused. With ``mode``, only that pool's rows are kept (the trace's
+    end and first instant stay those of the whole file); the result may be empty."""
     path = Path(path)
     name = str(path)
     if not path.is_file():
@@ -87,14 +92,17 @@ def load_trace(path: str | Path) -> Trace:
         magic = f.read(4)
     parquet = magic == b"PAR1" or path.suffix in (".parquet", ".pq")
     try:
-        trace = _build(_parquet_batches(path) if parquet else _csv_batches(path), MAX_SECONDS)
+        batches = _parquet_batches(path) if parquet else _csv_batches(path)
+        trace = _build(batches, MAX_SECONDS, mode)
+    except UnknownMode as bad:
+        raise TraceError(name, None, str(bad)) from None
     except (Unencodable, pa.ArrowException, UnicodeDecodeError) as bad:
         if parquet:
             located = locate_in_batches(name, _parquet_batches(path))
         else:
             located = locate_in_csv(path)
         raise located or TraceError(name, None, _first_line(bad)) from None
-    if not trace.events:
+    if not trace.events and (mode is None or trace.first is None):
         rows = "no rows" if parquet else "a header but no rows"
         raise TraceError(name, None, f"no events (the file has {rows})")
     return trace
@@ -132,9 +140,10 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
             raise TraceError(str(path), 1, f"missing column {col!r} (header is {','.join(header)})")
         if header.count(col) > 1:
             raise TraceError(str(path), 1, f"column {col!r} appears twice")
+    columns = list(COLUMNS) + ([MODE_COLUMN] if header.count(MODE_COLUMN) == 1 else [])
     convert = pacsv.ConvertOptions(
-        include_columns=list(COLUMNS),
-        column_types={"node": _DICT, "event": _DICT},
+        include_columns=columns,
+        column_types={"node": _DICT, "event": _DICT, MODE_COLUMN: _DICT},
         strings_can_be_null=False,
     )
     # The header as read above (names stripped of spaces) replaces the file's own.
@@ -151,18 +160,49 @@ def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
     for col in COLUMNS:
         if col not in handle.schema_arrow.names:
             raise TraceError(str(path), None, f"missing column {col!r}")
-    yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS))
+    extra = [MODE_COLUMN] if MODE_COLUMN in handle.schema_arrow.names else []
+    yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS) + extra)
 
 
-def _build(batches: Iterator[pa.RecordBatch], limit: float) -> Trace:
+class UnknownMode(Exception):
+    """A ``mode`` value that is neither route-eni nor direct-eni."""
+
+
+MODE_COLUMN = "mode"
+"""The optional column naming a row's pool."""
+MODES = ("route-eni", "direct-eni")
+"""Its values; empty means the first."""
+
+
+def _mode_mask(batch: pa.RecordBatch, mode: str) -> np.ndarray:
+    """Which rows of ``batch`` belong to ``mode``'s pool."""
+    if MODE_COLUMN not in batch.schema.names:
+        return np.full(batch.num_rows, mode == MODES[0])
+    column = pc.cast(batch.column(MODE_COLUMN), pa.string())
+    values = pc.fill_null(pc.utf8_trim_whitespace(column), "")
+    known = pc.is_in(values, value_set=pa.array(["", *MODES]))
+    if not pc.all(known).as_py():
+        bad = pc.filter(values, pc.invert(known))[0].as_py()
+        raise UnknownMode(f"unknown mode {bad!r} (expected route-eni or direct-eni)")
+    wanted = pc.equal(values, mode)
+    if mode == MODES[0]:
+        wanted = pc.or_(wanted, pc.equal(values, ""))
+    return np.asarray(wanted.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = None) -> Trace:
     """The trace of ``batches``; every time must be finite and within ``limit`` s of
-    time 0, or :class:`Unencodable` is raised (vectorised: one min and one max)."""
+    time 0, or :class:`Unencodable` is raised (vectorised: one min and one max). With
+    ``mode``, only that pool's rows are kept."""
     nodes, events = Codes(), Codes.events()
     times: list[np.ndarray] = []
     stamps: list[np.ndarray] = []
     node_codes: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
     for batch in batches:
+        if mode is not None:
+            masks.append(_mode_mask(batch, mode))
         seconds, ns = _time_values(batch.column("time"))
         if seconds is not None:
             times.append(seconds)
@@ -193,10 +233,21 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float) -> Trace:
     all_kinds = np.concatenate(kinds) if kinds else np.zeros(0, np.int8)
     del kinds
     names = nodes.names()
+    end = float(all_times.max()) if all_times.size else 0.0
+    first_time = None
+    if mode is not None:
+        first_time = float(all_times.min()) if all_times.size else None
+        keep = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+        if not keep.all():  # drop the other pool's rows, and nodes left without any
+            codes, all_times, all_kinds = codes[keep], all_times[keep], all_kinds[keep]
+            used = np.bincount(codes, minlength=len(names)) > 0
+            renumber = np.cumsum(used, dtype=np.int32) - 1
+            names = [name for name, u in zip(names, used, strict=True) if u]
+            codes = renumber[codes]
+        del keep, masks
     perm, offsets = _group(codes, len(names), all_times)
     del codes
-    end = float(all_times.max()) if all_times.size else 0.0
-    return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin)
+    return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time)
 
 
 def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None]:

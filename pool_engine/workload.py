@@ -13,6 +13,11 @@ churn, 40 % a mix, 20 % are batch-heavy):
 - **batch bursts**: 10–40 pods inside 20 s, running 5–30 minutes;
 - **cron fan-outs**: on the hour, 3–8 pods inside 5 s, running 30–120 s.
 
+With ``quiet`` > 0 that share of nodes is dedicated to a few long-lived services
+(a node selector keeps other pods off): a few pod starts a week. Every pod asks for
+CPU (``requests``, millicores; log-normal, median 200m), so a scheduler model
+(:mod:`pool_engine.placement`) can re-place the cluster's arrivals onto nodes.
+
 Replicas present at time 0 appear as ``start`` rows at time 0 (pods that already
 existed when the history begins). Everything is drawn from one seeded generator,
 so a (nodes, days, seed, churn) tuple always gives the same trace.
@@ -39,6 +44,10 @@ class NodeChurn:
     times: np.ndarray
     kinds: np.ndarray
     pods: np.ndarray
+    requests: np.ndarray | None = None
+    """CPU millicores each row's pod asks for (the same on its start and stop)."""
+    quiet: bool = False
+    """A dedicated quiet node (its pods are pinned to it)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class WorkloadSpec:
     seed: int = 0
     churn: float = 1.0
     """Multiplier on every arrival rate (1.0 is ~900 pod starts per 8-core node-day)."""
+    quiet: float = 0.0
+    """Share of nodes dedicated to a few long-lived services (a few starts a week)."""
 
 
 def node_sizes(spec: WorkloadSpec) -> np.ndarray:
@@ -67,6 +78,7 @@ class Profile:
     services: float
     bursts: float
     cron: float
+    rollouts: float = 1.0
 
 
 PROFILES = (
@@ -76,12 +88,21 @@ PROFILES = (
 )
 
 
+QUIET = Profile("quiet", services=0.0015, bursts=0.0, cron=0.0, rollouts=0.1)
+"""A dedicated node: about one service pod a day and a rollout every few weeks."""
+
+
 def node_profiles(spec: WorkloadSpec) -> list[Profile]:
-    """Per node: steady long-lived services (40 %), a mix (40 %) or batch-heavy (20 %)."""
+    """Per node: steady long-lived services (40 %), a mix (40 %) or batch-heavy (20 %);
+    with ``spec.quiet``, that share of nodes quiet instead."""
     rng = np.random.default_rng([spec.seed, 3])
     weights = np.array([weight for _, weight in PROFILES])
     picks = rng.choice(len(PROFILES), size=spec.nodes, p=weights)
-    return [PROFILES[int(j)][0] for j in picks]
+    profiles = [PROFILES[int(j)][0] for j in picks]
+    if spec.quiet > 0:
+        quiet = np.random.default_rng([spec.seed, 4]).uniform(0.0, 1.0, spec.nodes) < spec.quiet
+        profiles = [QUIET if q else p for p, q in zip(profiles, quiet, strict=True)]
+    return profiles
 
 
 def generate(spec: WorkloadSpec) -> list[NodeChurn]:
@@ -104,7 +125,10 @@ def generate(spec: WorkloadSpec) -> list[NodeChurn]:
         pods = np.concatenate((ids, ids[ended]))
         order = np.lexsort((kinds, times))  # at a tie, starts before stops
         name = f"node-{k:04d}"
-        out.append(NodeChurn(name, int(sizes[k]), times[order], kinds[order], pods[order]))
+        cpu = _requests(np.random.default_rng([spec.seed, 5, k]), n)
+        requests = np.concatenate((cpu, cpu[ended]))[order]
+        out.append(NodeChurn(name, int(sizes[k]), times[order], kinds[order], pods[order],
+                             requests, profiles[k] is QUIET))  # fmt: skip
     return out
 
 
@@ -115,7 +139,7 @@ def _node_pods(
     scale = churn * (cores / 8.0) ** 0.5
     parts = [
         _services(rng, horizon, 0.5 / 60.0 * scale * profile.services),
-        _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=1.0 * churn),
+        _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=churn * profile.rollouts),
         _bursts(rng, horizon, per_day=2.0 * scale * profile.bursts),
         _cron(rng, horizon, probability=min(1.0, 0.8 * churn * profile.cron)),
     ]
@@ -124,6 +148,11 @@ def _node_pods(
     stops[stops > horizon] = np.inf
     keep = starts <= horizon
     return np.round(starts[keep], 3), np.round(stops[keep], 3)
+
+
+def _requests(rng: np.random.Generator, n: int) -> np.ndarray:
+    """CPU requests of ``n`` pods, millicores: log-normal, median 200m, 50m..4000m."""
+    return np.clip(np.round(rng.lognormal(np.log(200.0), 0.7, n)), 50, 4000).astype(np.int64)
 
 
 def _daily_rate(t: np.ndarray) -> np.ndarray:

@@ -1,19 +1,19 @@
 """Per-node warm targets from churn history: pure analysis, data in, recommendations out.
 
-For every node with enough history:
-
-1. the demand the pool must absorb is summarised (:mod:`tuner.profile`): arrivals per
-   bind latency (the base-stock view: min warm covers lead-time demand), the peak
-   hour, churn rate;
-2. :class:`tuner.search.TargetSearch` replays the node's history through pool_engine
-   (the same policy code, in the cluster's release mode) under candidate targets and
-   keeps the cheapest pair meeting the objective (:mod:`tuner.objective`); never above
-   the node's max-attach, never 0 for TKE;
-3. current and chosen targets are replayed once more, unweighted, to say what each
-   does (:class:`tuner.recommendation.Expected`).
-
-Nodes with little history are not guessed at: they get "not enough history" and keep
-their targets, or borrow from nodes with a similar churn profile (:mod:`tuner.peers`).
+1. What each node's history proves (:mod:`tuner.evidence`): its own span of hours,
+   and whether it is long enough, busy enough, or long enough to prove the node quiet
+   (an upper confidence bound on its arrival rate).
+2. Every node with evidence of its own is replayed through pool_engine (the same
+   policy code, in the cluster's release mode) under its current targets and a grid
+   of pairs, never above its max-attach nor below the agent's floor
+   (:mod:`tuner.search`), counting cold starts per fold of the history.
+3. Rolling-origin validation chooses how far to trust each node against its group,
+   and what to aim at, so that choices hold on history they did not see; the final
+   choice is fitted on the whole history; do-no-harm holds back changes whose
+   validated cold-start rate is worse than max(objective, today's)
+   (:mod:`tuner.validation`).
+4. Nodes without evidence of their own keep their targets, or borrow from nodes with
+   a similar churn profile (:mod:`tuner.peers`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import numpy as np
 
 from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.policy import UNLIMITED
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.simulator import NodeTargets, SimulationSettings
 from tuner import peers
+from tuner.evidence import Evidence, evidence, fold_seconds, groups
 from tuner.history import History
 from tuner.objective import AnalysisSettings, Objective
 from tuner.profile import lead_time_demand, peak_hours
@@ -34,11 +35,14 @@ from tuner.recommendation import (
     Recommendation,
     RecommendationStatus,
     borrowed_reason,
+    capped_reason,
     confidence,
     explain,
+    held_reason,
     insufficient_reason,
 )
-from tuner.search import Pair, TargetSearch
+from tuner.search import Candidates, replay_candidates
+from tuner.validation import Validated, Validation
 
 __all__ = [
     "AnalysisSettings",
@@ -63,38 +67,49 @@ def recommend(
     default = default or NodeTargets(DEFAULT_ROUTE_ENI_TARGETS)
     nodes = trace.nodes
     arrivals = history.arrivals()
+    hours = history.node_hours()
     targets_now = [_with_cap(current.get(n, default), settings) for n in nodes]
     caps = np.array([_cap(t) for t in targets_now], dtype=np.int64)
-    eligible = [
-        k
-        for k in range(len(nodes))
-        if arrivals[k] >= settings.min_arrivals and history.hours >= settings.min_history_hours
-    ]
+    kinds = evidence(arrivals, hours, settings.min_arrivals, settings.min_history_hours)
+    searched = np.array([kind is Evidence.OWN for kind in kinds], dtype=bool)
     sim = SimulationSettings(
         NodeTargets(Targets(0, 0)),
         settings.quick_release,
         settings.bind_latency,
         settings.release_interval,
     )
-    chosen: dict[int, Pair] = {}
-    if eligible:
-        chosen = TargetSearch(history, settings, sim, caps).best(eligible)
-    before_after = _evaluate(history, sim, targets_now, chosen)
+    if not nodes:
+        return []
+    fold = fold_seconds(trace.end)
+    cands = replay_candidates(
+        history, settings, sim, targets_now, caps, list(np.nonzero(searched)[0]), fold
+    )
+    validated = None
+    if searched.any():
+        node_groups = groups(arrivals, hours, caps)
+        validated = Validation(cands, node_groups, searched, settings, fold, trace.end).run()
+    chosen: dict[int, tuple[int, int]] = {}
+    if validated is not None:
+        for j in np.nonzero(searched & (validated.choice >= 0))[0]:
+            chosen[int(j)] = cands.pair_of(int(j), int(validated.choice[j]), int(caps[j]))
     demand = lead_time_demand(trace, settings.bind_latency)
     peaks, shares = peak_hours(trace)
-    few = [k for k in range(len(nodes)) if k not in chosen and arrivals[k] >= 3]
+    few = [k for k in range(len(nodes)) if not searched[k] and arrivals[k] >= 3]
     borrowed = peers.borrow(
-        peers.features(arrivals, history.hours, demand, shares), list(chosen), few, chosen
+        peers.features(arrivals, hours, demand, shares), list(chosen), few, chosen
     )
     out = []
     for k, node in enumerate(nodes):
         now = targets_now[k]
-        before, after = before_after[k]
+        before = _expected(cands, k, None, history.hours)
+        after: Expected | None = None
         if k in chosen:
+            assert validated is not None
             m, big_m = chosen[k]
             rec = NodeTargets(Targets(m, big_m), now.max_slots)
-            status = RecommendationStatus.RECOMMENDED
-            why = explain(before, after, demand[k], settings, rec, caps[k])
+            after = _expected(cands, k, int(validated.choice[k]), history.hours)
+            status, rec, why = _judge(k, now, rec, before, after, demand[k], settings,
+                                      int(caps[k]), validated)  # fmt: skip
         elif k in borrowed:
             (m, big_m), size = borrowed[k]
             m = min(max(m, settings.min_warm_floor), int(caps[k]))
@@ -102,9 +117,12 @@ def recommend(
             rec = NodeTargets(Targets(m, big_m), now.max_slots)
             status = RecommendationStatus.BORROWED
             why = borrowed_reason(int(arrivals[k]), size)
+        elif searched[k]:
+            rec, status = now, RecommendationStatus.UNCHANGED
+            why = capped_reason(int(caps[k]), settings.min_warm_floor)
         else:
             rec, status = now, RecommendationStatus.INSUFFICIENT_HISTORY
-            why = insufficient_reason(int(arrivals[k]), history.hours, settings)
+            why = insufficient_reason(int(arrivals[k]), float(hours[k]), settings)
         changed = (rec.min_warm, rec.max_warm) != (now.min_warm, now.max_warm)
         out.append(
             Recommendation(
@@ -114,9 +132,9 @@ def recommend(
                 rec,
                 before,
                 after,
-                history.hours,
+                float(hours[k]),
                 int(arrivals[k]),
-                confidence(history.hours, int(arrivals[k])),
+                confidence(float(hours[k]), int(arrivals[k])),
                 why,
                 demand[k],
                 peaks[k],
@@ -125,37 +143,41 @@ def recommend(
     return out
 
 
-def _evaluate(
-    history: History,
-    sim: SimulationSettings,
-    targets_now: list[NodeTargets],
-    chosen: Mapping[int, Pair],
-) -> list[tuple[Expected | None, Expected | None]]:
-    """Replay current and recommended targets over the history (unweighted)."""
-    runs: list[Run] = []
-    index: list[tuple[int, str]] = []
-    for k, now in enumerate(targets_now):
-        runs.append(Run(k, now, int(history.existing[k])))
-        index.append((k, "before"))
-        if k in chosen:
-            m, big_m = chosen[k]
-            runs.append(
-                Run(k, NodeTargets(Targets(m, big_m), now.max_slots), int(history.existing[k]))
-            )
-            index.append((k, "after"))
-    out: list[list[Expected | None]] = [[None, None] for _ in targets_now]
-    if not runs:
-        return [(None, None)]
-    stats = replay(history.trace, runs, sim)
-    for j, (k, which) in enumerate(index):
-        expected = Expected(
-            int(stats.per_run.pod_starts[j]),
-            int(stats.per_run.cold_starts[j]),
-            float(stats.per_run.idle_slot_seconds[j]),
-            history.hours,
-        )
-        out[k][0 if which == "before" else 1] = expected
-    return [(b, a) for b, a in out]
+def _judge(
+    k: int,
+    now: NodeTargets,
+    rec: NodeTargets,
+    before: Expected,
+    after: Expected,
+    demand: float,
+    settings: AnalysisSettings,
+    cap: int,
+    validated: Validated,
+) -> tuple[RecommendationStatus, NodeTargets, str]:
+    """A searched node's status, pair and reason: max-attach and do-no-harm guards."""
+    why = explain(before, after, demand, settings, rec, cap, validated.checked_folds,
+                  float(validated.rate[k]))  # fmt: skip
+    if (rec.min_warm, rec.max_warm) == (now.min_warm, now.max_warm):
+        return RecommendationStatus.RECOMMENDED, rec, why
+    effective = (min(rec.min_warm, cap), min(rec.max_warm, cap))
+    same = effective == (min(now.min_warm, cap), min(now.max_warm, cap))
+    no_better = (rec.max_warm >= cap and after.cold_starts >= before.cold_starts
+                 and after.idle_slots >= before.idle_slots - 0.05)  # fmt: skip
+    if same or no_better:
+        return RecommendationStatus.UNCHANGED, now, (
+            f"{rec.min_warm}/{rec.max_warm} would do no better than the current "
+            f"{now.min_warm}/{now.max_warm} under max-attach {cap}: no change")  # fmt: skip
+    lowers = rec.min_warm < now.min_warm or rec.max_warm < now.max_warm
+    if lowers and validated.held[k]:
+        reason = held_reason(rec, float(validated.rate[k]), float(validated.current_rate[k]),
+                             settings)  # fmt: skip
+        return RecommendationStatus.UNCHANGED, now, reason
+    return RecommendationStatus.RECOMMENDED, rec, why
+
+
+def _expected(cands: Candidates, k: int, c: int | None, hours: float) -> Expected:
+    starts, cold, idle = cands.run_stats(k, c)
+    return Expected(starts, cold, idle, hours)
 
 
 def _with_cap(targets: NodeTargets, settings: AnalysisSettings) -> NodeTargets:

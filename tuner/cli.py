@@ -54,7 +54,7 @@ def cli() -> None:
     type=HOURS,
     default=1.0,
     show_default=True,
-    help="Hours of history below which a node keeps its targets.",
+    help="Hours of a node's own history below which it keeps its targets.",
 )
 @output_option(renderers.RECOMMEND)
 def recommend(
@@ -67,9 +67,11 @@ def recommend(
     """Recommend per-node min/max warm targets from pod churn history.
 
     Each node's history is replayed through the pool policy under candidate targets;
-    the cheapest pair that keeps the (recency-weighted) cold-start rate under the
-    objective wins, never above the node's max-attach and, for TKE, never below 1.
-    Start rows at the history's first instant are pods that already existed.
+    the cheapest pair that keeps the cold-start rate under the objective wins, checked
+    on days the choice did not see (a change that would do harm is held back), never
+    above the node's max-attach and, for TKE, never below 1. A few pod starts over a
+    long history is a quiet node; only a short history is too little. Start rows at
+    the history's first instant are pods that already existed.
 
     \b
     Examples:

@@ -3,26 +3,43 @@
 docs/contracts/trace.md: for analysis (not for ``simulate``), ``start`` rows at the trace's
 first instant are pods that already existed when the history begins, not arrivals.
 They become each node's initial holders, and the replays start from them.
+
+Each node also has its own span of history (docs/contracts/simulation.md,
+``history_hours``): from its first sample or event to the end of the data the source
+holds for it. A trace holds every node to its last event; Prometheus holds a node to
+its last sample. A node that joined late has a shorter history than the window.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from pool_engine.config import Mode
+from pool_engine.errors import HistoryUnavailable
 from pool_engine.events import START
 from pool_engine.trace import Trace, load_trace
 
 
 @dataclass(frozen=True)
 class History:
-    """Per node: arrivals and stops after the first instant, and the pods already there."""
+    """Per node: arrivals and stops after the first instant, the pods already there,
+    and the span of data the source holds for it."""
 
     trace: Trace
     existing: np.ndarray
     """Pods present at the first instant, per node (index as ``trace.nodes``)."""
+    first: np.ndarray | None = None
+    """Seconds (trace time) of each node's first sample or event; None: time 0."""
+    last: np.ndarray | None = None
+    """Seconds of the end of each node's data; None: the trace's end."""
+    facts: dict[str, NodeFacts] = field(default_factory=dict)
+    """What the source says about a node's pool beyond churn (Prometheus: the
+    exporter's gauges); empty for a trace."""
+    bind_latency: float | None = None
+    """Bind latency the source measured (Prometheus: the exporter's histogram)."""
 
     @property
     def nodes(self) -> list[str]:
@@ -30,7 +47,16 @@ class History:
 
     @property
     def hours(self) -> float:
+        """The whole history's length: time 0 to the trace's end."""
         return self.trace.end / 3600.0
+
+    def node_hours(self) -> np.ndarray:
+        """Hours of history of each node: its first sample or event to its data's end."""
+        n = len(self.trace.nodes)
+        first = np.zeros(n) if self.first is None else self.first
+        last = np.full(n, self.trace.end) if self.last is None else self.last
+        hours: np.ndarray = np.maximum(0.0, last - first) / 3600.0
+        return hours
 
     def arrivals(self) -> np.ndarray:
         """Pod starts per node, existing pods excluded."""
@@ -39,22 +65,48 @@ class History:
         return per_node
 
 
+@dataclass(frozen=True)
+class NodeFacts:
+    """A node's pool as its exporter last published it."""
+
+    min_warm: int | None = None
+    """``eni_pool_min_warm_target``."""
+    max_warm: int | None = None
+    """``eni_pool_max_warm_target``."""
+    max_slots: int | None = None
+    """``eni_pool_max_attach_slots``."""
+    mode: Mode | None = None
+    """The ``mode`` label of those series."""
+
+
 def from_trace(trace: Trace) -> History:
-    """Split a trace into existing pods (start rows at its first instant) and the rest."""
+    """Split a trace into existing pods (start rows at its first instant) and the rest.
+
+    Each node's history runs from its first row to the trace's last event."""
+    n = len(trace.nodes)
     if trace.events == 0:
-        return History(trace, np.zeros(len(trace.nodes), dtype=np.int64))
-    first = float(trace.times.min())
+        return History(trace, np.zeros(n, dtype=np.int64), np.zeros(n))
+    first_rows = np.minimum(trace.offsets[:-1], max(trace.events - 1, 0))
+    has_rows = np.diff(trace.offsets) > 0
+    first_seen = np.where(has_rows, trace.times[first_rows], trace.end)
+    first = trace.first if trace.first is not None else float(trace.times.min())
     existing_row = (trace.times == first) & (trace.kinds == START)
     keep = ~existing_row
-    node_of_row = np.repeat(np.arange(len(trace.nodes)), np.diff(trace.offsets))
-    existing = np.bincount(node_of_row[existing_row], minlength=len(trace.nodes))
-    kept_per_node = np.bincount(node_of_row[keep], minlength=len(trace.nodes))
+    node_of_row = np.repeat(np.arange(n), np.diff(trace.offsets))
+    existing = np.bincount(node_of_row[existing_row], minlength=n)
+    kept_per_node = np.bincount(node_of_row[keep], minlength=n)
     offsets = np.concatenate(([0], np.cumsum(kept_per_node))).astype(np.int64)
     rest = Trace(
         trace.nodes, trace.times[keep], trace.kinds[keep], offsets, trace.end, trace.origin
     )
-    return History(rest, existing.astype(np.int64))
+    return History(rest, existing.astype(np.int64), first_seen.astype(np.float64))
 
 
-def load_history(path: str | Path) -> History:
-    return from_trace(load_trace(path))
+def load_history(path: str | Path, mode: Mode | None = None) -> History:
+    """A trace file's history; with ``mode``, of that pool's rows only (the ``mode``
+    column, absent or empty: route-eni). :class:`HistoryUnavailable` when the file has
+    no row of that pool."""
+    trace = load_trace(path, None if mode is None else mode.value)
+    if mode is not None and not trace.nodes:
+        raise HistoryUnavailable(f"cannot read history: {path}: no {mode.value} rows")
+    return from_trace(trace)

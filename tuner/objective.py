@@ -2,18 +2,14 @@
 
 A good pool keeps the cold-start rate under the objective with the fewest idle slots,
 or, with explicit costs, minimises idle slot-hours x their cost + cold starts x theirs.
-Cold starts are counted per hour of history and weighted by recency (an hour
-``half_life_hours`` old counts half), as VPA weighs its samples.
+Cold starts are counted per fold of history and weighted by recency (an hour
+``half_life_hours`` old counts half), as VPA weighs its samples; the choice is checked
+on folds it did not see (:mod:`tuner.validation`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
-
-BUCKET_SECONDS = 3600.0
-"""Cold starts are counted per hour of history, then weighted by age."""
 
 
 @dataclass(frozen=True)
@@ -58,33 +54,17 @@ class AnalysisSettings:
     """Recency weighting of cold starts: an hour this old counts half. Longer than
     VPA's 24 h: cold starts are rare, bursty events and a day holds too few of them
     (on the half/half protocol in bench/RESULTS.md, 24 h overshot the objective)."""
-    safety: float = 0.6
-    """Aim at this fraction of the allowed cold-start rate on the history."""
+    safety: float = 0.8
+    """The validated cold-start rate (choices checked on history they did not see)
+    aims at this fraction of the objective: what is left covers the difference
+    between a few checked days and the weeks ahead."""
     min_history_hours: float = 1.0
-    """Hours of history below which no node gets a recommendation of its own."""
+    """A node with fewer hours of its own history gets no recommendation of its own."""
     min_arrivals: int = 30
-    """Pod starts below which a node has not enough history of its own."""
+    """Pod starts below which a node's own history counts only if it proves the node
+    quiet (:mod:`tuner.evidence`); also the least weight, in pod starts, of a node's
+    group when do-no-harm compares rates."""
     bands: tuple[int, ...] = (0, 1, 2, 4)
     """Max-minus-min warm bands tried."""
     search_cap: int = 96
     """Largest min warm considered (below C)."""
-
-    def aim(self) -> float:
-        """The weighted cold-start rate a candidate must stay under on the history."""
-        return self.safety * self.objective.max_cold_start_rate
-
-
-def recency_weights(end: float, half_life_hours: float) -> np.ndarray:
-    """Weight of each hourly bucket of a history ending at ``end`` seconds."""
-    n_buckets = int(end // BUCKET_SECONDS) + 1
-    centres = (np.arange(n_buckets) + 0.5) * BUCKET_SECONDS
-    age_h = np.maximum(0.0, end - centres) / 3600.0
-    weights: np.ndarray = 0.5 ** (age_h / half_life_hours)
-    return weights
-
-
-def weighted_rate(weights: np.ndarray, buckets: np.ndarray) -> float:
-    """Recency-weighted cold starts per pod start; ``buckets`` rows are (starts, cold)."""
-    starts = float(np.dot(weights, buckets[:, 0]))
-    cold = float(np.dot(weights, buckets[:, 1]))
-    return cold / starts if starts > 0 else 0.0

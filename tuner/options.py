@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import click
 
-from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Mode
+from pool_engine.config import DEFAULT_DIRECT_ENI_TARGETS, DEFAULT_ROUTE_ENI_TARGETS, Mode
 from tuner.objective import Objective
 from tuner.output import OutputFormat
 from tuner.settings import ObjectiveSettings, ReplaySettings, TargetAgent
@@ -111,15 +111,15 @@ COST = Finite(min=0, max=1e12)
 
 
 def build_replay(
-    min_warm: int,
-    max_warm: int,
+    min_warm: int | None,
+    max_warm: int | None,
     targets_file: Path | None,
     quick_release: bool,
     max_slots: int | None,
-    bind_latency: float,
+    bind_latency: float | None,
     release_interval: float,
 ) -> ReplaySettings:
-    if min_warm > max_warm:
+    if min_warm is not None and max_warm is not None and min_warm > max_warm:
         raise click.BadParameter(
             f"--min-warm {min_warm} > --max-warm {max_warm}", param_hint="--min-warm/--max-warm"
         )
@@ -140,16 +140,16 @@ replay_options = option_group(
     click.option(
         "--min-warm",
         type=COUNT,
-        default=DEFAULT_ROUTE_ENI_TARGETS.min_warm,
-        show_default=True,
-        help="Min warm target m of every node the targets file does not cover (<= --max-warm).",
+        help="Min warm target m of every node the targets file does not cover (<= --max-warm)"
+        f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.min_warm}; --mode direct-eni: "
+        f"{DEFAULT_DIRECT_ENI_TARGETS.min_warm}]",
     ),
     click.option(
         "--max-warm",
         type=COUNT,
-        default=DEFAULT_ROUTE_ENI_TARGETS.max_warm,
-        show_default=True,
-        help="Max warm target M of every node the targets file does not cover.",
+        help="Max warm target M of every node the targets file does not cover"
+        f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.max_warm}; --mode direct-eni: "
+        f"{DEFAULT_DIRECT_ENI_TARGETS.max_warm}]",
     ),
     click.option(
         "--targets",
@@ -173,9 +173,8 @@ replay_options = option_group(
     click.option(
         "--bind-latency",
         type=SECONDS,
-        default=2.0,
-        show_default=True,
-        help="Seconds from a bind request to a usable slot.",
+        help="Seconds from a bind request to a usable slot  [default: measured by the "
+        "exporter where Prometheus has it, else 2; --mode direct-eni: 20, an ENI attach]",
     ),
     click.option(
         "--release-interval",
@@ -255,7 +254,8 @@ objective_options = option_group(
         type=COUNT,
         default=30,
         show_default=True,
-        help="Pod starts below which a node has not enough history.",
+        help="Pod starts below which a node's history counts only if it is long enough to "
+        "prove a quiet node.",
     ),
 )
 """What to recommend for: objective, agent, pool, weighting of the history."""

@@ -21,10 +21,14 @@ MIN_SCALE = np.array([0.25, 1.0, 0.05])
 
 
 def features(
-    arrivals: np.ndarray, hours: float, demand: Sequence[float], peak_share: Sequence[float]
+    arrivals: np.ndarray,
+    hours: float | np.ndarray,
+    demand: Sequence[float],
+    peak_share: Sequence[float],
 ) -> np.ndarray:
-    """One row per node: log arrivals per hour, lead-time demand p99, peak-hour share."""
-    rate = np.log1p(arrivals / max(hours, 1e-9))
+    """One row per node: log arrivals per hour (``hours``: each node's, or one for
+    all), lead-time demand p99, peak-hour share."""
+    rate = np.log1p(arrivals / np.maximum(hours, 1e-9))
     return np.column_stack(
         [rate, np.asarray(demand, dtype=float), np.asarray(peak_share, dtype=float)]
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -119,11 +119,21 @@ def recommendations(
     objective: ObjectiveSettings,
     min_history_hours: float | None = None,
 ) -> list[Recommendation]:
-    """Targets in force -> history -> analysis."""
-    current = replay.overrides()
+    """Targets in force -> history -> analysis. The targets in force: the targets file's,
+    else what the cluster's exporter published (Prometheus), else the pool's default."""
     history = load_history(source, objective.mode)
-    settings = objective.analysis(replay, min_history_hours)
-    return analyse(history, settings, current, replay.default_targets())
+    current = {**current_from(history), **replay.overrides()}
+    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
+    return analyse(history, settings, current, replay.default_targets(objective.mode))
+
+
+def current_from(history: History) -> dict[str, NodeTargets]:
+    """The targets and max-attach each node's exporter published, where it did."""
+    out = {}
+    for node, facts in history.facts.items():
+        if facts.min_warm is not None and facts.max_warm is not None:
+            out[node] = NodeTargets(Targets(facts.min_warm, facts.max_warm), facts.max_slots)
+    return out
 
 
 def recommend(
@@ -186,17 +196,18 @@ def backtest(
 ) -> backtesting.Backtest:
     """``eni-tuner backtest``: history -> targets to test -> replays -> figures."""
     history = load_history(source, objective.mode)
-    current = replay.overrides()
+    current = {**current_from(history), **replay.overrides()}
+    default = replay.default_targets(objective.mode)
     if settings.recommended_file is not None:
         recommended = load_overrides(settings.recommended_file)
     else:
-        recs = analyse(history, objective.analysis(replay), current, replay.default_targets())
+        analysis_settings = objective.analysis(replay, None, history.bind_latency)
+        recs = analyse(history, analysis_settings, current, default)
         recommended = {r.node: r.recommended for r in recs}
     watch = Stopwatch()
-    default = replay.default_targets()
-    result = backtesting.run(
-        history, replay.simulation(), current, recommended, default, settings.worst
-    )
+    latency = replay.latency(objective.mode, history.bind_latency)
+    simulation = replace(replay.simulation(), bind_latency=latency)
+    result = backtesting.run(history, simulation, current, recommended, default, settings.worst)
     log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
     if settings.png_file is not None:
         plots.write_png(result, settings.png_file)

@@ -5,10 +5,18 @@ under Prometheus' 11,000-point limit), a few at a time, with retries and a progr
 bar on stderr. Events are placed at the end of the step they fell in: within a step,
 starts come before stops. Pods present at the start of the window are the nodes'
 existing pods.
+
+Each node's history spans its own first to last sample (:class:`tuner.queries.
+StateQueries`), and the exporter's gauges say its targets, max-attach and the bind
+latency. Values that cannot be counts (NaN, +-Inf, negative, fractional beyond
+rounding, or more pod starts in a step than :data:`MAX_PER_SECOND` a second) are
+dropped and counted on stderr in one line; nothing is sized by a value from the data.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,9 +37,18 @@ from urllib3.util.retry import Retry
 from pool_engine.errors import HistoryUnavailable, InputError
 from pool_engine.events import START, STOP
 from pool_engine.trace import Trace
-from tuner.history import History
-from tuner.queries import ChurnQueries
+from tuner.history import History, NodeFacts
+from tuner.queries import ChurnQueries, StateQueries
 from tuner.window import Window
+
+log = logging.getLogger(__name__)
+MAX_PER_SECOND = 50
+"""More pod starts or stops than this per second of a step on one node is no count."""
+MAX_EVENTS = 200_000_000
+"""Pod starts and stops a history may hold (a week of 1,000 busy nodes is ~20 M)."""
+MAX_GAUGE = 2**31 - 1
+"""Targets and max-attach above this are no counts."""
+Points = dict[str, list[tuple[float, float]]]
 
 UNREADABLE = (
     requests.RequestException,
@@ -88,8 +105,30 @@ class PrometheusSource:
             raise InputError(str(self.bearer_token_file), None, problem) from None
 
 
+class Dropped:
+    """Counts the values thrown away, for one line on stderr."""
+
+    def __init__(self) -> None:
+        self.values = 0
+
+    def number(self, raw: object, limit: float) -> float | None:
+        """``raw`` as a finite count in [0, limit], else None (counted)."""
+        try:
+            value = float(str(raw))
+        except ValueError:
+            value = math.nan
+        if not (0.0 <= value <= limit):  # NaN fails every comparison
+            self.values += 1
+            return None
+        return value
+
+
 def load(
-    source: PrometheusSource, queries: ChurnQueries, window: Window, progress: bool = True
+    source: PrometheusSource,
+    queries: ChurnQueries,
+    window: Window,
+    progress: bool = True,
+    state: StateQueries | None = None,
 ) -> History:
     """Churn per node over ``window``; :class:`HistoryUnavailable` if it cannot be read."""
     t0, t1 = window.bounds()
@@ -100,15 +139,16 @@ def load(
         )
     chunk = step_s * source.chunk_points
     windows = [(a, min(t1, a + chunk)) for a in np.arange(t0 + step_s, t1 + 1e-9, chunk + step_s)]
+    dropped = Dropped()
+    limit = float(MAX_PER_SECOND * step_s)
     try:
         with source.connect() as prom:
-            pods_now = _instant(prom, queries.pods, t0)
+            pods_now = {n: int(v) for n, v in _instant(prom, queries.pods, t0, dropped,
+                                                       limit).items()}  # fmt: skip
             wanted = [("starts", queries.starts)]
             wanted += [("stops", queries.stops)] if queries.stops else [("pods", queries.pods)]
             jobs = [(name, q, a, b) for name, q in wanted for a, b in windows]
-            series: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(
-                lambda: defaultdict(list)
-            )
+            series: dict[str, Points] = defaultdict(lambda: defaultdict(list))
             err = Console(stderr=True)  # a bar only on a terminal: piped, it leaves a blank line
             bar = Progress(console=err, transient=True, disable=not (progress and err.is_terminal))
             with bar, ThreadPoolExecutor(source.concurrency) as pool:
@@ -116,26 +156,96 @@ def load(
                 futures = [pool.submit(_range, prom, q, a, b, step_s) for _, q, a, b in jobs]
                 for (name, _, _, _), future in zip(jobs, futures, strict=True):
                     for node, points in future.result().items():
-                        series[name][node].extend(points)
+                        for t, v in points:
+                            value = dropped.number(v, limit)
+                            if value is not None:
+                                series[name][node].append((float(t), value))
                     bar.advance(task)
+            seen = _state(prom, state, t1, dropped) if state is not None else None
     except UNREADABLE as error:
         raise HistoryUnavailable(f"cannot read history: {source.url}: {error}") from None
+    if dropped.values:
+        log.warning(f"warning: dropped {dropped.values:,} values from {source.url} that are "
+                    f"no counts (NaN, +-Inf, negative or absurd)")  # fmt: skip
     if "pods" in series:
         series["stops"] = _stops_from_counts(series["starts"], series["pods"], pods_now, step_s)
-    return _history(series["starts"], series["stops"], pods_now, t0, t1, window.start)
+    history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start)
+    if not history.nodes:
+        raise HistoryUnavailable(f"cannot read history: {source.url}: no usable churn "
+                                 f"in the window")  # fmt: skip
+    if seen is None:
+        return history
+    return _with_state(history, seen, t0, t1 - t0, step_s)
 
 
-def _instant(prom: PrometheusConnect, query: str, at: float) -> dict[str, int]:
+def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
+             limit: float) -> dict[str, float]:  # fmt: skip
     result = prom.custom_query(query, params={"time": at})
-    return {r["metric"].get("node", ""): int(float(r["value"][1])) for r in result}
+    out = {}
+    for r in result:
+        node = r.get("metric", {}).get("node", "")
+        value = dropped.number((r.get("value") or [None, None])[1], limit)
+        if value is not None:
+            out[node] = value
+    return out
 
 
 def _range(prom: PrometheusConnect, query: str, a: float, b: float,
-           step_s: int) -> dict[str, list[tuple[float, float]]]:  # fmt: skip
+           step_s: int) -> dict[str, list[tuple[float, str]]]:  # fmt: skip
     result = prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
                                      datetime.fromtimestamp(b, UTC), f"{step_s}s")  # fmt: skip
-    return {r["metric"].get("node", ""): [(float(t), float(v)) for t, v in r["values"]]
+    return {r.get("metric", {}).get("node", ""): [(float(t), v) for t, v in r.get("values", [])]
             for r in result}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the state queries answered, per node."""
+
+    first: dict[str, float]
+    last: dict[str, float]
+    facts: dict[str, NodeFacts]
+    bind_latency: float | None
+
+
+def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dropped) -> Seen:
+    first = _instant(prom, state.first_seen, t1, dropped, math.inf)
+    last = _instant(prom, state.last_seen, t1, dropped, math.inf)
+    gauges = {}
+    for name, query in (("min_warm", state.min_warm), ("max_warm", state.max_warm),
+                        ("max_slots", state.max_slots)):  # fmt: skip
+        gauges[name] = _instant(prom, query, t1, dropped, MAX_GAUGE) if query else {}
+    facts = {}
+    for node in set().union(*gauges.values()):
+        low, high = gauges["min_warm"].get(node), gauges["max_warm"].get(node)
+        cap = gauges["max_slots"].get(node)
+        if low is not None and high is not None and low > high:
+            low = high = None  # a pair the engine would refuse: not in force
+        facts[node] = NodeFacts(None if low is None else int(low),
+                                None if high is None else int(high),
+                                None if cap is None else int(cap))  # fmt: skip
+    latency = None
+    if state.bind_latency:
+        values = _instant(prom, state.bind_latency, t1, Dropped(), 86400.0)
+        positive = [v for v in values.values() if v > 0]
+        latency = positive[0] if positive else None
+    return Seen(first, last, facts, latency)
+
+
+def _with_state(history: History, seen: Seen, t0: float, window_seconds: float,
+                step_s: int) -> History:  # fmt: skip
+    """Each node's own span (first to last sample), its exporter's facts, the latency."""
+    nodes = history.nodes
+    first = np.array([seen.first.get(n, t0) - t0 for n in nodes])
+    first = np.clip(first, 0.0, None)
+    last = np.array([seen.last.get(n, t0 + history.trace.end) - t0 for n in nodes])
+    last = np.maximum(last, first)
+    span = float((last - first).max()) if nodes else 0.0
+    if span < window_seconds - 2 * step_s:
+        log.warning(f"warning: the window asks for {window_seconds / 3600:.1f} h of history; "
+                    f"the data holds at most {span / 3600:.1f} h of any node")  # fmt: skip
+    facts = {n: seen.facts[n] for n in nodes if n in seen.facts}
+    return History(history.trace, history.existing, first, last, facts, seen.bind_latency)
 
 
 def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],
@@ -160,6 +270,12 @@ def _history(starts: dict[str, list[tuple[float, float]]],
              stops: dict[str, list[tuple[float, float]]], existing: dict[str, int],
              t0: float, t1: float, origin: datetime) -> History:  # fmt: skip
     nodes = sorted(set(starts) | set(stops) | {n for n, c in existing.items() if c > 0} - {""})
+    total = sum(round(n) for points in (*starts.values(), *stops.values()) for _, n in points)
+    if total > MAX_EVENTS:
+        raise HistoryUnavailable(
+            f"cannot read history: {total:,} pod starts and stops in the window, "
+            f"more than {MAX_EVENTS:,}: use a shorter window"
+        )
     times: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
     offsets = [0]

@@ -71,3 +71,64 @@ def churn_queries(source: MetricsSource, step_s: int, mode: str) -> ChurnQueries
             return kube_state_metrics(step_s)
         case _:
             assert_never(source)
+
+
+@dataclass(frozen=True)
+class StateQueries:
+    """Instant queries at the window's end about each node (aggregated ``by (node)``,
+    except the latency): how long it has been there, and what its exporter says."""
+
+    first_seen: str
+    """Timestamp of the node's first sample in the window."""
+    last_seen: str
+    """Timestamp of its last sample in the window."""
+    min_warm: str | None = None
+    """The min warm target in force at the last sample (exporter only)."""
+    max_warm: str | None = None
+    """The max warm target in force."""
+    max_slots: str | None = None
+    """Max-attach C."""
+    bind_latency: str | None = None
+    """Median bind latency over the window, seconds (no node label)."""
+
+
+SEEN_POINTS = 250
+"""Evaluations of the first/last-sample subqueries over the window (their resolution is
+the window / this, at least the step): a few seconds on the server for 1,000 nodes x 7
+days, and a first or last sample is found at most one resolution off, inwards (a
+shorter history, never a longer one). A node still present at the window's end has its
+last sample exactly."""
+
+
+def _seen(selector: str, seconds: int, step_s: int) -> tuple[str, str]:
+    resolution = max(step_s, -(-seconds // SEEN_POINTS))
+    stamps = f"timestamp({selector})[{seconds}s:{resolution}s]"
+    return (f"min by (node) (min_over_time({stamps}))",
+            f"max by (node) (timestamp({selector}) or max_over_time({stamps}))")  # fmt: skip
+
+
+def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -> StateQueries:
+    """The queries for ``source`` over a window of ``seconds``."""
+    match source:
+        case MetricsSource.EXPORTER:
+            sel = f'{{mode="{mode}"}}'
+            first, last = _seen(f"eni_pool_min_warm_target{sel}", seconds, step_s)
+
+            def latest(gauge: str) -> str:
+                return f"max by (node) (last_over_time({gauge}{sel}[{seconds}s]))"
+
+            buckets = "eni_pool_cloud_api_duration_seconds_bucket"
+            return StateQueries(
+                first, last,
+                latest("eni_pool_min_warm_target"), latest("eni_pool_max_warm_target"),
+                latest("eni_pool_max_attach_slots"),
+                # the histogram has no mode label: its binds are IP assignments mostly;
+                # a direct-eni bind is an ENI attach, left at its default
+                f'histogram_quantile(0.5, sum by (le) (increase({buckets}{{operation="bind"}}'
+                f"[{seconds}s])))" if mode == "route-eni" else None,
+            )  # fmt: skip
+        case MetricsSource.KUBE_STATE_METRICS:
+            first, last = _seen("kube_node_info", seconds, step_s)
+            return StateQueries(first, last)
+        case _:
+            assert_never(source)

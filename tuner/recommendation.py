@@ -110,8 +110,10 @@ def explain(
     settings: AnalysisSettings,
     rec: NodeTargets,
     cap: int,
+    folds: int = 0,
+    validated: float = math.nan,
 ) -> str:
-    """The reason of a searched recommendation: demand, objective, idle slots."""
+    """The reason of a searched recommendation: demand, objective, validation, idle slots."""
     if after is None or before is None:
         return ""
     limit = settings.objective.max_cold_start_rate
@@ -121,15 +123,34 @@ def explain(
     elif after.cold_rate > limit:
         parts.append(
             f"even m={rec.min_warm} leaves {after.cold_rate:.2%} cold starts"
-            + (" (capped by max-attach)" if rec.min_warm >= cap else "")
+            + (" (capped by max-attach)" if rec.max_warm >= cap else "")
         )
     else:
         parts.append(
             f"m={rec.min_warm} keeps cold starts at {after.cold_rate:.2%} (objective {limit:.2%})"
         )
+    if folds and math.isfinite(validated):
+        parts.append(f"{validated:.2%} on {folds} unseen fold(s)")
     delta = after.idle_slots - before.idle_slots
     parts.append(f"idle slots {before.idle_slots:.1f} -> {after.idle_slots:.1f} ({delta:+.1f})")
     return "; ".join(parts)
+
+
+def held_reason(rec: NodeTargets, rate: float, current: float, settings: AnalysisSettings) -> str:
+    """Why a change was held back by do-no-harm."""
+    if settings.objective.explicit_costs:
+        return (f"held back: {rec.min_warm}/{rec.max_warm} costs more than the current "
+                f"targets on history it did not see")  # fmt: skip
+    limit = settings.objective.max_cold_start_rate
+    return (
+        f"held back: {rec.min_warm}/{rec.max_warm} had {rate:.2%} cold starts on history it "
+        f"did not see, worse than max(objective {limit:.2%}, current {current:.2%})"
+    )
+
+
+def capped_reason(cap: int, floor: int) -> str:
+    """Why a node with history gets nothing: its max-attach leaves no pair to choose."""
+    return f"max-attach {cap} is below the floor {floor}: nothing to change"
 
 
 def borrowed_reason(arrivals: int, peers: int) -> str:
@@ -140,8 +161,10 @@ def borrowed_reason(arrivals: int, peers: int) -> str:
 
 
 def insufficient_reason(arrivals: int, hours: float, settings: AnalysisSettings) -> str:
+    if hours < settings.min_history_hours:
+        return (f"not enough history: {hours:.1f} h of its own "
+                f"(need {settings.min_history_hours:g} h)")  # fmt: skip
     return (
-        f"not enough history: {arrivals} pod starts in "
-        f"{hours:.1f} h (need {settings.min_arrivals} in "
-        f"{settings.min_history_hours:g} h)"
+        f"not enough history: {arrivals} pod starts in {hours:.1f} h "
+        f"(need {settings.min_arrivals}, or a history long enough to show a quiet node)"
     )

@@ -1,119 +1,155 @@
-"""The search for a node's targets: candidate pairs replayed in batches through pool_engine.
+"""The candidates of every node: a grid of (min, max) warm pairs replayed in one batch.
 
-For each band M - m in ``AnalysisSettings.bands``, a vectorised binary search over m
-finds the smallest min warm whose replay of the node's history keeps the
-recency-weighted cold-start rate under the aim (cold starts fall as m grows); the
-cheapest band's pair wins. With explicit costs, a grid of pairs is replayed instead
-and the least total cost wins. Every candidate stays within [floor, min(C, cap)].
+Every node is replayed under its current targets and under each pair of a grid (min
+warm from :data:`M_GRID`, max warm min + each of ``AnalysisSettings.bands``), within
+[floor, min(C, search cap)] and no higher than the node needs: a min warm above the
+most pod starts the node ever saw within one bind latency cannot help. The replays
+count pod starts and cold starts per fold of the history (:mod:`tuner.evidence`), so
+rolling-origin validation is arithmetic on one table (a replay is causal: its first
+folds are exactly what a replay of those folds alone gives). Cells the node was not
+replayed for (above what it needs, or above C) copy the nearest replayed min warm
+below, so group sums see every node.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, ReplayStats, Run, SimulationSettings, replay
+from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
 from tuner.history import History
-from tuner.objective import BUCKET_SECONDS, AnalysisSettings, recency_weights, weighted_rate
+from tuner.objective import AnalysisSettings
 
-COST_GRID = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64)
-"""Min warm values tried with explicit costs."""
+M_GRID = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96)
+"""Min warm values tried (the search cap and C bound them further)."""
 
 Pair = tuple[int, int]
 """(min warm, max warm)."""
 
 
-class TargetSearch:
-    """Finds the best (min, max) warm pair of each node, in batched replays."""
+@dataclass(frozen=True)
+class Candidates:
+    """Replays of every node under the grid (cells indexed node x candidate)."""
 
-    def __init__(
-        self,
-        history: History,
-        settings: AnalysisSettings,
-        sim: SimulationSettings,
-        caps: np.ndarray,
-    ) -> None:
-        self.history = history
-        self.settings = settings
-        self.sim = sim
-        self.caps = caps
-        """Max-attach C per node (index as ``history.nodes``)."""
-        self.weights = recency_weights(history.trace.end, settings.half_life_hours)
-        self.aim = settings.aim()
+    pairs: list[Pair]
+    """The grid's (min warm, band) of each candidate column."""
+    allowed: np.ndarray
+    """bool (nodes, candidates): replayed and choosable for the node."""
+    starts: np.ndarray
+    """(nodes, folds) pod starts per fold (the same under every pair)."""
+    cold: np.ndarray
+    """(nodes, candidates, folds) cold starts per fold."""
+    idle: np.ndarray
+    """(nodes, candidates) idle slot-seconds over the whole history."""
+    current_cold: np.ndarray
+    """(nodes, folds) cold starts under the targets in force."""
+    runs: np.ndarray
+    """(runs, 3) pod starts, cold starts and idle slot-seconds of every replay over the
+    whole history: current runs first (one per node), then candidates."""
+    run_of: np.ndarray
+    """(nodes, candidates) index of the cell's run in ``runs`` (-1: copied)."""
+    bursts: np.ndarray
+    """Per node, the most pod starts within one bind latency."""
 
-    def best(self, nodes: Sequence[int]) -> dict[int, Pair]:
-        """The chosen pair of each of ``nodes``."""
-        if self.settings.objective.explicit_costs:
-            return self._cheapest_by_cost(nodes)
-        bands = self.settings.bands
-        pairs = [(k, d) for k in nodes for d in bands]
-        floor = self.settings.min_warm_floor
-        lo = np.array([min(floor, self.caps[k]) for k, _ in pairs], dtype=np.int64)
-        hi = np.array([min(self.caps[k], self.settings.search_cap) for k, _ in pairs])
-        hi = np.maximum(hi, lo)
-        # Binary search for the smallest m meeting the aim (cold starts fall as m grows).
-        while True:
-            open_ = np.nonzero(lo < hi)[0]
-            if open_.size == 0:
-                break
-            mid = (lo[open_] + hi[open_]) // 2
-            ok = self._meets([pairs[j] for j in open_], mid)
-            hi[open_[ok]] = mid[ok]
-            lo[open_[~ok]] = mid[~ok] + 1
-        # Replay every band's answer once more and keep the cheapest per node.
-        stats = self._replay([pairs[j] for j in range(len(pairs))], lo)
-        best: dict[int, tuple[float, Pair]] = {}
-        for j, (k, d) in enumerate(pairs):
-            m = int(lo[j])
-            big_m = int(min(m + d, self.caps[k]))
-            meets = self._rate(stats, j) <= self.aim
-            idle = float(stats.per_run.idle_slot_seconds[j])
-            score = idle if meets else math.inf
-            if k not in best or score < best[k][0]:
-                best[k] = (score, (m, big_m))
-        return {k: pair for k, (_, pair) in best.items()}
+    def pair_of(self, node: int, c: int, cap: int) -> Pair:
+        """The (min, max) warm of candidate ``c`` on a node with max-attach ``cap``."""
+        m, band = self.pairs[c]
+        return m, int(min(m + band, cap))
 
-    def _cheapest_by_cost(self, nodes: Sequence[int]) -> dict[int, Pair]:
-        objective = self.settings.objective
-        assert objective.idle_slot_hour_cost is not None and objective.cold_start_cost is not None
-        floor = self.settings.min_warm_floor
-        pairs, ms = [], []
-        for k in nodes:
-            for m in COST_GRID:
-                if floor <= m <= min(self.caps[k], self.settings.search_cap):
-                    for d in self.settings.bands:
-                        pairs.append((k, d))
-                        ms.append(m)
-        stats = self._replay(pairs, np.array(ms, dtype=np.int64))
-        best: dict[int, tuple[float, Pair]] = {}
-        for j, (k, d) in enumerate(pairs):
-            cost = (
-                stats.per_run.idle_slot_seconds[j] / 3600.0 * objective.idle_slot_hour_cost
-                + stats.per_run.cold_starts[j] * objective.cold_start_cost
-            )
-            pair = (ms[j], int(min(ms[j] + d, self.caps[k])))
-            if k not in best or cost < best[k][0]:
-                best[k] = (float(cost), pair)
-        return {k: pair for k, (_, pair) in best.items()}
+    def run_stats(self, node: int, c: int | None) -> tuple[int, int, float]:
+        """(pod starts, cold starts, idle slot-seconds) of the current run (``c`` None)
+        or of candidate ``c`` over the whole history."""
+        r = node if c is None else int(self.run_of[node, c])
+        return int(self.runs[r, 0]), int(self.runs[r, 1]), float(self.runs[r, 2])
 
-    def _meets(self, pairs: list[tuple[int, int]], ms: np.ndarray) -> np.ndarray:
-        stats = self._replay(pairs, ms)
-        return np.array([self._rate(stats, j) <= self.aim for j in range(len(pairs))])
 
-    def _rate(self, stats: ReplayStats, j: int) -> float:
-        return weighted_rate(self.weights, stats.buckets[j])
+def demand_bound(history: History, latency: float) -> np.ndarray:
+    """Per node: the most pod starts within one bind latency (itself included)."""
+    trace = history.trace
+    out = np.zeros(len(trace.nodes), dtype=np.int64)
+    for k in range(len(trace.nodes)):
+        times, kinds = trace.node_rows(k)
+        starts = times[kinds == 0]
+        if starts.size:
+            within = np.searchsorted(starts, starts + latency, side="right")
+            out[k] = int((within - np.arange(starts.size)).max())
+    return out
 
-    def _replay(self, pairs: list[tuple[int, int]], ms: np.ndarray) -> ReplayStats:
-        """One run per (node, band) pair, with min warm from ``ms``."""
-        runs = [
-            Run(
-                k,
-                NodeTargets(Targets(int(m), int(min(m + d, self.caps[k]))), int(self.caps[k])),
-                int(self.history.existing[k]),
-            )
-            for (k, d), m in zip(pairs, ms, strict=True)
-        ]
-        return replay(self.history.trace, runs, self.sim, bucket_seconds=BUCKET_SECONDS)
+
+def replay_candidates(
+    history: History,
+    settings: AnalysisSettings,
+    sim: SimulationSettings,
+    current: Sequence[NodeTargets],
+    caps: np.ndarray,
+    searched: Sequence[int],
+    fold: float,
+) -> Candidates:
+    """Replay every node under ``current`` and the ``searched`` nodes under the grid."""
+    n = len(history.nodes)
+    pairs = [(m, d) for m in M_GRID for d in settings.bands if m >= settings.min_warm_floor]
+    runs = [Run(k, current[k], int(history.existing[k])) for k in range(n)]
+    run_of = np.full((n, len(pairs)), -1, dtype=np.int64)
+    allowed = np.zeros((n, len(pairs)), dtype=bool)
+    needs = demand_bound(history, settings.bind_latency)
+    floor = settings.min_warm_floor
+    for k in searched:
+        top = int(min(caps[k], settings.search_cap))
+        # the smallest grid value covering the node's largest burst (or the top)
+        covering = min([m for m in M_GRID if m >= min(needs[k], top)] + [top])
+        seen: dict[Pair, int] = {}
+        for c, (m, band) in enumerate(pairs):
+            if m > covering or m > top or m < floor:
+                continue
+            pair = (m, int(min(m + band, caps[k])))
+            if pair not in seen:
+                seen[pair] = len(runs)
+                allowed[k, c] = True
+                runs.append(Run(k, NodeTargets(Targets(*pair), int(caps[k])),
+                                int(history.existing[k])))  # fmt: skip
+            run_of[k, c] = seen[pair]
+    totals, buckets = _replay_in_batches(history, runs, sim, fold)
+    starts = buckets[:n, :, 0]
+    cold = np.zeros((n, len(pairs), buckets.shape[1]))
+    idle = np.zeros((n, len(pairs)))
+    idle_runs = totals[:, 2]
+    for band in sorted({d for _, d in pairs}):
+        columns = sorted((m, c) for c, (m, d) in enumerate(pairs) if d == band)
+        for k in range(n):
+            last = k  # below the first replayed pair: as the current targets
+            for _, c in columns:
+                r = int(run_of[k, c])
+                last = r if r >= 0 else last
+                cold[k, c] = buckets[last, :, 1]
+                idle[k, c] = idle_runs[last]
+    return Candidates(pairs, allowed, starts, cold, idle, buckets[:n, :, 1], totals, run_of, needs)
+
+
+BATCH_STARTS = 20_000_000
+"""Pod starts replayed per batch: the replay keeps every served wait, so batches keep
+memory bounded on big histories."""
+
+
+def _replay_in_batches(history: History, runs: list[Run], sim: SimulationSettings,
+                       fold: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(runs, 3) totals and (runs, folds, 2) per-fold starts and cold starts."""
+    arrivals = history.arrivals()
+    totals: list[np.ndarray] = []
+    buckets: list[np.ndarray] = []
+    lo = 0
+    while lo < len(runs):
+        hi, size = lo, 0
+        while hi < len(runs) and (hi == lo or size + arrivals[runs[hi].node] <= BATCH_STARTS):
+            size += int(arrivals[runs[hi].node])
+            hi += 1
+        stats = replay(history.trace, runs[lo:hi], sim, bucket_seconds=fold)
+        per_run = stats.per_run
+        totals.append(np.column_stack([per_run.pod_starts, per_run.cold_starts,
+                                       per_run.idle_slot_seconds]).astype(np.float64))  # fmt: skip
+        buckets.append(stats.buckets.astype(np.float64))
+        del stats
+        lo = hi
+    return np.concatenate(totals), np.concatenate(buckets)

@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import assert_never
 
 from kube_adapter.logs import LogFormat
-from pool_engine.config import Mode, Targets
+from pool_engine.config import DEFAULT_DIRECT_ENI_TARGETS, DEFAULT_ROUTE_ENI_TARGETS, Mode, Targets
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationSettings
 from tuner.apply import Guardrails
 from tuner.objective import AnalysisSettings, Objective
+
+DEFAULT_TARGETS = {Mode.ROUTE_ENI: DEFAULT_ROUTE_ENI_TARGETS,
+                   Mode.DIRECT_ENI: DEFAULT_DIRECT_ENI_TARGETS}  # fmt: skip
+"""TKE's targets of each pool when nothing says otherwise."""
+DEFAULT_BIND_LATENCY = {Mode.ROUTE_ENI: 2.0, Mode.DIRECT_ENI: 20.0}
+"""Seconds to a usable slot: an IP on an attached ENI, or an ENI attach (10-30 s)."""
 
 
 class TargetAgent(enum.StrEnum):
@@ -45,33 +51,47 @@ class ReplaySettings:
 
     The same for ``simulate``, ``recommend``, ``apply`` and ``backtest``."""
 
-    min_warm: int = 5
-    """Min warm target m of nodes the targets file does not cover."""
-    max_warm: int = 5
-    """Max warm target M of nodes the targets file does not cover (>= ``min_warm``)."""
+    min_warm: int | None = None
+    """Min warm target m of nodes the targets file does not cover; None: the pool's
+    default (TKE's: 5 route-eni, 1 direct-eni)."""
+    max_warm: int | None = None
+    """Max warm target M of nodes the targets file does not cover; None: the pool's
+    default (5 route-eni, 1 direct-eni), and never below ``min_warm``."""
     max_slots: int | None = None
     """Max bindable slots C (max-attach) of nodes whose targets do not say; None: no limit."""
     targets_file: Path | None = None
     """CSV node,min_warm,max_warm[,max_slots] of per-node targets."""
     quick_release: bool = False
     """Release every excess idle slot per round (the cluster's --enable-quick-release)."""
-    bind_latency: float = 2.0
-    """Seconds from a bind request to a usable slot."""
+    bind_latency: float | None = None
+    """Seconds from a bind request to a usable slot; None: measured where the history
+    says (Prometheus), else the pool's default (2 s route-eni, 20 s direct-eni: an
+    ENI attach)."""
     release_interval: float = 120.0
     """Seconds between release rounds."""
 
     def simulation(self) -> SimulationSettings:
-        """The simulator's settings: these defaults and engine flags."""
+        """The simulator's settings: these defaults and engine flags (route-eni's)."""
         return SimulationSettings(
-            defaults=NodeTargets(Targets(self.min_warm, self.max_warm), self.max_slots),
+            defaults=NodeTargets(self.default_targets().targets, self.max_slots),
             quick_release=self.quick_release,
-            bind_latency=self.bind_latency,
+            bind_latency=self.latency(Mode.ROUTE_ENI),
             release_interval=self.release_interval,
         )
 
-    def default_targets(self) -> NodeTargets:
+    def default_targets(self, mode: Mode = Mode.ROUTE_ENI) -> NodeTargets:
         """Targets of a node the targets file does not cover (its max-attach aside)."""
-        return NodeTargets(Targets(self.min_warm, self.max_warm))
+        pool = DEFAULT_TARGETS[mode]
+        low = pool.min_warm if self.min_warm is None else self.min_warm
+        high = pool.max_warm if self.max_warm is None else self.max_warm
+        return NodeTargets(Targets(low, max(low, high)))
+
+    def latency(self, mode: Mode, measured: float | None = None) -> float:
+        """The bind latency of ``mode``'s pool: the flag, else ``measured``, else the
+        pool's default."""
+        if self.bind_latency is not None:
+            return self.bind_latency
+        return measured if measured is not None else DEFAULT_BIND_LATENCY[mode]
 
     def overrides(self) -> dict[str, NodeTargets]:
         """The targets file's per-node targets; empty without one."""
@@ -94,14 +114,18 @@ class ObjectiveSettings:
     """Pod starts below which a node has not enough history of its own."""
 
     def analysis(
-        self, replay: ReplaySettings, min_history_hours: float | None = None
+        self,
+        replay: ReplaySettings,
+        min_history_hours: float | None = None,
+        measured_latency: float | None = None,
     ) -> AnalysisSettings:
-        """The analysis' settings; ``min_history_hours`` None keeps the analysis' default."""
+        """The analysis' settings; ``min_history_hours`` None keeps the analysis' default;
+        ``measured_latency``: the bind latency the history source measured."""
         settings = AnalysisSettings(
             objective=self.objective,
             min_warm_floor=self.agent.min_warm_floor(),
             quick_release=replay.quick_release,
-            bind_latency=replay.bind_latency,
+            bind_latency=replay.latency(self.mode, measured_latency),
             release_interval=replay.release_interval,
             default_max_slots=replay.max_slots,
             min_arrivals=self.min_pod_starts,

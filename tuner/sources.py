@@ -14,7 +14,7 @@ from pool_engine.config import Mode
 from tuner import prometheus
 from tuner.history import History, load_history
 from tuner.prometheus import PrometheusSource
-from tuner.queries import MetricsSource, churn_queries
+from tuner.queries import MetricsSource, churn_queries, state_queries
 from tuner.window import Window
 
 
@@ -26,8 +26,8 @@ class TraceHistory:
     """CSV or Parquet time,node,event."""
 
     def load(self, mode: Mode) -> History:
-        """The trace, its pods at the first instant set aside (``mode``: unused)."""
-        return load_history(self.path)
+        """The trace's rows of ``mode``'s pool, its pods at the first instant set aside."""
+        return load_history(self.path, mode)
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,10 @@ class PrometheusHistory:
     def load(self, mode: Mode) -> History:
         """Churn per node of ``mode``'s pool; HistoryUnavailable if it cannot be read."""
         queries = churn_queries(self.metrics, self.window.step, mode.value)
-        return prometheus.load(self.server, queries, self.window)
+        t0, t1 = self.window.bounds()
+        seconds = max(int(t1 - t0), self.window.step)
+        state = state_queries(self.metrics, seconds, self.window.step, mode.value)
+        return prometheus.load(self.server, queries, self.window, state=state)
 
 
 HistorySource = TraceHistory | PrometheusHistory

@@ -5,6 +5,7 @@ borrowed pairs only on request, nothing from an empty history source (exit 3), a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,8 @@ def churn(node: str, every: float, hours: int = 30) -> list[str]:
 def cluster(
     control_plane: ControlPlane, nec_crd: object, tmp_path: Path
 ) -> Iterator[tuple[list[str], str, Path, str]]:
-    """Four quiet nodes (a pod every 10 minutes for 30 h) and one that saw 10 pods,
-    NECs at 5/5, and the trace of it all."""
+    """Four quiet nodes (a pod every 10 minutes for 30 h) and one whose history is two
+    bursts in the last two hours, NECs at 5/5, and the trace of it all."""
     api = control_plane.api_client
     quiet = [unique_name("tq") for _ in range(4)]
     sparse = unique_name("ts")
@@ -54,7 +55,9 @@ def cluster(
         )
     for name in quiet:
         rows += churn(name, 600.0)
-    rows += churn(sparse, 3 * 3600.0)
+    # two bursts of 8 in the last two hours: too short a history of its own to trust
+    rows += [f"{3600.0 * (28 + h) + 50.0 + 0.1 * j:.1f},{sparse},start"
+             for h in range(2) for j in range(8)]  # fmt: skip
     rows.sort(key=lambda r: float(r.split(",")[0]))
     trace = tmp_path / "history.csv"
     trace.write_text("time,node,event\n" + "\n".join(rows) + "\n")
@@ -94,6 +97,13 @@ def test_borrowed_pairs_are_written_only_on_request(
     borrowed = {r["node"]: r for r in shown if r["status"] == "borrowed"}
     assert sparse in borrowed, "the trace should make the sparse node borrow from its peers"
     assert borrowed[sparse]["kubectl"] is None  # not offered for applying either
+
+    # The CronJob's guard: 2 h of history is not 24, whatever the other flags say.
+    done = run("apply", "--trace", str(trace), *kube, "--apply-borrowed", "-o", "json")
+    assert done.exit_code == 0, done.output
+    outcome = {c["node"]: c["outcome"] for c in json.loads(done.stdout)}
+    assert re.fullmatch(r"skipped: 2\.\d h of history \(need 24 h\)", outcome[sparse]), outcome
+    assert pair(api, sparse) == ("5", "5")
 
     done = run("apply", "--trace", str(trace), *kube, "--min-history", "1", "-o", "json")
     assert done.exit_code == 0, done.output

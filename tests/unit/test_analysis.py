@@ -1,31 +1,20 @@
-"""tuner.analysis and its search, on small histories built in memory."""
+"""tuner.analysis, its evidence, search and validation, on small histories built in memory."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.simulator import NodeTargets, SimulationSettings
 from support.histories import Rows, history_of
 from support.traces import bursty, quiet
 from tuner.analysis import AnalysisSettings, Objective, recommend
-from tuner.history import History
+from tuner.evidence import Evidence, evidence, rate_upper_bound
 from tuner.recommendation import RecommendationStatus
-from tuner.search import TargetSearch
+from tuner.search import replay_candidates
 
 
-def weighted_cold_rate(history: History, node: int, targets: NodeTargets) -> float:
-    """The search's measure of one pair on one node: cold starts per pod start, each
-    hour weighted 0.5 ** (its age / 168 h)."""
-    runs = [Run(node, targets, int(history.existing[node]))]
-    stats = replay(history.trace, runs, SimulationSettings(), bucket_seconds=3600.0)
-    starts, cold = stats.buckets[0, :, 0], stats.buckets[0, :, 1]
-    age_hours = np.maximum(0.0, history.trace.end - (np.arange(starts.size) + 0.5) * 3600.0) / 3600
-    weights = 0.5 ** (age_hours / 168.0)
-    return float(weights @ cold) / float(weights @ starts)
-
-
-def test_steady_churn_gets_the_smallest_pair_meeting_the_objective() -> None:
+def test_steady_churn_gets_a_pair_meeting_the_objective() -> None:
     history = history_of(bursty("busy", 6))  # 6 starts within a second, every hour, 48 h
     settings = AnalysisSettings()
     (rec,) = recommend(history, settings)
@@ -36,11 +25,8 @@ def test_steady_churn_gets_the_smallest_pair_meeting_the_objective() -> None:
     pair = rec.recommended
     assert settings.min_warm_floor <= pair.min_warm <= pair.max_warm
     assert pair.max_warm - pair.min_warm in settings.bands
-    # the search stops at the smallest min warm of its band that meets the aim
-    assert weighted_cold_rate(history, 0, pair) <= settings.aim()
-    smaller = NodeTargets(Targets(pair.min_warm - 1, pair.max_warm - 1))
-    assert weighted_cold_rate(history, 0, smaller) > settings.aim()
     assert rec.changed and f"m={pair.min_warm} keeps cold starts at" in rec.reason
+    assert "unseen fold(s)" in rec.reason
 
 
 def test_a_quiet_node_goes_down_to_the_floor_of_its_agent() -> None:
@@ -53,8 +39,28 @@ def test_a_quiet_node_goes_down_to_the_floor_of_its_agent() -> None:
     assert engine.reason.endswith(")") and "cheapest idle-hours" in engine.reason
 
 
-def test_insufficient_history_is_a_status_and_keeps_the_targets() -> None:
-    rows: Rows = [*quiet("calm"), (605.0, "new", "start"), (609.0, "new", "stop")]
+def test_a_few_starts_over_a_long_history_is_a_quiet_node_not_too_little_history() -> None:
+    # 12 pod starts in two weeks, each living an hour: evidence of a quiet node
+    rows: Rows = [(0.0, "quiet", "start")]
+    for j in range(12):
+        t = 100_000.0 * j + 500.0
+        rows += [(t, "quiet", "start"), (t + 3600.0, "quiet", "stop")]
+    rows += [(14 * 86400.0, "quiet", "stop")]
+    (rec,) = recommend(history_of(rows), AnalysisSettings())
+    assert rec.arrivals == 12 < AnalysisSettings().min_arrivals
+    assert rec.status is RecommendationStatus.RECOMMENDED
+    assert (rec.recommended.min_warm, rec.recommended.max_warm) == (1, 1)
+    assert rec.history_hours == 14 * 24.0
+    # the same starts within two hours prove nothing yet
+    hours = np.array([2.0, 336.0])
+    kinds = evidence(np.array([12, 12]), hours, 30, 1.0)
+    assert kinds == [Evidence.FEW, Evidence.OWN]
+    bound = rate_upper_bound(np.array([0]), np.array([10.0]))[0]
+    assert abs(bound - np.log(20) / 10) < 1e-12  # no start in 10 h: below -ln(0.05) / 10 h
+
+
+def test_insufficient_history_is_a_short_history_and_keeps_the_targets() -> None:
+    rows: Rows = [*quiet("calm"), (172_000.0, "new", "start"), (172_004.0, "new", "stop")]
     history = history_of(rows)
     current = {"new": NodeTargets(Targets(3, 4))}
     recs = {r.node: r for r in recommend(history, AnalysisSettings(), current)}
@@ -62,9 +68,18 @@ def test_insufficient_history_is_a_status_and_keeps_the_targets() -> None:
     assert new.status is RecommendationStatus.INSUFFICIENT_HISTORY
     assert new.recommended == new.current == NodeTargets(Targets(3, 4))
     assert new.after is None and not new.changed
-    hours = f"{history.hours:.1f}"
-    assert new.reason == f"not enough history: 1 pod starts in {hours} h (need 30 in 1 h)"
+    assert new.history_hours < 1.0 < recs["calm"].history_hours
+    assert new.reason == f"not enough history: {new.history_hours:.1f} h of its own (need 1 h)"
     assert recs["calm"].status is RecommendationStatus.RECOMMENDED
+
+
+def test_each_node_has_its_own_history_hours() -> None:
+    late = [(86400.0 + 600.0 * j, "late", e) for j in range(200) for e in ("start", "stop")]
+    recs = {r.node: r for r in recommend(history_of(quiet("calm") + late), AnalysisSettings())}
+    end = max(t for t, _, _ in quiet("calm") + late)
+    assert recs["late"].history_hours == (end - 86400.0) / 3600.0
+    assert recs["calm"].history_hours == (end - 17.0) / 3600.0
+    assert recs["late"].confidence < recs["calm"].confidence
 
 
 def test_too_short_a_history_leaves_every_node_alone() -> None:
@@ -77,13 +92,22 @@ def test_never_above_max_attach() -> None:
     history = history_of(bursty("busy", 12))
     (rec,) = recommend(history, AnalysisSettings(default_max_slots=6))
     assert rec.recommended.max_slots == 6
-    assert rec.recommended.min_warm == rec.recommended.max_warm == 6
+    assert rec.recommended.min_warm <= rec.recommended.max_warm == 6
     assert "capped by max-attach" in rec.reason
     # a max-attach from the node's own targets wins over the default
     (own,) = recommend(
         history, AnalysisSettings(default_max_slots=6), {"busy": NodeTargets(Targets(5, 5), 4)}
     )
-    assert own.recommended.max_warm <= 4 and own.recommended.max_slots == 4
+    assert own.status is RecommendationStatus.UNCHANGED and own.recommended.max_slots == 4
+    assert "under max-attach 4: no change" in own.reason  # 5/5 runs as 4/4 already
+
+
+def test_a_change_the_cap_makes_pointless_is_unchanged_with_the_reason() -> None:
+    history = history_of(bursty("busy", 6))  # 6 at once: no pair under C = 3 does better
+    current = {"busy": NodeTargets(Targets(5, 5), 3)}  # runs as 3/3 under C = 3
+    (rec,) = recommend(history, AnalysisSettings(), current)
+    assert rec.status is RecommendationStatus.UNCHANGED and not rec.changed
+    assert "than the current 5/5 under max-attach 3: no change" in rec.reason
 
 
 def test_the_search_stays_between_floor_and_cap() -> None:
@@ -91,9 +115,12 @@ def test_the_search_stays_between_floor_and_cap() -> None:
     settings = AnalysisSettings(min_warm_floor=2, search_cap=8)
     sim = SimulationSettings(NodeTargets(Targets(0, 0)))
     caps = np.array([3, 100], dtype=np.int64)
-    chosen = TargetSearch(history, settings, sim, caps).best([0, 1])
-    assert chosen[0] == (3, 3)  # 12 at once never fit: as many as C = 3 allows
-    assert 2 <= chosen[1][0] <= 8  # min warm capped by search_cap, not by C = 100
+    now = [NodeTargets(Targets(5, 5), 3), NodeTargets(Targets(5, 5), 100)]
+    cands = replay_candidates(history, settings, sim, now, caps, [0, 1], 43200.0)
+    for k, cap in enumerate(caps):
+        pairs = [cands.pair_of(k, c, int(cap)) for c in np.nonzero(cands.allowed[k])[0]]
+        assert pairs and all(2 <= m <= min(cap, 8) and big <= cap for m, big in pairs)
+    assert cands.bursts.tolist() == [12, 12]
 
 
 def test_a_found_pair_equal_to_the_current_one_is_unchanged() -> None:

@@ -53,7 +53,9 @@ def test_recommend_marks_borrowed_nodes_and_clamps_them_to_the_floor() -> None:
     rows = []
     for k in range(4):
         rows += quiet(f"calm-{k}") + bursty(f"busy-{k}", 8)
-    rows += [(3600.0 * h + 50.0 + 0.1 * j, "sparse", "start") for h in range(2) for j in range(8)]
+    # two bursts of 8 in the last two hours: too short a history of its own
+    rows += [(3600.0 * (46 + h) + 50.0 + 0.1 * j, "sparse", "start")
+             for h in range(2) for j in range(8)]  # fmt: skip
     recs = {r.node: r for r in recommend(history_of(rows), AnalysisSettings())}
     sparse = recs["sparse"]
     assert sparse.status is RecommendationStatus.BORROWED

@@ -45,7 +45,9 @@ def test_quiet_nodes_shrink_and_bursty_nodes_grow(write: Write) -> None:
 
 
 def test_engine_target_allows_zero_and_direct_mode_keys(write: Write) -> None:
-    trace = write("t.csv", trace_text(quiet("calm")))
+    rows = trace_text(quiet("calm")).splitlines()
+    text = "\n".join([rows[0] + ",mode"] + [r + ",direct-eni" for r in rows[1:]])
+    trace = write("t.csv", text)
     (rec,) = run(trace, "--target", "engine", "--mode", "direct-eni",
                  "--idle-slot-hour-cost", "10", "--cold-start-cost", "0.001")  # fmt: skip
     assert rec["min_warm"] == 0
@@ -60,9 +62,8 @@ def test_never_above_max_attach(write: Write) -> None:
 
 
 def test_not_enough_history_is_a_result_not_a_crash(write: Write) -> None:
-    trace = write(
-        "t.csv", trace_text([*quiet("calm"), (5.0, "new", "start"), (9.0, "new", "stop")])
-    )
+    late = [(173_000.0, "new", "start"), (173_004.0, "new", "stop")]  # its last 20 minutes
+    trace = write("t.csv", trace_text([*quiet("calm"), *late]))
     recs = by_node(run(trace))
     new = recs["new"]
     assert new["status"] == "insufficient_history"
@@ -115,9 +116,11 @@ def test_little_history_borrows_from_similar_nodes(write: Write) -> None:
     rows = []
     for k in range(4):
         rows += quiet(f"calm-{k}") + bursty(f"busy-{k}", 8)
-    rows += [(3600.0 * h + 50.0, "sparse-busy", "start") for h in range(2)]  # 2 bursts of 8
+    # 2 bursts of 8 in the last two hours: too short a history of its own
     rows += [
-        (3600.0 * h + 50.0 + 0.1 * j, "sparse-busy", "start") for h in range(2) for j in range(1, 8)
+        (3600.0 * (46 + h) + 50.0 + 0.1 * j, "sparse-busy", "start")
+        for h in range(2)
+        for j in range(8)
     ]
     recs = by_node(run(write("t.csv", trace_text(rows))))
     sparse = recs["sparse-busy"]

@@ -1,0 +1,150 @@
+"""Where pods land: kube-scheduler's node scoring, for the simulated cluster and benches.
+
+kube-scheduler's ``NodeResourcesFit`` plugin filters the nodes a pod fits on and
+scores the rest, resource by resource, with the pod's own request counted in:
+
+- ``LeastAllocated`` (:attr:`Placement.SPREAD`, the default scoring strategy):
+  ``(allocatable - requested) * 100 // allocatable``, so the emptiest node wins and
+  load spreads evenly;
+- ``MostAllocated`` (:attr:`Placement.BINPACK`): ``requested * 100 // allocatable``, so
+  the fullest node that still fits wins and bursts pile onto whichever node has room.
+
+Two resources count, with equal weights: CPU (millicores requested) and the pool's
+slots (on TKE each pod requests one ``tke.cloud.tencent.com/eni-ip``, and a node
+offers as many as its max-attach). A node's score is the weighted mean of the two.
+Ties go to the lowest node index (kube-scheduler picks at random among the best; a
+fixed choice keeps runs reproducible). A pod pinned to a node (a node selector, a
+dedicated node) is only considered there. A pod that fits nowhere stays unplaced
+(-1), and its stop is dropped.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import assert_never
+
+import numpy as np
+from numba import njit
+
+from pool_engine.events import START
+
+UNPLACED = -1
+"""The node of a pod that fits on no node."""
+
+
+class Placement(enum.StrEnum):
+    """How the scheduler scores nodes (``eni-exporter simulate --placement``)."""
+
+    SPREAD = "spread"
+    """LeastAllocated: the emptiest node that fits."""
+    BINPACK = "binpack"
+    """MostAllocated: the fullest node that fits."""
+
+    def most_allocated(self) -> bool:
+        match self:
+            case Placement.SPREAD:
+                return False
+            case Placement.BINPACK:
+                return True
+            case _:
+                assert_never(self)
+
+
+@dataclass(frozen=True)
+class NodeShapes:
+    """What each node offers the scheduler (index = node number)."""
+
+    cpu_millis: np.ndarray
+    """Allocatable CPU, millicores (int64)."""
+    slots: np.ndarray
+    """Allocatable pool slots: the node's max-attach (int64)."""
+    open_to_all: np.ndarray | None = None
+    """bool per node: takes pods not pinned to it (None: every node). A node only
+    pinned pods may use is tainted, or dedicated to another pool's pods."""
+
+
+def place(
+    kinds: np.ndarray,
+    pods: np.ndarray,
+    requests: np.ndarray,
+    pinned: np.ndarray,
+    shapes: NodeShapes,
+    placement: Placement,
+) -> np.ndarray:
+    """The node of every row of a time-ordered pod stream (-1: unplaced).
+
+    Rows are ``kinds`` (START/STOP) of ``pods`` (any integer ids; a pod starts before
+    it stops), each start asking for ``requests`` millicores, ``pinned`` to a node
+    or -1. A stop frees its pod's CPU and slot and gets the pod's node."""
+    if not (kinds.shape == pods.shape == requests.shape == pinned.shape):
+        raise ValueError("kinds, pods, requests and pinned must have one element per row")
+    if shapes.cpu_millis.shape != shapes.slots.shape:
+        raise ValueError("cpu_millis and slots must have one element per node")
+    _, dense = np.unique(pods, return_inverse=True)
+    open_to_all = shapes.open_to_all
+    if open_to_all is None:
+        open_to_all = np.ones(shapes.cpu_millis.shape[0], dtype=bool)
+    return _place(
+        kinds.astype(np.int8),
+        dense.astype(np.int64).reshape(-1),
+        requests.astype(np.int64),
+        pinned.astype(np.int64),
+        shapes.cpu_millis.astype(np.int64),
+        shapes.slots.astype(np.int64),
+        open_to_all.astype(np.bool_),
+        placement.most_allocated(),
+    )
+
+
+@njit(cache=True)
+def score(requested: int, allocatable: int, most_allocated: bool) -> int:
+    """One resource's score, 0..100, with the pod's own request in ``requested``."""
+    if allocatable <= 0:
+        return 0
+    if most_allocated:
+        return requested * 100 // allocatable
+    return (allocatable - requested) * 100 // allocatable
+
+
+@njit(cache=True)
+def _place(kinds: np.ndarray, pods: np.ndarray, requests: np.ndarray, pinned: np.ndarray,
+           cpu: np.ndarray, slots: np.ndarray, open_to_all: np.ndarray,
+           most: bool) -> np.ndarray:  # fmt: skip
+    n_nodes = cpu.shape[0]
+    used_cpu = np.zeros(n_nodes, dtype=np.int64)
+    used_slots = np.zeros(n_nodes, dtype=np.int64)
+    pod_node = np.full(pods.max() + 1 if pods.shape[0] else 0, -1, dtype=np.int64)
+    pod_cpu = np.zeros(pod_node.shape[0], dtype=np.int64)
+    out = np.full(kinds.shape[0], -1, dtype=np.int64)
+    for i in range(kinds.shape[0]):
+        pod = pods[i]
+        if kinds[i] != START:
+            k = pod_node[pod]
+            if k >= 0:
+                used_cpu[k] -= pod_cpu[pod]
+                used_slots[k] -= 1
+                pod_node[pod] = -1
+                out[i] = k
+            continue
+        if pod_node[pod] >= 0:
+            continue  # started twice: the first placement stands
+        want = requests[i]
+        best, best_score = -1, -1
+        lo, hi = (pinned[i], pinned[i] + 1) if pinned[i] >= 0 else (0, n_nodes)
+        for k in range(lo, hi):
+            if pinned[i] < 0 and not open_to_all[k]:
+                continue
+            if used_cpu[k] + want > cpu[k] or used_slots[k] + 1 > slots[k]:
+                continue
+            s = score(used_cpu[k] + want, cpu[k], most)
+            s += score(used_slots[k] + 1, slots[k], most)
+            if s > best_score:
+                best, best_score = k, s
+        if best >= 0:
+            used_cpu[best] += want
+            used_slots[best] += 1
+            pod_node[pod] = best
+            pod_cpu[pod] = want
+            out[i] = best
+    return out
