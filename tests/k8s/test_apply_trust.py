@@ -99,7 +99,7 @@ def test_borrowed_pairs_are_written_only_on_request(
     assert borrowed[sparse]["kubectl"] is None  # not offered for applying either
 
     # The CronJob's guard: 2 h of history is not 24, whatever the other flags say.
-    done = run("apply", "--trace", str(trace), *kube, "--apply-borrowed", "-o", "json")
+    done = run("apply", "--trace", str(trace), *kube, "--apply-borrowed", "--dry-run", "-o", "json")
     assert done.exit_code == 0, done.output
     outcome = {c["node"]: c["outcome"] for c in json.loads(done.stdout)}
     assert re.fullmatch(r"skipped: 2\.\d h of history \(need 24 h\)", outcome[sparse]), outcome
