@@ -70,6 +70,10 @@ class Reconciler:
         """The pool's counts so far (zeros for a pool nothing happened to)."""
         return self._counters.get((pool.node, pool.mode)) or PoolCounters()
 
+    def subnets(self) -> dict[str, int]:
+        """Free IPs per subnet, as the provider reports them now."""
+        return self._provider.subnets()
+
     def take_changed(self) -> bool:
         """True when some pool changed since the last call."""
         changed, self._changed = self._changed, False
