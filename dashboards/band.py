@@ -22,9 +22,9 @@ def overview_panels() -> list[timeseries.Panel]:
             "Nodes outside the band",
             f"Pools whose bound slots stayed outside their band in the interval. {BAND}",
             [
-                (
-                    f"count by (mode, side) (sum by (node, mode, side) "
-                    f"(rate({OUT_OF_BAND}{{{POOLS}}}[{RATE}])) > 0)",
+                (  # ceil(clamp_max(x, 1)): 1 for a node outside in the interval, else 0
+                    f"sum by (mode, side) (ceil(clamp_max(sum by (node, mode, side) "
+                    f"(rate({OUT_OF_BAND}{{{POOLS}}}[{RATE}])), 1)))",
                     "{{side}} {{mode}}",
                 )
             ],

@@ -199,3 +199,22 @@ def test_pod_info_reads_the_scheduling_condition() -> None:
     landed = pod_info(obj)
     assert landed is not None and not landed.lacking
     assert landed.scheduled_at == info.created + 40
+
+
+def test_the_tuners_prometheus_path_reads_real_figures_that_observe_mode_publishes() -> None:
+    """The tuner learns churn from the exporter's series: in tke-observe those must
+    be the real pods' (published under the plain names), never the shadow's."""
+    import re
+
+    from tuner.queries import MetricsSource, churn_queries
+
+    tke = Observer()
+    tke.feed(node("n1", bound=4), running("r1", "n1"))
+    tke.feed(running("r2", "n1"))
+    published = {name for name, _ in tke.metrics()}
+    for mode in ("route-eni", "direct-eni"):
+        queries = churn_queries(MetricsSource.EXPORTER, 60, mode)
+        for query in (queries.starts, queries.stops or "", queries.pods):
+            for name in re.findall(r"\beni_pool_\w+", query):
+                assert not name.startswith("eni_pool_shadow_"), name
+                assert name in published, name
