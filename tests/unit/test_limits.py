@@ -15,7 +15,7 @@ from exporter.kube import ENI_IP, Change, NecInfo, node_info
 from exporter.metrics import Instruments
 from kube_adapter.events import NecEvent
 from kube_adapter.watcher import Resource
-from pool_engine.config import Defaults, Limits, Mode, default_limits, instance_family
+from pool_engine.config import Defaults, Limits, Mode, default_limits
 
 DIRECT, ROUTE = Mode.DIRECT_ENI, Mode.ROUTE_ENI
 
@@ -63,6 +63,8 @@ def test_route_eni_limits_by_cores_in_every_family(cores: int, route: Limits) ->
 
 
 def test_the_family_comes_from_the_label_else_the_beta_label() -> None:
+    from pool_engine.config import instance_family
+
     assert instance_family("SA3.2XLARGE16") == "SA3"
     assert instance_family("sa2.large8") == "SA2"
     assert node_info(node("n", "8", {"beta.kubernetes.io/instance-type": "SA3.2XLARGE16"})
