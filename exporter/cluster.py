@@ -106,8 +106,8 @@ class ClusterEngine:
         """The same pods by pool, so a pool's pods are found without a scan."""
         self._synced = False
         self._starting: defaultdict[tuple[str, Mode], dict[str, PodInfo]] = defaultdict(dict)
-        self._settling: set[NodePool] = set()
-        """Pools that took pods of the first sync without deciding yet."""
+        self._settling: dict[tuple[str, Mode], NodePool] = {}
+        """Pools that took pods of the first sync without deciding yet, in order."""
         self._band_at = -BAND_SECONDS
 
     # --- the daemon's hooks -------------------------------------------------------------
@@ -129,20 +129,19 @@ class ClusterEngine:
                     self._starting[(pod.node, pod.mode)][pod.uid] = pod
             for change in first:
                 self._apply(change, now, counting=False)
-            for pool in self._settling:  # now that each holds its pods, decide
-                self.reconciler.reconcile(pool, now)
             self._starting.clear()
-            self._settling.clear()
             self._synced = True
         for change in self._drain():
             self._apply(change, now, counting=True)
         try:
+            while self._settling:  # pools that took pods of the first sync: decide now
+                self.reconciler.reconcile(self._settling.pop(next(iter(self._settling))), now)
             self.reconciler.step(now)
+            if now >= self._band_at + BAND_SECONDS:
+                self._band_at = now
+                self._see_band(now)
         except Exception as error:
             self.incidents.survived(Where.STEP, error, "stepping the engine")
-        if now >= self._band_at + BAND_SECONDS:
-            self._band_at = now
-            self._see_band(now)
 
     def _see_band(self, now: float) -> None:
         """Each pool's bound count against its band; publish while one is outside."""
@@ -252,7 +251,7 @@ class ClusterEngine:
                         self.waits.landed(new)
                 else:  # there before us: whoever saw it start counted it
                     pool.pod_started(change.key, now)
-                    self._settling.add(pool)
+                    self._settling[(pool.node, pool.mode)] = pool
             self.pods[change.key] = new
             self.pods_in[(new.node, new.mode)][change.key] = new
 
