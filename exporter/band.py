@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import assert_never
 
 from pool_engine.config import Mode
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL
@@ -89,15 +90,25 @@ class Band:
     def _count(self, track: _Track, now: float) -> None:
         """Add the time since the last sight that lies past the deadline."""
         counted = max(0.0, now - max(track.seen_at, track.deadline))
-        if track.side is Side.BELOW:
-            track.below += counted
-        elif track.side is Side.ABOVE:
-            track.above += counted
+        match track.side:
+            case Side.BELOW:
+                track.below += counted
+            case Side.ABOVE:
+                track.above += counted
+            case None:
+                pass
+            case _:
+                assert_never(track.side)
 
     def _allowance(self, side: Side | None, excess: int, quick_release: bool) -> float:
-        if side is Side.BELOW:
-            return BELOW_GRACE_SECONDS
-        if side is Side.ABOVE:
-            rounds = 1 if quick_release else max(1, excess)
-            return (rounds + 1) * self.release_interval
-        return 0.0
+        """How long the rules may take to bring the pool back from ``side``."""
+        match side:
+            case Side.BELOW:
+                return BELOW_GRACE_SECONDS
+            case Side.ABOVE:
+                rounds = 1 if quick_release else max(1, excess)
+                return (rounds + 1) * self.release_interval
+            case None:
+                return 0.0
+            case _:
+                assert_never(side)

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import assert_never
 
-from exporter.snapshot import PoolRow, Snapshot
+from exporter.snapshot import Items, PoolRow, Snapshot
 
 LABELS = ("node", "mode")
-Items = tuple[tuple[str, float], ...]
 
 
 class MetricKind(enum.StrEnum):

@@ -89,7 +89,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
     shadow engine's own figures apart."""
     rows = []
     tke = cluster.tke if cluster else None
-    waits = cluster.waits if cluster and cluster.waits else PodWaits()
+    waits = cluster.waits if cluster else None
     for pool in engine.pools():
         key = (pool.node, pool.mode)
         counters = engine.counters(pool)
@@ -102,7 +102,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
             cold, shadow = counters.cold_starts, None
         else:
             (bound, holding), waiting, in_flight = tke.get(key, (0, 0)), 0, None
-            cold = waits.cold_starts[key]
+            cold = waits.cold_starts[key] if waits else 0
             shadow = ShadowRow(pool.bound + pool.in_flight, counters.cold_starts, binds, releases)
             binds, releases = (), ()
         rows.append(
@@ -127,7 +127,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
                 shadow=shadow,
             )
         )
-    without = waits.without_slot if tke is not None else {}
+    without = waits.without_slot if waits and tke is not None else {}
     return Snapshot(
         now,
         tuple(rows),
