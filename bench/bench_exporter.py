@@ -58,8 +58,10 @@ def naive(snapshot: Snapshot) -> tuple[float, float]:
     began = time.perf_counter()
     for metric, family in metrics:
         for row in snapshot.rows:
-            child = metric.labels(row.node, row.mode)
             value = family.value(row)  # type: ignore[misc]
+            if value is None:  # no sample for this pool (e.g. tke-observe's shadow figures)
+                continue
+            child = metric.labels(row.node, row.mode)
             if isinstance(metric, Gauge):
                 child.set(value)
             else:

@@ -1,9 +1,11 @@
-"""ENI pool / Node: one node's pool against its targets, churn, binds and drift."""
+"""ENI pool / Node: one node's pool against its targets, churn, binds, and its time
+outside the band (and, in tke-observe, TKE's agent against the shadow engine)."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 
+from dashboards import band
 from dashboards.panels import (
     NODE_POOLS,
     RATE,
@@ -23,7 +25,7 @@ def _rate(metric: str, by: str = "mode", selector: str = S) -> str:
 
 
 def build() -> db.Dashboard:
-    return (
+    board = (
         dashboard(
             "ENI pool / Node",
             UID,
@@ -168,21 +170,6 @@ def build() -> db.Dashboard:
             )
         )
         .with_panel(
-            graph(
-                "Drift from TKE's agent (tke-observe)",
-                "Bound slots TKE's agent keeps against what this engine would keep "
-                "(eni_pool_expected_bound_slots, published in tke-observe mode only).",
-                [
-                    (f"eni_pool_bound_slots{{{S}}}", "bound (agent) {{mode}}"),
-                    (f"eni_pool_expected_bound_slots{{{S}}}", "expected (engine) {{mode}}"),
-                    (
-                        f"eni_pool_bound_slots{{{S}}} - eni_pool_expected_bound_slots{{{S}}}",
-                        "drift {{mode}}",
-                    ),
-                ],
-            )
-        )
-        .with_panel(
             table_panel(
                 "Config refusals since exporter start",
                 "Refused NEC annotation changes on this node; see the Events on its NEC.",
@@ -195,4 +182,8 @@ def build() -> db.Dashboard:
                 width=12,
             )
         )
+        .with_row(row("Band and TKE"))
     )
+    for panel in band.node_panels():
+        board = board.with_panel(panel)
+    return board

@@ -1,9 +1,11 @@
-"""ENI pool / Overview: cluster totals, the nodes that waste or wait, and the cloud API."""
+"""ENI pool / Overview: cluster totals, the nodes that waste or wait, the cloud API,
+and whether pools keep their band (pods TKE left without a slot, subnets' free IPs)."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 
+from dashboards import band
 from dashboards.panels import (
     CLUSTER,
     NODE_POOLS,
@@ -40,7 +42,7 @@ COLD_RATIO = (
 
 
 def build() -> db.Dashboard:
-    return (
+    board = (
         dashboard(
             "ENI pool / Overview",
             UID,
@@ -332,4 +334,8 @@ def build() -> db.Dashboard:
                 ],
             )
         )
+        .with_row(row("Band, TKE and subnets"))
     )
+    for panel in band.overview_panels():
+        board = board.with_panel(panel)
+    return board

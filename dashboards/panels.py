@@ -233,8 +233,9 @@ def slot_wait_heatmap(selector: str) -> heatmap.Panel:
         heatmap.Panel()
         .title("Slot wait (pod start to slot)")
         .description(
-            "eni_pool_slot_wait_seconds: how long pods waited for a slot; warm hits are 0. "
-            "A band above 1 s means cold starts (a bind was needed)."
+            "eni_pool_slot_wait_seconds: how long pods waited for a slot; warm hits are 0 "
+            "(tke-observe: creation to scheduled, for pods TKE kept Pending for want of a "
+            "slot). A band above 1 s means cold starts (a bind was needed)."
         )
         .datasource(DATASOURCE)
         .with_target(

@@ -3,18 +3,23 @@
 Two providers sit behind the same engine:
 
 - ``tke-observe`` (read-only on TKE): TKE's own agent keeps the pools. Bound slots
-  come from the nodes' extended resources, in-use from the pods; the engine runs as a
-  *shadow* against an instant, in-memory provider and publishes the bound count it
-  would keep (``eni_pool_expected_bound_slots``) beside the actual one.
+  come from the nodes' extended resources, in-use from the pods, cold starts and
+  waits from the pods TKE kept unscheduled for want of a slot (:mod:`exporter.waits`);
+  the engine runs as a *shadow* (:mod:`exporter.shadow`), starting from TKE's state,
+  and publishes its own figures apart (``eni_pool_shadow_*``).
 - ``simulated``: the engine owns the pools through the simulated VPC.
+
+Either way each pool's time outside its band is counted (:mod:`exporter.band`), and
+pods already running at the first full sync are taken into the pools without being
+counted again: the exporter before this one counted them when they started.
 
 A refused NEC change leaves the previous targets, is logged, counted and reported as
 a Kubernetes Event on the NEC object, once per change read. When the engine acts
 (``simulated``), what must outlive a restart is kept on each node's NEC object: the
 defaults in force when the node was first seen and the targets last in force
-(:class:`kube_adapter.nec.NodeRecord`); a restarted exporter takes them from there.
-The engine reads only ``tke.cloud.tencent.com/`` annotations for its configuration,
-so writing its record never makes it configure again.
+(:mod:`exporter.records`); a restarted exporter takes them from there. The engine
+reads only ``tke.cloud.tencent.com/`` annotations for its configuration, so writing
+its record never makes it configure again.
 
 No exception leaves :meth:`ClusterEngine.advance`: a change that cannot be applied, or
 an engine step that raises, is logged and counted (:mod:`exporter.incidents`), and the
@@ -30,12 +35,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, assert_never
 
+from exporter.band import Band
 from exporter.cloud import CloudSettings, SimulatedVpc
 from exporter.incidents import Incidents, Where
 from exporter.kube import Change, NecInfo, NodeInfo, PodInfo
-from exporter.snapshot import Snapshot, take_snapshot
+from exporter.records import NodeRecords
+from exporter.shadow import ShadowCloud, ShadowReconciler
+from exporter.snapshot import ClusterView, Snapshot, take_snapshot
+from exporter.waits import PodWaits
 from kube_adapter.events import EventType, NecEvent
-from kube_adapter.nec import NodeRecord, read_record
 from kube_adapter.watcher import Resource, Watcher
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Defaults, Mode, Refusal, default_limits
@@ -45,15 +53,10 @@ from pool_engine.registry import Registry
 
 log = logging.getLogger(__name__)
 ORDER = {Resource.NEC: 0, Resource.NODE: 1, Resource.POD: 2}
-
-INSTANT = CloudSettings(
-    ip_bind_seconds=(0.0, 0.0),
-    eni_attach_seconds=(0.0, 0.0),
-    release_seconds=(0.0, 0.0),
-    detach_seconds=(0.0, 0.0),
-    api_qps=1e9,
-    subnets=(("shadow", 1 << 40),),
-)
+BAND_SECONDS = 1.0
+"""How often each pool's band is checked (and, while one is outside, published)."""
+LARGEST = NodeInfo("", 128, {})
+"""What a pod's node is taken for until the node is seen: the largest size's limits."""
 
 
 class Outbox(Protocol):
@@ -83,25 +86,34 @@ class ClusterEngine:
         self.outbox = outbox
         self.incidents = incidents
         self.observe = observe
-        self.keeps_records = not observe
-        """Acting (not observing): node records are read from and written to NEC objects."""
-        vpc = INSTANT if observe else (cloud or CloudSettings())
-        self.vpc = SimulatedVpc(vpc)
         self.registry = Registry(defaults)
-        # The engine paces its calls at the cloud's own limit: a faster client-side
-        # bucket only earns throttles (and, with timeouts, leaks to clean up).
-        pace = TokenBucket(rate=vpc.api_qps, burst=vpc.api_qps)
-        self.reconciler = Reconciler(self.registry, self.vpc, bucket=pace)
+        self.waits = PodWaits()
+        """tke-observe: the real pods' cold starts and waits."""
+        self.band = Band()
+        self.shadow = ShadowCloud() if observe else None
+        acting = cloud or CloudSettings()
+        self.vpc: ShadowCloud | SimulatedVpc = self.shadow or SimulatedVpc(acting)
+        # Acting, the engine paces its calls at the cloud's own limit: a faster
+        # client-side bucket only earns throttles (and, with timeouts, leaks to clean up).
+        pace = TokenBucket(rate=acting.api_qps, burst=acting.api_qps)
+        self.reconciler: Reconciler = (
+            ShadowReconciler(self.registry, self.shadow, self.waits)
+            if self.shadow
+            else Reconciler(self.registry, self.vpc, bucket=pace)
+        )
         self.nodes: dict[str, NodeInfo] = {}
         self.necs: dict[str, NecInfo] = {}
+        self.records = NodeRecords(lambda: self.registry.defaults, outbox, self.necs,
+                                   keep=not observe)  # fmt: skip
         self.pods: dict[str, PodInfo] = {}
         """Active pods by uid."""
         self.pods_in: defaultdict[tuple[str, Mode], dict[str, PodInfo]] = defaultdict(dict)
         """The same pods by pool, so a pool's pods are found without a scan."""
-        self.records: dict[str, NodeRecord] = {}
-        """Per node seen: the defaults of its first sight and the targets last in force."""
         self._synced = False
-        self._starting: defaultdict[tuple[str, Mode], list[PodInfo]] = defaultdict(list)
+        self._starting: defaultdict[tuple[str, Mode], dict[str, PodInfo]] = defaultdict(dict)
+        self._settling: dict[tuple[str, Mode], NodePool] = {}
+        """Pools that took pods of the first sync without deciding yet, in order."""
+        self._band_at = -BAND_SECONDS
 
     # --- the daemon's hooks -------------------------------------------------------------
 
@@ -117,18 +129,33 @@ class ClusterEngine:
             # Pools are rebuilt from the provider as they are created; which pod holds
             # which IP comes from the pods of this first sync.
             for change in first:
-                if isinstance(change.info, PodInfo):
-                    self._starting[(change.info.node, change.info.mode)].append(change.info)
+                if isinstance(change.info, PodInfo) and change.info.active:
+                    pod = change.info
+                    self._starting[(pod.node, pod.mode)][pod.uid] = pod
             for change in first:
-                self._apply(change, now)
+                self._apply(change, now, counting=False)
             self._starting.clear()
             self._synced = True
         for change in self._drain():
-            self._apply(change, now)
+            self._apply(change, now, counting=True)
         try:
+            while self._settling:  # pools that took pods of the first sync: decide now
+                self.reconciler.reconcile(self._settling.pop(next(iter(self._settling))), now)
             self.reconciler.step(now)
+            if now >= self._band_at + BAND_SECONDS:
+                self._band_at = now
+                self._see_band(now)
         except Exception as error:
             self.incidents.survived(Where.STEP, error, "stepping the engine")
+
+    def _see_band(self, now: float) -> None:
+        """Each pool's bound count against its band; publish while one is outside."""
+        outside = False
+        for pool in self.registry:
+            bound, in_use = self._observed(pool) if self.observe else (pool.bound, pool.holding)
+            outside |= self.band.see(pool, bound, in_use, now)
+        if outside:
+            self.reconciler.mark_changed()
 
     def _drain(self) -> list[Change]:
         changes = []
@@ -143,32 +170,34 @@ class ClusterEngine:
 
     def snapshot(self, now: float) -> Snapshot:
         if not self.observe:
-            return take_snapshot(self.reconciler, now)
-        observed = {
-            (pool.node, pool.mode): (
-                self.nodes[pool.node].bound.get(pool.mode, 0) if pool.node in self.nodes else 0,
-                len(self.pods_in.get((pool.node, pool.mode), ())),
-            )
-            for pool in self.registry
-        }
-        return take_snapshot(self.reconciler, now, observed)
+            return take_snapshot(self.reconciler, now, ClusterView(self.band))
+        tke = {(pool.node, pool.mode): self._observed(pool) for pool in self.registry}
+        return take_snapshot(self.reconciler, now, ClusterView(self.band, tke, self.waits))
+
+    def _observed(self, pool: NodePool) -> tuple[int, int]:
+        """tke-observe: (bound, in use) of the pool as TKE shows them."""
+        node = self.nodes.get(pool.node)
+        bound = node.bound.get(pool.mode, 0) if node else 0
+        return bound, len(self.pods_in.get((pool.node, pool.mode), ()))
 
     # --- changes ------------------------------------------------------------------------
 
-    def _apply(self, change: Change, now: float) -> None:
-        """Apply one change; one that raises is logged, counted and left behind."""
+    def _apply(self, change: Change, now: float, *, counting: bool) -> None:
+        """Apply one change; one that raises is logged, counted and left behind.
+        Without ``counting`` (the first sync) pods already running are taken in, not
+        counted as starts."""
         try:
-            self._apply_one(change, now)
+            self._apply_one(change, now, counting)
         except Exception as error:
             self.incidents.survived(Where.STEP, error, f"applying a {change.kind} change")
 
-    def _apply_one(self, change: Change, now: float) -> None:
+    def _apply_one(self, change: Change, now: float, counting: bool) -> None:
         self.reconciler.mark_changed()  # observed values (node resources, pods) may change
         match change.kind:
             case Resource.NODE:
                 self._node(change, now)
             case Resource.POD:
-                self._pod(change, now)
+                self._pod(change, now, counting)
             case Resource.NEC:
                 self._nec(change, now)
             case _:
@@ -177,11 +206,13 @@ class ClusterEngine:
     def _node(self, change: Change, now: float) -> None:
         if change.deleted:
             self.nodes.pop(change.key, None)
-            self.records.pop(change.key, None)
+            self.records.forget(change.key)
             for pool in self.registry.forget(change.key):
                 for pod in self.pods_in.pop((pool.node, pool.mode), {}):
                     self.pods.pop(pod, None)
             self.vpc.forget_node(change.key)
+            self.band.forget(change.key)
+            self.waits.forget_node(change.key)
             return
         info = change.info
         assert isinstance(info, NodeInfo)
@@ -195,18 +226,22 @@ class ClusterEngine:
             if existing is None:
                 if mode in wanted:  # sized by this node and configured by its NEC, once
                     self._pool(change.key, mode, now)
-            elif before is None or before.cores != info.cores:
+            elif before is None or (before.cores, before.family) != (info.cores, info.family):
                 # made for a pod before its node was seen, or resized: the size's default
                 # limits, then the NEC's
-                existing.set_limits(default_limits(info.cores, mode))
+                existing.set_limits(default_limits(info.cores, mode, info.family))
                 self._configure(existing, now)
 
-    def _pod(self, change: Change, now: float) -> None:
+    def _pod(self, change: Change, now: float, counting: bool) -> None:
         old = self.pods.pop(change.key, None)
         if old is not None:
             self.pods_in[(old.node, old.mode)].pop(change.key, None)
         new = None if change.deleted else change.info
         assert new is None or isinstance(new, PodInfo)
+        if self.observe and new is not None and not new.node:
+            self.waits.pending(new, counting)
+        elif self.observe and (new is None or not new.active or not counting):
+            self.waits.gone(change.key)  # deleted, or landed finished or before us
         if old is not None and (new is None or not new.active or new.node != old.node):
             pool = self.registry.pools.get((old.node, old.mode))
             if pool is not None:
@@ -214,7 +249,14 @@ class ClusterEngine:
             old = None
         if new is not None and new.active:
             if old is None:
-                self.reconciler.pod_started(self._pool(new.node, new.mode, now), change.key, now)
+                pool = self._pool(new.node, new.mode, now)
+                if counting:
+                    self.reconciler.pod_started(pool, change.key, now)
+                    if self.observe:
+                        self.waits.landed(new)
+                else:  # there before us: whoever saw it start counted it
+                    pool.pod_started(change.key, now)
+                    self._settling[(pool.node, pool.mode)] = pool
             self.pods[change.key] = new
             self.pods_in[(new.node, new.mode)][change.key] = new
 
@@ -230,7 +272,7 @@ class ClusterEngine:
                 pool = self.registry.pools.get((change.key, mode))
                 if pool is not None:
                     self._configure(pool, now)
-        self._store(change.key)  # a NEC made after its node, or our record edited away
+        self.records.store(change.key)  # a NEC made after its node, or our record edited away
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -240,14 +282,19 @@ class ClusterEngine:
             return known
         info = self.nodes.get(node)
         # A pod may name a node not seen yet: the largest size's limits until it is.
-        limits = default_limits(info.cores if info else 128, mode)
-        record = self._record(node)
+        size = info or LARGEST
+        limits = default_limits(size.cores, mode, size.family)
+        record = self.records.of(node)
         pool = self.registry.ensure(node, mode, limits, now, defaults=record.defaults)
         kept = record.targets.get(mode)
         if kept is not None:  # a refused or removed pair keeps these, as before the restart
             pool.set_targets(kept)
-        mine = [*self._starting.get((node, mode), ()), *self.pods_in.get((node, mode), {}).values()]
-        holders = {p.ip: p.uid for p in mine if p.active and p.ip}
+        mine = {**self._starting.get((node, mode), {}), **self.pods_in.get((node, mode), {})}
+        if self.shadow is not None:  # adopt TKE's bound slots, held by the node's pods
+            ips = self.shadow.seed(node, mode, info.bound.get(mode, 0) if info else 0, limits)
+            holders = dict(zip(ips, mine, strict=False))
+        else:
+            holders = {p.ip: p.uid for p in mine.values() if p.ip}
         self.reconciler.rebuild(pool, holders, now)  # the provider's truth, not memory
         self._configure(pool, now)
         return pool
@@ -259,36 +306,7 @@ class ClusterEngine:
             for refusal in self.reconciler.configure(pool, nec.annotations, now):
                 log.warning("refused NEC %s (%s): %s", nec.name, refusal.reason, refusal.message)
                 self.outbox.post(refusal_event(nec, refusal))
-        self._remember(pool)
-
-    # --- what outlives a restart ------------------------------------------------------------
-
-    def _record(self, node: str) -> NodeRecord:
-        """The node's record: kept in memory, else stored on its NEC by an earlier
-        exporter (when acting), else new: this is the node's first sight."""
-        record = self.records.get(node)
-        if record is None:
-            nec = self.necs.get(node)
-            stored = read_record(nec.record) if nec and self.keeps_records else None
-            record = stored or NodeRecord(self.registry.defaults)
-            self.records[node] = record
-        return record
-
-    def _remember(self, pool: NodePool) -> None:
-        """The pool's targets are the last in force: keep them in the node's record."""
-        record = self._record(pool.node)
-        if record.targets.get(pool.mode) != pool.targets:
-            self.records[pool.node] = record.with_targets(pool.mode, pool.targets)
-        self._store(pool.node)
-
-    def _store(self, node: str) -> None:
-        """Have the outbox write the node's record to its NEC, unless it holds it."""
-        record, nec = self.records.get(node), self.necs.get(node)
-        if not self.keeps_records or record is None or nec is None:
-            return
-        wanted = record.annotations()
-        if nec.record != wanted:
-            self.outbox.remember(node, wanted)
+        self.records.remember(pool)
 
 
 def refusal_event(nec: NecInfo, refusal: Refusal) -> NecEvent:

@@ -52,6 +52,10 @@ class PoolEngine(Protocol):
 
     def counters(self, pool: NodePool) -> PoolCounters: ...
 
+    def subnets(self) -> dict[str, int]:
+        """Free IPs per subnet, as the provider reports them (empty: it does not know)."""
+        ...
+
     def take_changed(self) -> bool:
         """True when some pool changed since the last call (then publish)."""
         ...

@@ -13,12 +13,13 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kube_adapter.events import NecEvent, post_event
 from kube_adapter.nec import RECORD_KEYS, Necs, tke_annotations
 from kube_adapter.watcher import Resource, Watcher
-from pool_engine.config import Mode
+from pool_engine.config import Mode, instance_family
 
 if TYPE_CHECKING:
     from kube_adapter.client import ApiClient
@@ -28,6 +29,8 @@ ENI_IP = "tke.cloud.tencent.com/eni-ip"
 DIRECT_ENI = "tke.cloud.tencent.com/direct-eni"
 """Extended resource: bound exclusive ENIs on a node; a pod requests one."""
 RESOURCE_OF = {Mode.ROUTE_ENI: ENI_IP, Mode.DIRECT_ENI: DIRECT_ENI}
+INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+"""Where a node names its instance type (e.g. ``SA3.2XLARGE16``), in order of preference."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class NodeInfo:
     cores: int
     bound: dict[Mode, int]
     """Slots the node advertises as allocatable extended resources (TKE's bound count)."""
+    family: str = ""
+    """Instance family from the instance-type label (``SA3``), ``""`` when unlabelled."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,14 @@ class PodInfo:
     """Scheduled and neither finished nor failed: it holds (or waits for) a slot."""
     ip: str = ""
     """status.podIP: the slot it holds, for rebuilding a pool after a restart."""
+    created: float = 0.0
+    """metadata.creationTimestamp, Unix seconds (the API server's clock)."""
+    lacking: bool = False
+    """Unschedulable for want of its mode's slot resource: PodScheduled is False with
+    reason Unschedulable and a message naming ``Insufficient <resource>``."""
+    scheduled_at: float | None = None
+    """When PodScheduled turned True (its lastTransitionTime; the API server sets it
+    when the scheduler binds the pod), else None."""
 
 
 @dataclass(frozen=True)
@@ -74,14 +87,17 @@ class Change:
 
 
 def node_info(obj: dict[str, Any]) -> NodeInfo:
-    """Cores from capacity (else allocatable), bound slots from allocatable."""
+    """Cores from capacity (else allocatable), bound slots from allocatable, the
+    instance family from the instance-type label (else the beta one)."""
     status = obj.get("status") or {}
     allocatable = status.get("allocatable") or {}
     capacity = status.get("capacity") or {}
     cpu = str(capacity.get("cpu") or allocatable.get("cpu") or "1")
     cores = int(cpu[:-1]) // 1000 if cpu.endswith("m") else int(float(cpu))
     bound = {mode: _quantity(allocatable.get(resource)) for mode, resource in RESOURCE_OF.items()}
-    return NodeInfo(obj["metadata"]["name"], max(1, cores), bound)
+    labels = obj["metadata"].get("labels") or {}
+    kind = next((str(labels[key]) for key in INSTANCE_TYPE_LABELS if labels.get(key)), "")
+    return NodeInfo(obj["metadata"]["name"], max(1, cores), bound, instance_family(kind))
 
 
 def pod_info(obj: dict[str, Any]) -> PodInfo | None:
@@ -101,7 +117,21 @@ def pod_info(obj: dict[str, Any]) -> PodInfo | None:
     node = spec.get("nodeName") or ""
     active = bool(node) and phase not in ("Succeeded", "Failed")
     ip = status.get("podIP") or ""
-    return PodInfo(meta["uid"], meta["name"], meta.get("namespace", ""), node, mode, active, ip)
+    conditions: list[dict[str, Any]] = status.get("conditions") or []
+    scheduled = next((c for c in conditions if c.get("type") == "PodScheduled"), {})
+    lacking = (
+        scheduled.get("status") == "False"
+        and scheduled.get("reason") == "Unschedulable"
+        and f"Insufficient {RESOURCE_OF[mode]}" in str(scheduled.get("message") or "")
+    )
+    at = (
+        _timestamp(scheduled.get("lastTransitionTime"))
+        if scheduled.get("status") == "True"
+        else None
+    )
+    created = _timestamp(meta.get("creationTimestamp")) or 0.0
+    return PodInfo(meta["uid"], meta["name"], meta.get("namespace", ""), node, mode, active, ip,
+                   created, lacking, at)  # fmt: skip
 
 
 def nec_info(obj: dict[str, Any]) -> NecInfo:
@@ -109,6 +139,13 @@ def nec_info(obj: dict[str, Any]) -> NecInfo:
     annotations = meta.get("annotations") or {}
     record = {k: annotations[k] for k in RECORD_KEYS if k in annotations}
     return NecInfo(meta["name"], meta.get("uid", ""), tke_annotations(annotations), record)
+
+
+def _timestamp(text: object) -> float | None:
+    """Unix seconds of an RFC 3339 timestamp (``2025-03-02T03:00:07Z``); None if absent."""
+    if not isinstance(text, str) or not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _quantity(text: object) -> int:

@@ -1,9 +1,9 @@
-"""The exporter's metrics (docs/contracts/metrics.md): one table of per-pool families,
-read two ways.
+"""The exporter's metrics (docs/contracts/metrics.md): the snapshot's families
+(:mod:`exporter.families`), read two ways.
 
 - :class:`PoolCollector` is a prometheus_client custom collector that yields fresh
   metric families from the latest snapshot (for registries and tests);
-- :func:`render` writes the same families straight to the exposition text with
+- :class:`Renderer` writes the same families straight to the exposition text with
   label strings cached per pool, because ``generate_latest`` spends ~5 µs per
   sample and a 5,000-node cluster has ~70,000 of them; everything else (histograms,
   build info, process metrics) comes from :class:`Instruments` through
@@ -14,9 +14,7 @@ read two ways.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import assert_never
 
 from prometheus_client import (
@@ -31,79 +29,19 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.registry import Collector
 
+from exporter.families import (
+    CLUSTER_FAMILIES,
+    FAMILIES,
+    LABELS,
+    ClusterFamily,
+    Family,
+    MetricKind,
+    samples,
+    suffix,
+)
 from exporter.snapshot import PoolRow, Snapshot
 
-LABELS = ("node", "mode")
-
-
-class MetricKind(enum.StrEnum):
-    """The exposition type of a per-pool family."""
-
-    GAUGE = "gauge"
-    COUNTER = "counter"
-    """Exposed with ``_total`` appended to the family's name."""
-
-
-GAUGE, COUNTER = MetricKind.GAUGE, MetricKind.COUNTER
-
-
-@dataclass(frozen=True)
-class Family:
-    name: str
-    kind: MetricKind
-    """A counter's ``name`` here has no ``_total``."""
-    help: str
-    value: Callable[[PoolRow], int] | None = None
-    """One sample per pool; or None with ``split`` for a labelled breakdown."""
-    split: tuple[str, Callable[[PoolRow], tuple[tuple[str, int], ...]]] | None = None
-
-
-FAMILIES = (
-    Family("eni_pool_bound_slots", GAUGE, "Slots bound to the node (B).", lambda r: r.bound),
-    Family("eni_pool_in_use_slots", GAUGE, "Slots held by pods (P).", lambda r: r.in_use),
-    Family("eni_pool_warm_slots", GAUGE, "Idle bound slots (B - P).", lambda r: r.warm),
-    Family("eni_pool_max_attach_slots", GAUGE, "Max bindable slots (C).", lambda r: r.max_attach),
-    Family("eni_pool_min_warm_target", GAUGE, "Min warm target (m).", lambda r: r.min_warm),
-    Family("eni_pool_max_warm_target", GAUGE, "Max warm target (M).", lambda r: r.max_warm),
-    Family("eni_pool_waiting_pods", GAUGE, "Pods waiting for a slot (W).", lambda r: r.waiting),
-    Family(
-        "eni_pool_binds_in_flight",
-        GAUGE,
-        "Slot binds requested, not done (K).",
-        lambda r: r.in_flight,
-    ),
-    Family("eni_pool_pod_starts", COUNTER, "Pods started on the node.", lambda r: r.pod_starts),
-    Family("eni_pool_pod_stops", COUNTER, "Pods stopped on the node.", lambda r: r.pod_stops),
-    Family(
-        "eni_pool_cold_starts",
-        COUNTER,
-        "Pod starts that found no warm slot.",
-        lambda r: r.cold_starts,
-    ),
-    Family(
-        "eni_pool_bind_operations",
-        COUNTER,
-        "Slot binds by result.",
-        split=("result", lambda r: r.binds),
-    ),
-    Family(
-        "eni_pool_release_operations",
-        COUNTER,
-        "Slot releases by reason.",
-        split=("reason", lambda r: r.releases),
-    ),
-    Family(
-        "eni_pool_config_rejections",
-        COUNTER,
-        "Refused NEC annotation changes by reason.",
-        split=("reason", lambda r: r.rejections),
-    ),
-)
-DRIFT = Family(
-    "eni_pool_expected_bound_slots",
-    GAUGE,
-    "Slots the engine would keep bound (shadow mode); compare with eni_pool_bound_slots.",
-)
+__all__ = ["FAMILIES", "Instruments", "PoolCollector", "Renderer"]
 
 SLOT_WAIT_BUCKETS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 API_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0)
@@ -118,7 +56,7 @@ class Instruments:
         r = self.registry
         self.slot_wait = Histogram(
             "eni_pool_slot_wait_seconds",
-            "Pod start to slot, warm hits as 0.",
+            "Pod start to slot, warm hits as 0 (tke-observe: creation to scheduled).",
             ["mode"],
             buckets=SLOT_WAIT_BUCKETS,
             registry=r,
@@ -154,59 +92,44 @@ class Instruments:
 
 
 class PoolCollector(Collector):
-    """Yields the per-pool families of the latest snapshot."""
+    """Yields the families of the latest snapshot that have samples."""
 
     def __init__(self, latest: Callable[[], Snapshot]) -> None:
         self.latest = latest
 
     def collect(self) -> Iterator[Metric]:
-        rows = self.latest().rows
-        for family in (*FAMILIES, DRIFT):
-            if family is DRIFT and not any(r.expected_bound is not None for r in rows):
+        snapshot = self.latest()
+        for family in FAMILIES:
+            found = samples(family, snapshot.rows)
+            if not found:
                 continue
             extra = [family.split[0]] if family.split else []
-            metric = _family_metric(family, [*LABELS, *extra])
-            for row, labels, value in _samples(family, rows):
-                metric.add_metric([row.node, row.mode, *labels], value)
+            metric = _metric(family.name, family.kind, family.help, [*LABELS, *extra])
+            for row, label, value in found:
+                metric.add_metric([row.node, row.mode, *([label] if extra else [])], value)
             yield metric
+        for tally in CLUSTER_FAMILIES:
+            items = tally.items(snapshot)
+            if items:
+                metric = _metric(tally.name, tally.kind, tally.help, [tally.label])
+                for label, value in items:
+                    metric.add_metric([label], value)
+                yield metric
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
 
 
-def _family_metric(family: Family, labels: list[str]) -> GaugeMetricFamily | CounterMetricFamily:
-    match family.kind:
-        case MetricKind.GAUGE:
-            return GaugeMetricFamily(family.name, family.help, labels=labels)
-        case MetricKind.COUNTER:
-            return CounterMetricFamily(family.name, family.help, labels=labels)
-        case _:
-            assert_never(family.kind)
-
-
-def _suffix(kind: MetricKind) -> str:
-    """What the exposition appends to a family's name."""
+def _metric(
+    name: str, kind: MetricKind, help: str, labels: list[str]
+) -> GaugeMetricFamily | CounterMetricFamily:
     match kind:
         case MetricKind.GAUGE:
-            return ""
+            return GaugeMetricFamily(name, help, labels=labels)
         case MetricKind.COUNTER:
-            return "_total"
+            return CounterMetricFamily(name, help, labels=labels)
         case _:
             assert_never(kind)
-
-
-def _samples(family: Family, rows: tuple[PoolRow, ...]) -> Iterator[tuple[PoolRow, list[str], int]]:
-    if family is DRIFT:
-        for row in rows:
-            if row.expected_bound is not None:
-                yield row, [], row.expected_bound
-    elif family.value is not None:
-        for row in rows:
-            yield row, [], family.value(row)
-    elif family.split is not None:
-        for row in rows:
-            for label, value in family.split[1](row):
-                yield row, [label], value
 
 
 class Renderer:
@@ -218,37 +141,37 @@ class Renderer:
 
     def render(self, snapshot: Snapshot, openmetrics: bool = False) -> bytes:
         parts: list[str] = []
-        rows = snapshot.rows
-        labels = [self._label(row) for row in rows]
-        for family in (*FAMILIES, DRIFT):
-            if family is DRIFT and not any(r.expected_bound is not None for r in rows):
+        for family in FAMILIES:
+            found = samples(family, snapshot.rows)
+            if not found:
                 continue
-            suffix = _suffix(family.kind)
-            help_name = family.name if openmetrics or not suffix else family.name + suffix
-            parts.append(f"# HELP {help_name} {family.help}\n# TYPE {help_name} {family.kind}\n")
-            name = family.name + suffix
-            if family is DRIFT:
+            name = self._header(parts, family, openmetrics)
+            if family.split is None:
+                parts.extend(f"{name}{{{self._label(r)}}} {v}\n" for r, _, v in found)
+            else:
+                key = family.split[0]
                 parts.extend(
-                    f"{name}{{{lab}}} {r.expected_bound}\n"
-                    for r, lab in zip(rows, labels, strict=True)
-                    if r.expected_bound is not None
+                    f'{name}{{{self._label(r)},{key}="{label}"}} {v}\n' for r, label, v in found
                 )
-            elif family.value is not None:
-                get = family.value
+        for tally in CLUSTER_FAMILIES:
+            items = tally.items(snapshot)
+            if items:
+                name = self._header(parts, tally, openmetrics)
                 parts.extend(
-                    f"{name}{{{lab}}} {get(r)}\n" for r, lab in zip(rows, labels, strict=True)
-                )
-            elif family.split is not None:
-                key, get_split = family.split
-                parts.extend(
-                    f'{name}{{{lab},{key}="{label}"}} {value}\n'
-                    for r, lab in zip(rows, labels, strict=True)
-                    for label, value in get_split(r)
+                    f'{name}{{{tally.label}="{_escape(label)}"}} {v}\n' for label, v in items
                 )
         text = "".join(parts).encode()
         render_rest = generate_openmetrics if openmetrics else generate_latest
         rest: bytes = render_rest(self.instruments.registry)  # type: ignore[no-untyped-call]
         return text + rest
+
+    @staticmethod
+    def _header(parts: list[str], family: Family | ClusterFamily, openmetrics: bool) -> str:
+        """Append the family's HELP and TYPE lines; returns its samples' name."""
+        end = suffix(family.kind)
+        help_name = family.name if openmetrics or not end else family.name + end
+        parts.append(f"# HELP {help_name} {family.help}\n# TYPE {help_name} {family.kind}\n")
+        return family.name + end
 
     def _label(self, row: PoolRow) -> str:
         key = (row.node, row.mode)

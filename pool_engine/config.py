@@ -254,28 +254,36 @@ _ROUTE_ENI_BY_CORES = (
     (2, Limits(3, 9)),
     (0, Limits(1, 5)),
 )
+_S5_TABLE = ((128, 23), (8, 39), (4, 19), (2, 9), (0, 4))
 _DIRECT_ENI_BY_CORES = {
-    "S5": ((128, 23), (8, 39), (4, 19), (2, 9), (0, 4)),
+    "S5": _S5_TABLE,
+    "SA2": _S5_TABLE,
+    "IT5": _S5_TABLE,
     "SA3": ((4, 15), (2, 9), (0, 4)),
 }
-_DIRECT_ENI_BY_CORES["SA2"] = _DIRECT_ENI_BY_CORES["S5"]
-_DIRECT_ENI_BY_CORES["IT5"] = _DIRECT_ENI_BY_CORES["S5"]
+DIRECT_ENI_FAMILIES = frozenset(_DIRECT_ENI_BY_CORES)
+"""Instance families with a documented exclusive-ENI table; any other takes S5's."""
 
 
-def default_limits(cores: int, mode: Mode, family: str = "S5") -> Limits:
-    """TKE's default limits for a node with ``cores`` CPU cores.
+def instance_family(instance_type: str) -> str:
+    """The family of a CVM instance type, upper case: ``SA3.2XLARGE16`` -> ``SA3``;
+    ``""`` when there is no type."""
+    return instance_type.strip().split(".", 1)[0].upper()
 
-    Shared mode: 1 core 1 ENI x 5 IPs; 2–6 cores 3 x 9; 8–10 cores 5 x 19; 12+ 7 x 29.
-    Exclusive mode (S5/SA2/IT5): 1 core 4 ENIs, 2 cores 9, 4 cores 19, 8+ 39, 128+ 23;
-    SA3: 4, 9, 15, 15, 15. Core counts between rows take the row below.
+
+def default_limits(cores: int, mode: Mode, family: str = "") -> Limits:
+    """TKE's default limits for a node with ``cores`` CPU cores of instance ``family``.
+
+    Shared mode (any family): 1 core 1 ENI x 5 IPs; 2–6 cores 3 x 9; 8–10 cores 5 x 19;
+    12+ 7 x 29. Exclusive mode (S5/SA2/IT5): 1 core 4 ENIs, 2 cores 9, 4 cores 19, 8+ 39,
+    128+ 23; SA3: 4, 9, 15, 15, 15; any other family, or none, S5's (NEC annotations
+    override them). Core counts between rows take the row below.
     """
     match mode:
         case Mode.ROUTE_ENI:
             return next(limits for floor, limits in _ROUTE_ENI_BY_CORES if cores >= floor)
         case Mode.DIRECT_ENI:
-            table = _DIRECT_ENI_BY_CORES.get(family.upper())
-            if table is None:
-                raise ValueError(f"unknown instance family {family!r} (known: S5, SA2, IT5, SA3)")
+            table = _DIRECT_ENI_BY_CORES.get(family.upper(), _S5_TABLE)
             return Limits(next(enis for floor, enis in table if cores >= floor))
         case _:
             assert_never(mode)

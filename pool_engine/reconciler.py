@@ -57,6 +57,8 @@ class Reconciler:
         self._ledger = Ledger(engine_id)
         self._schedule = Schedule(sync_interval)
         self._seen = Observations(record_handouts)
+        self._subnets: dict[str, int] = {}
+        """Free IPs per subnet at the latest inventory read."""
         self._dispatch = Dispatcher(
             provider, self._bucket, self._backoff, self._ledger, self._schedule, self._seen
         )
@@ -90,6 +92,11 @@ class Reconciler:
     def counters(self, pool: NodePool) -> PoolCounters:
         """The pool's counts so far (zeros for a pool nothing happened to)."""
         return self._seen.peek((pool.node, pool.mode))
+
+    def subnets(self) -> dict[str, int]:
+        """Free IPs per subnet, as the latest inventory read reported them (a real
+        provider knows its subnets only through calls: no extra call for a scrape)."""
+        return dict(self._subnets)
 
     def take_changed(self) -> bool:
         """True when some pool changed since the last call."""
@@ -236,6 +243,7 @@ class Reconciler:
             return False
         self._seen.called(ApiCall(Operation.INVENTORY, 0.0, None))
         self._backoff.succeeded(waiting)
+        self._subnets.update(inventory.subnets)
         settlement = compare(pool.enis.values(), inventory.enis, *self._ledger.in_flight(key))
         for _, waited in pool.settle(settlement, inventory.subnets, now):
             self._seen.waited(pool.mode, waited)

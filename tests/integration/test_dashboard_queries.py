@@ -136,8 +136,11 @@ def test_only_the_cluster_mode_panels_are_exempt() -> None:
     """The exemption above covers exactly these panels, so it cannot grow unnoticed."""
     exempt = {(q.dashboard, q.panel) for q in QUERIES if any(m in q.expr for m in CLUSTER_ONLY)}
     assert exempt == {
-        ("eni-pool-node.json", "Drift from TKE's agent (tke-observe)"),
+        ("eni-pool-node.json", "Time outside the band"),
+        ("eni-pool-node.json", "TKE's agent and the shadow engine (tke-observe)"),
         ("eni-pool-node.json", "Config refusals since exporter start"),
+        ("eni-pool-overview.json", "Nodes outside the band"),
+        ("eni-pool-overview.json", "Pods without a slot (tke-observe)"),
         ("eni-pool-overview.json", "Config refusals since exporter start"),
     }
 

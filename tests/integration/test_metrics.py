@@ -3,8 +3,10 @@ are docs/contracts/metrics.md's, and promtool accepts the output."""
 
 from __future__ import annotations
 
+import queue
 import shutil
 import subprocess
+import threading
 from collections import Counter
 
 import pytest
@@ -12,9 +14,14 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from exporter.cluster import ClusterEngine
+from exporter.incidents import Incidents
+from exporter.kube import Change, NodeInfo, PodInfo
 from exporter.metrics import Instruments, PoolCollector, Renderer
 from exporter.simcluster import ClusterSettings, SimulatedCluster
 from exporter.snapshot import PoolRow, Snapshot, take_snapshot
+from kube_adapter.watcher import Resource
+from pool_engine.config import Defaults, Mode
 
 SPEC_GAUGES = (
     "eni_pool_bound_slots", "eni_pool_in_use_slots", "eni_pool_warm_slots",
@@ -38,30 +45,82 @@ def snapshot() -> Snapshot:
     return take_snapshot(cluster.reconciler, cluster.now)
 
 
+class _Synced:
+    synced = threading.Event()
+    synced.set()
+
+
+class _Nowhere:
+    def post(self, event: object) -> None: ...
+
+    def remember(self, nec: str, annotations: object) -> None: ...
+
+
+@pytest.fixture(scope="module")
+def observed() -> Snapshot:
+    """tke-observe: TKE's counts, real cold starts, the shadow's figures apart."""
+    changes: queue.Queue[Change] = queue.Queue()
+    engine = ClusterEngine(changes, [_Synced()], Defaults(), _Nowhere(),
+                           Incidents(Instruments("t").engine_errors), observe=True)  # fmt: skip
+    for k in range(4):
+        changes.put(
+            Change(Resource.NODE, False, f"n{k}", NodeInfo(f"n{k}", 8, {Mode.ROUTE_ENI: k}))
+        )
+    engine.advance(1.0)
+    for k in range(6):
+        pending = PodInfo(f"p{k}", f"p{k}", "ns", "", Mode.ROUTE_ENI, False, "", 0.0, k % 2 == 0)
+        changes.put(Change(Resource.POD, False, f"p{k}", pending))
+    engine.advance(2.0)
+    for k in range(6):
+        landed = PodInfo(f"p{k}", f"p{k}", "ns", f"n{k % 4}", Mode.ROUTE_ENI, True, "", 0.0,
+                         False, 3.0 + k)  # fmt: skip
+        changes.put(Change(Resource.POD, False, f"p{k}", landed))
+    engine.advance(300.0)
+    return engine.snapshot(300.0)
+
+
 def samples(families) -> Counter[tuple[str, tuple[tuple[str, str], ...], float]]:  # type: ignore[no-untyped-def]
     return Counter(
         (s.name, tuple(sorted(s.labels.items())), float(s.value))
         for f in families
         for s in f.samples
         if s.name.startswith("eni_pool_")
-        and "seconds" not in s.name
+        and not s.name.startswith(HISTOGRAMS)
         and "build" not in s.name
         and s.name not in INSTRUMENTS
     )
 
 
+HISTOGRAMS = ("eni_pool_slot_wait_seconds", "eni_pool_cloud_api_duration_seconds",
+              "eni_pool_reconcile_duration_seconds")  # fmt: skip
 INSTRUMENTS = ("eni_pool_acting", "eni_pool_engine_errors_total")
 """Process-wide series of Instruments, not per-pool families."""
 
 
-def test_fast_renderer_equals_the_custom_collector(snapshot: Snapshot) -> None:
+@pytest.mark.parametrize("which", ["snapshot", "observed"])
+def test_fast_renderer_equals_the_custom_collector(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    snapshot: Snapshot = request.getfixturevalue(which)
     registry = CollectorRegistry()
     registry.register(PoolCollector(lambda: snapshot))
     reference = samples(parse_text(generate_latest(registry).decode()))
     fast = Renderer(Instruments("test"))
     assert samples(parse_text(fast.render(snapshot).decode())) == reference
     assert samples(parse_om(fast.render(snapshot, openmetrics=True).decode())) == reference
-    assert len(reference) > 6 * len(SPEC_GAUGES)
+    assert len(reference) > 4 * len(SPEC_GAUGES)
+
+
+def test_observe_mode_publishes_tkes_figures_and_the_shadows_apart(observed: Snapshot) -> None:
+    got = samples(parse_text(Renderer(Instruments("test")).render(observed).decode()))
+    names = {name for name, _, _ in got}
+    assert {"eni_pool_shadow_bound_slots", "eni_pool_shadow_cold_starts_total",
+            "eni_pool_out_of_band_seconds_total", "eni_pool_pods_without_slot_total"} <= names  # fmt: skip
+    assert not names & {"eni_pool_binds_in_flight", "eni_pool_bind_operations_total",
+                        "eni_pool_subnet_free_ips"}  # fmt: skip
+    cold = {dict(lab)["node"]: v for n, lab, v in got if n == "eni_pool_cold_starts_total"}
+    assert cold == {"n0": 2.0, "n1": 0.0, "n2": 1.0, "n3": 0.0}  # p0, p2, p4 lacked a slot
+    assert ("eni_pool_pods_without_slot_total", (("mode", "route-eni"),), 3.0) in got
 
 
 def test_every_pool_has_the_spec_series(snapshot: Snapshot) -> None:
@@ -74,6 +133,9 @@ def test_every_pool_has_the_spec_series(snapshot: Snapshot) -> None:
         assert (("eni_pool_warm_slots", labels, float(row.bound - row.in_use))) in got
     assert any(n == "eni_pool_config_rejections_total" and ("reason", "not_integer") in lab
                for n, lab, _ in got)  # fmt: skip
+    assert any(n == "eni_pool_subnet_free_ips" and ("subnet", "subnet-a") in lab
+               for n, lab, _ in got)  # fmt: skip
+    assert any(n == "eni_pool_out_of_band_seconds_total" for n, _, _ in got) is False  # simulate
     for histogram in ("eni_pool_slot_wait_seconds", "eni_pool_cloud_api_duration_seconds",
                       "eni_pool_reconcile_duration_seconds"):  # fmt: skip
         assert f"# TYPE {histogram} histogram" in text
@@ -88,7 +150,8 @@ def test_label_values_are_escaped() -> None:
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
-def test_promtool_check_metrics(snapshot: Snapshot) -> None:
-    text = Renderer(Instruments("test")).render(snapshot)
+@pytest.mark.parametrize("which", ["snapshot", "observed"])
+def test_promtool_check_metrics(which: str, request: pytest.FixtureRequest) -> None:
+    text = Renderer(Instruments("test")).render(request.getfixturevalue(which))
     done = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -150,3 +151,78 @@ def create_nec(
         NEC_GROUP, NEC_VERSION, NEC_PLURAL, body
     )
     return cast(dict[str, Any], nec)
+
+
+# --- playing kube-scheduler and the kubelet ---------------------------------------------
+
+
+def create_unscheduled_pod(
+    api_client: client.ApiClient, namespace: str, name: str, *, resource: str = ENI_IP
+) -> client.V1Pod:
+    """A Pod as a controller makes it: no node yet, requesting one slot of ``resource``.
+    Its creationTimestamp is the API server's."""
+    slot = {resource: "1"}
+    container = client.V1Container(
+        name="app",
+        image="registry.invalid/app:1",
+        resources=client.V1ResourceRequirements(requests=slot, limits=slot),
+    )
+    body = client.V1Pod(metadata=client.V1ObjectMeta(name=name),
+                        spec=client.V1PodSpec(containers=[container]))  # fmt: skip
+    pod: client.V1Pod = client.CoreV1Api(api_client).create_namespaced_pod(namespace, body)
+    return pod
+
+
+def report_unschedulable(
+    api_client: client.ApiClient, namespace: str, name: str, *, resource: str = ENI_IP
+) -> None:
+    """What kube-scheduler writes when no node has the pod's extended resource free."""
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": f"0/1 nodes are available: 1 Insufficient {resource}. preemption: "
+        "0/1 nodes are available: 1 No preemption victims found for incoming pod.",
+        "lastTransitionTime": _now(),
+    }
+    client.CoreV1Api(api_client).patch_namespaced_pod_status(
+        name, namespace, {"status": {"phase": "Pending", "conditions": [condition]}}
+    )
+
+
+def bind(
+    api_client: client.ApiClient,
+    namespace: str,
+    name: str,
+    node_name: str,
+    *,
+    scheduled_after: float | None = None,
+) -> None:
+    """What kube-scheduler does once the pod fits: POST the pods/binding subresource;
+    the API server sets spec.nodeName and PodScheduled True (lastTransitionTime: now).
+
+    ``scheduled_after`` injects time instead of waiting for it: PodScheduled is first
+    set True at the pod's creation plus that many seconds, a transition time the
+    binding then keeps (the API server leaves a condition's time alone when its status
+    does not change), as if the scheduler had bound the pod that much later."""
+    core = client.CoreV1Api(api_client)
+    if scheduled_after is not None:
+        pod = core.read_namespaced_pod(name, namespace)
+        created = pod.metadata.creation_timestamp
+        at = created + timedelta(seconds=scheduled_after)
+        condition = {"type": "PodScheduled", "status": "True", "reason": None, "message": None,
+                     "lastTransitionTime": at.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+        core.patch_namespaced_pod_status(name, namespace, {"status": {"conditions": [condition]}})
+    target = client.V1ObjectReference(kind="Node", name=node_name)
+    binding = client.V1Binding(metadata=client.V1ObjectMeta(name=name), target=target)
+    core.create_namespaced_pod_binding(name, namespace, binding, _preload_content=False)
+
+
+def start_running(api_client: client.ApiClient, namespace: str, name: str, pod_ip: str) -> None:
+    """What the kubelet writes once the pod's sandbox has its IP."""
+    status = {"phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}]}
+    client.CoreV1Api(api_client).patch_namespaced_pod_status(name, namespace, {"status": status})
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

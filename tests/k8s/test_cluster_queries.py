@@ -1,11 +1,12 @@
 """The dashboard panels that only cluster mode feeds, on real data.
 
-`eni-exporter simulate` publishes neither NEC refusals nor the tke-observe shadow, so
+`eni-exporter simulate` publishes neither NEC refusals, nor time outside the band, nor
+the tke-observe shadow and pods without a slot, so
 tests/integration/test_dashboard_queries.py only checks that those panels parse. Here
 `eni-exporter run --provider tke-observe` watches the real API server, a node gets a
-refused NEC annotation and a shadow that differs from TKE's count, the real Prometheus
-scrapes it with the rules loaded, and each of those panels must return numbers; so
-must EniPoolConfigRefused's expression for a refusal seen for the first time.
+refused NEC annotation, the real Prometheus scrapes it with the rules loaded, and each
+of those panels must return numbers; so must EniPoolConfigRefused's expression for a
+refusal seen for the first time.
 """
 
 from __future__ import annotations
@@ -81,13 +82,19 @@ def test_cluster_mode_panels_and_refusal_alert_have_data(
                 assert time.monotonic() < deadline, "Prometheus did not scrape the refusal"
                 time.sleep(0.5)
 
-            values = {"cluster": ".*", "node": node, "mode": "route-eni"}
+            values = {"cluster": ".*", "node": node, "mode": "route-eni",
+                      "__rate_interval": "1m"}  # fmt: skip
             cluster_only = [q for q in panel_queries() if any(m in q.expr for m in CLUSTER_ONLY)]
             assert cluster_only
-            for panel in cluster_only:
-                series = query(url, substitute(panel.expr, values))
-                numbers = [float(s["value"][1]) for s in series]
-                assert any(math.isfinite(n) for n in numbers), f"{panel.where}: no data"
+            for panel in cluster_only:  # rates need two scrapes: allow a few
+                deadline = time.monotonic() + 30
+                while True:
+                    series = query(url, substitute(panel.expr, values))
+                    numbers = [float(s["value"][1]) for s in series]
+                    if any(math.isfinite(n) for n in numbers):
+                        break
+                    assert time.monotonic() < deadline, f"{panel.where}: no data"
+                    time.sleep(0.5)
 
             refused = next(r for r in alerting_rules() if r["alert"] == "EniPoolConfigRefused")
             firing = query(url, refused["expr"])

@@ -46,8 +46,8 @@ def test_changes_show_up_within_a_second_and_refusals_keep_targets(
                                PREFIX + "route-eni-ip-max-warm-target": "4"})  # fmt: skip
         within(1.0, lambda: gauge(base, node, "eni_pool_max_warm_target") == 4, "NEC targets")
         assert gauge(base, node, "eni_pool_min_warm_target") == 2
-        # The shadow engine kept P + 5 = 7; the change runs a (slow) release round at once.
-        within(1.0, lambda: gauge(base, node, "eni_pool_expected_bound_slots") == 6, "shadow")
+        # The shadow adopted TKE's 7 (P + 5); the change runs a (slow) release round at once.
+        within(1.0, lambda: gauge(base, node, "eni_pool_shadow_bound_slots") == 6, "shadow")
         assert gauge(base, node, "eni_pool_bound_slots") == 7  # TKE's actual count, unchanged
 
         client.CoreV1Api(api).delete_namespaced_pod("a", namespace, grace_period_seconds=0)
@@ -87,7 +87,7 @@ def test_a_restarted_exporter_rebuilds_the_same_state(
     create_pod(api, namespace, "done", node, phase="Succeeded")
     core = ("eni_pool_bound_slots", "eni_pool_in_use_slots", "eni_pool_warm_slots",
             "eni_pool_max_attach_slots", "eni_pool_min_warm_target", "eni_pool_max_warm_target",
-            "eni_pool_expected_bound_slots", "eni_pool_waiting_pods")  # fmt: skip
+            "eni_pool_shadow_bound_slots", "eni_pool_waiting_pods")  # fmt: skip
 
     def state(base: str) -> dict[str, float]:
         got = scrape(base, node)
@@ -100,7 +100,8 @@ def test_a_restarted_exporter_rebuilds_the_same_state(
         second = state(base)  # ready means the first full sync is done
     assert second == first
     assert first["eni_pool_max_attach_slots"] == 2 * 9
-    assert first["eni_pool_expected_bound_slots"] == 4 + 3  # P + m, NEC applied first
+    # The shadow adopted TKE's 9 bound slots, inside its band [P + 3, P + 6]: kept.
+    assert first["eni_pool_shadow_bound_slots"] == 9
     assert first["eni_pool_waiting_pods"] == 0
 
 

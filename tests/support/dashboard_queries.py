@@ -19,9 +19,15 @@ REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
 RULES = REPO / "dashboards" / "rules" / "eni-pool.rules.yaml"
 
-CLUSTER_ONLY = ("eni_pool_config_rejections_total", "eni_pool_expected_bound_slots")
-"""Series that only `eni-exporter run` publishes: refusals of NEC annotations, and the
-shadow's expected bound slots (tke-observe). `eni-exporter simulate` has neither."""
+CLUSTER_ONLY = (
+    "eni_pool_config_rejections_total",
+    "eni_pool_out_of_band_seconds_total",
+    "eni_pool_shadow_",
+    "eni_pool_pods_without_slot_total",
+)
+"""Series (or prefixes) that only `eni-exporter run` publishes: refusals of NEC
+annotations, time outside the band, and in tke-observe the shadow engine's figures and
+the pods TKE left without a slot. `eni-exporter simulate` has none of them."""
 
 
 @dataclass(frozen=True)

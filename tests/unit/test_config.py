@@ -139,6 +139,9 @@ def test_default_limits_by_cpu_cores(cores: int, route: Limits, s5: int, sa3: in
     assert default_limits(cores, Mode.DIRECT_ENI, "SA3").capacity == sa3
 
 
-def test_unknown_instance_family() -> None:
-    with pytest.raises(ValueError, match="unknown instance family"):
-        default_limits(4, Mode.DIRECT_ENI, "M9")
+def test_an_unknown_instance_family_takes_s5s_table() -> None:
+    """As documented (docs/contracts/annotations.md); a NEC annotation overrides it."""
+    for cores in (1, 2, 4, 8, 128):
+        assert default_limits(cores, Mode.DIRECT_ENI, "M9") == default_limits(
+            cores, Mode.DIRECT_ENI, "S5"
+        )

@@ -22,9 +22,10 @@ from support.dashboard_queries import (
 
 def exporter_metrics() -> set[str]:
     """Every series name the exporter exposes (families, _total, histogram parts)."""
-    from exporter.metrics import DRIFT, FAMILIES
+    from exporter.families import CLUSTER_FAMILIES, FAMILIES
 
-    names = {f.name + ("_total" if f.kind == "counter" else "") for f in (*FAMILIES, DRIFT)}
+    families = (*FAMILIES, *CLUSTER_FAMILIES)
+    names = {f.name + ("_total" if f.kind == "counter" else "") for f in families}
     names |= {"eni_pool_cloud_api_errors_total", "eni_pool_build_info", "eni_pool_acting",
               "eni_pool_engine_errors_total"}  # fmt: skip
     for histogram in ("slot_wait_seconds", "cloud_api_duration_seconds",

@@ -76,7 +76,8 @@ def test_the_queries_follow_the_metrics_source() -> None:
     exporter = queries.churn_queries(queries.MetricsSource.EXPORTER, 30, "direct-eni")
     assert exporter == queries.exporter(30, "direct-eni") and exporter.stops is not None
     ksm = queries.churn_queries(queries.MetricsSource.KUBE_STATE_METRICS, 60, "direct-eni")
-    assert ksm == queries.kube_state_metrics(60) and ksm.stops is None
+    assert ksm == queries.kube_state_metrics(60, "direct-eni") and ksm.stops is None
+    assert ksm != queries.kube_state_metrics(60, "route-eni")  # the mode counts for both
 
 
 def unreachable(**options: object) -> PrometheusHistory:

@@ -1,0 +1,165 @@
+"""The table of metric families the exporter builds from a snapshot
+(docs/contracts/metrics.md): per pool (labels ``node``, ``mode``) and per cluster.
+
+:mod:`exporter.metrics` renders the table two ways. A family whose value is None for
+a row has no sample for that pool: in tke-observe the binds in flight and the
+bind/release counters of TKE's agent are not observed, and the shadow engine's own
+figures (``eni_pool_shadow_*``) exist only there.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import assert_never
+
+from exporter.snapshot import Items, PoolRow, Snapshot
+
+LABELS = ("node", "mode")
+
+
+class MetricKind(enum.StrEnum):
+    """The exposition type of a family."""
+
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    """Exposed with ``_total`` appended to the family's name."""
+
+
+GAUGE, COUNTER = MetricKind.GAUGE, MetricKind.COUNTER
+
+
+@dataclass(frozen=True)
+class Family:
+    """A per-pool family: one sample per pool, or a labelled breakdown (``split``)."""
+
+    name: str
+    kind: MetricKind
+    """A counter's ``name`` here has no ``_total``."""
+    help: str
+    value: Callable[[PoolRow], float | None] | None = None
+    """One sample per pool (None: none for this pool); or None with ``split``."""
+    split: tuple[str, Callable[[PoolRow], Items]] | None = None
+
+
+@dataclass(frozen=True)
+class ClusterFamily:
+    """A family with one label and no node: one sample per label value."""
+
+    name: str
+    kind: MetricKind
+    help: str
+    label: str
+    items: Callable[[Snapshot], Items]
+
+
+FAMILIES = (
+    Family("eni_pool_bound_slots", GAUGE, "Slots bound to the node (B).", lambda r: r.bound),
+    Family("eni_pool_in_use_slots", GAUGE, "Slots held by pods (P).", lambda r: r.in_use),
+    Family("eni_pool_warm_slots", GAUGE, "Idle bound slots (B - P).", lambda r: r.warm),
+    Family("eni_pool_max_attach_slots", GAUGE, "Max bindable slots (C).", lambda r: r.max_attach),
+    Family("eni_pool_min_warm_target", GAUGE, "Min warm target (m).", lambda r: r.min_warm),
+    Family("eni_pool_max_warm_target", GAUGE, "Max warm target (M).", lambda r: r.max_warm),
+    Family("eni_pool_waiting_pods", GAUGE, "Pods waiting for a slot (W).", lambda r: r.waiting),
+    Family(
+        "eni_pool_binds_in_flight",
+        GAUGE,
+        "Slot binds requested, not done (K).",
+        lambda r: r.in_flight,
+    ),
+    Family("eni_pool_pod_starts", COUNTER, "Pods started on the node.", lambda r: r.pod_starts),
+    Family("eni_pool_pod_stops", COUNTER, "Pods stopped on the node.", lambda r: r.pod_stops),
+    Family(
+        "eni_pool_cold_starts",
+        COUNTER,
+        "Pod starts that found no warm slot (tke-observe: pods that waited for one).",
+        lambda r: r.cold_starts,
+    ),
+    Family(
+        "eni_pool_bind_operations",
+        COUNTER,
+        "Slot binds by result.",
+        split=("result", lambda r: r.binds),
+    ),
+    Family(
+        "eni_pool_release_operations",
+        COUNTER,
+        "Slot releases by reason.",
+        split=("reason", lambda r: r.releases),
+    ),
+    Family(
+        "eni_pool_config_rejections",
+        COUNTER,
+        "Refused NEC annotation changes by reason.",
+        split=("reason", lambda r: r.rejections),
+    ),
+    Family(
+        "eni_pool_out_of_band_seconds",
+        COUNTER,
+        "Time bound slots spent outside [min(C, P + m), P + M] beyond what the rules allow.",
+        split=("side", lambda r: r.out_of_band),
+    ),
+    Family(
+        "eni_pool_shadow_bound_slots",
+        GAUGE,
+        "tke-observe: slots the shadow engine would keep bound (its B + K).",
+        lambda r: r.shadow.bound if r.shadow else None,
+    ),
+    Family(
+        "eni_pool_shadow_cold_starts",
+        COUNTER,
+        "tke-observe: pod starts that found no warm slot in the shadow engine's pool.",
+        lambda r: r.shadow.cold_starts if r.shadow else None,
+    ),
+    Family(
+        "eni_pool_shadow_bind_operations",
+        COUNTER,
+        "tke-observe: the shadow engine's slot binds by result.",
+        split=("result", lambda r: r.shadow.binds if r.shadow else ()),
+    ),
+    Family(
+        "eni_pool_shadow_release_operations",
+        COUNTER,
+        "tke-observe: the shadow engine's slot releases by reason.",
+        split=("reason", lambda r: r.shadow.releases if r.shadow else ()),
+    ),
+)
+
+CLUSTER_FAMILIES = (
+    ClusterFamily(
+        "eni_pool_pods_without_slot",
+        COUNTER,
+        "tke-observe: pods left unscheduled for want of a free slot on any node.",
+        "mode",
+        lambda s: s.pods_without_slot,
+    ),
+    ClusterFamily(
+        "eni_pool_subnet_free_ips",
+        GAUGE,
+        "Free IPs per subnet, as the cloud provider reports them.",
+        "subnet",
+        lambda s: s.subnets,
+    ),
+)
+
+
+def suffix(kind: MetricKind) -> str:
+    """What the exposition appends to a family's name."""
+    match kind:
+        case MetricKind.GAUGE:
+            return ""
+        case MetricKind.COUNTER:
+            return "_total"
+        case _:
+            assert_never(kind)
+
+
+def samples(family: Family, rows: tuple[PoolRow, ...]) -> list[tuple[PoolRow, str, float]]:
+    """(row, extra label value or "", value) of every sample of ``family``."""
+    if family.value is not None:
+        get = family.value
+        return [(row, "", v) for row in rows if (v := get(row)) is not None]
+    assert family.split is not None
+    get_split = family.split[1]
+    return [(row, label, v) for row in rows for label, v in get_split(row)]
