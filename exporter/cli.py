@@ -44,6 +44,7 @@ from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
 from kube_adapter.logs import LogFormat, LogLevel, error_line
 from pool_engine.errors import PoolEngineError
+from pool_engine.placement import Placement
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -185,9 +186,18 @@ def run(
     help="Multiplier on the workload's arrival rates.",
 )
 @click.option(
+    "--placement",
+    type=enum_choice(Placement),
+    default=Placement.SPREAD.value,
+    show_default=True,
+    callback=to_enum(Placement),
+    help="How the scheduler places pods: spread (LeastAllocated) or binpack "
+    "(MostAllocated), scored on CPU requests and the pools' slots.",
+)
+@click.option(
     "--record",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the churn as a trace (time,node,event,pod) for eni-tuner.",
+    help="Write the churn as a trace (time,node,event,pod,mode) for eni-tuner.",
 )
 @click.option(
     "--duration",
@@ -212,6 +222,7 @@ def simulate(
     seed: int,
     speed: float | None,
     churn: float,
+    placement: Placement,
     record: Path | None,
     duration: float | None,
     api_qps: float,
@@ -266,7 +277,8 @@ def simulate(
         timeout_rate=timeout_rate, faults_until=faults_end(faults_until, duration), seed=seed,
     ).scaled(latency_scale)  # fmt: skip
     cluster = ClusterSettings(nodes=nodes, seed=seed, churn=churn, defaults=defaults, cloud=cloud,
-                              sync_interval=sync_interval, restart_every=restart_every)  # fmt: skip
+                              sync_interval=sync_interval, restart_every=restart_every,
+                              placement=placement)  # fmt: skip
     settings = SimulationModeSettings(
         server=ServerSettings(listen, log_format, log_level),
         cluster=cluster,

@@ -33,11 +33,12 @@ from exporter.podbook import PodBook
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Defaults, Limits, Mode, Targets, default_limits
 from pool_engine.events import START
+from pool_engine.placement import UNPLACED, NodeShapes, Placement, place
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
 from pool_engine.schedule import DEFAULT_SYNC_INTERVAL
-from pool_engine.workload import DAY, WorkloadSpec, generate, node_sizes
+from pool_engine.workload import DAY, NodeChurn, WorkloadSpec, generate, node_sizes
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ class ClusterSettings:
     """Seconds between the engine's inventory syncs of a pool."""
     restart_every: float | None = None
     """Throw the engine away and rebuild it every this many seconds (None: never)."""
+    placement: Placement = Placement.SPREAD
+    """How the scheduler places route-eni pods on route-eni nodes (direct-eni pods stay
+    on the node they were generated for)."""
 
 
 class Observer(Protocol):
@@ -112,7 +116,7 @@ class SimulatedCluster:
         if record is not None:
             self._record = record.open("w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._record)
-            self._writer.writerow(("time", "node", "event", "pod"))
+            self._writer.writerow(("time", "node", "event", "pod", "mode"))
         for pool in self.pools:
             self._guarded(partial(self.reconciler.rebuild, pool, {}, 0.0))
         self._guarded(partial(self.reconciler.step, 0.0))
@@ -155,7 +159,7 @@ class SimulatedCluster:
         self.running[pod] = k
         self.book.started(pod, pool.node, self.now)
         self._guarded(partial(self.reconciler.pod_started, pool, pod, self.now))
-        self._recorded(pool.node, "start", pod)
+        self._recorded(pool, "start", pod)
 
     def stop_pod(self, pod: str) -> None:
         """A running pod stops now."""
@@ -165,7 +169,7 @@ class SimulatedCluster:
         if self.observer is not None:
             self.observer.pod_stopped(pool.node, pool.mode)
         self._guarded(partial(self.reconciler.pod_stopped, pool, pod, self.now))
-        self._recorded(pool.node, "stop", pod)
+        self._recorded(pool, "stop", pod)
 
     def stop_restarts(self) -> None:
         self._next_restart = math.inf
@@ -222,9 +226,9 @@ class SimulatedCluster:
             self.stop_pod(name)
         self.events += 1
 
-    def _recorded(self, node: str, event: str, pod: str) -> None:
+    def _recorded(self, pool: NodePool, event: str, pod: str) -> None:
         if self._writer is not None:
-            self._writer.writerow((f"{self.now:.3f}", node, event, pod))
+            self._writer.writerow((f"{self.now:.3f}", pool.node, event, pod, pool.mode.value))
 
     def _load_chunk(self, chunk: int) -> None:
         span = self.settings.chunk_days * DAY
@@ -242,12 +246,31 @@ class SimulatedCluster:
         )
         kinds = np.concatenate([c.kinds for c in churn])
         pods = np.concatenate([c.pods for c in churn]) + chunk * 10_000_000
+        requests = np.concatenate([_requests(c) for c in churn])
         order = np.argsort(times, kind="stable")
-        self._times, self._nodes = times[order], nodes[order]
-        self._kinds, self._pods = kinds[order], pods[order]
+        times, nodes, kinds, pods = times[order], nodes[order], kinds[order], pods[order]
+        where = self._place(nodes, kinds, pods, requests[order])
+        placed = where != UNPLACED  # a pod that fits nowhere never starts
+        self._times, self._nodes = times[placed], where[placed].astype(np.int32)
+        self._kinds, self._pods = kinds[placed], pods[placed]
         self._i = 0
         self._chunk = chunk
         self._chunk_end = offset + span
+
+    def _place(
+        self, nodes: np.ndarray, kinds: np.ndarray, pods: np.ndarray, requests: np.ndarray
+    ) -> np.ndarray:
+        """Where kube-scheduler would put each row's pod: route-eni pods on any route-eni
+        node, scored by --placement over CPU requests and the pool's slots; direct-eni
+        pods (they request a direct ENI only their node type offers) where they are."""
+        route = np.array([self.mode_of(k) is Mode.ROUTE_ENI for k in range(len(self.pools))])
+        pinned = np.where(route[nodes], -1, nodes).astype(np.int64)
+        shapes = NodeShapes(
+            (self.cores.astype(np.float64) * 1000 * ALLOCATABLE_CPU).astype(np.int64),
+            np.array([limits.capacity for limits in self.limits], dtype=np.int64),
+            route,
+        )
+        return place(kinds, pods, requests, pinned, shapes, self.settings.placement)
 
     def _next_chunk(self) -> None:
         """End the week: pods still running stop at its end; the next week begins."""
@@ -255,3 +278,14 @@ class SimulatedCluster:
         for pod in list(self.running):
             self.stop_pod(pod)
         self._load_chunk(self._chunk + 1)
+
+
+ALLOCATABLE_CPU = 0.92
+"""Share of a node's cores that pods may request (the rest is reserved for the system)."""
+
+
+def _requests(churn: NodeChurn) -> np.ndarray:
+    """CPU millicores each row's pod asks for (200m where the model gave none)."""
+    if churn.requests is not None:
+        return churn.requests.astype(np.int64)
+    return np.full(churn.times.shape[0], 200, dtype=np.int64)

@@ -29,10 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from numba import njit
 
 from pool_engine.errors import TraceError
 from pool_engine.events import COLUMNS, Codes, Unencodable
+from pool_engine.grouping import group_rows
 from pool_engine.tracecheck import (
     EARLIEST,
     LATEST,
@@ -245,7 +245,7 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
             names = [name for name, u in zip(names, used, strict=True) if u]
             codes = renumber[codes]
         del keep, masks
-    perm, offsets = _group(codes, len(names), all_times)
+    perm, offsets = group_rows(codes, len(names), all_times)
     del codes
     return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time)
 
@@ -283,39 +283,3 @@ def _parse_text_times(values: list[str]) -> tuple[np.ndarray | None, np.ndarray 
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-@njit(cache=True)
-def _counting_sort(
-    codes: np.ndarray, n_groups: int, order: np.ndarray, perm: np.ndarray
-) -> np.ndarray:
-    """Fill ``perm`` with a stable sort by group of the rows in ``order`` (all rows in
-    file order when it is empty); return the group offsets."""
-    offsets = np.zeros(n_groups + 1, dtype=np.int64)
-    for c in codes:
-        offsets[c + 1] += 1
-    for k in range(n_groups):
-        offsets[k + 1] += offsets[k]
-    fill = offsets[:-1].copy()
-    for step in range(codes.shape[0]):
-        j = order[step] if order.shape[0] else step
-        c = codes[j]
-        perm[fill[c]] = j
-        fill[c] += 1
-    return offsets
-
-
-@njit(cache=True)
-def _is_sorted(values: np.ndarray) -> bool:
-    for j in range(1, values.shape[0]):
-        if values[j] < values[j - 1]:
-            return False
-    return True
-
-
-def _group(codes: np.ndarray, n_groups: int, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    sorted_already = _is_sorted(times)
-    order = np.zeros(0, np.int64) if sorted_already else np.argsort(times, kind="stable")
-    perm = np.empty(codes.shape[0], dtype=np.int32 if codes.shape[0] < 2**31 else np.int64)
-    offsets = _counting_sort(codes, n_groups, order, perm)
-    return perm, offsets
