@@ -53,6 +53,10 @@ def setup(
     message alone); JSON lines have the same fields in both programs."""
     handler = _Stderr()
     handler.setFormatter(formatter(fmt, text))
+    # urllib3 logs a warning per retry, with the request's URL (and its URL-encoded
+    # query); the final failure is reported once, as one line, by whoever called.
+    retries = logging.DEBUG if level is LogLevel.DEBUG else logging.ERROR
+    logging.getLogger("urllib3.connectionpool").setLevel(retries)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -38,6 +39,12 @@ def build_source(
         return TraceHistory(trace_file)
     if prometheus_url is None:
         return None
+    parts = urlsplit(prometheus_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(
+            f"{prometheus_url!r} is not an http(s) URL (e.g. http://prometheus:9090)",
+            param_hint="--prometheus-url",
+        )
     try:
         window = Window.parse(start, end, step, datetime.now(UTC))
     except ValueError as error:

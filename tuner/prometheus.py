@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import requests
@@ -163,15 +165,17 @@ def load(
                     bar.advance(task)
             seen = _state(prom, state, t1, dropped) if state is not None else None
     except UNREADABLE as error:
-        raise HistoryUnavailable(f"cannot read history: {source.url}: {error}") from None
+        where = redacted(source.url)
+        raise HistoryUnavailable(f"cannot read history: {where}: {readable(error)}") from None
     if dropped.values:
-        log.warning(f"warning: dropped {dropped.values:,} values from {source.url} that are "
+        where = redacted(source.url)
+        log.warning(f"warning: dropped {dropped.values:,} values from {where} that are "
                     f"no counts (NaN, +-Inf, negative or absurd)")  # fmt: skip
     if "pods" in series:
         series["stops"] = _stops_from_counts(series["starts"], series["pods"], pods_now, step_s)
     history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start)
     if not history.nodes:
-        raise HistoryUnavailable(f"cannot read history: {source.url}: no usable churn "
+        raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
                                  f"in the window")  # fmt: skip
     if seen is None:
         return history
@@ -301,3 +305,37 @@ def _history(starts: dict[str, list[tuple[float, float]]],
         origin,
     )
     return History(trace, np.array([existing.get(n, 0) for n in nodes], dtype=np.int64))
+
+
+def redacted(url: str) -> str:
+    """``url`` without a password (``http://user:secret@host`` -> ``http://user:***@host``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def readable(error: BaseException) -> str:
+    """One short line for a failed request: the cause (connection refused, no such host,
+    timed out, HTTP status), never the request URL with its URL-encoded PromQL, never an
+    HTML error page."""
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        reply = error.response
+        return f"HTTP {reply.status_code} {reply.reason}".strip()
+    if isinstance(error, requests.ConnectionError):
+        cause = error.args[0] if error.args else error
+        reason = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
+        text = str(reason)
+        for known in ("Connection refused", "Name or service not known", "timed out",
+                      "No route to host", "certificate verify failed"):  # fmt: skip
+            if known in text:
+                return known.lower()
+        return "cannot connect"
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    text = " ".join(str(error).split())
+    if "<html" in text.lower() or "<!doctype" in text.lower():
+        status = re.search(r"\b([45]\d\d)\b", text)
+        return f"HTTP {status.group(1)}: not a Prometheus API" if status else "not a Prometheus API"
+    return text[:200]
