@@ -161,7 +161,9 @@ def _judge(
         return RecommendationStatus.RECOMMENDED, rec, why
     effective = (min(rec.min_warm, cap), min(rec.max_warm, cap))
     same = effective == (min(now.min_warm, cap), min(now.max_warm, cap))
-    no_better = (rec.max_warm >= cap and after.cold_starts >= before.cold_starts
+    # A change that saves nothing on this history is not worth a write: typically a
+    # node held at max-attach, where no pair changes what its pods wait for.
+    no_better = (after.cold_starts >= before.cold_starts
                  and after.idle_slots >= before.idle_slots - 0.05)  # fmt: skip
     if same or no_better:
         return RecommendationStatus.UNCHANGED, now, (

@@ -136,3 +136,14 @@ def test_a_found_pair_equal_to_the_current_one_is_unchanged() -> None:
     ]
     assert [str(s) for s in RecommendationStatus] == [
         "recommended", "unchanged", "borrowed", "insufficient_history"]  # fmt: skip
+
+
+def test_a_change_that_saves_nothing_under_max_attach_is_held_back() -> None:
+    """A node held at max-attach 3 by three pods that never stop: every arrival waits
+    whatever the pair, and no slot is ever idle. Before, it came back `recommended` 1/1 (below the
+    cap, so the cap guard never looked) with identical before and after."""
+    history = history_of([(0.0, "full", "start")] * 3 + quiet("full"))  # 3 pods never stop
+    (rec,) = recommend(history, AnalysisSettings(), {"full": NodeTargets(Targets(5, 5), 3)})
+    assert rec.status is RecommendationStatus.UNCHANGED, rec.reason
+    assert rec.recommended == rec.current
+    assert "would do no better" in rec.reason
