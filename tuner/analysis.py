@@ -101,13 +101,13 @@ def recommend(
     out = []
     for k, node in enumerate(nodes):
         now = targets_now[k]
-        before = _expected(cands, k, None, history.hours)
+        before = _expected(cands, k, None, float(hours[k]))
         after: Expected | None = None
         if k in chosen:
             assert validated is not None
             m, big_m = chosen[k]
             rec = NodeTargets(Targets(m, big_m), now.max_slots)
-            after = _expected(cands, k, int(validated.choice[k]), history.hours)
+            after = _expected(cands, k, int(validated.choice[k]), float(hours[k]))
             status, rec, why = _judge(k, now, rec, before, after, demand[k], settings,
                                       int(caps[k]), validated)  # fmt: skip
         elif k in borrowed:

@@ -14,6 +14,7 @@ import numpy as np
 
 from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
 from tuner.history import History
+from tuner.search import idle_before_first
 
 HOUR = 3600.0
 
@@ -61,7 +62,8 @@ def run(
     n_hours = stats.buckets.shape[1]
     idle = _hourly_idle(stats.timeline_t, stats.timeline_i, len(runs), n_hours, trace.end)
     cold = stats.buckets[:, :, 1].astype(np.float64)
-    waste = stats.per_run.idle_slot_seconds[:n]
+    own = stats.per_run.idle_slot_seconds - idle_before_first(history, runs)  # as recommend
+    waste = own[:n]
     top = [int(k) for k in np.argsort(-waste)[:worst]]
     totals = {}
     for name, rows in (("current", slice(0, n)), ("recommended", slice(n, 2 * n))):
@@ -71,7 +73,7 @@ def run(
             "pod_starts": starts,
             "cold_starts": colds,
             "cold_start_rate": colds / starts if starts else 0.0,
-            "idle_slot_hours": float(stats.per_run.idle_slot_seconds[rows].sum()) / HOUR,
+            "idle_slot_hours": float(own[rows].sum()) / HOUR,
         }
     return Backtest(
         hours=np.arange(n_hours, dtype=np.float64),

@@ -147,9 +147,25 @@ def _replay_in_batches(history: History, runs: list[Run], sim: SimulationSetting
             hi += 1
         stats = replay(history.trace, runs[lo:hi], sim, bucket_seconds=fold)
         per_run = stats.per_run
+        idle = per_run.idle_slot_seconds - idle_before_first(history, runs[lo:hi])
         totals.append(np.column_stack([per_run.pod_starts, per_run.cold_starts,
-                                       per_run.idle_slot_seconds]).astype(np.float64))  # fmt: skip
+                                       idle]).astype(np.float64))  # fmt: skip
         buckets.append(stats.buckets.astype(np.float64))
         del stats
         lo = hi
     return np.concatenate(totals), np.concatenate(buckets)
+
+
+def idle_before_first(history: History, runs: list[Run]) -> np.ndarray:
+    """Idle slot-seconds each run counts before its node's history begins. A replay
+    starts every pool at time 0 with min(C, m) bound and nothing happens to it until
+    the node's first event or sample, so that is exactly min(C, m) x first: a node
+    that joined late is not charged for the hours it did not exist."""
+    out = np.zeros(len(runs))
+    if history.first is None:
+        return out
+    for j, run in enumerate(runs):
+        first = float(history.first[run.node])
+        if first > 0 and run.holding == 0:
+            out[j] = min(run.targets.capacity(), run.targets.min_warm) * first
+    return out

@@ -147,3 +147,16 @@ def test_a_change_that_saves_nothing_under_max_attach_is_held_back() -> None:
     assert rec.status is RecommendationStatus.UNCHANGED, rec.reason
     assert rec.recommended == rec.current
     assert "would do no better" in rec.reason
+
+
+def test_a_node_that_joined_late_is_not_charged_idle_for_the_hours_before_it() -> None:
+    """A node whose history is its last 2 h of 48: its 5/5 pool idles at most 5 slots
+    over those 2 h. Before, the replay charged it from time 0 (5 slots x 48 h)."""
+    late = [(3600.0 * 46 + 600.0 * j + 30.0, "late", e) for j in range(12) for e in ("start",)]
+    late += [(t + 300.0, "late", "stop") for t, _, _ in late]
+    recs = {r.node: r for r in recommend(history_of(quiet("calm") + late), AnalysisSettings())}
+    rec = recs["late"]
+    assert rec.history_hours < 2.5
+    assert rec.before is not None
+    assert rec.before.idle_slot_seconds <= 6 * rec.history_hours * 3600.0  # 5, 6 while a bind
+    assert 4.0 <= rec.before.idle_slots <= 6.0  # per hour of its own history
