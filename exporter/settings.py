@@ -23,6 +23,10 @@ from pool_engine.config import Defaults
 #: Bounds on simulate's numbers: nodes, and seconds (2**31 s is 68 years).
 MAX_NODES = 100_000
 MAX_SECONDS = float(2**31)
+MAX_SYNC_INTERVAL = 3600.0
+"""An inventory sync at least every hour: the audit's fault-free tail lasts one interval."""
+MIN_RESTART_EVERY = 1.0
+"""Restarts at most once a simulated second (a restart rebuilds every pool)."""
 
 E = TypeVar("E", bound=enum.StrEnum)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -255,12 +259,13 @@ def fault_flags(f: F) -> F:
     for name, text in (
         ("--faults-until", "No injected fault from this simulated second on  [default: "
          "the whole run]"),
-        ("--restart-every", "Throw the engine away and rebuild it from the cloud and the "
-         "cluster every this many simulated seconds."),
     ):  # fmt: skip
         f = click.option(name, type=float, callback=parse_seconds, help=text)(f)
-    f = click.option("--sync-interval", type=float, default=60.0, show_default=True,
-                     callback=parse_seconds,
+    f = click.option("--restart-every", type=Finite(min=MIN_RESTART_EVERY, max=MAX_SECONDS),
+                     help="Throw the engine away and rebuild it from the cloud and the "
+                     "cluster every this many simulated seconds (>= 1).")(f)  # fmt: skip
+    f = click.option("--sync-interval", type=positive(MAX_SYNC_INTERVAL), default=60.0,
+                     show_default=True,
                      help="Seconds between the engine's inventory syncs of a pool.")(f)  # fmt: skip
     audit = "Judge the run against the VPC's truth; print its JSON last on stdout, exit 1 on " \
         "any violation."  # fmt: skip

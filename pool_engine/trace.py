@@ -157,10 +157,14 @@ def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
         handle = pq.ParquetFile(path)
     except pa.ArrowException as exc:
         raise TraceError(str(path), None, f"not a readable Parquet file: {exc}") from None
+    names = handle.schema_arrow.names
+    for col in (*COLUMNS, MODE_COLUMN):
+        if names.count(col) > 1:
+            raise TraceError(str(path), None, f"column {col!r} appears twice")
     for col in COLUMNS:
-        if col not in handle.schema_arrow.names:
+        if col not in names:
             raise TraceError(str(path), None, f"missing column {col!r}")
-    extra = [MODE_COLUMN] if MODE_COLUMN in handle.schema_arrow.names else []
+    extra = [MODE_COLUMN] if MODE_COLUMN in names else []
     yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS) + extra)
 
 

@@ -70,6 +70,8 @@ def test_bad_flags_are_one_line_and_exit_2() -> None:
         ["--latency-scale", "inf"],
         ["--duration", "1e308"],
         ["--nodes", "99999999999999999999"],
+        ["--sync-interval", "2147483648"],  # its fault-free tail ran for 68 years
+        ["--restart-every", "0.001"],
     ],
 )
 def test_non_finite_and_absurd_numbers_are_refused_in_one_line(flags: list[str]) -> None:

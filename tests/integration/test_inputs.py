@@ -191,3 +191,14 @@ def test_out_of_range_flags_are_refused_in_one_line(
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert problem in done.stderr
+
+
+def test_a_parquet_trace_with_a_column_twice_is_one_line(tmp_path: Path) -> None:
+    """As in CSV; before, pyarrow's KeyError ended in a 34-line traceback, exit 1."""
+    table = pa.table([pa.array([0.0, 5.0]), pa.array(["a", "a"]), pa.array(["start", "stop"]),
+                      pa.array(["b", "b"])], names=["time", "node", "event", "node"])  # fmt: skip
+    path = tmp_path / "dup.parquet"
+    pq.write_table(table, path)
+    done = run_cli("simulate", str(path), "-o", "json")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: {path}: column 'node' appears twice"
