@@ -133,7 +133,7 @@ def test_faults_stop_at_the_duration_at_the_latest(ran: list[object]) -> None:
         (["simulate", "--speed", "inf"], "'inf' is not a positive number or 'max'"),
         (["simulate", "--duration", "nan"], "nan is not a number of seconds"),
         (["simulate", "--duration", "1e308"], "1e+308 is not a number of seconds"),
-        (["simulate", "--restart-every", "0"], "0.0 is not a number of seconds"),
+        (["simulate", "--restart-every", "0"], "0.0 is not in the range 1.0<=x"),
         (["simulate", "--timeout-rate", "nan"], "nan is not a fraction between 0 and 1"),
         (["simulate", "--seed", "-1"], "-1 is not in the range"),
         (["simulate", "--listen", "9808"], "'9808' is not HOST:PORT"),
