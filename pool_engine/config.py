@@ -187,7 +187,7 @@ def parse_limits(
 ) -> Limits | Refusal | None:
     """Limits from NEC annotations, each key optional; refused below what pods hold:
     fewer slots than held, fewer ENIs than hold a pod's IP, or fewer IPs per ENI than
-    one ENI holds (SPEC section 2)."""
+    one ENI holds (docs/contracts/annotations.md)."""
     attach_key = MAX_ATTACH_KEY[mode]
     keys = [attach_key] + ([IPS_PER_ENI_KEY] if mode is Mode.ROUTE_ENI else [])
     if not any(k in annotations for k in keys):

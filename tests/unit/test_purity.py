@@ -1,7 +1,9 @@
 """pool_engine is a pure core: importing it pulls in no I/O or analysis library."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 FORBIDDEN = (
     "kubernetes",
@@ -40,3 +42,17 @@ def test_the_command_lines_and_kube_adapter_load_without_the_kubernetes_client()
         [sys.executable, "-c", 'import exporter.cli, sys; assert "kubernetes" not in sys.modules'],
         check=True,
     )
+
+
+def test_code_cites_the_projects_own_contracts_not_an_outside_spec() -> None:
+    """Comments and docstrings point into docs/contracts/, which ships with the code;
+    "SPEC section N" names a document outside the repository."""
+    root = Path(__file__).resolve().parents[2]
+    cited = [
+        f"{path.relative_to(root)}:{n}"
+        for package in ("pool_engine", "kube_adapter", "exporter", "tuner", "dashboards", "bench")
+        for path in sorted((root / package).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bSPEC\b(?! *[_A-Z])", line)
+    ]
+    assert cited == []
