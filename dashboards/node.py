@@ -1,14 +1,21 @@
 """ENI pool / Node: one node's pool against its targets, churn, binds, and its time
-outside the band (and, in tke-observe, TKE's agent against the shadow engine)."""
+outside the band (and, in tke-observe, TKE's agent against the shadow engine).
+The Overview's and Tuner's per-node rows link here; rates and ratios come from the
+per-node recording rules."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 
 from dashboards import band
+from dashboards.links import NODE_UID
 from dashboards.panels import (
     NODE_POOLS,
-    RATE,
+    PERCENT,
+    PODS,
+    PODS_PER_S,
+    SLOTS,
+    SLOTS_PER_S,
     dashboard,
     graph,
     row,
@@ -16,12 +23,12 @@ from dashboards.panels import (
     table_panel,
 )
 
-UID = "eni-pool-node"
+UID = NODE_UID
 S = NODE_POOLS
 
 
-def _rate(metric: str, by: str = "mode", selector: str = S) -> str:
-    return f"sum by ({by}) (rate({metric}{{{selector}}}[{RATE}]))"
+def _by_mode(record: str, by: str = "mode") -> str:
+    return f"sum by ({by}) ({record}{{{S}}})"
 
 
 def build() -> db.Dashboard:
@@ -35,14 +42,21 @@ def build() -> db.Dashboard:
             all_nodes=False,
         )
         .with_row(row("Now"))
-        .with_panel(stat_panel("Bound", f"sum(eni_pool_bound_slots{{{S}}})", "B: slots bound."))
-        .with_panel(stat_panel("In use", f"sum(eni_pool_in_use_slots{{{S}}})", "P: held by pods."))
-        .with_panel(stat_panel("Warm", f"sum(eni_pool_warm_slots{{{S}}})", "B - P: idle slots."))
+        .with_panel(
+            stat_panel("Bound", f"sum(eni_pool_bound_slots{{{S}}})", "B: slots bound.", SLOTS)
+        )
+        .with_panel(
+            stat_panel("In use", f"sum(eni_pool_in_use_slots{{{S}}})", "P: held by pods.", SLOTS)
+        )
+        .with_panel(
+            stat_panel("Warm", f"sum(eni_pool_warm_slots{{{S}}})", "B - P: idle slots.", SLOTS)
+        )
         .with_panel(
             stat_panel(
                 "Max attach",
                 f"sum(eni_pool_max_attach_slots{{{S}}})",
                 "C: most slots this node can bind.",
+                SLOTS,
             )
         )
         .with_panel(
@@ -50,6 +64,7 @@ def build() -> db.Dashboard:
                 "Min warm target",
                 f"max(eni_pool_min_warm_target{{{S}}})",
                 "m, from the NEC annotation or the exporter's default.",
+                SLOTS,
             )
         )
         .with_panel(
@@ -57,6 +72,7 @@ def build() -> db.Dashboard:
                 "Max warm target",
                 f"max(eni_pool_max_warm_target{{{S}}})",
                 "M, from the NEC annotation or the exporter's default.",
+                SLOTS,
             )
         )
         .with_panel(
@@ -64,6 +80,7 @@ def build() -> db.Dashboard:
                 "Pods waiting",
                 f"sum(eni_pool_waiting_pods{{{S}}})",
                 "W: pods waiting for a slot (not observed in tke-observe mode).",
+                PODS,
             )
         )
         .with_panel(
@@ -71,6 +88,7 @@ def build() -> db.Dashboard:
                 "Binds in flight",
                 f"sum(eni_pool_binds_in_flight{{{S}}})",
                 "K: binds requested, not done.",
+                SLOTS,
             )
         )
         .with_row(row("Pool against its targets"))
@@ -94,6 +112,7 @@ def build() -> db.Dashboard:
                         "release above (in use + waiting + max warm) {{mode}}",
                     ),
                 ],
+                unit=SLOTS,
                 width=24,
             )
         )
@@ -106,6 +125,7 @@ def build() -> db.Dashboard:
                     (f"eni_pool_min_warm_target{{{S}}}", "min warm {{mode}}"),
                     (f"eni_pool_max_warm_target{{{S}}}", "max warm {{mode}}"),
                 ],
+                unit=SLOTS,
             )
         )
         .with_panel(
@@ -116,33 +136,29 @@ def build() -> db.Dashboard:
                     (f"eni_pool_waiting_pods{{{S}}}", "waiting {{mode}}"),
                     (f"eni_pool_binds_in_flight{{{S}}}", "in flight {{mode}}"),
                 ],
+                unit=PODS,
+                units={"B": SLOTS},
             )
         )
         .with_row(row("Churn"))
         .with_panel(
             graph(
                 "Pod starts, stops and cold starts",
-                "Per second; a cold start is a pod start that found no warm slot.",
+                "Per second (5-minute rates); a cold start is a pod start that found no warm slot.",
                 [
-                    (_rate("eni_pool_pod_starts_total"), "starts {{mode}}"),
-                    (_rate("eni_pool_pod_stops_total"), "stops {{mode}}"),
-                    (_rate("eni_pool_cold_starts_total"), "cold starts {{mode}}"),
+                    (_by_mode("node_mode:eni_pool_pod_starts:rate5m"), "starts {{mode}}"),
+                    (_by_mode("node_mode:eni_pool_pod_stops:rate5m"), "stops {{mode}}"),
+                    (_by_mode("node_mode:eni_pool_cold_starts:rate5m"), "cold starts {{mode}}"),
                 ],
-                unit="ops",
+                unit=PODS_PER_S,
             )
         )
         .with_panel(
             graph(
                 "Cold-start ratio",
-                "Cold starts / pod starts.",
-                [
-                    (
-                        f"{_rate('eni_pool_cold_starts_total')}"
-                        f" / clamp_min({_rate('eni_pool_pod_starts_total')}, 1e-9)",
-                        "{{mode}}",
-                    )
-                ],
-                unit="percentunit",
+                "Cold starts / pod starts (5-minute rates).",
+                [(f"node_mode:eni_pool_cold_start_ratio:rate5m{{{S}}}", "{{mode}}")],
+                unit=PERCENT,
             )
         )
         .with_row(row("Binds, releases, configuration"))
@@ -150,8 +166,15 @@ def build() -> db.Dashboard:
             graph(
                 "Binds by result",
                 "Slot binds per second by result.",
-                [(_rate("eni_pool_bind_operations_total", "mode, result"), "{{result}} {{mode}}")],
-                unit="ops",
+                [
+                    (
+                        _by_mode(
+                            "node_mode_result:eni_pool_bind_operations:rate5m", "mode, result"
+                        ),
+                        "{{result}} {{mode}}",
+                    )
+                ],
+                unit=SLOTS_PER_S,
                 stacked=True,
             )
         )
@@ -161,11 +184,13 @@ def build() -> db.Dashboard:
                 "Slot releases per second by reason.",
                 [
                     (
-                        _rate("eni_pool_release_operations_total", "mode, reason"),
+                        _by_mode(
+                            "node_mode_reason:eni_pool_release_operations:rate5m", "mode, reason"
+                        ),
                         "{{reason}} {{mode}}",
                     )
                 ],
-                unit="ops",
+                unit=SLOTS_PER_S,
                 stacked=True,
             )
         )
@@ -177,6 +202,7 @@ def build() -> db.Dashboard:
                     (
                         "Refusals",
                         f"sum by (node, mode, reason) (eni_pool_config_rejections_total{{{S}}})",
+                        "suffix:refusals",
                     )
                 ],
                 width=12,

@@ -5,7 +5,13 @@ when provisioned from files and when imported by hand. Every selector carries
 ``cluster=~"$cluster"``: the exporter has no cluster label, so the variable lists
 ``label_values(eni_pool_build_info, cluster)`` (present when Prometheus adds it,
 e.g. as an external label seen through Thanos or Mimir) and its "All" value is
-``.*``, which also matches series without the label.
+``.*``, which also matches series without the label. Every selector of a series with
+a node label carries ``node=~"$node"`` too (:data:`NODE_POOLS`); the few series that
+have none at the source (cloud API calls, slot waits by mode, subnets, the exporter's
+own) are shown cluster-wide and their panels say so (:data:`CLUSTER_WIDE`).
+
+Every panel has a unit: slots, pods, per-second rates of either, percent for ratios,
+seconds for waits and latencies (the ``suffix:`` units print ``27 slots``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import heatmap as hm
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from dashboards.links import FROM_ROW, FROM_SERIES, TargetChanges, node_link
+
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 CLUSTER = 'cluster=~"$cluster"'
 MODE = 'mode=~"$mode"'
@@ -34,6 +42,18 @@ POOLS = f"{CLUSTER}, {MODE}"
 NODE_POOLS = f"{CLUSTER}, {NODE}, {MODE}"
 """Selector of the chosen node(s)' pools."""
 RATE = "$__rate_interval"
+CLUSTER_WIDE = "Cluster-wide: these series have no node label, so the node selector does not apply."
+
+SLOTS = "suffix:slots"
+PODS = "suffix:pods"
+NODES = "suffix:nodes"
+IPS = "suffix:IPs"
+PODS_PER_S = "suffix:pods/s"
+SLOTS_PER_S = "suffix:slots/s"
+CALLS_PER_S = "suffix:calls/s"
+CHANGES = "suffix:changes"
+PERCENT = "percentunit"
+SECONDS = "s"
 
 
 # --- variables ------------------------------------------------------------------------
@@ -113,7 +133,7 @@ def instant(expr: str, ref: str = "A") -> prom.Dataquery:
 # --- panels ---------------------------------------------------------------------------
 
 
-def stat_panel(title: str, expr: str, description: str, unit: str = "none") -> stat.Panel:
+def stat_panel(title: str, expr: str, description: str, unit: str) -> stat.Panel:
     return (
         stat.Panel()
         .title(title)
@@ -132,11 +152,15 @@ def graph(
     title: str,
     description: str,
     targets: list[tuple[str, str]],
-    unit: str = "none",
+    unit: str,
     width: int = 12,
     stacked: bool = False,
+    units: dict[str, str] | None = None,
+    drill_down: bool = False,
 ) -> timeseries.Panel:
-    """A time series panel; targets are (expr, legend) pairs."""
+    """A time series panel; targets are (expr, legend) pairs, ``unit`` theirs unless
+    ``units`` (ref id -> unit) says otherwise; ``drill_down``: each series (with a node
+    label) links to its node's dashboard."""
     panel = (
         timeseries.Panel()
         .title(title)
@@ -163,12 +187,17 @@ def graph(
     if stacked:
         panel = panel.stacking(common.StackingConfig().mode(cm.StackingMode.NORMAL))
     for i, (expr, legend) in enumerate(targets):
-        panel = panel.with_target(query(expr, legend, ref=chr(ord("A") + i)))
+        panel = panel.with_target(query(expr, legend, ref=_ref(i)))
+    for ref, other in (units or {}).items():
+        panel = panel.override_by_query(ref, [dm.DynamicConfigValue(id_val="unit", value=other)])
+    if drill_down:
+        panel = panel.data_links([node_link(FROM_SERIES)])
     return panel
 
 
-def top_list(title: str, description: str, expr: str, unit: str = "none") -> bargauge.Panel:
-    """Horizontal bars of an instant query, one per series, largest first."""
+def top_list(title: str, description: str, expr: str, unit: str) -> bargauge.Panel:
+    """Horizontal bars of an instant query, one per series, largest first; each bar
+    links to its node's dashboard."""
     return (
         bargauge.Panel()
         .title(title)
@@ -189,13 +218,18 @@ def top_list(title: str, description: str, expr: str, unit: str = "none") -> bar
         .orientation(cm.VizOrientation.HORIZONTAL)
         .display_mode(cm.BarGaugeDisplayMode.GRADIENT)
         .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .data_links([node_link(FROM_SERIES)])
     )
 
 
 def table_panel(
-    title: str, description: str, columns: list[tuple[str, str]], width: int = 24
+    title: str,
+    description: str,
+    columns: list[tuple[str, str, str]],
+    width: int = 24,
 ) -> table.Panel:
-    """One row per series label set, one column per (header, instant expr)."""
+    """One row per series label set (a node and mode), one column per (header, instant
+    expr, unit); each row's node links to its node's dashboard."""
     panel = (
         table.Panel()
         .title(title)
@@ -204,6 +238,8 @@ def table_panel(
         .height(10)
         .span(width)
         .filterable(True)
+        .unit(columns[0][2])
+        .override_by_name("node", [dm.DynamicConfigValue(id_val="links", value=[_row_link()])])
         .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
         .with_transformation(
             dm.DataTransformerConfig(
@@ -217,30 +253,41 @@ def table_panel(
                         "cluster": False,
                     },
                     "renameByName": {
-                        f"Value #{_ref(i)}": header for i, (header, _) in enumerate(columns)
+                        f"Value #{_ref(i)}": header for i, (header, _, _) in enumerate(columns)
                     },
                 },
             )
         )
     )
-    for i, (_, expr) in enumerate(columns):
+    for i, (header, expr, unit) in enumerate(columns):
         panel = panel.with_target(instant(expr, ref=_ref(i)))
+        if unit != columns[0][2]:
+            panel = panel.override_by_name(
+                header, [dm.DynamicConfigValue(id_val="unit", value=unit)]
+            )
     return panel
 
 
-def slot_wait_heatmap(selector: str) -> heatmap.Panel:
+def _row_link() -> dict[str, object]:
+    return node_link(FROM_ROW).build().to_json()
+
+
+SLOT_WAIT_RATES = "cluster_mode_le:eni_pool_slot_wait_seconds_bucket:rate5m"
+
+
+def slot_wait_heatmap() -> heatmap.Panel:
     return (
         heatmap.Panel()
         .title("Slot wait (pod start to slot)")
         .description(
             "eni_pool_slot_wait_seconds: how long pods waited for a slot; warm hits are 0 "
             "(tke-observe: creation to scheduled, for pods TKE kept Pending for want of a "
-            "slot). A band above 1 s means cold starts (a bind was needed)."
+            f"slot). A band above 1 s means cold starts (a bind was needed). {CLUSTER_WIDE}"
         )
         .datasource(DATASOURCE)
         .with_target(
             query(
-                f"sum by (le) (rate(eni_pool_slot_wait_seconds_bucket{{{selector}}}[{RATE}]))",
+                f"sum by (le) ({SLOT_WAIT_RATES}{{{CLUSTER}, {MODE}}})",
                 legend="{{le}}",
             ).format(PromQueryFormat.HEATMAP)
         )
@@ -277,8 +324,9 @@ def dashboard(
     all_nodes: bool,
     top_n: bool = False,
 ) -> db.Dashboard:
-    """A dashboard with the settings all three share: tags, crosshair, the datasource,
-    cluster, mode and node variables, and a dropdown linking the eni-pool dashboards."""
+    """A dashboard with the settings all share: tags, crosshair, the datasource,
+    cluster, mode and node variables, the annotation of warm-target changes, and a
+    dropdown linking the eni-pool dashboards."""
     board = (
         db.Dashboard(title)
         .uid(uid)
@@ -292,6 +340,7 @@ def dashboard(
         .with_variable(cluster_variable())
         .with_variable(mode_variable())
         .with_variable(node_variable(all_nodes=all_nodes))
+        .annotation(TargetChanges(DATASOURCE, NODE_POOLS))
     )
     if top_n:
         board = board.with_variable(top_n_variable())

@@ -42,6 +42,7 @@ from exporter.kube import Change, NecInfo, NodeInfo, PodInfo
 from exporter.records import NodeRecords
 from exporter.shadow import ShadowCloud, ShadowReconciler
 from exporter.snapshot import ClusterView, Snapshot, take_snapshot
+from exporter.target_changes import TargetChanges, source_of
 from exporter.waits import PodWaits
 from kube_adapter.events import EventType, NecEvent
 from kube_adapter.watcher import Resource, Watcher
@@ -90,6 +91,8 @@ class ClusterEngine:
         self.waits = PodWaits()
         """tke-observe: the real pods' cold starts and waits."""
         self.band = Band()
+        self.target_changes = TargetChanges()
+        """Changes of warm targets that NEC updates brought, by source."""
         self.shadow = ShadowCloud() if observe else None
         acting = cloud or CloudSettings()
         self.vpc: ShadowCloud | SimulatedVpc = self.shadow or SimulatedVpc(acting)
@@ -170,9 +173,11 @@ class ClusterEngine:
 
     def snapshot(self, now: float) -> Snapshot:
         if not self.observe:
-            return take_snapshot(self.reconciler, now, ClusterView(self.band))
+            view = ClusterView(self.band, target_changes=self.target_changes.items)
+            return take_snapshot(self.reconciler, now, view)
         tke = {(pool.node, pool.mode): self._observed(pool) for pool in self.registry}
-        return take_snapshot(self.reconciler, now, ClusterView(self.band, tke, self.waits))
+        view = ClusterView(self.band, tke, self.waits, self.target_changes.items)
+        return take_snapshot(self.reconciler, now, view)
 
     def _observed(self, pool: NodePool) -> tuple[int, int]:
         """tke-observe: (bound, in use) of the pool as TKE shows them."""
@@ -212,6 +217,7 @@ class ClusterEngine:
                     self.pods.pop(pod, None)
             self.vpc.forget_node(change.key)
             self.band.forget(change.key)
+            self.target_changes.forget(change.key)
             self.waits.forget_node(change.key)
             return
         info = change.info
@@ -271,7 +277,12 @@ class ClusterEngine:
             for mode in Mode:
                 pool = self.registry.pools.get((change.key, mode))
                 if pool is not None:
+                    was = pool.targets
                     self._configure(pool, now)
+                    if pool.targets != was:
+                        source = source_of(before.annotations if before else {},
+                                           change.info.annotations)  # fmt: skip
+                        self.target_changes.changed(pool.node, pool.mode, source)
         self.records.store(change.key)  # a NEC made after its node, or our record edited away
 
     # --- helpers --------------------------------------------------------------------------

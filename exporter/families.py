@@ -101,6 +101,12 @@ FAMILIES = (
         split=("side", lambda r: r.out_of_band),
     ),
     Family(
+        "eni_pool_target_changes",
+        COUNTER,
+        "Changes of the min/max warm targets applied from NEC updates, by who made them.",
+        split=("source", lambda r: r.target_changes),
+    ),
+    Family(
         "eni_pool_shadow_bound_slots",
         GAUGE,
         "tke-observe: slots the shadow engine would keep bound (its B + K).",

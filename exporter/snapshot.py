@@ -12,7 +12,7 @@ the engine then runs as a shadow and its own figures go to :class:`ShadowRow`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from exporter.band import Band
@@ -55,6 +55,8 @@ class PoolRow:
     rejections: Items
     out_of_band: Items = ()
     """Seconds outside the band by side (cluster mode)."""
+    target_changes: Items = ()
+    """Changes of the warm targets from NEC updates, by source (cluster mode)."""
     shadow: ShadowRow | None = None
 
 
@@ -80,6 +82,8 @@ class ClusterView:
     """tke-observe: (bound, in use) per pool as TKE shows them."""
     waits: PodWaits | None = None
     """tke-observe: the real pods' cold starts."""
+    target_changes: Callable[[str, Mode], Items] | None = None
+    """A pool's changes of warm targets by source (exporter.target_changes)."""
 
 
 def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = None) -> Snapshot:
@@ -124,6 +128,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
                 releases=releases,
                 rejections=_items(counters.rejections.items()),
                 out_of_band=() if band is None else _sides(band),
+                target_changes=_changes(cluster, pool.node, pool.mode),
                 shadow=shadow,
             )
         )
@@ -134,6 +139,12 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
         subnets=tuple(sorted((name, float(free)) for name, free in engine.subnets().items())),
         pods_without_slot=tuple(sorted((mode.value, float(n)) for mode, n in without.items())),
     )
+
+
+def _changes(cluster: ClusterView | None, node: str, mode: Mode) -> Items:
+    if cluster is None or cluster.target_changes is None:
+        return ()
+    return cluster.target_changes(node, mode)
 
 
 def _sides(band: tuple[float, float]) -> Items:
