@@ -1,6 +1,7 @@
 """dashboards/rules: promtool accepts the rules and passes their unit tests; every
-alert carries summary, description, runbook and a runbook anchor that exists in
-docs/operations.md, and has unit tests where it fires and where it stays quiet."""
+alert carries summary, description, runbook and an absolute runbook_url (on the
+documented default base) whose anchor exists in docs/operations.md, and has unit
+tests where it fires and where it stays quiet."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from dashboards.prometheus_rule import DEFAULT_RUNBOOK_BASE
 from support.dashboard_queries import REPO, RULES, alerting_rules
 from support.prom import require
 
@@ -52,7 +54,8 @@ def test_every_alert_has_annotations_and_a_runbook_section() -> None:
         assert {"summary", "description", "runbook", "runbook_url"} <= set(notes), rule["alert"]
         assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
         page, _, anchor = notes["runbook_url"].partition("#")
-        assert page == "docs/operations.md" and anchor in anchors, f"{rule['alert']}: {anchor}"
+        assert page == DEFAULT_RUNBOOK_BASE, f"{rule['alert']}: {page}"  # absolute
+        assert anchor in anchors, f"{rule['alert']}: {anchor}"
 
 
 def test_every_alert_is_tested_firing_and_quiet() -> None:

@@ -53,11 +53,17 @@ def test_committed_json_is_what_the_code_builds() -> None:
 
 
 def test_check_mode_reports_a_stale_file(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(build, "HERE", tmp_path)
+    monkeypatch.setattr(build, "HERE", tmp_path / "dashboards")
+    monkeypatch.setattr(build, "DEPLOY", tmp_path / "deploy" / "components")
     assert build.main([]) == 0
-    (tmp_path / "eni-pool-node.json").write_text("{}\n")
+    assert build.main(["--check"]) == 0
+    (tmp_path / "dashboards" / "eni-pool-node.json").write_text("{}\n")
+    (tmp_path / "deploy" / "components" / "prometheus-rule" / "prometheusrule.yaml").unlink()
     assert build.main(["--check"]) == 1
-    assert "eni-pool-node.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "dashboards/eni-pool-node.json" in err
+    assert "deploy/components/prometheus-rule/prometheusrule.yaml" in err
+    assert "eni-pool-tuner.json" not in err
 
 
 def test_uids_and_panel_ids_are_unique() -> None:
