@@ -1,6 +1,6 @@
 """deploy/ against the real API server (v1.37): every overlay passes a server-side
-dry-run apply with strict field validation, tke-observe (with the ServiceMonitor
-component) applies for real, the pods pass the namespace's Pod Security "restricted"
+dry-run apply with strict field validation, tke-observe (its ServiceMonitor
+included) applies for real, the pods pass the namespace's Pod Security "restricted"
 level, and the exporter's and tuner's ServiceAccounts can do exactly what their roles
 allow.
 
@@ -105,11 +105,11 @@ def deployed(
     nec_crd: client.V1CustomResourceDefinition,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> list[dict[str, Any]]:
-    """tke-observe + ServiceMonitor, applied for real; the rendered objects."""
+    """tke-observe (with its ServiceMonitor), applied for real; the rendered objects."""
     api = control_plane.api_client
     apply(api, [SERVICE_MONITOR_CRD])
     established(api, SERVICE_MONITOR_CRD["metadata"]["name"])
-    objects = render(with_components(tmp_path_factory.mktemp("k"), "tke-observe", "servicemonitor"))
+    objects = render(DEPLOY / "overlays" / "tke-observe")
     apply(api, objects)
     return objects
 
@@ -131,6 +131,17 @@ def test_overlay_passes_server_side_dry_run(
     control_plane: ControlPlane, deployed: list[dict[str, Any]], overlay: str
 ) -> None:
     apply(control_plane.api_client, render(DEPLOY / "overlays" / overlay), dry_run=True)
+
+
+def test_core_components_pass_server_side_dry_run(
+    control_plane: ControlPlane, deployed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """The NetworkPolicy, the dashboards' ConfigMaps and the tuner's write switch (the
+    PrometheusRule's CRD belongs to the operator, which does not run here)."""
+    components = ("network-policy", "grafana-dashboards", "tuner-writes")
+    objects = render(with_components(tmp_path / "k", "tke-observe", *components))
+    assert {"NetworkPolicy", "ConfigMap"} <= {o["kind"] for o in objects}
+    apply(control_plane.api_client, objects, dry_run=True)
 
 
 def test_dry_run_rejects_an_unknown_field(
@@ -314,7 +325,8 @@ def test_cronjob_args_run_as_the_tuner_account(
     control_plane: ControlPlane, deployed: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     """The CronJob's own flags, with its ServiceAccount's token: `eni-tuner apply` runs,
-    lists the selected Nodes, patches NECs within --max-step and records Events. Only
+    lists the selected Nodes and, as deployed (--dry-run), writes nothing; with the
+    tuner-writes component it patches NECs within --max-step and records Events. Only
     the history source differs: a trace file instead of --prometheus-url."""
     api = control_plane.api_client
     names = [unique_name("cron") for _ in range(2)]
@@ -328,34 +340,37 @@ def test_cronjob_args_run_as_the_tuner_account(
     trace.write_text(
         "time,node,event\n" + "\n".join(sorted(rows, key=lambda r: float(r.split(",")[0]))) + "\n"
     )
-    container = find(deployed, "CronJob", "eni-tuner")["spec"]["jobTemplate"]["spec"]["template"][
-        "spec"
-    ]["containers"][0]
-    args = [
-        f"--trace={trace}" if a.startswith("--prometheus-url=") else a for a in container["args"]
-    ]
     with as_account(control_plane, "eni-tuner") as tuner_api:
         nec_list = client.CustomObjectsApi(tuner_api).list_cluster_custom_object
         eventually(lambda: _ok(lambda: nec_list(NEC_GROUP, NEC_VERSION, NEC_PLURAL)), "no RBAC")
         kubeconfig = _kubeconfig(control_plane, tuner_api, tmp_path / "tuner.kubeconfig")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from tuner.cli import main; main()",
-            *container["command"][1:],
-            *args,
-            f"--kubeconfig={kubeconfig}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    changes = {c["node"]: c for c in json.loads(run.stdout) if c["node"] in names}
-    assert set(changes) == set(names), run.stdout
+
+    def tune(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        container = find(objects, "CronJob", "eni-tuner")["spec"]["jobTemplate"]["spec"][
+            "template"
+        ]["spec"]["containers"][0]
+        args = [
+            f"--trace={trace}" if a.startswith("--prometheus-url=") else a
+            for a in container["args"]
+        ]
+        run = subprocess.run(
+            [sys.executable, "-c", "from tuner.cli import main; main()",
+             *container["command"][1:], *args, f"--kubeconfig={kubeconfig}"],
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        changes = {c["node"]: c for c in json.loads(run.stdout) if c["node"] in names}
+        assert set(changes) == set(names), run.stdout
+        return changes
+
     custom = client.CustomObjectsApi(api)
+    for name, change in tune(deployed).items():  # as deployed: a dry run
+        assert change["outcome"] == "would-change", change
+        notes = custom.get_cluster_custom_object(NEC_GROUP, NEC_VERSION, NEC_PLURAL, name)[
+            "metadata"
+        ]["annotations"]
+        assert (notes[MIN_WARM], notes[MAX_WARM]) == ("5", "5")
+    changes = tune(render(with_components(tmp_path / "k", "tke-observe", "tuner-writes")))
     for name in names:
         assert changes[name]["outcome"] == "changed", changes[name]
         notes = custom.get_cluster_custom_object(NEC_GROUP, NEC_VERSION, NEC_PLURAL, name)[
