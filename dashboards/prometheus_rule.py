@@ -61,7 +61,7 @@ def prometheus_rule(runbook_base: str = DEFAULT_RUNBOOK_BASE) -> str:
     )
 
 
-class _Literal(yaml.SafeDumper):
+class _Literal(yaml.SafeDumper):  # type: ignore[misc]  # yaml is untyped here
     """Multi-line strings (the expressions) as ``|`` blocks."""
 
 
