@@ -251,8 +251,8 @@ def run(
 
     def series(k: int | slice) -> tuple[Series, ...]:
         return tuple(
-            Series(name, idle[s, k].reshape((-1, idle.shape[2])).sum(axis=0),
-                   cold[s, k].reshape((-1, cold.shape[2])).sum(axis=0))
+            Series(name, np.atleast_2d(idle[s, k]).sum(axis=0),
+                   np.atleast_2d(cold[s, k]).sum(axis=0))
             for s, name in enumerate(sets)
         )  # fmt: skip
 

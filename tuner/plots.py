@@ -44,7 +44,8 @@ def figure(result: Backtest) -> Figure:
     rows = 1 + len(result.panels)
     top_height = 0.32 * len(headlines) + 0.3
     fig = Figure(figsize=(13, top_height + 2.9 * rows), layout="constrained")
-    head, *cells = fig.subfigures(1 + rows, 1, height_ratios=[top_height] + [2.9] * rows)
+    grid = fig.subfigures(1 + rows, 1, squeeze=False, height_ratios=[top_height] + [2.9] * rows)
+    head, *cells = grid[:, 0]
     for j, line in enumerate(headlines):  # per tested set: idle in bold, then cold starts
         first = j % 2 == 0
         y = 1 - (j + 0.5) / len(headlines)
