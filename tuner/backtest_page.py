@@ -13,7 +13,7 @@ import base64
 import html
 from pathlib import Path
 
-from tuner.backtest import Backtest, NodeResult
+from tuner.backtest_result import Backtest, NodeResult
 from tuner.plots import figure_png
 
 STYLE = (

@@ -2,11 +2,12 @@
 
 Top: the headline (idle slot-hours saved, in total and in percent; cold starts and
 their rate before -> after). Then one row per panel, idle slots on the left, cold
-starts on the right: the whole cluster, then the nodes :func:`tuner.backtest.choose_panels`
-picks, each titled with why it is drawn and its targets (``current 5/5 -> recommended
-2/4``). Axes are honest: every y axis starts at 0, cold starts tick in whole numbers,
-and the node panels share one scale per column so their heights compare. Each panel
-draws every series of the result, however many (``current`` first).
+starts on the right: the whole cluster, then the nodes that
+:func:`tuner.backtest_result.choose_panels` picks, each titled with why it is drawn
+and its targets (``current 5/5 -> recommended 2/4``). Axes are honest: every y axis
+starts at 0, cold starts tick in whole numbers, and the node panels share one scale
+per column so their heights compare. Each panel draws every series of the result,
+however many (``current`` first).
 
 matplotlib is imported inside the functions that draw: ``eni-tuner`` starts without it.
 """
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuner.backtest import Backtest, Series
+from tuner.backtest_result import Backtest, Series
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

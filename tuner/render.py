@@ -10,7 +10,7 @@ from rich.table import Table
 
 from pool_engine.simulator import SimulationResult, SimulationSettings
 from pool_engine.tracefile import write_table
-from tuner.backtest import Backtest
+from tuner.backtest_result import Backtest
 
 TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
 

@@ -20,7 +20,7 @@ from pool_engine.simulator import NodeTargets, SimulationSettings
 from pool_engine.trace import from_rows
 from support.traces import bursty, quiet, trace_text
 from tuner import backtest
-from tuner.backtest import Why
+from tuner.backtest_result import Why
 from tuner.cli import cli
 from tuner.history import from_trace, load_history
 

@@ -20,7 +20,7 @@ from pool_engine.config import Targets
 from pool_engine.simulator import NodeTargets, SimulationSettings
 from support.traces import bursty, quiet, trace_text
 from tuner import backtest, backtest_page, plots
-from tuner.backtest import Backtest, Outcome, Series
+from tuner.backtest_result import Backtest, Outcome, Series
 from tuner.history import load_history
 
 Write = Callable[[str, str], Path]
