@@ -114,6 +114,9 @@ class Why(enum.StrEnum):
     """Among the nodes where the tested targets save the most idle slot-hours."""
     COLDER = "cold starts grow"
     """The tested targets add cold starts there."""
+    COSTLIER = "adds the most idle"
+    """Among the nodes where the tested targets add the most idle slot-hours (the price
+    of fewer cold starts, usually)."""
 
 
 @dataclass(frozen=True)
@@ -144,18 +147,21 @@ class Panel:
 
 
 def choose_panels(rows: Iterable[NodeResult], worst: int) -> list[tuple[NodeResult, Why]]:
-    """The ``worst`` nodes where the tested targets save the most idle slot-hours, then
-    the ``worst`` where they add the most cold starts (a node is drawn once)."""
+    """Up to ``worst`` nodes of each kind, each node once: where the tested targets save
+    the most idle slot-hours, where they add the most cold starts, where they add the
+    most idle slot-hours."""
     rows = list(rows)
-    saving = sorted(
-        (r for r in rows if r.idle_saved() > 0), key=lambda r: (-r.idle_saved(), r.node)
+    kinds = (
+        (Why.SAVES, lambda r: r.idle_saved()),
+        (Why.COLDER, lambda r: float(r.cold_added())),
+        (Why.COSTLIER, lambda r: -r.idle_saved()),
     )
-    colder = sorted(
-        (r for r in rows if r.cold_added() > 0), key=lambda r: (-r.cold_added(), r.node)
-    )
-    chosen = [(r, Why.SAVES) for r in saving[:worst]]
-    taken = {r.node for r, _ in chosen}
-    chosen += [(r, Why.COLDER) for r in colder if r.node not in taken][:worst]
+    chosen: list[tuple[NodeResult, Why]] = []
+    taken: set[str] = set()
+    for why, score in kinds:
+        ranked = sorted((r for r in rows if score(r) > 0), key=lambda r: (-score(r), r.node))
+        chosen += [(r, why) for r in ranked if r.node not in taken][:worst]
+        taken |= {r.node for r, _ in chosen}
     return chosen
 
 

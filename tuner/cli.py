@@ -137,7 +137,8 @@ def backtest(
 
     Prints the headline (idle slot-hours saved, cold starts before -> after) and the
     totals of both. --png draws them hour by hour for the whole cluster and for the
-    nodes where the recommendation saves the most idle or adds cold starts; --html
+    nodes where the recommendation saves the most idle, adds cold starts or adds the
+    most idle; --html
     adds a per-node table that sorts by a click on its headers. Needs at least an
     hour of history (less: exit 3).
 

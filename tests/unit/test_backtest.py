@@ -101,13 +101,15 @@ def test_headline_and_rows_are_the_totals(write: Write) -> None:
 def test_panels_are_the_biggest_savings_then_more_cold_starts(write: Write) -> None:
     rows = quiet("a") + quiet("b") + quiet("c") + bursty("d", 6) + bursty("e", 3)
     history = load_history(write("t.csv", trace_text(rows)))
-    tested = {"a": pair(1, 1), "b": pair(2, 2), "c": pair(3, 3), "d": pair(4, 4), "e": pair(5, 5)}
+    tested = {"a": pair(1, 1), "b": pair(2, 2), "c": pair(3, 3), "d": pair(4, 4), "e": pair(6, 6)}
     result = backtest.run(history, SimulationSettings(), {}, tested, DEFAULT, worst=2)
     saved = {r.node: r.idle_saved() for r in result.nodes}
-    assert saved["a"] > saved["b"] > max(saved["c"], saved["d"]) > saved["e"] == 0
+    assert saved["a"] > saved["b"] > max(saved["c"], saved["d"]) > 0 > saved["e"]
     assert [r.node for r in result.nodes if r.cold_added() > 0] == ["d"]
     chosen = [(p.row.node, p.why) for p in result.panels]
-    assert chosen == [("a", Why.SAVES), ("b", Why.SAVES), ("d", Why.COLDER)]
+    assert chosen == [("a", Why.SAVES), ("b", Why.SAVES), ("d", Why.COLDER), ("e", Why.COSTLIER)]
+    assert result.panels[3].title().startswith("e  [adds the most idle]\ncurrent 5/5 -> "
+                                               "recommended 6/6: adds ")  # fmt: skip
     titles = [p.title() for p in result.panels]
     assert titles[0].startswith("a  [saves the most idle]\ncurrent 5/5 -> recommended 1/1: ")
     assert titles[2].startswith("d  [cold starts grow]\ncurrent 5/5 -> recommended 4/4: ")
