@@ -135,8 +135,12 @@ def backtest(
 ) -> None:
     """Replay the history under the current and the recommended targets.
 
-    Prints cold starts and idle slot-hours for both, and with --png or --html draws
-    them over time for the whole cluster and the most wasteful nodes.
+    Prints the headline (idle slot-hours saved, cold starts before -> after) and the
+    totals of both. --png draws them hour by hour for the whole cluster and for the
+    nodes where the recommendation saves the most idle, adds cold starts or adds the
+    most idle; --html
+    adds a per-node table that sorts by a click on its headers. Needs at least an
+    hour of history (less: exit 3).
 
     \b
     Examples:

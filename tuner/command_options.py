@@ -117,21 +117,23 @@ backtest_options = option_group(
         "--png",
         "png_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Write idle slots and cold starts over time, in total and for the worst nodes, "
-        "as a PNG.",
+        help="Write the headline and idle slots and cold starts per hour, for all nodes and "
+        "for the nodes worth a look (the biggest savings, more cold starts, more idle), as a PNG.",
     ),
     click.option(
         "--html",
         "html_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Write the same as a self-contained HTML report.",
+        help="Write a self-contained HTML report: headline, the same figure and a sortable "
+        "per-node table.",
     ),
     click.option(
         "--worst",
         type=click.IntRange(0, 10),
         default=3,
         show_default=True,
-        help="How many of the most wasteful nodes to show.",
+        help="Node panels of each kind: the nodes where the recommendation saves the most idle "
+        "slot-hours, adds the most cold starts, adds the most idle slot-hours.",
     ),
 )
 """What ``backtest`` tests and draws."""

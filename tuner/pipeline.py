@@ -22,7 +22,7 @@ from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
 from pool_engine.trace import load_trace
-from tuner import analysis, plots, rollback
+from tuner import analysis, backtest_page, plots, rollback
 from tuner import apply as applying
 from tuner import backtest as backtesting
 from tuner.apply import Change
@@ -196,24 +196,29 @@ def backtest(
 ) -> backtesting.Backtest:
     """``eni-tuner backtest``: history -> targets to test -> replays -> figures."""
     history = load_history(source, objective.mode)
+    backtesting.require_an_hour(history)  # before any analysis: exit 3, one line
     current = {**current_from(history), **replay.overrides()}
     default = replay.default_targets(objective.mode)
+    status: dict[str, str] = {}
     if settings.recommended_file is not None:
         recommended = load_overrides(settings.recommended_file)
     else:
         analysis_settings = objective.analysis(replay, None, history.bind_latency)
         recs = analyse(history, analysis_settings, current, default)
         recommended = {r.node: r.recommended for r in recs}
+        status = {r.node: r.status.value for r in recs}
     watch = Stopwatch()
     latency = replay.latency(objective.mode, history.bind_latency)
     simulation = replace(replay.simulation(), bind_latency=latency)
-    result = backtesting.run(history, simulation, current, recommended, default, settings.worst)
+    result = backtesting.run(
+        history, simulation, current, recommended, default, settings.worst, status
+    )
     log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
     if settings.png_file is not None:
         plots.write_png(result, settings.png_file)
         log.info(f"wrote {settings.png_file}")
     if settings.html_file is not None:
-        plots.write_html(result, settings.html_file)
+        backtest_page.write_html(result, settings.html_file)
         log.info(f"wrote {settings.html_file}")
     return render(result, renderer)
 

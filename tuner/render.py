@@ -10,7 +10,7 @@ from rich.table import Table
 
 from pool_engine.simulator import SimulationResult, SimulationSettings
 from pool_engine.tracefile import write_table
-from tuner.backtest import Backtest
+from tuner.backtest_result import Backtest
 
 TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
 
@@ -69,8 +69,10 @@ def _cells(s: dict[str, float | int], span: float) -> list[str]:
 
 
 def backtest_totals(result: Backtest) -> str:
-    """One line per set of targets: pod starts, cold starts, idle slot-hours."""
-    return "".join(
+    """The headline (idle slot-hours saved, cold starts before -> after), then one line
+    per set of targets: pod starts, cold starts, idle slot-hours."""
+    heads = "".join(f"{h.idle_text()}\n{h.cold_text()}\n\n" for h in result.headlines())
+    return heads + "".join(
         f"{name:>12}: {t['pod_starts']:,} pod starts, {t['cold_starts']:,} cold "
         f"({t['cold_start_rate']:.2%}), {t['idle_slot_hours']:,.1f} idle slot-hours\n"
         for name, t in result.totals.items()

@@ -183,4 +183,5 @@ class BacktestSettings:
     html_file: Path | None = None
     """Where to write the same as a self-contained HTML report."""
     worst: int = 3
-    """How many of the most wasteful nodes to draw."""
+    """Node panels of each kind: the biggest idle savings, the most added cold starts,
+    the most added idle."""
