@@ -16,8 +16,8 @@ from kubernetes import client
 
 from kube_adapter.client import ClientSettings, connect
 from kube_adapter.logs import error_line
-from pool_engine.errors import PoolEngineError
 from pool_engine.config import Mode, Targets
+from pool_engine.errors import PoolEngineError
 from pool_engine.simulator import NodeTargets
 from pool_engine.warm_schedule import Block, WarmSchedule
 from tuner import stored_schedules
@@ -180,9 +180,11 @@ def test_a_bad_now_is_one_line_and_exit_2(control_plane: ControlPlane) -> None:
     assert "'yesterday' is not an RFC 3339 time" in done.error
 
 
-def rec(node: str, schedule: WarmSchedule | None, pair: Targets = Targets(3, 6)) -> Recommendation:
+def rec(node: str, schedule: WarmSchedule | None) -> Recommendation:
+    """Recommended 3/6 all day, and ``schedule``."""
     return Recommendation(node, RecommendationStatus.RECOMMENDED, NodeTargets(Targets(5, 5)),
-                          NodeTargets(pair), None, None, 48.0, 500, 0.9, "", schedule=schedule)  # fmt: skip
+                          NodeTargets(Targets(3, 6)), None, None, 48.0, 500, 0.9, "",
+                          schedule=schedule)  # fmt: skip
 
 
 def test_apply_schedule_stores_within_the_guardrails_and_rolls_back(
