@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from exporter.band import Band
 from exporter.engine import PoolEngine
+from exporter.timetable import InForce
 from exporter.waits import PodWaits
 from pool_engine.config import Mode
+from pool_engine.warm_schedule import Block
 
 Items = tuple[tuple[str, float], ...]
 
@@ -56,6 +58,8 @@ class PoolRow:
     out_of_band: Items = ()
     """Seconds outside the band by side (cluster mode)."""
     shadow: ShadowRow | None = None
+    schedule: Block | None = None
+    """The block of the pool's time-of-day schedule in force, if it has one."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class ClusterView:
     """tke-observe: (bound, in use) per pool as TKE shows them."""
     waits: PodWaits | None = None
     """tke-observe: the real pods' cold starts."""
+    blocks: Mapping[tuple[str, Mode], InForce] = field(default_factory=dict)
+    """The block in force of each pool with a time-of-day schedule."""
 
 
 def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = None) -> Snapshot:
@@ -96,6 +102,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
         binds = _items(counters.binds.items())
         releases = _items(counters.releases.items())
         band = cluster.band.seconds(*key) if cluster else None
+        scheduled = cluster.blocks.get(key) if cluster else None
         if tke is None:
             bound, holding, waiting = pool.bound, pool.holding, pool.waiting
             in_flight: int | None = pool.in_flight
@@ -125,6 +132,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
                 rejections=_items(counters.rejections.items()),
                 out_of_band=() if band is None else _sides(band),
                 shadow=shadow,
+                schedule=scheduled.block if scheduled else None,
             )
         )
     without = waits.without_slot if waits and tke is not None else {}

@@ -128,7 +128,7 @@ def test_the_switch_sets_the_pair_of_the_block_in_force(
     api = control_plane.api_client
     names, selector = scheduled
     dry = switch(control_plane, selector, "2025-01-06T23:10:00Z", "--dry-run")
-    assert dry.exit_code == 2, dry.output  # the invalid schedule, named at the end
+    assert dry.exit_code == 2, dry.error  # the invalid schedule, named at the end
     assert pair(api, names["sched"]) == ("5", "5")  # a dry run writes nothing
     assert not events(api, names["bad"], "WarmScheduleRefused")
 
