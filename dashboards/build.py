@@ -16,13 +16,14 @@ from pathlib import Path
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import node, overview, tuner
+from dashboards import node, overview, schedule, tuner
 
 HERE = Path(__file__).resolve().parent
 BUILDERS: dict[str, Callable[[], Dashboard]] = {
     "eni-pool-overview.json": overview.build,
     "eni-pool-node.json": node.build,
     "eni-pool-tuner.json": tuner.build,
+    "eni-pool-schedule.json": schedule.build,
 }
 
 

@@ -24,10 +24,14 @@ CLUSTER_ONLY = (
     "eni_pool_out_of_band_seconds_total",
     "eni_pool_shadow_",
     "eni_pool_pods_without_slot_total",
+    "eni_pool_schedule_active_block",
+    "eni_pool_scheduled_",
 )
 """Series (or prefixes) that only `eni-exporter run` publishes: refusals of NEC
-annotations, time outside the band, and in tke-observe the shadow engine's figures and
-the pods TKE left without a slot. `eni-exporter simulate` has none of them."""
+annotations, time outside the band, in tke-observe the shadow engine's figures and
+the pods TKE left without a slot, and the blocks of NEC schedules. `eni-exporter
+simulate` has none of them (tests/integration/test_schedule_dashboard.py evaluates
+the schedule dashboard on an exporter that has)."""
 
 
 @dataclass(frozen=True)
