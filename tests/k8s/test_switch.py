@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,3 +232,41 @@ def test_apply_schedule_stores_within_the_guardrails_and_rolls_back(
     assert pair(api, fresh) == ("5", "5")
     assert WarmSchedule.loads(notes(api, stale)[SCHEDULE]) == NIGHT  # the stale one is back
     assert events(api, stale, "WarmScheduleRolledBack")
+
+
+def test_apply_schedule_from_the_command_line(
+    control_plane: ControlPlane, nec_crd: object, tmp_path: Path
+) -> None:
+    """Without a schedule in the recommendations (a steady pod every 10 minutes), apply
+    --schedule removes a stale schedule and writes the all-day pair, in one patch; the
+    dry run writes nothing; opt-out holds; --max-step is refused with --schedule."""
+    api = control_plane.api_client
+    stale, out = unique_name("cs"), unique_name("co")
+    create_nec(api, stale, {MIN: "5", MAX: "5", SCHEDULE: NIGHT.dumps()})
+    create_nec(api, out, {MIN: "5", MAX: "5", SCHEDULE: NIGHT.dumps(), OPT_OUT: "true"})
+    rows = [f"{600.0 * j + 17 + k},{n},{e}" for n in (stale, out) for j in range(30 * 6)
+            for k, e in ((0, "start"), (1800, "stop"))]  # fmt: skip
+    trace = tmp_path / "history.csv"
+    trace.write_text("time,node,event\n" + "\n".join(rows) + "\n")
+    kube = ("--kubeconfig", str(control_plane.kubeconfig), "--trace", str(trace))
+    refused = run("apply", *kube, "--schedule", "--max-step", "2")
+    assert refused.exit_code == 2 and "--max-step does not apply to --schedule" in refused.error
+
+    dry = run("apply", *kube, "--schedule", "--min-history", "1", "--dry-run", "-o", "json")
+    assert dry.exit_code == 0, dry.error
+    outcome = {c["node"]: c for c in json.loads(dry.stdout)}
+    assert outcome[stale]["outcome"] == "would-change"
+    assert outcome[stale]["before"] == NIGHT.to_json()
+    (block,) = outcome[stale]["after"]
+    assert (block["from_hour"], block["to_hour"]) == (0, 24)
+    assert notes(api, stale)[SCHEDULE] == NIGHT.dumps()
+
+    done = run("apply", *kube, "--schedule", "--min-history", "1", "-o", "json")
+    assert done.exit_code == 0, done.error
+    outcome = {c["node"]: c for c in json.loads(done.stdout)}
+    assert outcome[out]["outcome"].startswith("skipped: opted out")
+    assert SCHEDULE in notes(api, out)
+    assert SCHEDULE not in notes(api, stale)
+    assert pair(api, stale) == (str(block["min_warm"]), str(block["max_warm"]))
+    record = json.loads(notes(api, stale)["eni-pool.io/previous-warm-schedule"])
+    assert record["schedule"] == NIGHT.to_json() and record["mode"] == "route-eni"
