@@ -17,7 +17,7 @@ import click
 from kube_adapter.logs import LogFormat, LogLevel, error_line, setup
 from pool_engine.errors import PoolEngineError
 from tuner import output as renderers
-from tuner import pipeline
+from tuner import pipeline, schedule_pipeline
 from tuner.command_options import apply_options, backtest_options, switch_options
 from tuner.history_options import history_options, required
 from tuner.options import HOURS, objective_options, output_option, replay_options
@@ -126,7 +126,7 @@ def apply(
     if not settings.rollback:
         source = required(source)
     if settings.schedule:
-        pipeline.apply_schedules(
+        schedule_pipeline.apply_schedules(
             source, replay, objective, settings, renderers.APPLY_SCHEDULE[output]
         )
         return
@@ -154,7 +154,7 @@ def switch(settings: SwitchSettings, output: OutputFormat) -> None:
       eni-tuner switch --now 2025-01-06T02:30:00Z --dry-run
     """
     _logs(settings.log_format)
-    pipeline.switch(settings, renderers.SWITCH[output])
+    schedule_pipeline.switch(settings, renderers.SWITCH[output])
 
 
 @cli.command()

@@ -16,13 +16,8 @@ import yaml
 
 from tuner import render, report, schedule_report
 from tuner.backtest import Backtest
-from tuner.pipeline import (
-    ApplyReport,
-    RecommendReport,
-    ScheduleReport,
-    SimulationReport,
-    SwitchReport,
-)
+from tuner.pipeline import ApplyReport, RecommendReport, SimulationReport
+from tuner.schedule_pipeline import ScheduleReport, SwitchReport
 
 
 class OutputFormat(enum.StrEnum):
