@@ -22,7 +22,7 @@ from pathlib import Path
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import node, overview, prometheus_rule, tuner
+from dashboards import node, overview, prometheus_rule, schedule, tuner
 
 HERE = Path(__file__).resolve().parent
 DEPLOY = HERE.parent / "deploy" / "components"
@@ -30,6 +30,7 @@ BUILDERS: dict[str, Callable[[], Dashboard]] = {
     "eni-pool-overview.json": overview.build,
     "eni-pool-node.json": node.build,
     "eni-pool-tuner.json": tuner.build,
+    "eni-pool-schedule.json": schedule.build,
 }
 
 

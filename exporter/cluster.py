@@ -14,7 +14,9 @@ pods already running at the first full sync are taken into the pools without bei
 counted again: the exporter before this one counted them when they started.
 
 A refused NEC change leaves the previous targets, is logged, counted and reported as
-a Kubernetes Event on the NEC object, once per change read. When the engine acts
+a Kubernetes Event on the NEC object, once per change read. A NEC's time-of-day
+schedule (:mod:`exporter.timetable`) is followed by the acting engine itself, hour by
+hour; in tke-observe only its block in force is published. When the engine acts
 (``simulated``), what must outlive a restart is kept on each node's NEC object: the
 defaults in force when the node was first seen and the targets last in force
 (:mod:`exporter.records`); a restarted exporter takes them from there. The engine
@@ -43,8 +45,10 @@ from exporter.records import NodeRecords
 from exporter.shadow import ShadowCloud, ShadowReconciler
 from exporter.snapshot import ClusterView, Snapshot, take_snapshot
 from exporter.target_changes import TargetChanges, source_of
+from exporter.timetable import Timetable
 from exporter.waits import PodWaits
 from kube_adapter.events import EventType, NecEvent
+from kube_adapter.nec import targets_annotations
 from kube_adapter.watcher import Resource, Watcher
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Defaults, Mode, Refusal, default_limits
@@ -81,6 +85,7 @@ class ClusterEngine:
         *,
         observe: bool,
         cloud: CloudSettings | None = None,
+        day_offset: float = 0.0,
     ) -> None:
         self.changes = changes
         self.watchers = watchers
@@ -117,6 +122,8 @@ class ClusterEngine:
         self._settling: dict[tuple[str, Mode], NodePool] = {}
         """Pools that took pods of the first sync without deciding yet, in order."""
         self._band_at = -BAND_SECONDS
+        self.timetable = Timetable(day_offset)
+        """Time-of-day schedules; engine time 0 lies ``day_offset`` s past 00:00 UTC."""
 
     # --- the daemon's hooks -------------------------------------------------------------
 
@@ -142,6 +149,8 @@ class ClusterEngine:
         for change in self._drain():
             self._apply(change, now, counting=True)
         try:
+            if self.timetable.hour_began(now) and not self.observe:
+                self._switch(now)
             while self._settling:  # pools that took pods of the first sync: decide now
                 self.reconciler.reconcile(self._settling.pop(next(iter(self._settling))), now)
             self.reconciler.step(now)
@@ -150,6 +159,16 @@ class ClusterEngine:
                 self._see_band(now)
         except Exception as error:
             self.incidents.survived(Where.STEP, error, "stepping the engine")
+
+    def _switch(self, now: float) -> None:
+        """At an hour boundary: each scheduled pool whose pair changes gets it (R7)."""
+        for key in self.timetable:
+            pool = self.registry.pools.get(key)
+            scheduled = self.timetable.in_force(key, now)
+            if pool is None or scheduled is None or scheduled.targets == pool.targets:
+                continue
+            self.reconciler.configure(pool, targets_annotations(scheduled.targets, key[1]), now)
+            self.records.remember(pool)
 
     def _see_band(self, now: float) -> None:
         """Each pool's bound count against its band; publish while one is outside."""
@@ -172,11 +191,15 @@ class ClusterEngine:
         return self._synced
 
     def snapshot(self, now: float) -> Snapshot:
+        blocks = {key: block for key in self.timetable
+                  if (block := self.timetable.in_force(key, now)) is not None}  # fmt: skip
         if not self.observe:
-            view = ClusterView(self.band, target_changes=self.target_changes.items)
+            view = ClusterView(self.band, target_changes=self.target_changes.items, blocks=blocks)
             return take_snapshot(self.reconciler, now, view)
         tke = {(pool.node, pool.mode): self._observed(pool) for pool in self.registry}
-        view = ClusterView(self.band, tke, self.waits, self.target_changes.items)
+        view = ClusterView(
+            self.band, tke, self.waits, target_changes=self.target_changes.items, blocks=blocks
+        )
         return take_snapshot(self.reconciler, now, view)
 
     def _observed(self, pool: NodePool) -> tuple[int, int]:
@@ -212,6 +235,7 @@ class ClusterEngine:
         if change.deleted:
             self.nodes.pop(change.key, None)
             self.records.forget(change.key)
+            self.timetable.forget(change.key)
             for pool in self.registry.forget(change.key):
                 for pod in self.pods_in.pop((pool.node, pool.mode), {}):
                     self.pods.pop(pod, None)
@@ -269,11 +293,14 @@ class ClusterEngine:
     def _nec(self, change: Change, now: float) -> None:
         if change.deleted:
             self.necs.pop(change.key, None)
+            self.timetable.forget(change.key)
             return  # the node keeps its last targets, as TKE's agent does
-        assert isinstance(change.info, NecInfo)
+        info = change.info
+        assert isinstance(info, NecInfo)
         before = self.necs.get(change.key)
-        self.necs[change.key] = change.info
-        if before is None or before.annotations != change.info.annotations:
+        self.necs[change.key] = info
+        read = (info.annotations, info.schedules)
+        if before is None or (before.annotations, before.schedules) != read:
             for mode in Mode:
                 pool = self.registry.pools.get((change.key, mode))
                 if pool is not None:
@@ -281,7 +308,7 @@ class ClusterEngine:
                     self._configure(pool, now)
                     if pool.targets != was:
                         source = source_of(before.annotations if before else {},
-                                           change.info.annotations)  # fmt: skip
+                                           info.annotations)  # fmt: skip
                         self.target_changes.changed(pool.node, pool.mode, source)
         self.records.store(change.key)  # a NEC made after its node, or our record edited away
 
@@ -314,7 +341,17 @@ class ClusterEngine:
         """Apply the node's NEC, if it has one, and remember the targets in force."""
         nec = self.necs.get(pool.node)
         if nec is not None:
-            for refusal in self.reconciler.configure(pool, nec.annotations, now):
+            annotations = nec.annotations
+            key = (pool.node, pool.mode)
+            refused = self.timetable.read(key, nec.schedules)
+            if refused is not None and not self.observe:  # in tke-observe: the switch's to say
+                log.warning("refused NEC %s (%s): %s", nec.name, refused.reason, refused.message)
+                self.outbox.post(refusal_event(nec, refused))
+                self.reconciler.refused(pool, refused)
+            scheduled = None if self.observe else self.timetable.in_force(key, now)
+            if scheduled is not None:  # the schedule's pair stands for the NEC's pair
+                annotations = {**annotations, **targets_annotations(scheduled.targets, pool.mode)}
+            for refusal in self.reconciler.configure(pool, annotations, now):
                 log.warning("refused NEC %s (%s): %s", nec.name, refusal.reason, refusal.message)
                 self.outbox.post(refusal_event(nec, refusal))
         self.records.remember(pool)

@@ -107,6 +107,25 @@ FAMILIES = (
         split=("source", lambda r: r.target_changes),
     ),
     Family(
+        "eni_pool_schedule_active_block",
+        GAUGE,
+        "UTC hour (0-23) at which the block of the node's time-of-day schedule in force "
+        "began; no sample without a schedule.",
+        lambda r: r.schedule.from_hour if r.schedule else None,
+    ),
+    Family(
+        "eni_pool_scheduled_min_warm_target",
+        GAUGE,
+        "Min warm target the node's time-of-day schedule sets now.",
+        lambda r: r.schedule.targets.min_warm if r.schedule else None,
+    ),
+    Family(
+        "eni_pool_scheduled_max_warm_target",
+        GAUGE,
+        "Max warm target the node's time-of-day schedule sets now.",
+        lambda r: r.schedule.targets.max_warm if r.schedule else None,
+    ),
+    Family(
         "eni_pool_shadow_bound_slots",
         GAUGE,
         "tke-observe: slots the shadow engine would keep bound (its B + K).",

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kube_adapter.events import NecEvent, post_event
-from kube_adapter.nec import RECORD_KEYS, Necs, tke_annotations
+from kube_adapter.nec import RECORD_KEYS, Necs, schedule_annotations, tke_annotations
 from kube_adapter.watcher import Resource, Watcher
 from pool_engine.config import Mode, instance_family
 
@@ -72,6 +72,8 @@ class NecInfo:
     """Only the tke.cloud.tencent.com/ annotations."""
     record: dict[str, str] = field(default_factory=dict)
     """The exporter's own record of the node (kube_adapter.nec.RECORD_KEYS), as stored."""
+    schedules: dict[str, str] = field(default_factory=dict)
+    """The time-of-day schedule annotations (kube_adapter.nec.SCHEDULE_KEY), as stored."""
 
 
 Info = NodeInfo | PodInfo | NecInfo
@@ -138,7 +140,8 @@ def nec_info(obj: dict[str, Any]) -> NecInfo:
     meta = obj["metadata"]
     annotations = meta.get("annotations") or {}
     record = {k: annotations[k] for k in RECORD_KEYS if k in annotations}
-    return NecInfo(meta["name"], meta.get("uid", ""), tke_annotations(annotations), record)
+    return NecInfo(meta["name"], meta.get("uid", ""), tke_annotations(annotations), record,
+                   schedule_annotations(annotations))  # fmt: skip
 
 
 def _timestamp(text: object) -> float | None:

@@ -42,6 +42,7 @@ from kube_adapter import logs
 from kube_adapter.client import connect
 from kube_adapter.lease import ApiLeases, Elector, identity
 from pool_engine.errors import InputError
+from pool_engine.warm_schedule import day_offset
 
 if TYPE_CHECKING:
     from kube_adapter.client import ApiClient
@@ -119,9 +120,10 @@ def _term(
     outbox = Outbox(NecWriter(api), may_act, incidents)
     outbox.start()
     observe = settings.provider is Provider.TKE_OBSERVE
+    started, origin = time.monotonic(), time.time()  # engine time 0, and in UTC
     engine = ClusterEngine(changes, watchers, settings.defaults, outbox, incidents,
-                           observe=observe, cloud=settings.cloud)  # fmt: skip
-    started = time.monotonic()
+                           observe=observe, cloud=settings.cloud,
+                           day_offset=day_offset(origin))  # fmt: skip
     daemon = Daemon(
         Engine(engine.reconciler, engine.advance, engine.snapshot, engine.ready),
         replica.instruments,

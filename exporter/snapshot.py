@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from exporter.band import Band
 from exporter.engine import PoolEngine
+from exporter.timetable import InForce
 from exporter.waits import PodWaits
 from pool_engine.config import Mode
+from pool_engine.warm_schedule import Block
 
 Items = tuple[tuple[str, float], ...]
 
@@ -58,6 +60,8 @@ class PoolRow:
     target_changes: Items = ()
     """Changes of the warm targets from NEC updates, by source (cluster mode)."""
     shadow: ShadowRow | None = None
+    schedule: Block | None = None
+    """The block of the pool's time-of-day schedule in force, if it has one."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class ClusterView:
     """tke-observe: the real pods' cold starts."""
     target_changes: Callable[[str, Mode], Items] | None = None
     """A pool's changes of warm targets by source (exporter.target_changes)."""
+    blocks: Mapping[tuple[str, Mode], InForce] = field(default_factory=dict)
+    """The block in force of each pool with a time-of-day schedule."""
 
 
 def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = None) -> Snapshot:
@@ -100,6 +106,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
         binds = _items(counters.binds.items())
         releases = _items(counters.releases.items())
         band = cluster.band.seconds(*key) if cluster else None
+        scheduled = cluster.blocks.get(key) if cluster else None
         if tke is None:
             bound, holding, waiting = pool.bound, pool.holding, pool.waiting
             in_flight: int | None = pool.in_flight
@@ -130,6 +137,7 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
                 out_of_band=() if band is None else _sides(band),
                 target_changes=_changes(cluster, pool.node, pool.mode),
                 shadow=shadow,
+                schedule=scheduled.block if scheduled else None,
             )
         )
     without = waits.without_slot if waits and tke is not None else {}

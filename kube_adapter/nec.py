@@ -26,6 +26,7 @@ from pool_engine.config import (
     Defaults,
     Limits,
     Mode,
+    Reason,
     Refusal,
     Targets,
     Usage,
@@ -33,6 +34,7 @@ from pool_engine.config import (
     parse_targets,
 )
 from pool_engine.errors import KubernetesConflict, KubernetesError
+from pool_engine.warm_schedule import ScheduleProblem, WarmSchedule
 
 if TYPE_CHECKING:
     from kube_adapter.client import ApiClient, CustomObjectsApi
@@ -72,6 +74,42 @@ def capacity(annotations: Mapping[str, str], mode: Mode) -> int | None:
         return None
     limits = parse_limits(annotations, mode, Limits(0, 1), Usage())
     return limits.capacity if isinstance(limits, Limits) else None
+
+
+# --- time-of-day schedules (docs/contracts/annotations.md, "Time-of-day schedules") ----
+
+SCHEDULE_KEY = {
+    Mode.ROUTE_ENI: "eni-pool.io/warm-schedule",
+    Mode.DIRECT_ENI: "eni-pool.io/direct-eni-warm-schedule",
+}
+"""Per mode: the node's warm targets by UTC hour of day, as ``WarmSchedule.dumps()``."""
+
+
+def schedule_annotations(annotations: Mapping[str, str] | None) -> dict[str, str]:
+    """Only the schedule annotations (:data:`SCHEDULE_KEY`) of a NEC."""
+    keys = SCHEDULE_KEY.values()
+    return {k: v for k, v in (annotations or {}).items() if k in keys}
+
+
+def parse_schedule(annotations: Mapping[str, str], mode: Mode) -> WarmSchedule | Refusal | None:
+    """The schedule of ``mode``: None when the key is absent, else the schedule, or a
+    Refusal (``invalid_schedule``) naming the block at fault. Every block's pair obeys
+    the rules of the pair annotations (integers, 0 <= min <= max, within range)."""
+    key = SCHEDULE_KEY[mode]
+    text = annotations.get(key)
+    if text is None:
+        return None
+    try:
+        schedule = WarmSchedule.loads(text)
+    except ScheduleProblem as problem:
+        where = f" block {problem.index + 1}:" if problem.index is not None else ""
+        return Refusal(Reason.INVALID_SCHEDULE, f"{key}:{where} {problem.problem}")
+    for block in schedule.blocks():
+        checked = parse_targets(targets_annotations(block.targets, mode), mode)
+        if isinstance(checked, Refusal):
+            span = f"{block.from_hour}-{block.to_hour}"
+            return Refusal(Reason.INVALID_SCHEDULE, f"{key}: block {span}: {checked.message}")
+    return schedule
 
 
 # --- what the exporter keeps on a NEC across its restarts ------------------------------

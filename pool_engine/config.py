@@ -62,6 +62,8 @@ class Reason(enum.StrEnum):
     MIN_ABOVE_MAX = "min_above_max"
     BELOW_IN_USE = "below_in_use"
     OUT_OF_RANGE = "out_of_range"
+    INVALID_SCHEDULE = "invalid_schedule"
+    """A time-of-day schedule annotation that is not one (docs/contracts/annotations.md)."""
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,12 @@ class Reconciler:
         self._seen.collect(pool)
         return refusals
 
+    def refused(self, pool: NodePool, refusal: Refusal) -> None:
+        """Count a refusal the caller judged itself (a time-of-day schedule annotation,
+        docs/contracts/annotations.md); nothing else changes."""
+        self._seen.changed = True
+        self._seen.counted((pool.node, pool.mode)).rejections[refusal.reason] += 1
+
     # --- rebuilding after a restart, and inventory syncs ---------------------------------
 
     def rebuild(self, pool: NodePool, holders: Mapping[str, str], now: float) -> None:

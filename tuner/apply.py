@@ -63,6 +63,11 @@ class Writing:
     """Who wrote, in the record of previous values and in the Event."""
     verb: str = "set"
     """What the Event says was done to the pair."""
+    record: bool = True
+    """Keep the replaced pair in ``eni-pool.io/previous-warm-targets`` (``switch`` does
+    not: the pair it replaces is the schedule's, not a tuning decision to roll back)."""
+    message: Callable[[Change], str] | None = None
+    """The Event's message; None: ``<by> <verb> min/max warm <before> -> <after>``."""
 
 
 def plan(
@@ -75,7 +80,7 @@ def plan(
     planned: list[tuple[float, Change]] = []
     for rec in recs:
         change = _plan_one(rec, necs.get(rec.node), guard, mode)
-        planned.append((_benefit(rec), change))
+        planned.append((benefit(rec), change))
     wanted = sorted((p for p in planned if p[1].result is Result.CHANGED), key=lambda p: -p[0])
     over = {id(c) for _, c in wanted[guard.max_changes :]}
     return [skipped(c, "change cap reached") if id(c) in over else c for _, c in planned]
@@ -90,23 +95,25 @@ def _plan_one(
     excluded = excluded_by(rec.node, annotations, guard)
     if excluded is not None:
         return Change(rec.node, current, None, Result.SKIPPED, excluded)
-    too_short = rec.history_hours < guard.min_history_hours
-    if rec.status is RecommendationStatus.INSUFFICIENT_HISTORY or too_short:
-        return Change(
-            rec.node,
-            current,
-            None,
-            Result.SKIPPED,
-            f"{rec.history_hours:.1f} h of history (need {guard.min_history_hours:g} h)",
-        )
-    if rec.status is RecommendationStatus.BORROWED and not guard.apply_borrowed:
-        why = "borrowed from similar nodes (--apply-borrowed writes it)"
-        return Change(rec.node, current, None, Result.SKIPPED, why)
+    held = held_back(rec, guard)
+    if held is not None:
+        return Change(rec.node, current, None, Result.SKIPPED, held)
     target = Targets(rec.recommended.min_warm, rec.recommended.max_warm)
     return bounded(rec.node, current, target, annotations, guard, mode)
 
 
-def _benefit(rec: Recommendation) -> float:
+def held_back(rec: Recommendation, guard: Guardrails) -> str | None:
+    """Why the guardrails keep a recommendation off its node (too little history, or
+    borrowed without --apply-borrowed), or None."""
+    too_short = rec.history_hours < guard.min_history_hours
+    if rec.status is RecommendationStatus.INSUFFICIENT_HISTORY or too_short:
+        return f"{rec.history_hours:.1f} h of history (need {guard.min_history_hours:g} h)"
+    if rec.status is RecommendationStatus.BORROWED and not guard.apply_borrowed:
+        return "borrowed from similar nodes (--apply-borrowed writes it)"
+    return None
+
+
+def benefit(rec: Recommendation) -> float:
     """Order of changes under the cap: fixing cold starts first, then idle saved."""
     if rec.before is None or rec.after is None:
         return 0.0
@@ -179,21 +186,18 @@ def _patch(api: ApiClient, necs: Necs, change: Change, writing: Writing) -> Chan
         fresh = writing.replan(change.node, meta.get("annotations") or {})
         if fresh.result is not Result.CHANGED or fresh.after is None or fresh.before is None:
             return replace(fresh, retries=attempt)
-        previous = {
-            "min_warm": fresh.before.min_warm,
-            "max_warm": fresh.before.max_warm,
-            "mode": str(writing.mode),
-            "changed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "by": writing.by,
-        }
-        body = {
-            "metadata": {
-                "resourceVersion": meta["resourceVersion"],
-                "annotations": {
-                    **targets_annotations(fresh.after, writing.mode),
-                    PREVIOUS: json.dumps(previous),
-                },
+        annotations = targets_annotations(fresh.after, writing.mode)
+        if writing.record:
+            previous = {
+                "min_warm": fresh.before.min_warm,
+                "max_warm": fresh.before.max_warm,
+                "mode": str(writing.mode),
+                "changed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "by": writing.by,
             }
+            annotations[PREVIOUS] = json.dumps(previous)
+        body = {
+            "metadata": {"resourceVersion": meta["resourceVersion"], "annotations": annotations}
         }
         try:
             patched = necs.patch(change.node, body, dry_run=writing.dry_run)
@@ -211,6 +215,9 @@ def _patch(api: ApiClient, necs: Necs, change: Change, writing: Writing) -> Chan
 
 def _event(uid: str, change: Change, writing: Writing) -> NecEvent:
     assert change.before is not None and change.after is not None
+    if writing.message is not None:
+        return NecEvent(change.node, uid, writing.reason, writing.message(change),
+                        EventType.NORMAL, "eni-tuner")  # fmt: skip
     message = (
         f"{writing.by} {writing.verb} min/max warm"
         f" {change.before.min_warm}/{change.before.max_warm}"

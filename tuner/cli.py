@@ -17,12 +17,18 @@ import click
 from kube_adapter.logs import LogFormat, LogLevel, error_line, setup
 from pool_engine.errors import PoolEngineError
 from tuner import output as renderers
-from tuner import pipeline
-from tuner.command_options import apply_options, backtest_options
+from tuner import pipeline, schedule_pipeline
+from tuner.command_options import apply_options, backtest_options, switch_options
 from tuner.history_options import history_options, required
 from tuner.options import HOURS, objective_options, output_option, replay_options
 from tuner.output import OutputFormat
-from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
+from tuner.settings import (
+    ApplySettings,
+    BacktestSettings,
+    ObjectiveSettings,
+    ReplaySettings,
+    SwitchSettings,
+)
 from tuner.sources import HistorySource
 
 
@@ -38,6 +44,7 @@ def cli() -> None:
       recommend  per-node min/max warm targets from churn history
       simulate   replay a churn trace through the pool policy and report
                  cold starts, waits and idle slot-seconds per node
+      switch     put in force the pair of each stored schedule's block (a CronJob)
 
     \b
     Exit codes: 0 success; 1 unexpected failure; 2 bad input;
@@ -111,13 +118,43 @@ def apply(
       eni-tuner apply --trace churn.csv --dry-run
       eni-tuner apply --trace churn.csv --max-step 2 --selector pool=batch -o json
       eni-tuner apply --rollback --selector pool=batch
+      eni-tuner apply --trace churn.csv --schedule --dry-run
     """
     _logs(settings.log_format)
     if settings.rollback and source is not None:
         raise click.UsageError("--rollback reads no history: drop --trace/--prometheus-url")
     if not settings.rollback:
         source = required(source)
+    if settings.schedule:
+        schedule_pipeline.apply_schedules(
+            source, replay, objective, settings, renderers.APPLY_SCHEDULE[output]
+        )
+        return
     pipeline.apply(source, replay, objective, settings, renderers.APPLY[output])
+
+
+@cli.command()
+@switch_options
+@output_option(renderers.SWITCH)
+def switch(settings: SwitchSettings, output: OutputFormat) -> None:
+    """Put in force the pair of each stored schedule's block (run every few minutes).
+
+    For every NEC with a valid eni-pool.io/warm-schedule (direct-eni:
+    eni-pool.io/direct-eni-warm-schedule, both stored by `apply --schedule`), sets the
+    pair of the block in force at --now: both keys in one patch guarded by the NEC's
+    resourceVersion, capped at the node's max-attach, with an Event per switch. A pair
+    already in force is left alone. Opt-out and --selector hold; nothing is analysed,
+    so --min-history and --max-changes do not apply. An invalid schedule leaves its
+    node as it is (Warning Event, log line) and the run ends with exit 2 naming it.
+
+    \b
+    Examples:
+      eni-tuner switch --dry-run
+      eni-tuner switch --selector pool=batch -o json
+      eni-tuner switch --now 2025-01-06T02:30:00Z --dry-run
+    """
+    _logs(settings.log_format)
+    schedule_pipeline.switch(settings, renderers.SWITCH[output])
 
 
 @cli.command()

@@ -1,14 +1,26 @@
-"""The option groups only one command has: ``apply``'s guardrails, ``backtest``'s files."""
+"""The option groups only one command has: ``apply``'s guardrails, ``switch``'s
+cluster and instant, ``backtest``'s files."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from kube_adapter.logs import LogFormat
 from tuner.options import COUNT, HOURS, MAX_COUNT, EnumChoice, option_group
-from tuner.settings import ApplySettings, BacktestSettings
+from tuner.settings import ApplySettings, BacktestSettings, SwitchSettings
+from tuner.window import parse_window
+
+_KUBECONFIG = click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Kubeconfig file  [default: in-cluster config, then $KUBECONFIG or ~/.kube/config]",
+)
+_CONTEXT = click.option(
+    "--context", help="Kubeconfig context to use  [default: its current-context]"
+)
 
 
 def build_apply(
@@ -21,8 +33,11 @@ def build_apply(
     max_changes: int,
     apply_borrowed: bool,
     rollback: bool,
+    schedule: bool,
     log_format: LogFormat,
 ) -> ApplySettings:
+    if schedule and max_step is not None:
+        raise click.UsageError("--max-step does not apply to --schedule: drop one of them")
     return ApplySettings(
         kubeconfig=kubeconfig,
         context=context,
@@ -33,6 +48,7 @@ def build_apply(
         max_changes=max_changes,
         apply_borrowed=apply_borrowed,
         rollback=rollback,
+        schedule=schedule,
         log_format=log_format,
     )
 
@@ -40,12 +56,8 @@ def build_apply(
 apply_options = option_group(
     "settings",
     build_apply,
-    click.option(
-        "--kubeconfig",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Kubeconfig file  [default: in-cluster config, then $KUBECONFIG or ~/.kube/config]",
-    ),
-    click.option("--context", help="Kubeconfig context to use  [default: its current-context]"),
+    _KUBECONFIG,
+    _CONTEXT,
     click.option(
         "--dry-run",
         is_flag=True,
@@ -88,6 +100,14 @@ apply_options = option_group(
         "no history.",
     ),
     click.option(
+        "--schedule",
+        is_flag=True,
+        help="Store each node's time-of-day schedule in eni-pool.io/warm-schedule "
+        "(direct-eni: eni-pool.io/direct-eni-warm-schedule) for `eni-tuner switch` to put "
+        "in force; a node without one gets its all-day pair and no schedule. With "
+        "--rollback: restore the recorded schedule.",
+    ),
+    click.option(
         "--log-format",
         type=EnumChoice(LogFormat),
         default=LogFormat.TEXT.value,
@@ -95,6 +115,56 @@ apply_options = option_group(
     ),
 )
 """Where and how ``apply`` writes."""
+
+
+def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_window(value, datetime.now(UTC))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an RFC 3339 time") from None
+
+
+def build_switch(
+    kubeconfig: Path | None,
+    context: str | None,
+    dry_run: bool,
+    selector: str | None,
+    now: datetime | None,
+    log_format: LogFormat,
+) -> SwitchSettings:
+    return SwitchSettings(kubeconfig, context, dry_run, selector, now, log_format)
+
+
+switch_options = option_group(
+    "settings",
+    build_switch,
+    _KUBECONFIG,
+    _CONTEXT,
+    click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Validate every patch with the API server (dryRun=All), change nothing.",
+    ),
+    click.option(
+        "--selector",
+        help="Only nodes whose NEC objects match this label selector (e.g. pool=batch).",
+    ),
+    click.option(
+        "--now",
+        callback=_instant,
+        help="Put in force the blocks of this instant (RFC 3339, e.g. 2025-01-06T02:30:00Z) "
+        "[default: the clock]",
+    ),
+    click.option(
+        "--log-format",
+        type=EnumChoice(LogFormat),
+        default=LogFormat.TEXT.value,
+        show_default=True,
+    ),
+)
+"""Where and when ``switch`` writes."""
 
 
 def build_backtest(

@@ -14,9 +14,10 @@ from typing import Any
 
 import yaml
 
-from tuner import render, report
+from tuner import render, report, schedule_report
 from tuner.backtest import Backtest
 from tuner.pipeline import ApplyReport, RecommendReport, SimulationReport
+from tuner.schedule_pipeline import ScheduleReport, SwitchReport
 
 
 class OutputFormat(enum.StrEnum):
@@ -57,6 +58,18 @@ APPLY: Mapping[OutputFormat, Callable[[ApplyReport], None]] = {
     OutputFormat.TABLE: lambda r: report.print_changes(r.changes, r.dry_run),
     OutputFormat.JSON: lambda r: _json(report.changes_as_dicts(r.changes)),
     OutputFormat.YAML: lambda r: _yaml(report.changes_as_dicts(r.changes)),
+}
+APPLY_SCHEDULE: Mapping[OutputFormat, Callable[[ScheduleReport], None]] = {
+    OutputFormat.TABLE: lambda r: schedule_report.print_schedules(r.changes, r.dry_run),
+    OutputFormat.JSON: lambda r: _json(schedule_report.schedules_as_dicts(r.changes)),
+    OutputFormat.YAML: lambda r: _yaml(schedule_report.schedules_as_dicts(r.changes)),
+}
+SWITCH: Mapping[OutputFormat, Callable[[SwitchReport], None]] = {
+    OutputFormat.TABLE: lambda r: schedule_report.print_switches(
+        r.switches, r.now.isoformat(), r.dry_run
+    ),
+    OutputFormat.JSON: lambda r: _json(schedule_report.switches_as_dicts(r.switches)),
+    OutputFormat.YAML: lambda r: _yaml(schedule_report.switches_as_dicts(r.switches)),
 }
 BACKTEST: Mapping[OutputFormat, Callable[[Backtest], None]] = {
     OutputFormat.TABLE: lambda r: _text(render.backtest_totals(r)),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from pool_engine.simulator import NodeTargets
+from pool_engine.warm_schedule import WarmSchedule
 from tuner.objective import AnalysisSettings
 
 
@@ -89,6 +90,9 @@ class Recommendation:
     """p99 of pod starts within one bind latency after each start."""
     peak_hour: int = 0
     """Hour of day (UTC) with the most pod starts."""
+    schedule: WarmSchedule | None = None
+    """Targets by UTC hour of day (``recommend --schedule``); None: the all-day pair
+    ``recommended`` (no schedule, or one that collapsed to it)."""
 
     @property
     def changed(self) -> bool:

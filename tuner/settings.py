@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import assert_never
 
@@ -158,6 +159,9 @@ class ApplySettings:
     """Write ``borrowed`` recommendations too (nodes whose own history is short)."""
     rollback: bool = False
     """Restore the pairs recorded before the tuner's last write instead; no history."""
+    schedule: bool = False
+    """Store each node's time-of-day schedule (``eni-pool.io/warm-schedule``) instead of
+    its pair; with ``rollback``, restore the recorded schedule."""
     log_format: LogFormat = LogFormat.TEXT
     """How log lines look on stderr."""
 
@@ -170,6 +174,24 @@ class ApplySettings:
             selected=selected,
             apply_borrowed=self.apply_borrowed,
         )
+
+
+@dataclass(frozen=True)
+class SwitchSettings:
+    """Where and how ``switch`` writes the pair of the block in force."""
+
+    kubeconfig: Path | None = None
+    """Kubeconfig file; None: in-cluster config, then $KUBECONFIG or ~/.kube/config."""
+    context: str | None = None
+    """A context of the kubeconfig; None: its current-context."""
+    dry_run: bool = False
+    """Validate every patch with the API server (dryRun=All), change nothing."""
+    selector: str | None = None
+    """Only nodes whose NEC objects match this label selector; None: all."""
+    now: datetime | None = None
+    """The instant whose block is put in force; None: the clock."""
+    log_format: LogFormat = LogFormat.TEXT
+    """How log lines look on stderr."""
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,31 @@ def test_tuner_cronjob_runs_apply_with_guardrails(overlay: tuple[str, Objects]) 
     assert config["data"]["PROMETHEUS_URL"].startswith("http://")
 
 
+def test_switch_cronjob_every_five_minutes_one_at_a_time(overlay: tuple[str, Objects]) -> None:
+    name, objects = overlay
+    cronjob = find(objects, "CronJob", "eni-tuner-switch")
+    spec = cronjob["spec"]
+    assert spec["schedule"] == "*/5 * * * *" and spec["concurrencyPolicy"] == "Forbid"
+    assert spec.get("suspend", False) is (name == "simulated-demo")  # no NEC to switch there
+    assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] < 300  # done before the next
+    pod = pod_specs(objects)["eni-tuner-switch"]
+    assert pod["serviceAccountName"] == "eni-tuner"
+    args = pod["containers"][0]["args"]
+    assert args[0] == "switch" and args[-2:] == ["-o", "json"]
+    assert not [a for a in args if a.startswith(("--min-history", "--max-changes", "--now"))]
+
+
+def test_tuner_schedules_component_stores_schedules(tmp_path: Path) -> None:
+    objects = render(with_components(tmp_path, "tke-observe", "tuner-schedules"))
+    args = pod_specs(objects)["eni-tuner"]["containers"][0]["args"]
+    assert args[:2] == ["apply", "--schedule"] and args[-2:] == ["-o", "json"]
+    flags = dict(a.split("=", 1) for a in args if a.startswith("--") and "=" in a)
+    assert flags == {"--prometheus-url": "$(PROMETHEUS_URL)", "--min-history": "24",
+                     "--max-changes": "20"}  # fmt: skip
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES, strict=True)
+
+
 def rules_of(objects: Objects, kind: str, name: str) -> set[tuple[str, str, str]]:
     role = find(objects, kind, name)
     return {

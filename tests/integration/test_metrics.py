@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from exporter.cluster import ClusterEngine
 from exporter.incidents import Incidents
-from exporter.kube import Change, NodeInfo, PodInfo
+from exporter.kube import Change, NecInfo, NodeInfo, PodInfo
 from exporter.metrics import Instruments, PoolCollector, Renderer
 from exporter.simcluster import ClusterSettings, SimulatedCluster
 from exporter.snapshot import PoolRow, Snapshot, take_snapshot
@@ -58,10 +58,15 @@ class _Nowhere:
 
 @pytest.fixture(scope="module")
 def observed() -> Snapshot:
-    """tke-observe: TKE's counts, real cold starts, the shadow's figures apart."""
+    """tke-observe: TKE's counts, real cold starts, the shadow's figures apart; n1's
+    NEC has a time-of-day schedule (its block in force published)."""
     changes: queue.Queue[Change] = queue.Queue()
     engine = ClusterEngine(changes, [_Synced()], Defaults(), _Nowhere(),
                            Incidents(Instruments("t").engine_errors), observe=True)  # fmt: skip
+    schedule = '[{"from_hour":22,"to_hour":6,"min_warm":6,"max_warm":9},' \
+               '{"from_hour":6,"to_hour":22,"min_warm":1,"max_warm":2}]'  # fmt: skip
+    changes.put(Change(Resource.NEC, False, "n1", NecInfo("n1", "u1", {}, {},
+                       {"eni-pool.io/warm-schedule": schedule})))  # fmt: skip
     for k in range(4):
         changes.put(
             Change(Resource.NODE, False, f"n{k}", NodeInfo(f"n{k}", 8, {Mode.ROUTE_ENI: k}))
@@ -112,6 +117,8 @@ def test_fast_renderer_equals_the_custom_collector(
 
 
 def test_observe_mode_publishes_tkes_figures_and_the_shadows_apart(observed: Snapshot) -> None:
+    scheduled = {r.node: r.schedule for r in observed.rows if r.schedule is not None}
+    assert {n: (b.from_hour, b.targets.min_warm) for n, b in scheduled.items()} == {"n1": (22, 6)}
     got = samples(parse_text(Renderer(Instruments("test")).render(observed).decode()))
     names = {name for name, _, _ in got}
     assert {"eni_pool_shadow_bound_slots", "eni_pool_shadow_cold_starts_total",

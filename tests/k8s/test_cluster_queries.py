@@ -57,6 +57,8 @@ def test_cluster_mode_panels_and_refusal_alert_have_data(
         {
             PREFIX + "route-eni-ip-min-warm-target": "1",
             PREFIX + "route-eni-ip-max-warm-target": "2",
+            # the schedule dashboard's block in force (published in tke-observe too)
+            "eni-pool.io/warm-schedule": '[{"from_hour":0,"to_hour":24,"min_warm":1,"max_warm":2}]',
         },
     )
     create_pod(api, namespace, "web", node)

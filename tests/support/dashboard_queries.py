@@ -26,11 +26,15 @@ CLUSTER_ONLY = (
     "eni_pool_shadow_",
     "eni_pool_pods_without_slot",
     "eni_pool_target_changes",
+    "eni_pool_schedule_active_block",
+    "eni_pool_scheduled_",
 )
 """Series (or parts of their names, which the recorded series keep) that only
 `eni-exporter run` publishes: refusals of NEC annotations, time outside the band,
-changes of warm targets from NEC updates, and in tke-observe the shadow engine's
-figures and the pods TKE left without a slot. `eni-exporter simulate` has none."""
+changes of warm targets from NEC updates, the blocks of NEC schedules, and in
+tke-observe the shadow engine's figures and the pods TKE left without a slot.
+`eni-exporter simulate` has none (tests/integration/test_schedule_dashboard.py
+evaluates the schedule dashboard on an exporter that has)."""
 
 NODELESS = frozenset(
     {

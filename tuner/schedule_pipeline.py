@@ -1,0 +1,113 @@
+"""``apply --schedule`` and ``switch`` as scripts: connect -> read NEC objects -> plan ->
+write -> render, as :mod:`tuner.pipeline` does for the other commands.
+
+Time-of-day schedules on NEC objects: docs/contracts/annotations.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kube_adapter.client import ClientSettings, connect
+from kube_adapter.nec import Necs
+from pool_engine.config import Targets
+from pool_engine.errors import KubernetesError
+from tuner import apply as applying
+from tuner import stored_schedules, switcher
+from tuner.changes import Guardrails, Result
+from tuner.pipeline import Stopwatch, recommendations, render
+from tuner.settings import ApplySettings, ObjectiveSettings, ReplaySettings, SwitchSettings
+from tuner.sources import HistorySource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScheduleReport:
+    """What ``apply --schedule`` prints."""
+
+    changes: list[stored_schedules.ScheduleChange]
+    """One per node, with its outcome."""
+    dry_run: bool
+    """Whether nothing was written."""
+
+
+@dataclass(frozen=True)
+class SwitchReport:
+    """What ``switch`` prints."""
+
+    switches: list[switcher.Switch]
+    """One per node and mode with a schedule annotation."""
+    now: datetime
+    """The instant whose blocks were put in force."""
+    dry_run: bool
+    """Whether nothing was written."""
+
+
+def apply_schedules(
+    source: HistorySource | None,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    settings: ApplySettings,
+    renderer: Callable[[ScheduleReport], None],
+) -> ScheduleReport:
+    """``eni-tuner apply --schedule``: as :func:`apply`, storing schedules (or, with
+    --rollback, the recorded ones) instead of pairs. Exit 4 at the end if any NEC
+    could not be written."""
+    api = connect(ClientSettings(settings.kubeconfig, settings.context))
+    necs = applying.list_necs(api)
+    selected = applying.selected_nodes(api, settings.selector) if settings.selector else None
+    guard = settings.guardrails(selected)
+    mode = objective.mode
+    if settings.rollback:
+        planned = stored_schedules.plan_rollback(necs, guard, mode)
+        how = stored_schedules.writing(None, guard, mode, settings.dry_run)
+    else:
+        assert source is not None  # the command line demands one without --rollback
+        recs = recommendations(source, replay, objective)
+        planned = stored_schedules.plan(recs, necs, guard, mode)
+        how = stored_schedules.writing({r.node: r for r in recs}, guard, mode, settings.dry_run)
+    watch = Stopwatch()
+    done = stored_schedules.write(api, planned, how)
+    for change in done:
+        if change.result in (Result.CHANGED, Result.WOULD_CHANGE):
+            before = stored_schedules.describe(change.before)
+            log.info(f"{change.outcome}: {change.node} {before} -> "
+                     f"{stored_schedules.describe(change.after)}")  # fmt: skip
+    log.debug(f"wrote {len(done):,} nodes in {watch.seconds():.2f}s")
+    rendered = render(ScheduleReport(done, settings.dry_run), renderer)
+    failed = [c.node for c in done if c.failed()]
+    if failed:
+        raise KubernetesError(f"{len(failed)} NEC write(s) failed ({', '.join(failed)})")
+    return rendered
+
+
+def switch(settings: SwitchSettings, renderer: Callable[[SwitchReport], None]) -> SwitchReport:
+    """``eni-tuner switch``: every NEC with a schedule gets the pair of the block in
+    force at ``now``. Exit 4 if a NEC could not be written, else exit 2 if a schedule
+    annotation was invalid; the record is printed first."""
+    now = settings.now or datetime.now(UTC)
+    api = connect(ClientSettings(settings.kubeconfig, settings.context))
+    items = Necs(api).list(settings.selector)
+    necs = {i["metadata"]["name"]: dict(i["metadata"].get("annotations") or {}) for i in items}
+    uids = {i["metadata"]["name"]: str(i["metadata"].get("uid", "")) for i in items}
+    guard = Guardrails(selected=frozenset(necs) if settings.selector else None)
+    watch = Stopwatch()
+    done = switcher.run(api, necs, uids, guard, now, settings.dry_run)
+    for s in done:
+        if s.change.wrote():
+            log.info(f"{s.change.result}: {s.change.node} ({s.mode}) {s.change.detail}: "
+                     f"{_pair(s.change.before)} -> {_pair(s.change.after)}")  # fmt: skip
+    log.info(f"switch at {now.isoformat()}: {sum(s.change.wrote() for s in done)} of "
+             f"{len(done)} scheduled pools changed in {watch.seconds():.2f}s")  # fmt: skip
+    rendered = render(SwitchReport(done, now, settings.dry_run), renderer)
+    applying.raise_for_failures([s.change for s in done])
+    switcher.raise_for_invalid(done)
+    return rendered
+
+
+def _pair(targets: Targets | None) -> str:
+    return "-" if targets is None else f"{targets.min_warm}/{targets.max_warm}"
