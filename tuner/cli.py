@@ -157,7 +157,7 @@ def backtest(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write CSV time,node,bound,in_use,waiting,idle at every change.",
 )
-@output_option(renderers.SIMULATE, help="json prints the result document alone on stdout.")
+@output_option(renderers.SIMULATE)
 def simulate_cmd(
     trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat
 ) -> None:
