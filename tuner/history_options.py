@@ -111,7 +111,11 @@ history_options = option_group(
         show_default=True,
         help="Resolution in seconds (events are placed at step ends).",
     ),
-    click.option("--bearer-token-file", type=click.Path(dir_okay=False, path_type=Path)),
+    click.option(
+        "--bearer-token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File holding a bearer token for Prometheus (read once per run).",
+    ),
     click.option("--basic-auth", help="USER:PASSWORD for Prometheus."),
     click.option(
         "--ca-bundle",

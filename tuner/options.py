@@ -226,7 +226,11 @@ objective_options = option_group(
         type=COST,
         help="With --cold-start-cost: minimise idle-hours x this + cold starts x that instead.",
     ),
-    click.option("--cold-start-cost", type=COST),
+    click.option(
+        "--cold-start-cost",
+        type=COST,
+        help="With --idle-slot-hour-cost: the cost of one cold start, in the same currency.",
+    ),
     click.option(
         "--target",
         "target_agent",
