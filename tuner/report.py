@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode, Targets
 from pool_engine.simulator import NodeTargets
@@ -105,12 +105,20 @@ CONTINUED = " \\\n    "
 Field = tuple[Column, Callable[[Recommendation], "str | Cell"]]
 """A column of the recommendations table and how a recommendation fills it."""
 
-STATUS_STYLE = {
-    RecommendationStatus.RECOMMENDED: "green",
-    RecommendationStatus.UNCHANGED: "",
-    RecommendationStatus.BORROWED: "yellow",
-    RecommendationStatus.INSUFFICIENT_HISTORY: "dim",
-}
+
+def _status(r: Recommendation) -> Cell:
+    """The status, coloured on a terminal: green to change, yellow borrowed, dim unknown."""
+    match r.status:
+        case RecommendationStatus.RECOMMENDED:
+            return Cell(r.status.value, "green")
+        case RecommendationStatus.BORROWED:
+            return Cell(r.status.value, "yellow")
+        case RecommendationStatus.INSUFFICIENT_HISTORY:
+            return Cell(r.status.value, "dim")
+        case RecommendationStatus.UNCHANGED:
+            return Cell(r.status.value)
+        case _:
+            assert_never(r.status)
 
 
 def _pair(t: NodeTargets | Targets) -> str:
@@ -137,9 +145,9 @@ COMPACT: tuple[Field, ...] = (
     (Column("min/max warm"), _targets),
     (Column("idle slots"), lambda r: _change(r, lambda e: f"{e.idle_slots:.1f}")),
     (Column("cold starts"), lambda r: _change(r, lambda e: f"{e.cold_rate:.2%}")),
-    (Column("status"), lambda r: Cell(r.status.value, STATUS_STYLE[r.status])),
+    (Column("status"), _status),
 )
-"""The default table: fits 100 columns with node names of up to ~30 characters."""
+"""The default table: fits 100 columns with node names of up to ~25 characters."""
 WIDE: tuple[Field, ...] = (
     *COMPACT,
     (Column("history", right=True), lambda r: f"{r.history_hours:.1f} h"),
