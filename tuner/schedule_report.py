@@ -9,15 +9,19 @@ blocks before and after (:meth:`tuner.stored_schedules.ScheduleChange.as_dict`).
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from pool_engine.config import Targets
+from tuner.columns import Column, Columns, print_lines, stdout_console
 from tuner.stored_schedules import ScheduleChange, describe
 from tuner.switcher import Switch
+
+SWITCH_CSV = ("node", "mode", "outcome", "before_min_warm", "before_max_warm",
+              "after_min_warm", "after_max_warm", "retries")  # fmt: skip
+SCHEDULE_CSV = ("node", "outcome", "before", "after")
 
 
 def switches_as_dicts(switches: Sequence[Switch]) -> list[dict[str, Any]]:
@@ -34,15 +38,32 @@ def switches_as_dicts(switches: Sequence[Switch]) -> list[dict[str, Any]]:
     ]
 
 
-def print_switches(switches: Sequence[Switch], when: str, dry_run: bool) -> None:
-    title = f"Schedule switches at {when}" + (" (dry run: nothing written)" if dry_run else "")
-    table = Table(title=title, title_justify="left")
-    for name in ("node", "mode", "before", "after", "outcome"):
-        table.add_column(name, no_wrap=name != "outcome")
+def print_switches(
+    switches: Sequence[Switch], when: str, dry_run: bool, wide: bool = False
+) -> None:
+    """``switch -o table`` (``wide``: with the retries of each write)."""
+    names = ["node", "mode", "before", "after", "outcome"] + (["retries"] if wide else [])
+    table = Columns([Column(n, right=n == "retries") for n in names])
     for s in switches:
         c = s.change
-        table.add_row(c.node, s.mode.value, _pair(c.before), _pair(c.after), c.outcome)
-    _print(table)
+        cells = [c.node, s.mode.value, _pair(c.before), _pair(c.after), c.outcome]
+        table.add(*cells, *([str(c.retries)] if wide else []))
+    title = f"Schedule switches at {when}" + (" (dry run: nothing written)" if dry_run else "")
+    print_lines(stdout_console(), [title, *table.lines()])
+
+
+def switches_to_csv(switches: Sequence[Switch]) -> str:
+    """``switch -o csv``: one row per node and mode; an empty cell where there was no pair."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SWITCH_CSV)
+    for s in switches:
+        c, b, a = s.change, s.change.before, s.change.after
+        writer.writerow([
+            c.node, s.mode.value, c.outcome, b.min_warm if b else "", b.max_warm if b else "",
+            a.min_warm if a else "", a.max_warm if a else "", c.retries,
+        ])  # fmt: skip
+    return out.getvalue()
 
 
 def schedules_as_dicts(changes: Sequence[ScheduleChange]) -> list[dict[str, Any]]:
@@ -50,20 +71,22 @@ def schedules_as_dicts(changes: Sequence[ScheduleChange]) -> list[dict[str, Any]
 
 
 def print_schedules(changes: Sequence[ScheduleChange], dry_run: bool) -> None:
-    title = "NEC schedules" + (" (dry run: nothing written)" if dry_run else "")
-    table = Table(title=title, title_justify="left")
-    for name in ("node", "before", "after", "outcome"):
-        table.add_column(name)
+    """``apply --schedule -o table`` (and ``wide``: the blocks are the whole record)."""
+    table = Columns([Column(n) for n in ("node", "before", "after", "outcome")])
     for c in changes:
-        table.add_row(c.node, describe(c.before), describe(c.after), c.outcome)
-    _print(table)
+        table.add(c.node, describe(c.before), describe(c.after), c.outcome)
+    title = "NEC schedules" + (" (dry run: nothing written)" if dry_run else "")
+    print_lines(stdout_console(), [title, *table.lines()])
 
 
-def _print(table: Table) -> None:
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160
-    console.print(table)
+def schedules_to_csv(changes: Sequence[ScheduleChange]) -> str:
+    """``apply --schedule -o csv``: one row per node, the blocks as the table shows them."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SCHEDULE_CSV)
+    for c in changes:
+        writer.writerow([c.node, c.outcome, describe(c.before), describe(c.after)])
+    return out.getvalue()
 
 
 def _pair(targets: Targets | None) -> str:
