@@ -32,7 +32,6 @@ import pyarrow.parquet as pq
 
 from pool_engine.errors import TraceError
 from pool_engine.events import COLUMNS, Codes, Unencodable
-from pool_engine.grouping import group_rows
 from pool_engine.tracecheck import (
     EARLIEST,
     LATEST,
@@ -249,6 +248,8 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
             names = [name for name, u in zip(names, used, strict=True) if u]
             codes = renumber[codes]
         del keep, masks
+    from pool_engine.grouping import group_rows  # numba: loaded when a trace is built
+
     perm, offsets = group_rows(codes, len(names), all_times)
     del codes
     return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time)

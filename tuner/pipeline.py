@@ -22,7 +22,7 @@ from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
 from pool_engine.trace import load_trace
-from tuner import analysis, plots, rollback
+from tuner import analysis, rollback
 from tuner import apply as applying
 from tuner import backtest as backtesting
 from tuner.apply import Change
@@ -210,9 +210,13 @@ def backtest(
     result = backtesting.run(history, simulation, current, recommended, default, settings.worst)
     log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
     if settings.png_file is not None:
+        from tuner import plots  # matplotlib loads only when a figure is drawn
+
         plots.write_png(result, settings.png_file)
         log.info(f"wrote {settings.png_file}")
     if settings.html_file is not None:
+        from tuner import plots
+
         plots.write_html(result, settings.html_file)
         log.info(f"wrote {settings.html_file}")
     return render(result, renderer)
