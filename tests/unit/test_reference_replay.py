@@ -10,9 +10,9 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from pathlib import Path
 from types import ModuleType
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
