@@ -84,12 +84,31 @@ class Codes:
                     raise Unencodable(f"unexpected value {value!r}")
                 code = self._codes[value] = len(self._codes)
             mapping[j] = code
-        result: np.ndarray = mapping[column.indices.to_numpy(zero_copy_only=False)]
+        result: np.ndarray = mapping[values_of(column.indices)]
         return result
 
     def names(self) -> list[str]:
         """Every value seen, in code order."""
         return list(self._codes)
+
+
+def values_of(column: pa.Array) -> np.ndarray:
+    """A column's values as a numpy array; a null-free integer or float column's
+    without a copy, read straight from its data buffer.
+
+    pyarrow's own ``to_numpy`` passes through its pandas conversion, which imports
+    pandas (a third of a second) the first time: ``eni-tuner simulate`` has no use for
+    it. The view is read-only and keeps the column's buffer alive."""
+    kind = column.type
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if not numeric or column.null_count:
+        values: np.ndarray = column.to_numpy(zero_copy_only=False)
+        return values
+    code = "f" if pa.types.is_floating(kind) else "i" if pa.types.is_signed_integer(kind) else "u"
+    dtype = np.dtype(f"{code}{kind.bit_width // 8}")
+    if len(column) == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(column.buffers()[1], dtype, len(column), column.offset * dtype.itemsize)
 
 
 def event_column(kinds: np.ndarray) -> pa.DictionaryArray:

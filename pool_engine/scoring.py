@@ -28,7 +28,8 @@ def score(requested: int, allocatable: int, most_allocated: bool) -> int:
 def place_rows(kinds: np.ndarray, pods: np.ndarray, requests: np.ndarray, pinned: np.ndarray,
                cpu: np.ndarray, slots: np.ndarray, open_to_all: np.ndarray,
                most: bool) -> np.ndarray:  # fmt: skip
-    """The node of every row (-1: unplaced), arguments as :func:`pool_engine.placement.place` prepares them."""
+    """The node of every row (-1: unplaced), from what
+    :func:`pool_engine.placement.place` prepares."""
     n_nodes = cpu.shape[0]
     used_cpu = np.zeros(n_nodes, dtype=np.int64)
     used_slots = np.zeros(n_nodes, dtype=np.int64)

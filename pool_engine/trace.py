@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pool_engine.errors import TraceError
-from pool_engine.events import COLUMNS, Codes, Unencodable
+from pool_engine.events import COLUMNS, Codes, Unencodable, values_of
 from pool_engine.tracecheck import (
     EARLIEST,
     LATEST,
@@ -261,7 +261,7 @@ def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None
         raise Unencodable("missing time")
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False), None
+        return values_of(column).astype(np.float64, copy=False), None
     if pa.types.is_timestamp(kind):
         ns = pc.cast(column, pa.timestamp("ns", tz=kind.tz)).cast(pa.int64())
         return None, ns.to_numpy(zero_copy_only=False)
