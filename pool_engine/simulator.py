@@ -19,7 +19,7 @@ import pyarrow as pa
 from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, UNLIMITED
 from pool_engine.runs import Knobs, Rows, Runs, RunStats
-from pool_engine.trace import Trace
+from pool_engine.trace import Trace, from_rows
 
 STAT_FIELDS = tuple(name for name in RunStats._fields if name != "served")
 """The statistics ``simulate`` reports per node and in total, in output order."""
@@ -137,6 +137,15 @@ def replay(
     return ReplayStats(
         out.stats, out.waits, wait_offset, out.timeline_t, out.timeline_i, out.buckets
     )
+
+
+def warm_up() -> None:
+    """Load the compiled replay ahead of the first real one: import numba and read its
+    on-disk cache (about half a second, mostly the compiler's type system), by
+    replaying one row. ``eni-tuner simulate`` does this in a thread while it reads
+    the trace, which spends its time in pyarrow, outside the interpreter lock."""
+    settings = SimulationSettings()
+    replay(from_rows([0.0], ["warm-up"], ["start"]), [Run(0, settings.defaults)], settings)
 
 
 @dataclass
