@@ -19,7 +19,7 @@ import pyarrow as pa
 from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, UNLIMITED
 from pool_engine.runs import Knobs, Rows, Runs, RunStats
-from pool_engine.trace import Trace, from_rows
+from pool_engine.trace import Trace
 
 STAT_FIELDS = tuple(name for name in RunStats._fields if name != "served")
 """The statistics ``simulate`` reports per node and in total, in output order."""
@@ -142,10 +142,16 @@ def replay(
 def warm_up() -> None:
     """Load the compiled replay ahead of the first real one: import numba and read its
     on-disk cache (about half a second, mostly the compiler's type system), by
-    replaying one row. ``eni-tuner simulate`` does this in a thread while it reads
-    the trace, which spends its time in pyarrow, outside the interpreter lock."""
+    replaying one row, built without pyarrow (whose array constructor imports pandas).
+    ``eni-tuner simulate`` does this in a thread while it reads the trace, which
+    spends its time in pyarrow, outside the interpreter lock."""
+    from pool_engine.grouping import group_rows
+
+    times, kinds = np.zeros(1), np.zeros(1, np.int8)  # one start at 0, typed as a file's
+    _, offsets = group_rows(np.zeros(1, np.int32), 1, times)
     settings = SimulationSettings()
-    replay(from_rows([0.0], ["warm-up"], ["start"]), [Run(0, settings.defaults)], settings)
+    one_row = Trace(["warm-up"], times, kinds, offsets, 0.0)
+    replay(one_row, [Run(0, settings.defaults)], settings)
 
 
 @dataclass

@@ -237,11 +237,11 @@ def simulate(
     warming = threading.Thread(target=_quietly(warm_up), name="warm-up", daemon=True)
     warming.start()
     loaded = load_trace(trace)
-    warming.join()
     log.info(
         f"loaded {loaded.events:,} events of {len(loaded.nodes):,} nodes from {trace} "
         f"in {watch.seconds():.2f}s"
     )
+    warming.join()  # the first run after an install compiles here (numba caches it)
     unknown = sorted(set(overrides) - set(loaded.nodes))
     if unknown:
         log.warning(
