@@ -80,6 +80,25 @@ def test_a_replay_loads_numba_where_it_runs() -> None:
     assert out.stdout.split() == ["1", "True"]
 
 
+def test_simulate_loads_only_what_a_replay_needs(tmp_path: Path) -> None:
+    """`eni-tuner simulate` reads the trace with pyarrow and replays it with numba;
+    pandas (which pyarrow's own conversions import), scikit-learn, matplotlib and the
+    Kubernetes and Prometheus clients stay out of it."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("time,node,event\n0,a,start\n1.5,a,stop\n3,b,start\n")
+    code = (
+        "import sys\n"
+        "from tuner.cli import main\n"
+        f"sys.argv = ['eni-tuner', 'simulate', {str(trace)!r}, '-o', 'json']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code\n"
+        "heavy = {'pandas', 'sklearn', 'matplotlib', 'kubernetes', 'prometheus_api_client'}\n"
+        "print('heavy:', *sorted(heavy & {n.split('.')[0] for n in sys.modules}), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert '"pod_starts": 2' in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "heavy:", out.stderr
+
+
 def test_code_cites_the_projects_own_contracts_not_an_outside_spec() -> None:
     """Comments and docstrings point into docs/contracts/, which ships with the code;
     "SPEC section N" names a document outside the repository."""
