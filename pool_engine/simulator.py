@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, UNLIMITED
 from pool_engine.runs import Knobs, Rows, Runs, RunStats
 from pool_engine.trace import Trace
+
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
 
 STAT_FIELDS = tuple(name for name in RunStats._fields if name != "served")
 """The statistics ``simulate`` reports per node and in total, in output order."""
@@ -230,6 +232,8 @@ _FLOAT_FIELDS = {
 
 
 def _timeline_table(stats: ReplayStats, runs: Sequence[Run], trace: Trace) -> pa.Table:
+    import pyarrow as pa
+
     t, i = stats.timeline_t, stats.timeline_i
     order = np.lexsort((i[:, 0], t))
     names = pa.array([trace.nodes[run.node] for run in runs])

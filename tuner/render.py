@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
 from pool_engine.simulator import SimulationResult, SimulationSettings
 from pool_engine.tracefile import write_table
 from tuner.backtest import Backtest
+
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
 
 TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
 

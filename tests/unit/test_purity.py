@@ -44,7 +44,8 @@ def test_the_command_lines_and_kube_adapter_load_without_the_kubernetes_client()
     )
 
 
-HEAVY = ("sklearn", "matplotlib", "numba", "kubernetes", "pandas", "prometheus_api_client", "scipy")
+HEAVY = ("sklearn", "matplotlib", "numba", "kubernetes", "pandas", "prometheus_api_client", "scipy",
+         "pyarrow")  # fmt: skip
 
 
 def test_the_command_lines_import_no_heavy_library() -> None:
