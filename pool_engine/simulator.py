@@ -141,21 +141,6 @@ def replay(
     )
 
 
-def warm_up() -> None:
-    """Load the compiled replay ahead of the first real one: import numba and read its
-    on-disk cache (about half a second, mostly the compiler's type system), by
-    replaying one row, built without pyarrow (whose array constructor imports pandas).
-    ``eni-tuner simulate`` does this in a thread while it reads the trace, which
-    spends its time in pyarrow, outside the interpreter lock."""
-    from pool_engine.grouping import group_rows
-
-    times, kinds = np.zeros(1), np.zeros(1, np.int8)  # one start at 0, typed as a file's
-    _, offsets = group_rows(np.zeros(1, np.int32), 1, times)
-    settings = SimulationSettings()
-    one_row = Trace(["warm-up"], times, kinds, offsets, 0.0)
-    replay(one_row, [Run(0, settings.defaults)], settings)
-
-
 @dataclass
 class SimulationResult:
     """What ``eni-tuner simulate`` reports: per node and in total."""

@@ -9,7 +9,6 @@ and the renderer of the chosen output format, and nothing else.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -20,7 +19,7 @@ from kube_adapter.client import ClientSettings, connect
 from pool_engine.config import Mode, Targets
 from pool_engine.errors import HistoryUnavailable
 from pool_engine.overrides import load_overrides
-from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings, warm_up
+from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
 from pool_engine.trace import load_trace
 from tuner import analysis, rollback
@@ -233,15 +232,11 @@ def simulate(
     settings = replay.simulation()
     overrides = replay.overrides()
     watch = Stopwatch()
-    # The compiled replay loads while pyarrow reads the file (two cores, not one).
-    warming = threading.Thread(target=_quietly(warm_up), name="warm-up", daemon=True)
-    warming.start()
     loaded = load_trace(trace)
     log.info(
         f"loaded {loaded.events:,} events of {len(loaded.nodes):,} nodes from {trace} "
         f"in {watch.seconds():.2f}s"
     )
-    warming.join()  # the first run after an install compiles here (numba caches it)
     unknown = sorted(set(overrides) - set(loaded.nodes))
     if unknown:
         log.warning(
@@ -255,19 +250,6 @@ def simulate(
         write_timeline(timeline_file, result.timeline)
         log.info(f"wrote {result.timeline.num_rows:,} timeline rows to {timeline_file}")
     return render(SimulationReport(result, settings), renderer)
-
-
-def _quietly(work: Callable[[], None]) -> Callable[[], None]:
-    """``work`` for a helper thread: a failure there is left to the main thread, which
-    meets it again in the same call and reports it the usual way."""
-
-    def run() -> None:
-        try:
-            work()
-        except Exception as error:
-            log.debug(f"warm-up failed: {error}")
-
-    return run
 
 
 def _pair(targets: Targets | None) -> str:
