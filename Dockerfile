@@ -7,13 +7,15 @@ ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY pool_engine/ pool_engine/
 COPY kube_adapter/ kube_adapter/
 COPY exporter/ exporter/
 COPY tuner/ tuner/
-# This package and every dependency as wheels; the runtime stage installs only those.
-RUN pip wheel --wheel-dir /wheels .
+# This package and every runtime dependency as wheels, each at the version
+# requirements.lock pins (the lock also pins the test tools, which the image leaves
+# out: it constrains, it does not add); the runtime stage installs only those wheels.
+RUN pip wheel --wheel-dir /wheels --constraint requirements.lock .
 
 FROM ${PYTHON_IMAGE}
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \

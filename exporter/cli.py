@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 
-from exporter import modes
 from exporter.cloud import CloudSettings
 from exporter.settings import (
     MAX_NODES,
@@ -161,6 +160,8 @@ def run(
         cloud=CloudSettings(api_qps=api_qps).scaled(latency_scale),
         defaults=defaults,
     )
+    from exporter import modes  # the engine, metrics and clients load here, not for --help
+
     modes.run_cluster(settings)
 
 
@@ -287,6 +288,8 @@ def simulate(
         record=record,
         audit=audit,
     )
+    from exporter import modes
+
     report = modes.run_simulation(settings)
     if report is not None:
         click.echo(json.dumps(report.as_json()))

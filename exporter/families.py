@@ -55,17 +55,52 @@ class ClusterFamily:
 
 
 FAMILIES = (
-    Family("eni_pool_bound_slots", GAUGE, "Slots bound to the node (B).", lambda r: r.bound),
-    Family("eni_pool_in_use_slots", GAUGE, "Slots held by pods (P).", lambda r: r.in_use),
-    Family("eni_pool_warm_slots", GAUGE, "Idle bound slots (B - P).", lambda r: r.warm),
-    Family("eni_pool_max_attach_slots", GAUGE, "Max bindable slots (C).", lambda r: r.max_attach),
-    Family("eni_pool_min_warm_target", GAUGE, "Min warm target (m).", lambda r: r.min_warm),
-    Family("eni_pool_max_warm_target", GAUGE, "Max warm target (M).", lambda r: r.max_warm),
-    Family("eni_pool_waiting_pods", GAUGE, "Pods waiting for a slot (W).", lambda r: r.waiting),
+    Family(
+        "eni_pool_bound_slots",
+        GAUGE,
+        "Slots bound to the node (IPs or ENIs attached), idle or in use.",
+        lambda r: r.bound,
+    ),
+    Family(
+        "eni_pool_in_use_slots",
+        GAUGE,
+        "Bound slots held by the node's running pods.",
+        lambda r: r.in_use,
+    ),
+    Family(
+        "eni_pool_warm_slots",
+        GAUGE,
+        "Bound slots no pod holds: ready for the next pod start without waiting.",
+        lambda r: r.warm,
+    ),
+    Family(
+        "eni_pool_max_attach_slots",
+        GAUGE,
+        "Most slots the node can have bound: its max-attach limit.",
+        lambda r: r.max_attach,
+    ),
+    Family(
+        "eni_pool_min_warm_target",
+        GAUGE,
+        "Idle slots the pool keeps bound at least, on top of those in use (min warm).",
+        lambda r: r.min_warm,
+    ),
+    Family(
+        "eni_pool_max_warm_target",
+        GAUGE,
+        "Idle slots the pool keeps at most before releasing the excess (max warm).",
+        lambda r: r.max_warm,
+    ),
+    Family(
+        "eni_pool_waiting_pods",
+        GAUGE,
+        "Pods started on the node and still waiting for a slot to be bound.",
+        lambda r: r.waiting,
+    ),
     Family(
         "eni_pool_binds_in_flight",
         GAUGE,
-        "Slot binds requested, not done (K).",
+        "Slot binds requested from the cloud and not finished yet.",
         lambda r: r.in_flight,
     ),
     Family("eni_pool_pod_starts", COUNTER, "Pods started on the node.", lambda r: r.pod_starts),
@@ -79,25 +114,26 @@ FAMILIES = (
     Family(
         "eni_pool_bind_operations",
         COUNTER,
-        "Slot binds by result.",
+        "Slots whose bind ended, by result (success, error, throttled).",
         split=("result", lambda r: r.binds),
     ),
     Family(
         "eni_pool_release_operations",
         COUNTER,
-        "Slot releases by reason.",
+        "Slots sent for release, by the rule that chose them.",
         split=("reason", lambda r: r.releases),
     ),
     Family(
         "eni_pool_config_rejections",
         COUNTER,
-        "Refused NEC annotation changes by reason.",
+        "NEC annotation changes refused as invalid, by reason.",
         split=("reason", lambda r: r.rejections),
     ),
     Family(
         "eni_pool_out_of_band_seconds",
         COUNTER,
-        "Time bound slots spent outside [min(C, P + m), P + M] beyond what the rules allow.",
+        "Seconds the bound slots stayed below or above the pool's targets longer than "
+        "the rules allow, by side.",
         split=("side", lambda r: r.out_of_band),
     ),
     Family(
@@ -128,7 +164,7 @@ FAMILIES = (
     Family(
         "eni_pool_shadow_bound_slots",
         GAUGE,
-        "tke-observe: slots the shadow engine would keep bound (its B + K).",
+        "tke-observe: slots our shadow engine would keep bound, binds in flight included.",
         lambda r: r.shadow.bound if r.shadow else None,
     ),
     Family(

@@ -6,8 +6,8 @@
 - :class:`Renderer` writes the same families straight to the exposition text with
   label strings cached per pool, because ``generate_latest`` spends ~5 µs per
   sample and a 5,000-node cluster has ~70,000 of them; everything else (histograms,
-  build info, process metrics) comes from :class:`Instruments` through
-  prometheus_client as usual.
+  build info, the process, platform and garbage-collector collectors) comes from
+  :class:`Instruments` through prometheus_client as usual.
 
 ``tests/integration/test_metrics.py`` parses both outputs and demands the same samples.
 """
@@ -21,7 +21,10 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -56,29 +59,37 @@ class Instruments:
         r = self.registry
         self.slot_wait = Histogram(
             "eni_pool_slot_wait_seconds",
-            "Pod start to slot, warm hits as 0 (tke-observe: creation to scheduled).",
+            "Seconds from a pod's start to its slot; warm hits observe 0 "
+            "(tke-observe: from creation to scheduled).",
             ["mode"],
             buckets=SLOT_WAIT_BUCKETS,
             registry=r,
         )
         self.api_latency = Histogram(
             "eni_pool_cloud_api_duration_seconds",
-            "Cloud API operation latency.",
+            "Seconds each cloud API call took, by operation.",
             ["operation"],
             buckets=API_BUCKETS,
             registry=r,
         )
         self.api_errors = Counter(
             "eni_pool_cloud_api_errors",
-            "Cloud API errors by operation and code.",
+            "Cloud API calls that failed or were refused, by operation and error code.",
             ["operation", "code"],
             registry=r,
         )
         self.reconcile = Histogram(
-            "eni_pool_reconcile_duration_seconds", "One engine step.", registry=r
+            "eni_pool_reconcile_duration_seconds",
+            "Seconds one step of the engine loop took (apply changes, decide, publish).",
+            registry=r,
         )
         # A gauge, not an Info: promtool and older scrapers reject the info type.
-        self.build = Gauge("eni_pool_build_info", "Build information.", ["version"], registry=r)
+        self.build = Gauge(
+            "eni_pool_build_info",
+            "Always 1; the version label is the installed eni-pool version.",
+            ["version"],
+            registry=r,
+        )
         self.build.labels(version).set(1)
         self.engine_errors = Counter(
             "eni_pool_engine_errors",
@@ -89,6 +100,11 @@ class Instruments:
         self.acting = Gauge(
             "eni_pool_acting", "1 while this replica acts (publishes pools), else 0.", registry=r
         )
+        # The exporter process itself (process_*, python_info, python_gc_*), on the acting
+        # replica and on standbys alike.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
 
 
 class PoolCollector(Collector):

@@ -2,7 +2,7 @@
 # Install everything the test suite needs on a fresh Debian machine; idempotent and
 # quick when everything is already there.
 #   - Debian's prometheus (prometheus + promtool) for the real-Prometheus tests
-#   - this package with its [test] extra
+#   - this package with its [test] extra, every dependency at its requirements.lock version
 #   - kube-apiserver and etcd for tests/k8s, built from the Go module proxy on first use
 #     (~8 minutes on 2 cores) and cached in ~/.cache/eni-pool/k8s/<version>/
 set -euo pipefail
@@ -15,8 +15,9 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
-echo "install-test-deps: pip install -e .[test]" >&2
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "install-test-deps: pip install -r requirements.lock -e .[test]" >&2
+# requirements.lock pins every runtime and test dependency (refresh: README, Development)
+python3 -m pip install -q --disable-pip-version-check -r requirements.lock -e '.[test]'
 
 if command -v go >/dev/null; then
   echo "install-test-deps: kube-apiserver + etcd for tests/k8s (cold build ~8 min)" >&2

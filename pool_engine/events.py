@@ -13,11 +13,12 @@ across the batches of one file (:class:`Codes`).
 from __future__ import annotations
 
 import enum
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
 
 COLUMNS = ("time", "node", "event")
 """The columns a trace must have; others are ignored."""
@@ -72,6 +73,9 @@ class Codes:
 
     def encode(self, column: pa.Array) -> np.ndarray:
         """The codes of every value in ``column``; raises :class:`Unencodable`."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         if not pa.types.is_dictionary(column.type):
             column = pc.dictionary_encode(column.cast(pa.string()))
         if column.null_count:
@@ -84,7 +88,7 @@ class Codes:
                     raise Unencodable(f"unexpected value {value!r}")
                 code = self._codes[value] = len(self._codes)
             mapping[j] = code
-        result: np.ndarray = mapping[column.indices.to_numpy(zero_copy_only=False)]
+        result: np.ndarray = mapping[values_of(column.indices)]
         return result
 
     def names(self) -> list[str]:
@@ -92,8 +96,31 @@ class Codes:
         return list(self._codes)
 
 
+def values_of(column: pa.Array) -> np.ndarray:
+    """A column's values as a numpy array; a null-free integer or float column's
+    without a copy, read straight from its data buffer.
+
+    pyarrow's own ``to_numpy`` passes through its pandas conversion, which imports
+    pandas (a third of a second) the first time: ``eni-tuner simulate`` has no use for
+    it. The view is read-only and keeps the column's buffer alive."""
+    import pyarrow as pa
+
+    kind = column.type
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if not numeric or column.null_count:
+        values: np.ndarray = column.to_numpy(zero_copy_only=False)
+        return values
+    code = "f" if pa.types.is_floating(kind) else "i" if pa.types.is_signed_integer(kind) else "u"
+    dtype = np.dtype(f"{code}{kind.bit_width // 8}")
+    if len(column) == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(column.buffers()[1], dtype, len(column), column.offset * dtype.itemsize)
+
+
 def event_column(kinds: np.ndarray) -> pa.DictionaryArray:
     """``kinds`` (codes) as a dictionary column of event names, for writing."""
+    import pyarrow as pa
+
     names = sorted(Event, key=code_of)
     return pa.DictionaryArray.from_arrays(
         pa.array(kinds.astype(np.int32)), pa.array([name.value for name in names])

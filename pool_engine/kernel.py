@@ -16,14 +16,16 @@ import math
 import numpy as np
 from numba import njit
 
+from pool_engine import policy
 from pool_engine.events import START
-from pool_engine.policy import (
-    binds_to_request,
-    is_round_tick,
-    next_round_after,
-    releases_in_round,
-)
 from pool_engine.runs import Knobs, Replayed, Rows, Runs, RunStats
+
+# The rules of pool_engine.policy, compiled here so the loop below inlines them (the
+# policy module itself stays free of numba: importing it must not load the compiler).
+binds_to_request = njit(cache=True)(policy.binds_to_request)
+is_round_tick = njit(cache=True)(policy.is_round_tick)
+next_round_after = njit(cache=True)(policy.next_round_after)
+releases_in_round = njit(cache=True)(policy.releases_in_round)
 
 
 @njit(cache=True)

@@ -25,9 +25,6 @@ from dataclasses import dataclass
 from typing import assert_never
 
 import numpy as np
-from numba import njit
-
-from pool_engine.events import START
 
 UNPLACED = -1
 """The node of a pod that fits on no node."""
@@ -85,7 +82,9 @@ def place(
     open_to_all = shapes.open_to_all
     if open_to_all is None:
         open_to_all = np.ones(shapes.cpu_millis.shape[0], dtype=bool)
-    return _place(
+    from pool_engine.scoring import place_rows  # numba: loaded on the first placement
+
+    return place_rows(
         kinds.astype(np.int8),
         dense.astype(np.int64).reshape(-1),
         requests.astype(np.int64),
@@ -95,56 +94,3 @@ def place(
         open_to_all.astype(np.bool_),
         placement.most_allocated(),
     )
-
-
-@njit(cache=True)
-def score(requested: int, allocatable: int, most_allocated: bool) -> int:
-    """One resource's score, 0..100, with the pod's own request in ``requested``."""
-    if allocatable <= 0:
-        return 0
-    if most_allocated:
-        return requested * 100 // allocatable
-    return (allocatable - requested) * 100 // allocatable
-
-
-@njit(cache=True)
-def _place(kinds: np.ndarray, pods: np.ndarray, requests: np.ndarray, pinned: np.ndarray,
-           cpu: np.ndarray, slots: np.ndarray, open_to_all: np.ndarray,
-           most: bool) -> np.ndarray:  # fmt: skip
-    n_nodes = cpu.shape[0]
-    used_cpu = np.zeros(n_nodes, dtype=np.int64)
-    used_slots = np.zeros(n_nodes, dtype=np.int64)
-    pod_node = np.full(pods.max() + 1 if pods.shape[0] else 0, -1, dtype=np.int64)
-    pod_cpu = np.zeros(pod_node.shape[0], dtype=np.int64)
-    out = np.full(kinds.shape[0], -1, dtype=np.int64)
-    for i in range(kinds.shape[0]):
-        pod = pods[i]
-        if kinds[i] != START:
-            k = pod_node[pod]
-            if k >= 0:
-                used_cpu[k] -= pod_cpu[pod]
-                used_slots[k] -= 1
-                pod_node[pod] = -1
-                out[i] = k
-            continue
-        if pod_node[pod] >= 0:
-            continue  # started twice: the first placement stands
-        want = requests[i]
-        best, best_score = -1, -1
-        lo, hi = (pinned[i], pinned[i] + 1) if pinned[i] >= 0 else (0, n_nodes)
-        for k in range(lo, hi):
-            if pinned[i] < 0 and not open_to_all[k]:
-                continue
-            if used_cpu[k] + want > cpu[k] or used_slots[k] + 1 > slots[k]:
-                continue
-            s = score(used_cpu[k] + want, cpu[k], most)
-            s += score(used_slots[k] + 1, slots[k], most)
-            if s > best_score:
-                best, best_score = k, s
-        if best >= 0:
-            used_cpu[best] += want
-            used_slots[best] += 1
-            pod_node[pod] = best
-            pod_cpu[pod] = want
-            out[i] = best
-    return out

@@ -1,9 +1,9 @@
 """The warm-pool rules of docs/contracts/pool.md as pure functions of counts.
 
-This is the one copy of the policy. The live engine (:mod:`pool_engine.pool`) and
-the compiled simulator (:mod:`pool_engine.simulator`) both call these functions;
-they are compiled with numba so the simulator's event loop can inline them, and
-stay ordinary callables for Python code.
+This is the one copy of the policy. The live engine (:mod:`pool_engine.pool`) calls
+these functions as they are; the simulator's event loop (:mod:`pool_engine.kernel`)
+calls numba-compiled copies of the same functions, made there, so importing the rules
+does not load numba (a command line's ``--help`` does not pay for the compiler).
 
 Symbols follow the spec: ``bound`` B, ``in_flight`` K, ``holding`` P (pods holding
 a slot), ``waiting`` W (pods waiting for one), ``min_warm`` m, ``max_warm`` M,
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 #: Stand-in for "no max-attach limit" (fits int64 with room for arithmetic).
 UNLIMITED = 1 << 60
 
@@ -23,7 +21,6 @@ UNLIMITED = 1 << 60
 DEFAULT_RELEASE_INTERVAL = 120.0
 
 
-@njit(cache=True)
 def binds_to_request(
     bound: int, in_flight: int, holding: int, waiting: int, min_warm: int, capacity: int
 ) -> int:
@@ -32,7 +29,6 @@ def binds_to_request(
     return max(0, wanted - bound - in_flight)
 
 
-@njit(cache=True)
 def releases_in_round(
     bound: int, in_flight: int, holding: int, waiting: int, max_warm: int, quick: bool
 ) -> int:
@@ -50,7 +46,6 @@ def releases_in_round(
     return 1
 
 
-@njit(cache=True)
 def releases_to_clamp(bound: int, holding: int, capacity: int) -> int:
     """R3 clamp: idle slots to release at once when B exceeds the max-attach C."""
     if bound <= capacity:
@@ -58,7 +53,6 @@ def releases_to_clamp(bound: int, holding: int, capacity: int) -> int:
     return min(bound - capacity, bound - holding)
 
 
-@njit(cache=True)
 def next_round_after(now: float, started: float, interval: float) -> float:
     """The first release-round tick strictly after ``now``.
 
@@ -73,7 +67,6 @@ def next_round_after(now: float, started: float, interval: float) -> float:
     return tick
 
 
-@njit(cache=True)
 def is_round_tick(now: float, started: float, interval: float) -> bool:
     """True when ``now`` is a release-round tick ``started + k * interval``, k >= 1."""
     k = round((now - started) / interval)

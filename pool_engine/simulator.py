@@ -3,23 +3,25 @@
 :func:`simulate` is what ``eni-tuner simulate`` prints; :func:`replay` is the
 batch form the tuner uses to score many candidate targets per node in one
 compiled pass. Both run :func:`pool_engine.kernel.run_all`, which calls the rules
-in :mod:`pool_engine.policy`.
+in :mod:`pool_engine.policy`. The kernel (numba) is imported by the first replay,
+not with this module: the command lines import the settings types from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
-from pool_engine import kernel
 from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, UNLIMITED
 from pool_engine.runs import Knobs, Rows, Runs, RunStats
 from pool_engine.trace import Trace
+
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
 
 STAT_FIELDS = tuple(name for name in RunStats._fields if name != "served")
 """The statistics ``simulate`` reports per node and in total, in output order."""
@@ -109,6 +111,8 @@ def replay(
     time bucket (for recency weighting)."""
     if not runs:
         raise ValueError("nothing to replay")
+    from pool_engine import kernel  # numba: loaded on the first replay, not on import
+
     n = len(runs)
     node = np.fromiter((r.node for r in runs), dtype=np.int64, count=n)
     lo, hi = trace.offsets[node], trace.offsets[node + 1]
@@ -181,6 +185,8 @@ def simulate(
 def _total_of(stats: ReplayStats | None, n_runs: int) -> dict[str, Any]:
     if stats is None:
         return {name: 0 if name not in _FLOAT_FIELDS else 0.0 for name in STAT_FIELDS}
+    from pool_engine import kernel  # loaded already by the replay
+
     per_run = stats.per_run
     served = np.concatenate([stats.served_waits(r) for r in range(n_runs)])
     served.sort()
@@ -211,6 +217,8 @@ _FLOAT_FIELDS = {
 
 
 def _timeline_table(stats: ReplayStats, runs: Sequence[Run], trace: Trace) -> pa.Table:
+    import pyarrow as pa
+
     t, i = stats.timeline_t, stats.timeline_i
     order = np.lexsort((i[:, 0], t))
     names = pa.array([trace.nodes[run.node] for run in runs])

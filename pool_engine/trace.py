@@ -23,16 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from pool_engine.errors import TraceError
-from pool_engine.events import COLUMNS, Codes, Unencodable
-from pool_engine.grouping import group_rows
+from pool_engine.events import COLUMNS, Codes, Unencodable, values_of
 from pool_engine.tracecheck import (
     EARLIEST,
     LATEST,
@@ -44,7 +40,9 @@ from pool_engine.tracecheck import (
     parse_time,
 )
 
-_DICT = pa.dictionary(pa.int32(), pa.string())
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
+
 _NS = 10**9
 _EARLIEST_NS = round(EARLIEST.timestamp()) * _NS
 _LATEST_NS = round(LATEST.timestamp()) * _NS
@@ -84,6 +82,8 @@ def load_trace(path: str | Path, mode: str | None = None) -> Trace:
     Times must lie within :data:`pool_engine.tracecheck.MAX_SECONDS` of time 0; a file
     with no rows is refused. With ``mode``, only that pool's rows are kept (the trace's
     end and first instant stay those of the whole file); the result may be empty."""
+    import pyarrow as pa
+
     path = Path(path)
     name = str(path)
     if not path.is_file():
@@ -111,6 +111,8 @@ def load_trace(path: str | Path, mode: str | None = None) -> Trace:
 def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
     """Build a trace from Python lists (tests, generators). Times must be finite and
     not negative; unlike a file's, they may exceed ten years, and there may be none."""
+    import pyarrow as pa
+
     batch = pa.record_batch(
         {
             "time": pa.array(times, pa.float64()),
@@ -130,6 +132,9 @@ def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
 
 
 def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     with path.open(newline="", encoding="utf-8", errors="replace") as f:
         header = next(csv.reader(f), None)
     if header is None:
@@ -143,7 +148,9 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     columns = list(COLUMNS) + ([MODE_COLUMN] if header.count(MODE_COLUMN) == 1 else [])
     convert = pacsv.ConvertOptions(
         include_columns=columns,
-        column_types={"node": _DICT, "event": _DICT, MODE_COLUMN: _DICT},
+        column_types={
+            name: pa.dictionary(pa.int32(), pa.string()) for name in ("node", "event", MODE_COLUMN)
+        },
         strings_can_be_null=False,
     )
     # The header as read above (names stripped of spaces) replaces the file's own.
@@ -153,6 +160,9 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
 
 
 def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         handle = pq.ParquetFile(path)
     except pa.ArrowException as exc:
@@ -180,6 +190,9 @@ MODES = ("route-eni", "direct-eni")
 
 def _mode_mask(batch: pa.RecordBatch, mode: str) -> np.ndarray:
     """Which rows of ``batch`` belong to ``mode``'s pool."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if MODE_COLUMN not in batch.schema.names:
         return np.full(batch.num_rows, mode == MODES[0])
     column = pc.cast(batch.column(MODE_COLUMN), pa.string())
@@ -249,6 +262,8 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
             names = [name for name, u in zip(names, used, strict=True) if u]
             codes = renumber[codes]
         del keep, masks
+    from pool_engine.grouping import group_rows  # numba: loaded when a trace is built
+
     perm, offsets = group_rows(codes, len(names), all_times)
     del codes
     return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time)
@@ -256,11 +271,14 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
 
 def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(seconds, None) for numeric times, (None, epoch ns) for timestamps."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if column.null_count:
         raise Unencodable("missing time")
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False), None
+        return values_of(column).astype(np.float64, copy=False), None
     if pa.types.is_timestamp(kind):
         ns = pc.cast(column, pa.timestamp("ns", tz=kind.tz)).cast(pa.int64())
         return None, ns.to_numpy(zero_copy_only=False)

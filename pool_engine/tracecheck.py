@@ -12,11 +12,13 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from pool_engine.errors import TraceError
 from pool_engine.events import CODES, COLUMNS
+
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
 
 YEAR = 365 * 86400.0
 """Seconds in a year of 365 days."""

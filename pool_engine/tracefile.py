@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from pool_engine.events import event_column
 from pool_engine.workload import NodeChurn
 
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
+
 
 def churn_table(churn: Sequence[NodeChurn], *, with_pods: bool = False) -> pa.Table:
     """All nodes' rows in one table sorted by time (ties: node order, then row order)."""
+    import pyarrow as pa
+
     times = np.concatenate([c.times for c in churn])
     node = np.concatenate([np.full(c.times.shape[0], k, np.int32) for k, c in enumerate(churn)])
     kinds = np.concatenate([c.kinds for c in churn])
@@ -35,6 +38,10 @@ def churn_table(churn: Sequence[NodeChurn], *, with_pods: bool = False) -> pa.Ta
 
 def write_table(table: pa.Table, path: Path) -> None:
     """Write a trace (or any table) as Parquet when the name ends in .parquet/.pq, else CSV."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     if path.suffix in (".parquet", ".pq"):
         pq.write_table(table, path, compression="zstd")
         return

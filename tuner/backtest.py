@@ -62,7 +62,12 @@ def run(
     starts = np.where(skipped > 0, first[[r.node for r in runs]], 0.0)
     shape = (len(sets), len(nodes))
     idle = hourly_idle(stats.timeline_t, stats.timeline_i, starts, edges).reshape((*shape, -1))
-    cold = stats.buckets[:, : len(edges) - 1, 1].astype(np.float64).reshape((*shape, -1))
+    hours = len(edges) - 1
+    cold = stats.buckets[:, :hours, 1].astype(np.float64)
+    # a row at exactly the end on a whole hour falls in a bucket past the last hour: count it there
+    if hours:
+        cold[:, hours - 1] += stats.buckets[:, hours:, 1].sum(axis=1)
+    cold = cold.reshape((*shape, -1))
     own = (stats.per_run.idle_slot_seconds - skipped).reshape(shape) / HOUR
     pods = stats.per_run.pod_starts.reshape(shape)
     colds = stats.per_run.cold_starts.reshape(shape)

@@ -21,7 +21,6 @@ import enum
 import math
 
 import numpy as np
-from scipy.stats import gamma
 
 LEVEL = 0.95
 """Confidence of the upper bound on a node's arrival rate."""
@@ -43,6 +42,8 @@ class Evidence(enum.StrEnum):
 
 def rate_upper_bound(arrivals: np.ndarray, hours: np.ndarray) -> np.ndarray:
     """Upper confidence bound (``LEVEL``) on each node's arrivals per hour."""
+    from scipy.stats import gamma  # scipy loads with the analysis, not the command line
+
     bound = gamma.ppf(LEVEL, np.asarray(arrivals, dtype=float) + 1.0)
     with np.errstate(divide="ignore"):
         out: np.ndarray = np.where(hours > 0, bound / np.maximum(hours, 1e-12), np.inf)

@@ -12,7 +12,6 @@ import click
 from click.core import ParameterSource
 
 from tuner.options import EnumChoice, Finite, option_group
-from tuner.prometheus import PrometheusSource
 from tuner.queries import MetricsSource
 from tuner.sources import HistorySource, PrometheusHistory, TraceHistory
 from tuner.window import Window
@@ -54,6 +53,8 @@ def build_source(
         window = Window.parse(start, end, step, datetime.now(UTC))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--start/--end") from None
+    from tuner.prometheus import PrometheusSource  # the client loads only with a URL
+
     server = PrometheusSource(
         prometheus_url,
         bearer_token_file,

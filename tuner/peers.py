@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
 
 WEIGHTS = np.array([0.2, 1.0, 0.5])
 """Weights of the scaled features in the distance: rate, lead-time demand, peakiness."""
@@ -46,6 +44,10 @@ def borrow(
     """
     if not unknown or len(known) < 4:
         return {}
+    # scikit-learn (with scipy and pandas) loads here, not with the command line.
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler().fit(table[list(known)])
     scaler.scale_ = np.maximum(scaler.scale_, MIN_SCALE)  # near-constant features stay tame
 

@@ -22,7 +22,7 @@ from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
 from pool_engine.trace import load_trace
-from tuner import analysis, backtest_page, plots, rollback
+from tuner import analysis, rollback
 from tuner import apply as applying
 from tuner import backtest as backtesting
 from tuner.apply import Change
@@ -215,9 +215,13 @@ def backtest(
     )
     log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
     if settings.png_file is not None:
+        from tuner import plots  # matplotlib loads only when a figure is drawn
+
         plots.write_png(result, settings.png_file)
         log.info(f"wrote {settings.png_file}")
     if settings.html_file is not None:
+        from tuner import backtest_page  # matplotlib too
+
         backtest_page.write_html(result, settings.html_file)
         log.info(f"wrote {settings.html_file}")
     return render(result, renderer)

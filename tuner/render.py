@@ -6,14 +6,15 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from pool_engine.simulator import SimulationResult, SimulationSettings
 from pool_engine.tracefile import write_table
 from tuner.backtest_result import Backtest
 from tuner.columns import Column, Columns, print_lines, stdout_console
+
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
 
 TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
 

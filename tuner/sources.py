@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pool_engine.config import Mode
-from tuner import prometheus
 from tuner.history import History, load_history
-from tuner.prometheus import PrometheusSource
 from tuner.queries import MetricsSource, churn_queries, state_queries
 from tuner.window import Window
+
+if TYPE_CHECKING:  # the Prometheus client (and pandas) load when a history is pulled
+    from tuner.prometheus import PrometheusSource
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class PrometheusHistory:
         t0, t1 = self.window.bounds()
         seconds = max(int(t1 - t0), self.window.step)
         state = state_queries(self.metrics, seconds, self.window.step, mode.value)
+        from tuner import prometheus
+
         return prometheus.load(self.server, queries, self.window, state=state)
 
 

@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import gamma
 
 from tuner.evidence import LEVEL, fold_weights
 from tuner.objective import AnalysisSettings
@@ -212,6 +211,8 @@ class Validation:
             )
             return (0.0, cost, rate)
         # evidence, not luck: the checked rate's upper confidence bound must meet the aim
+        from scipy.stats import gamma  # scipy loads with the analysis, not the command line
+
         bound = float(gamma.ppf(LEVEL, total_cold + 1.0)) / total_starts if total_starts else 0.0
         if bound <= self.settings.safety * self.limit:
             return (0.0, total_idle, rate)
@@ -243,6 +244,8 @@ class Validation:
             cost_now = cost_now + current * v_starts * objective.cold_start_cost
             return cost > cost_now + 1e-9, rate, current
         # worse beyond chance: even the rate's lower confidence bound is above the allowance
+        from scipy.stats import gamma
+
         pseudo_starts = v_starts + (0.0 if math.isinf(weight) else weight)
         pseudo_cold = rate * pseudo_starts
         low = np.divide(gamma.ppf(1.0 - LEVEL, np.maximum(pseudo_cold, 1e-12)), pseudo_starts,

@@ -4,6 +4,7 @@ are docs/contracts/metrics.md's, and promtool accepts the output."""
 from __future__ import annotations
 
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -147,6 +148,20 @@ def test_every_pool_has_the_spec_series(snapshot: Snapshot) -> None:
                       "eni_pool_reconcile_duration_seconds"):  # fmt: skip
         assert f"# TYPE {histogram} histogram" in text
     assert 'eni_pool_build_info{version="test"} 1.0' in text
+
+
+def test_the_process_and_the_runtime_are_published(snapshot: Snapshot) -> None:
+    """prometheus_client's process, platform and GC collectors run beside the pools,
+    with HELP in words like every family."""
+    families = {f.name: f for f in parse_text(Renderer(Instruments("t")).render(snapshot).decode())}
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds", "process_open_fds",
+                 "process_start_time_seconds", "python_info", "python_gc_collections"):  # fmt: skip
+        assert name in families, name
+    assert families["process_resident_memory_bytes"].samples[0].value > 1e6
+    for family in families.values():
+        if family.name.startswith("eni_pool_"):
+            assert not re.search(r"\([A-Z](?: [-+] [A-Z])*\)", family.documentation), family.name
+            assert len(family.documentation.split()) >= 5, family.name
 
 
 def test_label_values_are_escaped() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pool_engine.config import Targets
@@ -140,6 +140,9 @@ pairs = st.tuples(st.integers(0, 4), st.integers(0, 4)).map(lambda p: pair(min(p
 
 @settings(max_examples=40, deadline=None)
 @given(raw=rows, tested=st.dictionaries(nodes, pairs))
+# a cold start at exactly the end, on a whole hour, belongs to the last hour
+@example(raw=[(0.0, "a", "start"), (3600.0, "a", "start")], tested={"a": pair(0, 0)})
+@example(raw=[(0.0, "a", "start")], tested={})  # no hour at all
 def test_hourly_series_add_up_to_the_totals(
     raw: list[tuple[float, str, str]], tested: dict[str, NodeTargets]
 ) -> None:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pool_engine.events import START, STOP
-from pool_engine.placement import UNPLACED, NodeShapes, Placement, place, score
+from pool_engine.placement import UNPLACED, NodeShapes, Placement, place
+from pool_engine.scoring import score
 from pool_engine.workload import WorkloadSpec, generate
 
 S, T = START, STOP

@@ -83,10 +83,12 @@ def test_a_standby_is_alive_ready_as_standby_and_publishes_no_pool(
     assert "eni_pool_acting 0.0" in text and "eni_pool_build_info" in text
     assert 'eni_pool_engine_errors_total{where="lease"}' in text
     assert 'node="' not in text
+    assert "\nprocess_resident_memory_bytes " in text and "\npython_info{" in text
 
     state.act(daemon_with_a_pool(state.instruments))
     status, text = get(base + "/metrics")
     assert "eni_pool_acting 1.0" in text and 'eni_pool_bound_slots{node="node-1"' in text
+    assert "\nprocess_cpu_seconds_total " in text and "\npython_gc_collections_total{" in text
     assert get(base + "/readyz") == (200, "ready\n")
 
     state.stand_by()
