@@ -1,0 +1,94 @@
+"""When scheduled targets switch, and hourly books, for the replay and the live engine.
+
+A schedule's targets switch at an hour boundary whose pair differs from the hour
+before (docs/contracts/schedules.md). Boundaries are counted as *hours since 00:00
+UTC of the day of time 0*: hour ``k`` starts at replay time ``k * 3600 - offset``
+(``offset``: how far past 00:00 UTC time 0 lies) and is hour of day ``k mod 24``.
+The compiled kernel and the live engine both find the next switch from that count,
+never from a time converted back to an hour, so they agree on every boundary to
+the bit even when ``offset`` has a fraction.
+
+:func:`spread` adds a step function's area to time buckets, for the replay's
+per-bucket idle slot-seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from pool_engine.warm_schedule import HOUR, HOURS, WarmSchedule
+
+
+@njit(cache=True)
+def hour_index(t: float, offset: float) -> int:
+    """The hour count (see the module docstring) that replay time ``t`` falls in."""
+    return math.floor((t + offset) / 3600.0)
+
+
+@njit(cache=True)
+def boundary_time(k: int, offset: float) -> float:
+    """Replay time at which hour count ``k`` starts."""
+    return k * 3600.0 - offset
+
+
+@njit(cache=True)
+def next_table_switch(hourly: np.ndarray, table: int, k: int) -> int:
+    """The first hour count after ``k`` whose (min, max) in ``hourly[table]`` differs
+    from the hour before it; -1 when the schedule is the same all day."""
+    for j in range(k + 1, k + 25):
+        h = j % 24
+        p = (j - 1) % 24
+        if hourly[table, h, 0] != hourly[table, p, 0] or hourly[table, h, 1] != hourly[table, p, 1]:
+            return j
+    return -1
+
+
+def next_switch(schedule: WarmSchedule, k: int) -> int | None:
+    """:func:`next_table_switch` of a :class:`WarmSchedule` (the live engine's form);
+    None when the schedule is the same all day."""
+    for j in range(k + 1, k + HOURS + 1):
+        if schedule.at_hour(j) != schedule.at_hour(j - 1):
+            return j
+    return None
+
+
+def switch_time(k: int, offset: float) -> float:
+    """:func:`boundary_time` for Python callers (the same arithmetic)."""
+    return k * HOUR - offset
+
+
+@njit(cache=True)
+def bucket_of(t: float, bucket_seconds: float, bucket_offset: float, n_buckets: int) -> int:
+    """The bucket holding replay time ``t`` (the last bucket takes anything later)."""
+    return min(n_buckets - 1, int((t + bucket_offset) / bucket_seconds))
+
+
+@njit(cache=True)
+def spread(
+    buckets: np.ndarray,
+    r: int,
+    column: int,
+    level: float,
+    t0: float,
+    t1: float,
+    bucket_seconds: float,
+    bucket_offset: float,
+) -> None:
+    """Add ``level * overlap`` of [t0, t1) to each bucket of run ``r`` it overlaps."""
+    if level == 0.0 or t1 <= t0:
+        return
+    n = buckets.shape[1]
+    a = t0
+    b = bucket_of(t0, bucket_seconds, bucket_offset, n)
+    while a < t1:
+        edge = (b + 1) * bucket_seconds - bucket_offset
+        if b >= n - 1 or edge >= t1:
+            buckets[r, b, column] += level * (t1 - a)
+            return
+        if edge > a:
+            buckets[r, b, column] += level * (edge - a)
+            a = edge
+        b += 1
