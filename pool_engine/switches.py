@@ -9,7 +9,8 @@ never from a time converted back to an hour, so they agree on every boundary to
 the bit even when ``offset`` has a fraction.
 
 :func:`spread` adds a step function's area to time buckets, for the replay's
-per-bucket idle slot-seconds.
+per-bucket idle slot-seconds. :class:`Follower` is the live pool's place in a
+schedule.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
+from pool_engine.config import Targets
 from pool_engine.warm_schedule import HOUR, HOURS, WarmSchedule
 
 
@@ -92,3 +94,36 @@ def spread(
             buckets[r, b, column] += level * (edge - a)
             a = edge
         b += 1
+
+
+class Follower:
+    """A live pool's place in a schedule: the pair in force and the next switch.
+
+    Times are replay/engine times whose 0 lies ``offset`` seconds past 00:00 UTC (the
+    live engine passes epoch seconds with ``offset`` 0). Boundaries come from the
+    hour count, as in the kernel (see the module docstring).
+    """
+
+    def __init__(self, schedule: WarmSchedule, offset: float, now: float) -> None:
+        self.schedule = schedule
+        self.offset = offset
+        self._hour = hour_index(now, offset)
+        self._next = next_switch(schedule, self._hour)
+
+    def targets(self) -> Targets:
+        """The pair of the hour reached so far."""
+        return self.schedule.at_hour(self._hour)
+
+    def next_at(self) -> float:
+        """When the targets next change (inf for a schedule with one pair all day)."""
+        return math.inf if self._next is None else switch_time(self._next, self.offset)
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at()
+
+    def advance(self, now: float) -> Targets:
+        """Step to the hour of ``now`` (at least the due boundary's); its pair."""
+        assert self._next is not None, "a schedule with one pair never switches"
+        self._hour = max(self._next, hour_index(now, self.offset))
+        self._next = next_switch(self.schedule, self._hour)
+        return self.targets()
