@@ -30,10 +30,11 @@ SPAN = 4 * HOUR
 
 offsets = st.one_of(
     st.sampled_from([0.0, 1800.0, 3540.0, 83 * 120.0, 23 * HOUR + 1800.0, 36000.5]),
+    st.integers(0, 719).map(lambda k: k * 120.0),  # every hour boundary is a tick
     st.integers(0, 86399).map(float),
     st.integers(0, 86399).map(lambda s: s + 0.25),
 )
-pairs = st.tuples(st.integers(0, 6), st.integers(0, 6)).map(lambda p: Targets(*sorted(p)))
+pairs = st.tuples(st.integers(0, 8), st.integers(0, 8)).map(lambda p: Targets(*sorted(p)))
 
 
 @st.composite
@@ -62,7 +63,9 @@ def traces(draw: st.DrawFn, offset: float) -> list[tuple[float, str]]:
         st.integers(1, int(SPAN // 120)).map(lambda k: k * 120.0),
     ).filter(lambda t: 0.0 <= t <= SPAN + HOUR)
     raw = draw(
-        st.lists(st.tuples(time, st.sampled_from(["start", "start", "stop"])), min_size=1, max_size=50)
+        st.lists(
+            st.tuples(time, st.sampled_from(["start", "start", "stop"])), min_size=1, max_size=50
+        )
     )
     return sorted(raw, key=lambda r: r[0])  # stable: ties keep file order
 
@@ -88,7 +91,7 @@ knobs = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(data=st.data(), offset=offsets, schedule=schedules(), k=knobs)
 def test_kernel_agrees_with_live_engine_under_schedules(
     data: st.DataObject, offset: float, schedule: WarmSchedule, k: dict[str, object]
