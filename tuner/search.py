@@ -150,7 +150,7 @@ def _replay_in_batches(history: History, runs: list[Run], sim: SimulationSetting
         idle = per_run.idle_slot_seconds - idle_before_first(history, runs[lo:hi], sim)
         totals.append(np.column_stack([per_run.pod_starts, per_run.cold_starts,
                                        idle]).astype(np.float64))  # fmt: skip
-        buckets.append(stats.buckets.astype(np.float64))
+        buckets.append(stats.buckets[:, :, :2].copy())  # starts and cold starts
         del stats
         lo = hi
     return np.concatenate(totals), np.concatenate(buckets)

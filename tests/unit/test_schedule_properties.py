@@ -186,7 +186,9 @@ def test_hourly_buckets_add_up_to_the_totals(
     )
     sim = SimulationSettings(quick_release=quick)
     runs = [Run(0, NodeTargets.scheduled(schedule)), Run(0, NodeTargets(Targets(1, 3)))]
-    stats = replay(trace, runs, sim, bucket_seconds=HOUR, bucket_offset=trace.day_offset())
+    stats = replay(
+        trace, runs, sim, timeline=True, bucket_seconds=HOUR, bucket_offset=trace.day_offset()
+    )
     assert stats.buckets.shape == (2, int((trace.end + offset) // HOUR) + 1, 4)
     for r in range(2):
         per = stats.per_run
@@ -194,6 +196,15 @@ def test_hourly_buckets_add_up_to_the_totals(
         assert column[0] == per.pod_starts[r] and column[1] == per.cold_starts[r]
         assert column[2] == pytest.approx(per.idle_slot_seconds[r], abs=1e-6)
         assert column[3] == pytest.approx(per.wait_seconds_sum[r], abs=1e-6)
+    # each bucket's idle slot-seconds: the timeline's area within its hour
+    edges = np.arange(stats.buckets.shape[1] + 1) * HOUR - offset
+    for r in range(2):
+        mine = stats.timeline_i[:, 0] == r
+        times = np.append(stats.timeline_t[mine], trace.end)
+        idle = (stats.timeline_i[mine, 1] - stats.timeline_i[mine, 2]).astype(np.float64)
+        area = np.concatenate(([0.0], np.cumsum(idle * np.diff(times))))
+        at_edges = np.interp(np.clip(edges, 0.0, trace.end), times, area)
+        assert list(stats.buckets[r, :, 2]) == pytest.approx(list(np.diff(at_edges)), abs=1e-6)
     # bucket b is UTC hour (b mod 24): each start lands in its own hour's bucket
     starts = np.zeros(stats.buckets.shape[1])
     for t, event in rows:
