@@ -4,9 +4,11 @@ One *run* replays one node's events (a slice of the sorted trace) under one set 
 targets; the tuner replays the same slice under many targets by passing several
 runs that share a slice. The rules themselves come from :mod:`pool_engine.policy`;
 this module only keeps the books (docs/contracts/simulation.md): at one instant bind completions
-come first, then the trace rows in file order, then the release round, with R1 after
-each of them. Nothing happens between instants, so a round tick that has nothing to
-release is never visited.
+come first, then the trace rows in file order, then a scheduled change of targets
+(R7: R1, one release round; docs/contracts/schedules.md), then the periodic release
+round, with R1 after each of them. Nothing happens between instants, so a round tick
+that has nothing to release is never visited; an hour boundary where a run's
+schedule changes is always visited, rows or not.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from pool_engine import policy
+from pool_engine import policy, switches
 from pool_engine.events import START
 from pool_engine.runs import Knobs, Replayed, Rows, Runs, RunStats
 
@@ -26,6 +28,41 @@ binds_to_request = njit(cache=True)(policy.binds_to_request)
 is_round_tick = njit(cache=True)(policy.is_round_tick)
 next_round_after = njit(cache=True)(policy.next_round_after)
 releases_in_round = njit(cache=True)(policy.releases_in_round)
+# The hour and bucket arithmetic of pool_engine.switches, compiled the same way; the
+# bucket books close in close_buckets below.
+hour_index = njit(cache=True)(switches.hour_index)
+boundary_time = njit(cache=True)(switches.boundary_time)
+next_table_switch = njit(cache=True)(switches.next_table_switch)
+bucket_of = njit(cache=True)(switches.bucket_of)
+bucket_end = njit(cache=True)(switches.bucket_end)
+
+
+@njit(cache=True)
+def close_buckets(
+    buckets: np.ndarray,
+    r: int,
+    idle_before: float,
+    level: int,
+    t0: float,
+    t1: float,
+    mark: float,
+    b: int,
+    bucket_seconds: float,
+    bucket_offset: float,
+) -> tuple[float, int, float]:
+    """Close the buckets that end within (t0, t1], where ``level`` idle slots held
+    since ``t0`` and the run's idle slot-seconds were ``idle_before`` at ``t0``:
+    each gets its idle slot-seconds (cumulative idle at its end minus ``mark``, the
+    cumulative at its start). Returns the new (mark, open bucket, its end)."""
+    n = buckets.shape[1]
+    edge = bucket_end(b, bucket_seconds, bucket_offset, n)
+    while t1 >= edge:
+        at_edge = idle_before + level * max(0.0, edge - t0)
+        buckets[r, b, 2] += at_edge - mark
+        mark = at_edge
+        b += 1
+        edge = bucket_end(b, bucket_seconds, bucket_offset, n)
+    return mark, b, edge
 
 
 @njit(cache=True)
@@ -65,25 +102,43 @@ def wait_offsets(kinds: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarra
 
 
 @njit(cache=True)
+def _queue_binds(
+    bind_at: np.ndarray, bind_n: np.ndarray, b_head: int, b_tail: int, done: float, need: int
+) -> int:
+    """Queue ``need`` binds completing at ``done`` (joining the last batch when it
+    completes then too); returns the new tail."""
+    if b_tail > b_head and bind_at[b_tail - 1] == done:
+        bind_n[b_tail - 1] += need
+        return b_tail
+    bind_at[b_tail] = done
+    bind_n[b_tail] = need
+    return b_tail + 1
+
+
+@njit(cache=True)
 def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
     """Replay every run.
 
-    A run's pool starts with min(C, P + m) bound, P its initial holders. With
-    ``knobs.n_buckets > 0``, ``buckets[r, b]`` counts (pod starts, cold starts) in
-    [b * bucket_seconds, (b + 1) * bucket_seconds), for recency weighting. With
-    ``knobs.record`` the timeline holds (time) and (run, bound, in_use, waiting) at
-    every change.
+    A run's pool starts with min(C, P + m) bound, P its initial holders, m the
+    targets of the hour of time 0 for a scheduled run. With ``knobs.n_buckets > 0``,
+    ``buckets[r, b]`` holds (pod starts, cold starts, idle slot-seconds, seconds
+    waited by the pods started in it) in bucket b (:attr:`Knobs.bucket_offset`), for
+    recency weighting and hour-of-day statistics. With ``knobs.record`` the timeline
+    holds (time) and (run, bound, in_use, waiting) at every change.
     """
     times, kinds = rows.times, rows.kinds
     seg_lo, seg_hi, wait_offset = runs.lo, runs.hi, runs.wait_offset
     min_warm, max_warm, capacity = runs.min_warm, runs.max_warm, runs.capacity
     initial_holding = runs.holding
+    table, hourly = runs.table, runs.hourly
+    day_offset = knobs.day_offset
     bind_latency, interval, quick = knobs.bind_latency, knobs.interval, knobs.quick
     end, record = knobs.end, knobs.record
     bucket_seconds, n_buckets = knobs.bucket_seconds, knobs.n_buckets
+    bucket_offset = knobs.bucket_offset
 
     n_runs = seg_lo.shape[0]
-    buckets = np.zeros((n_runs, max(n_buckets, 0), 2), dtype=np.int64)
+    buckets = np.zeros((n_runs, max(n_buckets, 0), 4), dtype=np.float64)
     stats = RunStats(
         np.zeros(n_runs, dtype=np.int64),  # pod_starts
         np.zeros(n_runs, dtype=np.int64),  # warm_hits
@@ -104,6 +159,8 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
     longest = 1
     for r in range(n_runs):
         longest = max(longest, seg_hi[r] - seg_lo[r] + 1)
+    if hourly.shape[0] > 0:  # a bind batch per scheduled switch too
+        longest += hour_index(end, day_offset) - hour_index(0.0, day_offset) + 1
     queue = np.empty(longest, dtype=np.float64)  # start times of waiting pods
     bind_at = np.empty(longest, dtype=np.float64)  # completion time of a bind batch
     bind_n = np.empty(longest, dtype=np.int64)  # binds in that batch
@@ -115,6 +172,16 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
     for r in range(n_runs):
         m = min_warm[r]
         big_m = max_warm[r]
+        tab = table[r]
+        switch_at = math.inf  # the next hour boundary where this run's targets change
+        switch_k = -1
+        if tab >= 0:
+            k0 = hour_index(0.0, day_offset)
+            m = hourly[tab, k0 % 24, 0]
+            big_m = hourly[tab, k0 % 24, 1]
+            switch_k = next_table_switch(hourly, tab, k0)
+            if switch_k >= 0:
+                switch_at = boundary_time(switch_k, day_offset)
         cap = capacity[r]
         lo = seg_lo[r]
         hi = seg_hi[r]
@@ -139,6 +206,13 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
         idle_s = 0.0
         bound_s = 0.0
         t_prev = 0.0
+        # buckets: the open one, where it ends (inf: none or the last), idle at its start
+        cur_b = 0
+        edge = math.inf
+        mark = 0.0
+        if n_buckets > 0:
+            cur_b = bucket_of(0.0, bucket_seconds, bucket_offset, n_buckets)
+            edge = bucket_end(cur_b, bucket_seconds, bucket_offset, n_buckets)
         next_tick = interval  # the first round tick after the last instant processed
         i = lo
 
@@ -159,6 +233,8 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                 t = times[i]
             if b_head < b_tail and bind_at[b_head] < t:
                 t = bind_at[b_head]
+            if switch_at < t:
+                t = switch_at
             if next_tick < t and releases_in_round(
                 bound, in_flight, holding, waiting, big_m, quick
             ):
@@ -166,6 +242,11 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
             if t > end:
                 break
 
+            if t >= edge:  # idle slot-seconds of the buckets this step closes
+                mark, cur_b, edge = close_buckets(
+                    buckets, r, idle_s, bound - holding, t_prev, t, mark, cur_b, bucket_seconds,
+                    bucket_offset,
+                )  # fmt: skip
             idle_s += (bound - holding) * (t - t_prev)
             bound_s += bound * (t - t_prev)
             t_prev = t
@@ -178,6 +259,9 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                 in_flight -= n
                 while n > 0 and q_head < q_tail:
                     w = t - queue[q_head]
+                    if n_buckets > 0:
+                        b = bucket_of(queue[q_head], bucket_seconds, bucket_offset, n_buckets)
+                        buckets[r, b, 3] += w
                     q_head += 1
                     holding += 1
                     waits[w0 + served] = w
@@ -199,12 +283,15 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                         queue[q_tail] = t
                         q_tail += 1
                     if n_buckets > 0:
-                        b = min(n_buckets - 1, int(t / bucket_seconds))
+                        b = bucket_of(t, bucket_seconds, bucket_offset, n_buckets)
                         buckets[r, b, 0] += 1
                         buckets[r, b, 1] += 0 if hit else 1
                 elif holding > 0:
                     if q_head < q_tail:  # the freed slot goes straight to the oldest waiter
                         w = t - queue[q_head]
+                        if n_buckets > 0:
+                            b = bucket_of(queue[q_head], bucket_seconds, bucket_offset, n_buckets)
+                            buckets[r, b, 3] += w
                         q_head += 1
                         waits[w0 + served] = w
                         served += 1
@@ -221,14 +308,26 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                 if need > 0:
                     in_flight += need
                     binds += need
-                    if b_tail > b_head and bind_at[b_tail - 1] == t + bind_latency:
-                        bind_n[b_tail - 1] += need
-                    else:
-                        bind_at[b_tail] = t + bind_latency
-                        bind_n[b_tail] = need
-                        b_tail += 1
+                    b_tail = _queue_binds(bind_at, bind_n, b_head, b_tail, t + bind_latency, need)
 
-            # 3. the release round (R2), if this instant is a tick; R1 after it is a no-op.
+            # 3. a scheduled change of targets (R7): R1, one release round, R3 (a no-op:
+            # C never changes in a replay).
+            if t == switch_at:
+                h = switch_k % 24
+                m = hourly[tab, h, 0]
+                big_m = hourly[tab, h, 1]
+                need = binds_to_request(bound, in_flight, holding, q_tail - q_head, m, cap)
+                if need > 0:
+                    in_flight += need
+                    binds += need
+                    b_tail = _queue_binds(bind_at, bind_n, b_head, b_tail, t + bind_latency, need)
+                n = releases_in_round(bound, in_flight, holding, q_tail - q_head, big_m, quick)
+                bound -= n
+                releases += n
+                switch_k = next_table_switch(hourly, tab, switch_k)
+                switch_at = boundary_time(switch_k, day_offset)
+
+            # 4. the release round (R2), if this instant is a tick; R1 after it is a no-op.
             # Most instants fall before the next tick: one comparison, no division.
             if t == next_tick or (t > next_tick and is_round_tick(t, 0.0, interval)):
                 n = releases_in_round(bound, in_flight, holding, q_tail - q_head, big_m, quick)
@@ -256,8 +355,15 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                     tl_i[last + 2] = holding
                     tl_i[last + 3] = waiting
 
+        if end >= edge:
+            mark, cur_b, edge = close_buckets(
+                buckets, r, idle_s, bound - holding, t_prev, end, mark, cur_b, bucket_seconds,
+                bucket_offset,
+            )  # fmt: skip
         idle_s += (bound - holding) * (end - t_prev)
         bound_s += bound * (end - t_prev)
+        if n_buckets > 0:
+            buckets[r, cur_b, 2] += idle_s - mark
 
         run_waits = waits[w0 : w0 + served]
         run_waits.sort()

@@ -34,6 +34,12 @@ class Runs(NamedTuple):
     """C, the max bindable slots (:data:`pool_engine.policy.UNLIMITED` for none)."""
     holding: np.ndarray
     """Pods already holding slots when the run starts (history that begins mid-flight)."""
+    table: np.ndarray
+    """The run's row of ``hourly`` when its targets follow a schedule; -1 when
+    ``min_warm``/``max_warm`` hold all day."""
+    hourly: np.ndarray
+    """(schedules, 24, 2): (min_warm, max_warm) per UTC hour of day of each schedule
+    the runs share (docs/contracts/schedules.md)."""
     wait_offset: np.ndarray
     """Where each run's waits go in the shared array (:func:`wait_offsets`; one
     element more than runs)."""
@@ -53,7 +59,14 @@ class Knobs(NamedTuple):
     """Record the timeline."""
     bucket_seconds: float
     n_buckets: int
-    """With ``n_buckets > 0``, count starts and cold starts per ``bucket_seconds``."""
+    """With ``n_buckets > 0``, fill :attr:`Replayed.buckets` per ``bucket_seconds``."""
+    bucket_offset: float
+    """Bucket b covers replay times [b * bucket_seconds - bucket_offset, (b + 1) *
+    bucket_seconds - bucket_offset): 0 counts from time 0, the day offset with
+    ``bucket_seconds`` 3600 aligns buckets to UTC hours."""
+    day_offset: float
+    """Seconds past 00:00 UTC of time 0 (:meth:`pool_engine.trace.Trace.day_offset`):
+    where the hours of day of schedules fall."""
 
 
 class RunStats(NamedTuple):
@@ -86,4 +99,10 @@ class Replayed(NamedTuple):
     timeline_i: np.ndarray
     """... and (run, bound, in_use, waiting) then."""
     buckets: np.ndarray
-    """(runs, buckets, 2): pod starts and cold starts per time bucket."""
+    """(runs, buckets, 4) float64, per time bucket: pod starts, cold starts, idle
+    slot-seconds and seconds waited by the pods that started in it and got a slot
+    (:data:`BUCKET_COLUMNS`)."""
+
+
+BUCKET_COLUMNS = ("pod_starts", "cold_starts", "idle_slot_seconds", "wait_seconds")
+"""What the columns of :attr:`Replayed.buckets` count, in order."""

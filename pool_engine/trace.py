@@ -21,7 +21,7 @@ import csv
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,15 @@ class Trace:
     @property
     def events(self) -> int:
         return int(self.times.shape[0])
+
+    def day_offset(self) -> float:
+        """Seconds past 00:00 UTC of time 0: the UTC time of day of the earliest event
+        for RFC 3339 traces, 0 for numeric ones (time 0 is 00:00 UTC;
+        docs/contracts/schedules.md)."""
+        if self.origin is None:
+            return 0.0
+        utc = self.origin.astimezone(UTC)  # by fields: a float epoch would blur the fraction
+        return utc.hour * 3600.0 + utc.minute * 60.0 + utc.second + utc.microsecond / 1e6
 
     def node_rows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.offsets[k], self.offsets[k + 1]

@@ -57,7 +57,7 @@ def run(
     stats = replay(history.trace, runs, sim, timeline=True, bucket_seconds=HOUR)
     end = history.trace.end
     edges = np.append(np.arange(math.ceil(end / HOUR)) * HOUR, end)
-    skipped = idle_before_first(history, runs)  # as recommend: a late node from its start
+    skipped = idle_before_first(history, runs, sim)  # as recommend: a late node from its start
     first = np.zeros(len(nodes)) if history.first is None else history.first
     starts = np.where(skipped > 0, first[[r.node for r in runs]], 0.0)
     shape = (len(sets), len(nodes))
