@@ -32,14 +32,6 @@ def cli() -> None:
     """Size per-node ENI/IP warm pools from pod churn.
 
     \b
-    Commands:
-      apply      write recommendations as NEC annotations, within guardrails
-      backtest   replay the history under the current and the recommended targets
-      recommend  per-node min/max warm targets from churn history
-      simulate   replay a churn trace through the pool policy and report
-                 cold starts, waits and idle slot-seconds per node
-
-    \b
     Exit codes: 0 success; 1 unexpected failure; 2 bad input;
                 3 history source unreachable; 4 Kubernetes API unreachable or refused.
     """
@@ -120,7 +112,7 @@ def apply(
     pipeline.apply(source, replay, objective, settings, renderers.APPLY[output])
 
 
-@cli.command()
+@cli.command(short_help="Replay the history under the current and the recommended targets.")
 @history_options
 @replay_options
 @objective_options
@@ -148,7 +140,7 @@ def backtest(
     pipeline.backtest(required(source), replay, objective, settings, renderers.BACKTEST[output])
 
 
-@cli.command("simulate")
+@cli.command("simulate", short_help="Replay a churn trace: cold starts, waits, idle slots.")
 @click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
 @replay_options
 @click.option(
@@ -157,7 +149,7 @@ def backtest(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write CSV time,node,bound,in_use,waiting,idle at every change.",
 )
-@output_option(renderers.SIMULATE, help="json prints the result document alone on stdout.")
+@output_option(renderers.SIMULATE)
 def simulate_cmd(
     trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat
 ) -> None:

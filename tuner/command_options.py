@@ -92,6 +92,7 @@ apply_options = option_group(
         type=EnumChoice(LogFormat),
         default=LogFormat.TEXT.value,
         show_default=True,
+        help="Log lines on stderr as text, or as one JSON object each.",
     ),
 )
 """Where and how ``apply`` writes."""
