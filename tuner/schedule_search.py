@@ -20,6 +20,7 @@ days, with the all-day pair of :mod:`tuner.analysis` as fallback (docs/contracts
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +47,8 @@ MIN_HOURS = 24.0
 """Hours of a node's own history a schedule needs."""
 MIN_CHECKED_DAYS = 3
 """Days of history from which the last quarter is held back to check a schedule."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -191,19 +194,34 @@ def _aim(nodes: list[Node], settings: AnalysisSettings) -> int:
             assert objective.cold_start_cost is not None
             score = (0.0, idle * objective.idle_slot_hour_cost + cold * objective.cold_start_cost)
         else:
-            limit = max(settings.safety * objective.max_cold_start_rate * starts, base_cold)
+            limit = max(objective.max_cold_start_rate * starts, base_cold)
             score = (0.0, idle) if cold <= limit + 1e-9 else (1.0, cold)
         if best is None or score < best:
             best, pick = score, a
+    log.debug(f"schedule aim {AIMS[pick]:g} x objective")
     return pick
 
 
 def _kept(node: Node, a: int, settings: AnalysisSettings) -> tuple[float, float]:
     """(cold, idle) on the held-back cells of what do-no-harm keeps at aim ``a``."""
-    fallback = (node.held_fallback[1], node.held_fallback[2])
-    if node.checks[a] is None or _harms(node, a, settings):
-        return fallback
-    return node.held_checks[a]
+    used = _usable(node, a, settings)
+    if used is None:
+        return node.held_fallback[1], node.held_fallback[2]
+    return node.held_checks[used]
+
+
+def _usable(node: Node, a: int, settings: AnalysisSettings) -> int | None:
+    """The aim a node's schedule comes from at aim ``a``: ``a`` itself, else the next
+    lower aim whose check did no harm (None: the all-day pair). A history too short
+    to hold days back keeps ``a``."""
+    if node.held is None:
+        return a if node.finals[a] is not None else None
+    for used in range(a, -1, -1):
+        if node.finals[used] is None or node.checks[used] is None:
+            continue
+        if not _harms(node, used, settings):
+            return used
+    return None
 
 
 def _harms(node: Node, a: int, settings: AnalysisSettings) -> bool:
@@ -234,13 +252,14 @@ def _final(history: History, nodes: list[Node], a: int, settings: AnalysisSettin
     kept: list[tuple[Node, WarmSchedule, frozenset[int]]] = []
     verdict: dict[int, ScheduleAdvice] = {}
     for j, (node, rec) in enumerate(zip(nodes, recs, strict=True)):
-        final = node.finals[a]
-        if final is None:
-            verdict[j] = _constant(rec, ScheduleStatus.ALL_DAY, _flat_reason(node), node.weekly)
-        elif node.held is not None and (node.checks[a] is None or _harms(node, a, settings)):
-            verdict[j] = _constant(rec, ScheduleStatus.HELD, _held_reason(node, a), node.weekly)
-        else:
+        used = _usable(node, a, settings)
+        final = None if used is None else node.finals[used]
+        if final is not None:
             kept.append((node, *final))
+        elif all(f is None for f in node.finals):
+            verdict[j] = _constant(rec, ScheduleStatus.ALL_DAY, _flat_reason(node), node.weekly)
+        else:
+            verdict[j] = _constant(rec, ScheduleStatus.HELD, _held_reason(node, a), node.weekly)
     runs = [_run(history, node, schedule) for node, schedule, _ in kept]
     totals: list[Expected] = []
     for lo in range(0, len(runs), CHUNK):
@@ -291,6 +310,8 @@ def _flat_reason(node: Node) -> str:
 
 
 def _held_reason(node: Node, a: int) -> str:
+    if node.held is None or node.checks[a] is None:
+        return "on the held-back days no schedule fitted without them did better: the all-day pair"
     starts, f_cold, f_idle = node.held_fallback
     cold, idle = node.held_checks[a]
     return (f"held back: on the held-back days the schedule had {cold:.0f} cold starts and "
