@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -37,6 +38,16 @@ def cli() -> None:
     """
 
 
+def _zone(ctx: click.Context, param: click.Parameter, value: str) -> ZoneInfo:
+    """An IANA time zone name (``--timezone``)."""
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        ) from None
+
+
 @cli.command()
 @history_options
 @replay_options
@@ -48,12 +59,29 @@ def cli() -> None:
     show_default=True,
     help="Hours of a node's own history below which it keeps its targets.",
 )
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help="Also a schedule per node: targets by UTC hour of day in blocks, fitted on up to "
+    "14 days (a day at least), checked on held-back days; the all-day pair stays the "
+    "fallback (forecast only: nothing is applied).",
+)
+@click.option(
+    "--timezone",
+    "zone",
+    default="UTC",
+    show_default=True,
+    callback=_zone,
+    help="IANA time zone the table shows a schedule's hours in (JSON and CSV stay UTC).",
+)
 @output_option(renderers.RECOMMEND)
 def recommend(
     source: HistorySource | None,
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history: float,
+    schedule: bool,
+    zone: ZoneInfo,
     output: OutputFormat,
 ) -> None:
     """Recommend per-node min/max warm targets from pod churn history.
@@ -70,8 +98,13 @@ def recommend(
       eni-tuner recommend --trace churn.csv
       eni-tuner recommend --trace churn.csv --max-cold-start-rate 0.5% -o json
       eni-tuner recommend --trace churn.csv -o kubectl | sh
+      eni-tuner recommend --trace churn.csv --schedule --timezone Europe/Berlin
     """
     _logs(LogFormat.TEXT)
+    if schedule:
+        pipeline.recommend_schedules(required(source), replay, objective, min_history, zone,
+                                     renderers.RECOMMEND_SCHEDULE[output])  # fmt: skip
+        return
     pipeline.recommend(
         required(source), replay, objective, min_history, renderers.RECOMMEND[output]
     )

@@ -53,7 +53,7 @@ class Recurrence:
             days = int(seen[:, h].sum())
             hits = int(big[:, h].sum())
             if days and hits >= RECURS * days and hits >= 2:
-                size = int(round(float(np.median(self.burst[big[:, h], h]))))
+                size = round(float(np.median(self.burst[big[:, h], h])))
                 weekend_seen = seen[:, h] & (self.weekday >= 5)
                 weekdays_only = bool(weekend_seen.any()) and not (big[:, h] & weekend_seen).any()
                 out.append((h, size, hits, weekdays_only))
@@ -120,12 +120,11 @@ def explain_block(hours: list[int], recurring: list[tuple[int, int, int, bool]],
     for h, size, hits, weekdays_only in recurring:
         if h in hours:
             only = " (weekdays only)" if weekdays_only else ""
-            parts.append(f"{h:02d}:00-{(h + 1) % 24:02d}:00: a burst of ~{size} pods "
+            parts.append(f"{h:02d}:00-{(h + 1) % 24:02d}:00 UTC: a burst of ~{size} pods "
                          f"on {hits} of {days} days{only}")  # fmt: skip
     for h in sorted(lead_hours & set(hours)):
-        parts.append(f"starts at {h:02d}:00, an hour early: the {(h + 1) % 24:02d}:00 "
+        parts.append(f"starts at {h:02d}:00 UTC, an hour early: the {(h + 1) % 24:02d}:00 "
                      "burst comes before its binds would")  # fmt: skip
     if not parts:
         parts.append(level)
     return "; ".join(parts)
-

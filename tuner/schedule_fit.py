@@ -164,7 +164,7 @@ def _merged(choice: np.ndarray, cost: np.ndarray, allowed: np.ndarray,
         if at + 1 < len(blocks):
             blocks[at : at + 2] = [merged]
         else:
-            blocks = [merged] + blocks[1:-1]
+            blocks = [merged, *blocks[1:-1]]
     out = np.empty(HOURS, dtype=np.int64)
     for hours, c in blocks:
         out[hours] = c

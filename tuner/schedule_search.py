@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import gamma
 
+from pool_engine.config import Targets
 from pool_engine.policy import UNLIMITED
 from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
-from pool_engine.config import Targets
 from pool_engine.warm_schedule import HOUR, HOURS, WarmSchedule
 from tuner.evidence import LEVEL
 from tuner.history import History
@@ -80,9 +80,10 @@ def search(
     history: History,
     settings: AnalysisSettings,
     recs: Sequence[Recommendation],
-    fit_settings: FitSettings = FitSettings(),
+    fit_settings: FitSettings | None = None,
 ) -> list[ScheduleAdvice]:
     """One :class:`ScheduleAdvice` per recommendation (same order)."""
+    fit_settings = fit_settings or FitSettings()
     hours = history.node_hours()
     sim = SimulationSettings(NodeTargets(Targets(0, 0)), settings.quick_release,
                              settings.bind_latency, settings.release_interval)  # fmt: skip
@@ -126,7 +127,7 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
     rate = settings.objective.max_cold_start_rate
     for table in build(history, [n.k for n in nodes], ladders, fallbacks, caps, sim):
         node = by_k[table.node]
-        rows = table.seen.any(axis=1)
+        rows = np.asarray(table.seen.any(axis=1), dtype=bool)
         days = np.nonzero(rows)[0]
         node.days, node.first_day = len(days), table.first_day
         rec = recurrence(history.trace, table.node, table.first_day, table.seen.shape[0],
@@ -148,7 +149,11 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                                   float(table.cold[fb][held].sum()),
                                   float(table.idle[fb][held].sum()))  # fmt: skip
         for aim in AIMS:
-            check = fit(table, train, aim * rate, lead, bursts, fit_settings) if node.held is not None else None
+            check = (
+                fit(table, train, aim * rate, lead, bursts, fit_settings)
+                if node.held is not None
+                else None
+            )
             node.checks.append(None if check is None or check.constant() else check.schedule(table))
             final = fit(table, rows, aim * rate, lead, bursts, fit_settings)
             node.finals.append(None if final is None or final.constant()
@@ -246,8 +251,14 @@ def _beyond_chance(cold: float, allowed: float) -> bool:
     return low > allowed + 1e-9
 
 
-def _final(history: History, nodes: list[Node], a: int, settings: AnalysisSettings,
-           sim: SimulationSettings, recs: list[Recommendation]) -> list[ScheduleAdvice]:  # fmt: skip
+def _final(
+    history: History,
+    nodes: list[Node],
+    a: int,
+    settings: AnalysisSettings,
+    sim: SimulationSettings,
+    recs: list[Recommendation],
+) -> list[ScheduleAdvice]:
     """Each node's verdict at aim ``a``; kept schedules replayed over the whole history."""
     kept: list[tuple[Node, WarmSchedule, frozenset[int]]] = []
     verdict: dict[int, ScheduleAdvice] = {}
@@ -286,8 +297,7 @@ def _verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froz
     top = max(t.min_warm for t in schedule.hourly)
     notes = []
     for block in schedule.blocks():
-        level = ("quiet hours" if block.targets.min_warm < rec.recommended.min_warm
-                 else "the node's busy hours" if block.targets.min_warm >= top else "steady hours")  # fmt: skip
+        level = _level(block.targets.min_warm, rec.recommended.min_warm, top)
         notes.append(BlockNote(block.from_hour, block.to_hour,
                                explain_block(block.hours(), node.recurring, node.days, set(lead),
                                              level)))  # fmt: skip
@@ -301,6 +311,13 @@ def _verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froz
                           node.weekly, expected, all_day, rec.before)  # fmt: skip
 
 
+def _level(m: int, all_day: int, top: int) -> str:
+    """What a block without a recurring burst is, by its min warm."""
+    if m < all_day:
+        return "quiet hours: below the all-day pair, as on most days of the history"
+    return "the node's busiest hours" if m >= top else "steady hours"
+
+
 def _flat_reason(node: Node) -> str:
     if node.recurring:
         hours = ", ".join(f"{h:02d}:00" for h, *_ in node.recurring)
@@ -312,7 +329,7 @@ def _flat_reason(node: Node) -> str:
 def _held_reason(node: Node, a: int) -> str:
     if node.held is None or node.checks[a] is None:
         return "on the held-back days no schedule fitted without them did better: the all-day pair"
-    starts, f_cold, f_idle = node.held_fallback
+    _, f_cold, f_idle = node.held_fallback
     cold, idle = node.held_checks[a]
     return (f"held back: on the held-back days the schedule had {cold:.0f} cold starts and "
             f"{idle / HOUR:,.1f} idle slot-hours, the all-day pair {f_cold:.0f} and "
