@@ -43,11 +43,16 @@ class Recurrence:
     weekday: np.ndarray
     """(days,) day of the week of each row (Monday 0)."""
 
+    def _big(self, seen: np.ndarray) -> np.ndarray:
+        """(days, 24) cells whose burst is well above the node's usual one."""
+        usual = float(np.median(self.burst[seen])) if seen.any() else 0.0
+        big: np.ndarray = (self.burst >= max(MIN_BURST, 2.0 * usual)) & seen
+        return big
+
     def recurring(self, seen: np.ndarray) -> list[tuple[int, int, int, bool]]:
         """Hours with a recurring burst: (hour, typical size, days with it, weekdays
         only), over the ``seen`` cells."""
-        usual = float(np.median(self.burst[seen])) if seen.any() else 0.0
-        big = (self.burst >= max(MIN_BURST, 2.0 * usual)) & seen
+        big = self._big(seen)
         out = []
         for h in range(HOURS):
             days = int(seen[:, h].sum())
@@ -60,13 +65,18 @@ class Recurrence:
         return out
 
     def lead_need(self, seen: np.ndarray) -> np.ndarray:
-        """(24,) per hour, the pods starting within the bind latency after it begins on
-        at least half the days seen (the weighted median over days)."""
+        """(24,) per hour, the pods that start within the bind latency after it begins:
+        at an hour with a recurring burst, on three in four of the days it comes (the
+        burst's jitter decides how many beat the switch); elsewhere on half the days."""
         out = np.zeros(HOURS, dtype=np.int64)
+        big = self._big(seen)
+        recurring = {h for h, *_ in self.recurring(seen)}
         for h in range(HOURS):
-            values = np.sort(self.lead[seen[:, h], h])
+            days = seen[:, h] & big[:, h] if h in recurring else seen[:, h]
+            values = np.sort(self.lead[days, h])
             if values.size:
-                out[h] = int(values[(values.size - 1) // 2])
+                q = 0.75 if h in recurring else 0.5
+                out[h] = int(values[min(values.size - 1, int(np.ceil(q * values.size)) - 1)])
         return out
 
     def weekly(self, starts: np.ndarray, seen: np.ndarray) -> str | None:
