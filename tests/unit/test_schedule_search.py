@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import daily_traces as dt
 
 from pool_engine.config import Targets
 from pool_engine.simulator import NodeTargets
 from pool_engine.trace import Trace
 from pool_engine.warm_schedule import HOURS
+from support import daily_traces as dt
 from tuner import analysis
 from tuner.history import load_history
 from tuner.objective import AnalysisSettings
