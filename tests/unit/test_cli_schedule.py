@@ -7,6 +7,7 @@ import csv
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -34,15 +35,13 @@ def run(*args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def documents(trace: Path) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = json.loads(
-        run("--trace", str(trace), "--schedule", "-o", "json")
-    )
+def documents(trace: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = json.loads(run("--trace", str(trace), "--schedule", "-o", "json"))
     return out
 
 
 def test_json_adds_a_schedule_of_24_hours_and_the_forecast(
-    documents: list[dict[str, object]],
+    documents: list[dict[str, Any]],
 ) -> None:
     by_node = {d["node"]: d for d in documents}
     job, flat = by_node["job"], by_node["random"]
@@ -52,7 +51,7 @@ def test_json_adds_a_schedule_of_24_hours_and_the_forecast(
     assert (job["min_warm"], job["max_warm"]) != (1, 1)  # the all-day fallback stays
     assert [b["from_hour"] for b in job["schedule_blocks"]] == [
         b.from_hour for b in schedule.blocks()
-    ]  # type: ignore[index]
+    ]
     forecast = job["forecast"]
     assert isinstance(forecast, dict) and set(forecast) == {"schedule", "all_day", "current"}
     assert all(set(forecast[k]) == FORECAST for k in forecast)
@@ -62,7 +61,7 @@ def test_json_adds_a_schedule_of_24_hours_and_the_forecast(
     assert flat["schedule_status"] == "all_day"
 
 
-def test_yaml_is_the_same_document(trace: Path, documents: list[dict[str, object]]) -> None:
+def test_yaml_is_the_same_document(trace: Path, documents: list[dict[str, Any]]) -> None:
     assert yaml.safe_load(run("--trace", str(trace), "--schedule", "-o", "yaml")) == documents
 
 
@@ -72,7 +71,7 @@ def test_without_schedule_the_document_is_unchanged(trace: Path) -> None:
 
 
 def test_csv_is_a_targets_file_simulate_replays_as_the_schedule(
-    trace: Path, documents: list[dict[str, object]], tmp_path: Path
+    trace: Path, documents: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     targets = tmp_path / "schedule.csv"
     targets.write_text(run("--trace", str(trace), "--schedule", "-o", "csv"))
