@@ -18,6 +18,7 @@ rule.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from pool_engine.config import Limits, Mode, Targets, Usage
@@ -27,6 +28,8 @@ from pool_engine.plan import BindOp, Plan
 from pool_engine.pods import Handout, Pods
 from pool_engine.policy import DEFAULT_RELEASE_INTERVAL, next_round_after
 from pool_engine.slots import Slots
+from pool_engine.switches import Follower
+from pool_engine.warm_schedule import WarmSchedule
 
 
 class NodePool:
@@ -57,6 +60,8 @@ class NodePool:
         self._next_round = next_round_after(started, started, release_interval)
         self._round_now = False
         """Set by a target change (R7): the next decision runs a release round at once."""
+        self._follower: Follower | None = None
+        """The schedule the targets follow, if any (docs/contracts/schedules.md)."""
 
     # --- what the pool is ------------------------------------------------------------------
 
@@ -106,8 +111,24 @@ class NodePool:
         return self._next_round
 
     def round_due(self, now: float) -> bool:
-        """A release round runs at ``now``: its tick has come, or targets changed (R7)."""
+        """A release round runs at ``now``: its tick has come, or targets changed (R7).
+
+        A change's round does not consume a tick: at an instant that is both, the
+        change's round runs first and the tick's round after it."""
         return self._round_now or now >= self._next_round
+
+    @property
+    def schedule(self) -> WarmSchedule | None:
+        """The schedule the targets follow (None: the targets hold until changed)."""
+        return None if self._follower is None else self._follower.schedule
+
+    @property
+    def next_switch(self) -> float:
+        """When the schedule next changes the targets (inf: never)."""
+        return math.inf if self._follower is None else self._follower.next_at()
+
+    def switch_due(self, now: float) -> bool:
+        return self._follower is not None and self._follower.due(now)
 
     def op(self, op_id: int) -> BindOp | None:
         """The bind in flight with ``op_id``; None when it is not ours."""
@@ -191,8 +212,9 @@ class NodePool:
     def begin(self, plan: Plan, now: float) -> list[BindOp]:
         """Record a plan as started: slots leave the pool, binds go in flight."""
         started = self._slots.begin(plan)
-        if plan.round_ran:
+        if plan.round_ran and self._round_now:  # a change's round (R7): the grid stays
             self._round_now = False
+        elif plan.round_ran:
             self._next_round = next_round_after(now, self._started, self._release_interval)
         return started
 
@@ -273,6 +295,25 @@ class NodePool:
         if targets != self._targets:
             self._targets = targets
             self._round_now = True
+
+    def follow(self, schedule: WarmSchedule | None, offset: float, now: float) -> None:
+        """Follow ``schedule`` from ``now``: the pair of the hour of ``now`` at once (R7
+        when it differs), then a change at each hour boundary where the pair does
+        (:meth:`switch`). ``offset``: seconds past 00:00 UTC of time 0 (0 for epoch
+        seconds). None stops following; the targets in force stay."""
+        if schedule is None:
+            self._follower = None
+            return
+        self._follower = Follower(schedule, offset, now)
+        self.set_targets(self._follower.targets())
+
+    def switch(self, now: float) -> bool:
+        """The schedule's change due at ``now`` (:meth:`switch_due`): the hour's pair
+        takes over, as R7 at the next decision. True when the targets changed."""
+        assert self._follower is not None, "switch() needs a schedule to follow"
+        before = self._targets
+        self.set_targets(self._follower.advance(now))
+        return self._targets != before
 
     def set_limits(self, limits: Limits) -> None:
         """New limits; lowering C below B clamps at the next decision (R3)."""

@@ -33,6 +33,7 @@ from pool_engine.pool import NodePool
 from pool_engine.provider import Operation, Provider
 from pool_engine.registry import Registry
 from pool_engine.schedule import DEFAULT_SYNC_INTERVAL, Schedule
+from pool_engine.warm_schedule import WarmSchedule
 
 
 class Reconciler:
@@ -123,15 +124,18 @@ class Reconciler:
         """The earliest time after ``now`` the engine wants a step (a round tick, an
         inventory sync, a retry); inf when nothing is scheduled."""
         rounds = (pool.next_round for pool in self._registry)
-        return self._schedule.next_after(now, (*rounds, *self._backoff.ends()))
+        switches = (pool.next_switch for pool in self._registry)
+        return self._schedule.next_after(now, (*rounds, *switches, *self._backoff.ends()))
 
     # --- the loop --------------------------------------------------------------------
 
     def step(self, now: float) -> int:
-        """Apply finished operations, sync pools whose inventory sync is due, then
-        reconcile the pools that need it: those an outcome or a sync touched, those
-        with a release round due and those whose backoff or rate-limit wait ended. A
-        pool's decision changes only then. Returns operations submitted."""
+        """Apply finished operations, sync pools whose inventory sync is due, switch
+        scheduled targets whose hour boundary has come (R7, before the tick's round at
+        the same instant), then reconcile the pools that need it: those an outcome or
+        a sync touched, those with a release round due and those whose backoff or
+        rate-limit wait ended. A pool's decision changes only then. Returns operations
+        submitted."""
         touched: set[Key] = set()
         for outcome in self._provider.poll(now):
             key = (outcome.node, outcome.mode)
@@ -141,6 +145,8 @@ class Reconciler:
         for key, pool in list(self._registry.pools.items()):
             if self._schedule.sync_due(key, now) and self._sync(pool, now):
                 touched.add(key)
+            if pool.switch_due(now) and pool.switch(now):
+                submitted += self.reconcile(pool, now)  # R7, before the tick's round
             if (
                 key in touched or pool.round_due(now) or self._backoff.waited(key, now)
                 or self._schedule.woken(key, now)
@@ -187,6 +193,18 @@ class Reconciler:
         served = pool.pod_stopped(pod, now)
         if served:
             self._seen.waited(pool.mode, served[1])
+        self.reconcile(pool, now)
+        self._seen.collect(pool)
+
+    def follow(
+        self, pool: NodePool, schedule: WarmSchedule | None, offset: float, now: float
+    ) -> None:
+        """Let the pool's targets follow ``schedule`` (docs/contracts/schedules.md):
+        the pair of the hour of ``now`` runs at once (R7), and :meth:`step` switches at
+        every hour boundary where the pair changes. ``offset`` is 0 when ``now`` is
+        epoch seconds. None stops following (the targets in force stay)."""
+        self._seen.changed = True
+        pool.follow(schedule, offset, now)
         self.reconcile(pool, now)
         self._seen.collect(pool)
 

@@ -17,6 +17,8 @@ from pool_engine.decision import decide
 from pool_engine.plan import Plan
 from pool_engine.policy import UNLIMITED
 from pool_engine.pool import NodePool
+from pool_engine.switches import hour_index
+from pool_engine.warm_schedule import WarmSchedule
 
 Check = Callable[[NodePool, str, Plan | None], None]
 
@@ -46,17 +48,28 @@ def replay_node(
     latency: float = 2.0,
     interval: float = 120.0,
     check: Check | None = None,
+    schedule: WarmSchedule | None = None,
+    offset: float = 0.0,
 ) -> ReplayResult:
-    """Replay one node's (time, event) rows, sorted by time with ties in file order."""
+    """Replay one node's (time, event) rows, sorted by time with ties in file order.
+
+    With ``schedule`` the targets follow it (``min_warm``/``max_warm`` unused), time 0
+    lying ``offset`` s past 00:00 UTC: the pool starts with the pair of the hour of
+    time 0 and switches after an instant's rows, before its periodic round."""
     capacity = UNLIMITED if max_slots is None else max_slots
+    targets = Targets(min_warm, max_warm)
+    if schedule is not None:
+        targets = schedule.at_hour(hour_index(0.0, offset))
     pool = NodePool(
         "n",
         Mode.ROUTE_ENI,
-        Targets(min_warm, max_warm),
+        targets,
         Limits(1, capacity),
         quick_release=quick,
         release_interval=interval,
     )
+    pool.follow(schedule, offset, 0.0)
+    assert not pool.round_due(0.0)
     out = ReplayResult()
     ips = itertools.count()
     completions: list[tuple[float, int, int]] = []  # (time, seq, op_id)
@@ -95,6 +108,7 @@ def replay_node(
         if completions:
             candidates.append(completions[0][0])
         candidates.append(tick)
+        candidates.append(pool.next_switch)
         t = min(candidates)
         if t > end:
             break
@@ -122,6 +136,9 @@ def replay_node(
                 out.ignored_events += 1
             i += 1
             act(t, False, "row")
+        if pool.switch_due(t):
+            assert pool.switch(t)
+            act(t, True, "change")
         if t == tick:
             act(t, True, "round")
             tick = pool.next_round
