@@ -242,16 +242,25 @@ def backtest(
     history = load_history(source, objective.mode)
     current = {**current_from(history), **replay.overrides()}
     default = replay.default_targets(objective.mode)
+    scheduled: dict[str, NodeTargets] | None = None
     if settings.recommended_file is not None:
         recommended = load_overrides(settings.recommended_file)
     else:
         analysis_settings = objective.analysis(replay, None, history.bind_latency)
         recs = analyse(history, analysis_settings, current, default)
         recommended = {r.node: r.recommended for r in recs}
+        if settings.schedule:
+            scheduled = {
+                a.node: NodeTargets.scheduled(a.schedule, r.recommended.max_slots)
+                for r, a in zip(recs, schedule_search.search(history, analysis_settings, recs),
+                                strict=True)
+            }  # fmt: skip
     watch = Stopwatch()
     latency = replay.latency(objective.mode, history.bind_latency)
     simulation = replace(replay.simulation(), bind_latency=latency)
-    result = backtesting.run(history, simulation, current, recommended, default, settings.worst)
+    result = backtesting.run(
+        history, simulation, current, recommended, default, settings.worst, scheduled
+    )
     log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
     if settings.png_file is not None:
         plots.write_png(result, settings.png_file)

@@ -39,7 +39,7 @@ from tuner.recommendation import Expected, Recommendation
 from tuner.recurrence import explain_block, recurrence
 from tuner.schedule_advice import BlockNote, ScheduleAdvice, ScheduleStatus
 from tuner.schedule_fit import FitSettings, fit
-from tuner.search import demand_bound
+from tuner.search import demand_bound, idle_before_first
 
 AIMS = (0.25, 0.5, 0.8, 1.0)
 """Fractions of the objective a fitted schedule aims at on its days."""
@@ -372,19 +372,15 @@ def _cells(buckets: np.ndarray, first_day: int, days: int) -> np.ndarray:
 
 
 def _expected(history: History, runs: list[Run], sim: SimulationSettings) -> list[Expected]:
-    """Each run over the whole history; idle from the node's first event on (the hour
-    buckets before it dropped, the one it falls in prorated)."""
+    """Each run over the whole history; idle from the node's first event on, as the
+    analysis counts it (:func:`tuner.search.idle_before_first`)."""
     if not runs:
         return []
-    offset = history.trace.day_offset()
-    buckets = _hourly(history, runs, sim)
+    stats = replay(history.trace, runs, sim)
+    idle = stats.per_run.idle_slot_seconds - idle_before_first(history, runs, sim)
     hours = history.node_hours()
-    out = []
-    for r, run in enumerate(runs):
-        first = 0.0 if history.first is None else float(history.first[run.node])
-        edges = np.arange(buckets.shape[1] + 1) * HOUR - offset
-        share = np.clip((edges[1:] - first) / HOUR, 0.0, 1.0)
-        idle = float((buckets[r, :, 2] * share).sum())
-        out.append(Expected(int(buckets[r, :, 0].sum()), int(buckets[r, :, 1].sum()), idle,
-                            float(hours[run.node])))  # fmt: skip
-    return out
+    return [
+        Expected(int(stats.per_run.pod_starts[r]), int(stats.per_run.cold_starts[r]),
+                 float(idle[r]), float(hours[run.node]))
+        for r, run in enumerate(runs)
+    ]  # fmt: skip

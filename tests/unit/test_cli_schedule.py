@@ -133,3 +133,30 @@ def test_an_unknown_timezone_is_one_line_exit_2(trace: Path) -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "'Mars/Base' is not an IANA time zone" in done.stderr
+
+
+def test_backtest_schedule_adds_the_schedules_series_and_totals(
+    trace: Path, documents: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(cli, ["backtest", "--trace", str(trace), "--schedule", "-o", "json",
+                                      "--png", str(tmp_path / "b.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.stdout)
+    assert set(totals) == {"current", "recommended", "schedule"}
+    forecast = [d["forecast"] for d in documents]
+    # the backtest's replay is recommend's forecast: same history, same targets
+    assert totals["schedule"]["cold_starts"] == sum(f["schedule"]["cold_starts"] for f in forecast)
+    assert totals["schedule"]["idle_slot_hours"] == pytest.approx(
+        sum(f["schedule"]["idle_slot_seconds"] for f in forecast) / 3600.0, rel=1e-6
+    )
+    assert totals["schedule"]["idle_slot_hours"] < totals["recommended"]["idle_slot_hours"]
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_backtest_schedule_refuses_a_recommended_file(trace: Path, tmp_path: Path) -> None:
+    given = tmp_path / "rec.csv"
+    given.write_text("node,min_warm,max_warm\njob,1,1\n")
+    result = CliRunner().invoke(cli, ["backtest", "--trace", str(trace), "--schedule",
+                                      "--recommended", str(given)])  # fmt: skip
+    assert result.exit_code == 2
+    assert "a --recommended file carries its own schedules" in result.output
