@@ -153,26 +153,23 @@ def backtest(
 @click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
 @replay_options
 @click.option(
-    "--timeline",
-    "timeline_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write CSV time,node,bound,in_use,waiting,idle at every change.",
-)
-@click.option(
     "--count-from",
     type=Finite(min=0, max=MAX_SECONDS),
     default=0.0,
     help="Count statistics from this many seconds on (the replay still starts at 0): "
     "score the second half of a trace in place.",
 )
+@click.option(
+    "--timeline",
+    "timeline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write CSV time,node,bound,in_use,waiting,idle at every change.",
+)
 @output_option(renderers.SIMULATE, help="json prints the result document alone on stdout.")
 def simulate_cmd(
-    trace: Path,
-    replay: ReplaySettings,
-    timeline_file: Path | None,
+    trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat,
     count_from: float,
-    output: OutputFormat,
-) -> None:
+) -> None:  # fmt: skip
     """Replay TRACE (CSV or Parquet: time,node,event) through the warm-pool policy.
 
     Every node's pool starts at time 0 with min(C, m) bound slots and the run ends
