@@ -235,7 +235,8 @@ def evaluate(path: Path, daily: bool) -> str:
 
 @click.command()
 @click.option("--sim", "sims", multiple=True, show_default=True,
-              default=("daily:spread:1", "daily:spread:2", "daily:binpack:3", "steady:spread:1"),
+              default=("daily:spread:1", "daily:spread:2", "daily:binpack:3", "daily:spread:4",
+                       "steady:spread:1", "steady:binpack:2"),
               help="WORKLOAD:PLACEMENT:SEED of a two-week trace to record.")  # fmt: skip
 @click.option("--nodes", type=int, default=50, show_default=True)
 @click.option("--public/--no-public", "use_public", default=True, show_default=True,
