@@ -28,10 +28,11 @@ from pool_engine.policy import (
 from pool_engine.runs import Knobs, Replayed, Rows, Runs, RunStats
 from pool_engine.switches import (
     boundary_time,
+    bucket_end,
     bucket_of,
+    close_buckets,
     hour_index,
     next_table_switch,
-    spread,
 )
 
 
@@ -177,6 +178,13 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
         idle_s = 0.0
         bound_s = 0.0
         t_prev = 0.0
+        # buckets: the open one, where it ends (inf: none or the last), idle at its start
+        cur_b = 0
+        edge = math.inf
+        mark = 0.0
+        if n_buckets > 0:
+            cur_b = bucket_of(0.0, bucket_seconds, bucket_offset, n_buckets)
+            edge = bucket_end(cur_b, bucket_seconds, bucket_offset, n_buckets)
         next_tick = interval  # the first round tick after the last instant processed
         i = lo
         counting = False  # statistics count from count_from on
@@ -211,13 +219,18 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                 starts = hits = binds = releases = ignored = served = 0
                 wait_sum = wait_max = 0.0
                 peak = bound
-                idle_s = -(bound - holding) * (count_from - t_prev)
+                uncounted = -(bound - holding) * (count_from - t_prev)
+                mark += uncounted - idle_s  # the open bucket's idle stays as it was
+                idle_s = uncounted
                 bound_s = -bound * (count_from - t_prev)
 
+            if t >= edge:  # idle slot-seconds of the buckets this step closes
+                mark, cur_b, edge = close_buckets(
+                    buckets, r, idle_s, bound - holding, t_prev, t, mark, cur_b, bucket_seconds,
+                    bucket_offset,
+                )  # fmt: skip
             idle_s += (bound - holding) * (t - t_prev)
             bound_s += bound * (t - t_prev)
-            if n_buckets > 0:
-                spread(buckets, r, 2, bound - holding, t_prev, t, bucket_seconds, bucket_offset)
             t_prev = t
 
             # 1. bind completions (R4); R1 after each is a no-op (B + K unchanged).
@@ -331,12 +344,19 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
             starts = hits = binds = releases = ignored = served = 0
             wait_sum = wait_max = 0.0
             peak = bound
-            idle_s = -(bound - holding) * (min(count_from, end) - t_prev)
+            uncounted = -(bound - holding) * (min(count_from, end) - t_prev)
+            mark += uncounted - idle_s  # the open bucket's idle stays as it was
+            idle_s = uncounted
             bound_s = -bound * (min(count_from, end) - t_prev)
+        if end >= edge:
+            mark, cur_b, edge = close_buckets(
+                buckets, r, idle_s, bound - holding, t_prev, end, mark, cur_b, bucket_seconds,
+                bucket_offset,
+            )  # fmt: skip
         idle_s += (bound - holding) * (end - t_prev)
         bound_s += bound * (end - t_prev)
         if n_buckets > 0:
-            spread(buckets, r, 2, bound - holding, t_prev, end, bucket_seconds, bucket_offset)
+            buckets[r, cur_b, 2] += idle_s - mark
 
         run_waits = waits[w0 : w0 + served]
         run_waits.sort()

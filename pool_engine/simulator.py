@@ -147,35 +147,15 @@ def replay(
     """
     if not runs:
         raise ValueError("nothing to replay")
-    n = len(runs)
-    node = np.fromiter((r.node for r in runs), dtype=np.int64, count=n)
+    node = np.fromiter((r.node for r in runs), dtype=np.int64, count=len(runs))
     lo, hi = trace.offsets[node], trace.offsets[node + 1]
     wait_offset = kernel.wait_offsets(trace.kinds, lo, hi)
-    table, hourly = _schedule_tables(runs)
-    batch = Runs(
-        lo,
-        hi,
-        min_warm=np.fromiter((r.targets.min_warm for r in runs), dtype=np.int64, count=n),
-        max_warm=np.fromiter((r.targets.max_warm for r in runs), dtype=np.int64, count=n),
-        capacity=np.fromiter((r.targets.capacity() for r in runs), dtype=np.int64, count=n),
-        holding=np.fromiter((r.holding for r in runs), dtype=np.int64, count=n),
-        table=table,
-        hourly=hourly,
-        wait_offset=wait_offset,
-    )
-    knobs = Knobs(
-        bind_latency=float(settings.bind_latency),
-        interval=float(settings.release_interval),
-        quick=bool(settings.quick_release),
-        end=float(trace.end),
-        record=timeline,
+    batch = _batch(runs, lo, hi, wait_offset)
+    n_buckets = int((trace.end + bucket_offset) // bucket_seconds) + 1 if bucket_seconds > 0 else 0
+    knobs = _knobs(settings, trace.end, trace.day_offset(), timeline)._replace(
         bucket_seconds=float(bucket_seconds) if bucket_seconds > 0 else 1.0,
-        n_buckets=int((trace.end + bucket_offset) // bucket_seconds) + 1
-        if bucket_seconds > 0
-        else 0,
+        n_buckets=n_buckets,
         bucket_offset=float(bucket_offset),
-        day_offset=trace.day_offset(),
-        count_from=float(settings.count_from),
     )
     out = kernel.run_all(Rows(trace.times, trace.kinds), batch, knobs)
     return ReplayStats(
@@ -228,6 +208,59 @@ def simulate(
     if timeline:
         result.timeline = _timeline_table(stats, runs, trace)
     return result
+
+
+def idle_while_empty(
+    runs: Sequence[Run], settings: SimulationSettings, until: np.ndarray, day_offset: float
+) -> np.ndarray:
+    """Idle slot-seconds each run's pool counts from time 0 to ``until[j]`` when no
+    pod comes or goes: what a replay charges before a node's first row (its
+    schedule's changes included; for a static run, min(C, P + m) - P times
+    ``until[j]``). ``day_offset``: the trace's :meth:`Trace.day_offset`."""
+    out = np.zeros(len(runs))
+    by_end: dict[float, list[int]] = {}
+    for j, end in enumerate(until):
+        if end > 0:
+            by_end.setdefault(float(end), []).append(j)
+    nothing = Rows(np.zeros(0), np.zeros(0, dtype=np.int8))
+    for end, chosen in by_end.items():
+        none = np.zeros(len(chosen), dtype=np.int64)
+        batch = _batch([runs[j] for j in chosen], none, none, np.zeros(len(chosen) + 1, np.int64))
+        stats = kernel.run_all(nothing, batch, _knobs(settings, end, day_offset, False)).stats
+        out[chosen] = stats.idle_slot_seconds
+    return out
+
+
+def _batch(runs: Sequence[Run], lo: np.ndarray, hi: np.ndarray, wait_offset: np.ndarray) -> Runs:
+    n = len(runs)
+    table, hourly = _schedule_tables(runs)
+    return Runs(
+        lo,
+        hi,
+        min_warm=np.fromiter((r.targets.min_warm for r in runs), dtype=np.int64, count=n),
+        max_warm=np.fromiter((r.targets.max_warm for r in runs), dtype=np.int64, count=n),
+        capacity=np.fromiter((r.targets.capacity() for r in runs), dtype=np.int64, count=n),
+        holding=np.fromiter((r.holding for r in runs), dtype=np.int64, count=n),
+        table=table,
+        hourly=hourly,
+        wait_offset=wait_offset,
+    )
+
+
+def _knobs(settings: SimulationSettings, end: float, day_offset: float, timeline: bool) -> Knobs:
+    """The shared knobs, without buckets."""
+    return Knobs(
+        bind_latency=float(settings.bind_latency),
+        interval=float(settings.release_interval),
+        quick=bool(settings.quick_release),
+        end=float(end),
+        record=timeline,
+        bucket_seconds=1.0,
+        n_buckets=0,
+        bucket_offset=0.0,
+        day_offset=float(day_offset),
+        count_from=float(settings.count_from),
+    )
 
 
 def _schedule_tables(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:

@@ -8,9 +8,9 @@ The compiled kernel and the live engine both find the next switch from that coun
 never from a time converted back to an hour, so they agree on every boundary to
 the bit even when ``offset`` has a fraction.
 
-:func:`spread` adds a step function's area to time buckets, for the replay's
-per-bucket idle slot-seconds. :class:`Follower` is the live pool's place in a
-schedule.
+:func:`close_buckets` books a step function's area into time buckets as they
+close, for the replay's per-bucket idle slot-seconds. :class:`Follower` is the live
+pool's place in a schedule.
 """
 
 from __future__ import annotations
@@ -69,31 +69,39 @@ def bucket_of(t: float, bucket_seconds: float, bucket_offset: float, n_buckets: 
 
 
 @njit(cache=True)
-def spread(
+def bucket_end(b: int, bucket_seconds: float, bucket_offset: float, n_buckets: int) -> float:
+    """When bucket ``b`` ends (inf for the last: it takes anything later)."""
+    if b >= n_buckets - 1:
+        return math.inf
+    return (b + 1) * bucket_seconds - bucket_offset
+
+
+@njit(cache=True)
+def close_buckets(
     buckets: np.ndarray,
     r: int,
-    column: int,
-    level: float,
+    idle_before: float,
+    level: int,
     t0: float,
     t1: float,
+    mark: float,
+    b: int,
     bucket_seconds: float,
     bucket_offset: float,
-) -> None:
-    """Add ``level * overlap`` of [t0, t1) to each bucket of run ``r`` it overlaps."""
-    if level == 0.0 or t1 <= t0:
-        return
+) -> tuple[float, int, float]:
+    """Close the buckets that end within (t0, t1], where ``level`` idle slots held
+    since ``t0`` and the run's idle slot-seconds were ``idle_before`` at ``t0``:
+    each gets its idle slot-seconds (cumulative idle at its end minus ``mark``, the
+    cumulative at its start). Returns the new (mark, open bucket, its end)."""
     n = buckets.shape[1]
-    a = t0
-    b = bucket_of(t0, bucket_seconds, bucket_offset, n)
-    while a < t1:
-        edge = (b + 1) * bucket_seconds - bucket_offset
-        if b >= n - 1 or edge >= t1:
-            buckets[r, b, column] += level * (t1 - a)
-            return
-        if edge > a:
-            buckets[r, b, column] += level * (edge - a)
-            a = edge
+    edge = bucket_end(b, bucket_seconds, bucket_offset, n)
+    while t1 >= edge:
+        at_edge = idle_before + level * max(0.0, edge - t0)
+        buckets[r, b, 2] += at_edge - mark
+        mark = at_edge
         b += 1
+        edge = bucket_end(b, bucket_seconds, bucket_offset, n)
+    return mark, b, edge
 
 
 class Follower:

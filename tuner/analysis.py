@@ -185,7 +185,7 @@ def _expected(cands: Candidates, k: int, c: int | None, hours: float) -> Expecte
 def _with_cap(targets: NodeTargets, settings: AnalysisSettings) -> NodeTargets:
     """The node's targets, with the default max-attach where they set none."""
     if targets.max_slots is None and settings.default_max_slots is not None:
-        return NodeTargets(Targets(targets.min_warm, targets.max_warm), settings.default_max_slots)
+        return targets.with_max_slots(settings.default_max_slots)
     return targets
 
 

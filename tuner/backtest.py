@@ -62,7 +62,7 @@ def run(
     n_hours = stats.buckets.shape[1]
     idle = _hourly_idle(stats.timeline_t, stats.timeline_i, len(runs), n_hours, trace.end)
     cold = stats.buckets[:, :, 1].astype(np.float64)
-    own = stats.per_run.idle_slot_seconds - idle_before_first(history, runs)  # as recommend
+    own = stats.per_run.idle_slot_seconds - idle_before_first(history, runs, sim)  # as recommend
     waste = own[:n]
     top = [int(k) for k in np.argsort(-waste)[:worst]]
     totals = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.simulator import NodeTargets, Run, SimulationSettings, idle_while_empty, replay
 from tuner.history import History
 from tuner.objective import AnalysisSettings
 
@@ -147,25 +147,37 @@ def _replay_in_batches(history: History, runs: list[Run], sim: SimulationSetting
             hi += 1
         stats = replay(history.trace, runs[lo:hi], sim, bucket_seconds=fold)
         per_run = stats.per_run
-        idle = per_run.idle_slot_seconds - idle_before_first(history, runs[lo:hi])
+        idle = per_run.idle_slot_seconds - idle_before_first(history, runs[lo:hi], sim)
         totals.append(np.column_stack([per_run.pod_starts, per_run.cold_starts,
                                        idle]).astype(np.float64))  # fmt: skip
-        buckets.append(stats.buckets.astype(np.float64))
+        buckets.append(stats.buckets[:, :, :2].copy())  # starts and cold starts
         del stats
         lo = hi
     return np.concatenate(totals), np.concatenate(buckets)
 
 
-def idle_before_first(history: History, runs: list[Run]) -> np.ndarray:
+def idle_before_first(
+    history: History, runs: list[Run], sim: SimulationSettings | None = None
+) -> np.ndarray:
     """Idle slot-seconds each run counts before its node's history begins. A replay
     starts every pool at time 0 with min(C, m) bound and nothing happens to it until
     the node's first event or sample, so that is exactly min(C, m) x first: a node
-    that joined late is not charged for the hours it did not exist."""
+    that joined late is not charged for the hours it did not exist. A scheduled run's
+    pool still follows its schedule meanwhile: that is replayed (``sim`` needed)."""
     out = np.zeros(len(runs))
     if history.first is None:
         return out
+    scheduled = []
     for j, run in enumerate(runs):
         first = float(history.first[run.node])
-        if first > 0 and run.holding == 0:
+        if first > 0 and run.holding == 0 and run.targets.schedule is not None:
+            scheduled.append(j)
+        elif first > 0 and run.holding == 0:
             out[j] = min(run.targets.capacity(), run.targets.min_warm) * first
+    if scheduled:
+        assert sim is not None, "a scheduled run's idle before its first row needs sim"
+        until = np.array([history.first[runs[j].node] for j in scheduled], dtype=np.float64)
+        out[scheduled] = idle_while_empty(
+            [runs[j] for j in scheduled], sim, until, history.trace.day_offset()
+        )
     return out

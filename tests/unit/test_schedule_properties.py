@@ -30,10 +30,11 @@ SPAN = 4 * HOUR
 
 offsets = st.one_of(
     st.sampled_from([0.0, 1800.0, 3540.0, 83 * 120.0, 23 * HOUR + 1800.0, 36000.5]),
+    st.integers(0, 719).map(lambda k: k * 120.0),  # every hour boundary is a tick
     st.integers(0, 86399).map(float),
     st.integers(0, 86399).map(lambda s: s + 0.25),
 )
-pairs = st.tuples(st.integers(0, 6), st.integers(0, 6)).map(lambda p: Targets(*sorted(p)))
+pairs = st.tuples(st.integers(0, 8), st.integers(0, 8)).map(lambda p: Targets(*sorted(p)))
 
 
 @st.composite
@@ -62,7 +63,9 @@ def traces(draw: st.DrawFn, offset: float) -> list[tuple[float, str]]:
         st.integers(1, int(SPAN // 120)).map(lambda k: k * 120.0),
     ).filter(lambda t: 0.0 <= t <= SPAN + HOUR)
     raw = draw(
-        st.lists(st.tuples(time, st.sampled_from(["start", "start", "stop"])), min_size=1, max_size=50)
+        st.lists(
+            st.tuples(time, st.sampled_from(["start", "start", "stop"])), min_size=1, max_size=50
+        )
     )
     return sorted(raw, key=lambda r: r[0])  # stable: ties keep file order
 
@@ -88,7 +91,7 @@ knobs = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(data=st.data(), offset=offsets, schedule=schedules(), k=knobs)
 def test_kernel_agrees_with_live_engine_under_schedules(
     data: st.DataObject, offset: float, schedule: WarmSchedule, k: dict[str, object]
@@ -183,7 +186,9 @@ def test_hourly_buckets_add_up_to_the_totals(
     )
     sim = SimulationSettings(quick_release=quick)
     runs = [Run(0, NodeTargets.scheduled(schedule)), Run(0, NodeTargets(Targets(1, 3)))]
-    stats = replay(trace, runs, sim, bucket_seconds=HOUR, bucket_offset=trace.day_offset())
+    stats = replay(
+        trace, runs, sim, timeline=True, bucket_seconds=HOUR, bucket_offset=trace.day_offset()
+    )
     assert stats.buckets.shape == (2, int((trace.end + offset) // HOUR) + 1, 4)
     for r in range(2):
         per = stats.per_run
@@ -191,6 +196,15 @@ def test_hourly_buckets_add_up_to_the_totals(
         assert column[0] == per.pod_starts[r] and column[1] == per.cold_starts[r]
         assert column[2] == pytest.approx(per.idle_slot_seconds[r], abs=1e-6)
         assert column[3] == pytest.approx(per.wait_seconds_sum[r], abs=1e-6)
+    # each bucket's idle slot-seconds: the timeline's area within its hour
+    edges = np.arange(stats.buckets.shape[1] + 1) * HOUR - offset
+    for r in range(2):
+        mine = stats.timeline_i[:, 0] == r
+        times = np.append(stats.timeline_t[mine], trace.end)
+        idle = (stats.timeline_i[mine, 1] - stats.timeline_i[mine, 2]).astype(np.float64)
+        area = np.concatenate(([0.0], np.cumsum(idle * np.diff(times))))
+        at_edges = np.interp(np.clip(edges, 0.0, trace.end), times, area)
+        assert list(stats.buckets[r, :, 2]) == pytest.approx(list(np.diff(at_edges)), abs=1e-6)
     # bucket b is UTC hour (b mod 24): each start lands in its own hour's bucket
     starts = np.zeros(stats.buckets.shape[1])
     for t, event in rows:
