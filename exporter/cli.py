@@ -54,9 +54,8 @@ def cli() -> None:
     """Publish per-node ENI/IP warm-pool metrics and drive the pool engine.
 
     \b
-    Commands:
-      run        cluster mode: watch Nodes, Pods and NEC objects
-      simulate   a simulated cluster and VPC, no cloud account or cluster needed
+    Exit codes: 0 clean stop; 1 unexpected failure (or an --audit violation);
+                2 bad input (flags, kubeconfig, --listen address taken).
     """
 
 
@@ -94,6 +93,7 @@ def cli() -> None:
     "--lease-namespace",
     default=lambda: os.environ.get("POD_NAMESPACE", "kube-system"),
     show_default="$POD_NAMESPACE or kube-system",
+    help="Namespace of the Lease.",
 )
 @lease_flags
 @click.option(
@@ -165,7 +165,7 @@ def run(
     modes.run_cluster(settings)
 
 
-@cli.command()
+@cli.command(short_help="Run a simulated cluster and VPC: no cluster or cloud account needed.")
 @click.option(
     "--nodes",
     type=click.IntRange(1, MAX_NODES),

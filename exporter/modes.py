@@ -147,10 +147,7 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
     """A simulated cluster and VPC under the real engine, until stopped or done; with
     ``audit``, the fault audit's report (docs/contracts/fault-audit.md)."""
     logs.setup(settings.server.log_format, settings.server.log_level)
-    try:
-        cluster = SimulatedCluster(settings.cluster, settings.record)
-    except OSError as error:  # --record cannot be written
-        raise InputError(str(settings.record), None, error.strerror or str(error)) from None
+    cluster = SimulatedCluster(settings.cluster)
     audit = Audit(cluster, settings.cluster.cloud.faults_until) if settings.audit else None
     started = time.monotonic()
     speed, duration = settings.speed, settings.duration
@@ -177,11 +174,15 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
         lambda: Status(True, "ok") if daemon.healthy() else Status(False, "engine loop stalled"),
         lambda: Status(True, "ready") if daemon.ready() else Status(False, "first sync pending"),
     )
-    try:
-        server = _serve(endpoints, listen) if listen is not None else None
-    except BaseException:
-        cluster.close()
-        raise
+    server = _serve(endpoints, listen) if listen is not None else None
+    if settings.record is not None:  # only once listening: a taken address leaves no file
+        try:
+            cluster.record_to(settings.record)
+        except OSError as error:  # --record cannot be written
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            raise InputError(str(settings.record), None, error.strerror or str(error)) from None
     if listen is not None:
         log.info("serving http://%s:%d/metrics for %d simulated nodes at %s",
                  listen.host, listen.port, settings.cluster.nodes,

@@ -284,9 +284,11 @@ def latency_flag(f: F) -> F:
 
 def log_flags(f: F) -> F:
     f = click.option("--log-format", type=enum_choice(LogFormat), default=LogFormat.TEXT.value,
-                     show_default=True, callback=to_enum(LogFormat))(f)  # fmt: skip
+                     show_default=True, callback=to_enum(LogFormat),
+                     help="Log lines on stderr: text, or one JSON object each.")(f)  # fmt: skip
     return click.option("--log-level", type=enum_choice(LogLevel), default=LogLevel.INFO.value,
-                        show_default=True, callback=to_enum(LogLevel))(f)  # fmt: skip
+                        show_default=True, callback=to_enum(LogLevel),
+                        help="Least severe level logged.")(f)  # fmt: skip
 
 
 def listen_flag(default: str, *, none: bool = False) -> Callable[[F], F]:

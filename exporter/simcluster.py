@@ -117,9 +117,7 @@ class SimulatedCluster:
         self._record: TextIO | None = None
         self._writer: csv.Writer | None = None  # type: ignore[name-defined]
         if record is not None:
-            self._record = record.open("w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._record)
-            self._writer.writerow(("time", "node", "event", "pod", "mode"))
+            self.record_to(record)
         for pool in self.pools:
             self._guarded(partial(self.reconciler.rebuild, pool, {}, 0.0))
         self._guarded(partial(self.reconciler.step, 0.0))
@@ -194,6 +192,14 @@ class SimulatedCluster:
             rebuilt.append(pool)
         self.pools = rebuilt
         self.reconciler.step(self.now)
+
+    def record_to(self, path: Path) -> None:
+        """From now on, write every pod start and stop to ``path`` as a trace
+        (time,node,event,pod,mode); OSError if it cannot be written."""
+        assert self._record is None, "already recording"
+        self._record = path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._record)
+        self._writer.writerow(("time", "node", "event", "pod", "mode"))
 
     def close(self) -> None:
         if self._record is not None:

@@ -36,8 +36,11 @@ class Backtest:
     worst: dict[str, tuple[Series, Series]]
     """Nodes with the most idle slot-seconds under the current targets."""
     totals: dict[str, dict[str, float]]
-    """``current``/``recommended`` -> pod_starts, cold_starts, cold_start_rate,
-    idle_slot_hours."""
+    """``current``/``recommended`` (and ``schedule``) -> pod_starts, cold_starts,
+    cold_start_rate, idle_slot_hours."""
+    schedule: Series | None = None
+    """With ``backtest --schedule``: the recommended schedules (the all-day pair where a
+    node has none), hour by hour."""
 
 
 def run(
@@ -47,7 +50,10 @@ def run(
     recommended: Mapping[str, NodeTargets],
     default: NodeTargets,
     worst: int = 3,
+    scheduled: Mapping[str, NodeTargets] | None = None,
 ) -> Backtest:
+    """Replay every node under its current and recommended targets, and with
+    ``scheduled`` under its schedule too (a node without one: its recommended pair)."""
     trace = history.trace
     n = len(trace.nodes)
     runs = [
@@ -58,6 +64,11 @@ def run(
         Run(k, recommended.get(name, current.get(name, default)), int(history.existing[k]))
         for k, name in enumerate(trace.nodes)
     ]
+    if scheduled is not None:
+        runs += [
+            Run(k, scheduled.get(name, runs[n + k].targets), int(history.existing[k]))
+            for k, name in enumerate(trace.nodes)
+        ]
     stats = replay(trace, runs, sim, timeline=True, bucket_seconds=HOUR)
     n_hours = stats.buckets.shape[1]
     idle = _hourly_idle(stats.timeline_t, stats.timeline_i, len(runs), n_hours, trace.end)
@@ -66,7 +77,10 @@ def run(
     waste = own[:n]
     top = [int(k) for k in np.argsort(-waste)[:worst]]
     totals = {}
-    for name, rows in (("current", slice(0, n)), ("recommended", slice(n, 2 * n))):
+    sets = [("current", slice(0, n)), ("recommended", slice(n, 2 * n))]
+    if scheduled is not None:
+        sets.append(("schedule", slice(2 * n, 3 * n)))
+    for name, rows in sets:
         starts = int(stats.per_run.pod_starts[rows].sum())
         colds = int(stats.per_run.cold_starts[rows].sum())
         totals[name] = {
@@ -78,12 +92,15 @@ def run(
     return Backtest(
         hours=np.arange(n_hours, dtype=np.float64),
         current=Series(idle[:n].sum(axis=0), cold[:n].sum(axis=0)),
-        recommended=Series(idle[n:].sum(axis=0), cold[n:].sum(axis=0)),
+        recommended=Series(idle[n : 2 * n].sum(axis=0), cold[n : 2 * n].sum(axis=0)),
         worst={
             trace.nodes[k]: (Series(idle[k], cold[k]), Series(idle[n + k], cold[n + k]))
             for k in top
         },
         totals=totals,
+        schedule=None
+        if scheduled is None
+        else Series(idle[2 * n :].sum(axis=0), cold[2 * n :].sum(axis=0)),
     )
 
 

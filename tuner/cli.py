@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -33,17 +34,19 @@ def cli() -> None:
     """Size per-node ENI/IP warm pools from pod churn.
 
     \b
-    Commands:
-      apply      write recommendations as NEC annotations, within guardrails
-      backtest   replay the history under the current and the recommended targets
-      recommend  per-node min/max warm targets from churn history
-      simulate   replay a churn trace through the pool policy and report
-                 cold starts, waits and idle slot-seconds per node
-
-    \b
     Exit codes: 0 success; 1 unexpected failure; 2 bad input;
                 3 history source unreachable; 4 Kubernetes API unreachable or refused.
     """
+
+
+def _zone(ctx: click.Context, param: click.Parameter, value: str) -> ZoneInfo:
+    """An IANA time zone name (``--timezone``)."""
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        ) from None
 
 
 @cli.command()
@@ -57,12 +60,29 @@ def cli() -> None:
     show_default=True,
     help="Hours of a node's own history below which it keeps its targets.",
 )
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help="Also a schedule per node: targets by UTC hour of day in blocks, fitted on up to "
+    "14 days (a day at least), checked on held-back days; the all-day pair stays the "
+    "fallback (forecast only: nothing is applied).",
+)
+@click.option(
+    "--timezone",
+    "zone",
+    default="UTC",
+    show_default=True,
+    callback=_zone,
+    help="IANA time zone the table shows a schedule's hours in (JSON and CSV stay UTC).",
+)
 @output_option(renderers.RECOMMEND)
 def recommend(
     source: HistorySource | None,
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history: float,
+    schedule: bool,
+    zone: ZoneInfo,
     output: OutputFormat,
 ) -> None:
     """Recommend per-node min/max warm targets from pod churn history.
@@ -79,8 +99,13 @@ def recommend(
       eni-tuner recommend --trace churn.csv
       eni-tuner recommend --trace churn.csv --max-cold-start-rate 0.5% -o json
       eni-tuner recommend --trace churn.csv -o kubectl | sh
+      eni-tuner recommend --trace churn.csv --schedule --timezone Europe/Berlin
     """
     _logs(LogFormat.TEXT)
+    if schedule:
+        pipeline.recommend_schedules(required(source), replay, objective, min_history, zone,
+                                     renderers.RECOMMEND_SCHEDULE[output])  # fmt: skip
+        return
     pipeline.recommend(
         required(source), replay, objective, min_history, renderers.RECOMMEND[output]
     )
@@ -121,7 +146,7 @@ def apply(
     pipeline.apply(source, replay, objective, settings, renderers.APPLY[output])
 
 
-@cli.command()
+@cli.command(short_help="Replay the history under the current and the recommended targets.")
 @history_options
 @replay_options
 @objective_options
@@ -149,7 +174,7 @@ def backtest(
     pipeline.backtest(required(source), replay, objective, settings, renderers.BACKTEST[output])
 
 
-@cli.command("simulate")
+@cli.command("simulate", short_help="Replay a churn trace: cold starts, waits, idle slots.")
 @click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
 @replay_options
 @click.option(
@@ -165,7 +190,7 @@ def backtest(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write CSV time,node,bound,in_use,waiting,idle at every change.",
 )
-@output_option(renderers.SIMULATE, help="json prints the result document alone on stdout.")
+@output_option(renderers.SIMULATE)
 def simulate_cmd(
     trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat,
     count_from: float,

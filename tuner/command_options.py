@@ -92,15 +92,26 @@ apply_options = option_group(
         type=EnumChoice(LogFormat),
         default=LogFormat.TEXT.value,
         show_default=True,
+        help="Log lines on stderr as text, or as one JSON object each.",
     ),
 )
 """Where and how ``apply`` writes."""
 
 
 def build_backtest(
-    recommended_file: Path | None, png_file: Path | None, html_file: Path | None, worst: int
+    recommended_file: Path | None,
+    png_file: Path | None,
+    html_file: Path | None,
+    worst: int,
+    schedule: bool,
 ) -> BacktestSettings:
-    return BacktestSettings(recommended_file, png_file, html_file, worst)
+    if schedule and recommended_file is not None:
+        raise click.BadParameter(
+            "--schedule recommends from the history; a --recommended file carries its own "
+            "schedules (from_hour,to_hour rows)",
+            param_hint="--schedule",
+        )
+    return BacktestSettings(recommended_file, png_file, html_file, worst, schedule)
 
 
 backtest_options = option_group(
@@ -132,6 +143,12 @@ backtest_options = option_group(
         default=3,
         show_default=True,
         help="How many of the most wasteful nodes to show.",
+    ),
+    click.option(
+        "--schedule",
+        is_flag=True,
+        help="Also replay each node's recommended schedule (targets by UTC hour of day, "
+        "as `recommend --schedule`), next to the current and the all-day targets.",
     ),
 )
 """What ``backtest`` tests and draws."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+from click.core import ParameterSource
 
 from tuner.options import EnumChoice, Finite, option_group
 from tuner.prometheus import PrometheusSource
@@ -36,6 +37,10 @@ def build_source(
     if trace_file is not None and prometheus_url is not None:
         raise click.UsageError("give one history source: --trace or --prometheus-url")
     if trace_file is not None:
+        given = _given(PROMETHEUS_ONLY)
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise click.UsageError(f"{'/'.join(given)} {verb} to Prometheus; a trace is read whole")
         return TraceHistory(trace_file)
     if prometheus_url is None:
         return None
@@ -59,6 +64,22 @@ def build_source(
         retries,
     )
     return PrometheusHistory(server, source, window)
+
+
+PROMETHEUS_ONLY = {
+    "start": "--start", "end": "--end", "step": "--step", "source": "--source",
+    "bearer_token_file": "--bearer-token-file", "basic_auth": "--basic-auth",
+    "ca_bundle": "--ca-bundle", "headers": "--header", "timeout": "--timeout",
+    "retries": "--retries",
+}  # fmt: skip
+"""The history options that only mean something with ``--prometheus-url``."""
+
+
+def _given(names: dict[str, str]) -> list[str]:
+    """The flags of ``names`` given on the command line (or by environment), not defaulted."""
+    ctx = click.get_current_context()
+    defaulted = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    return [flag for name, flag in names.items() if ctx.get_parameter_source(name) not in defaulted]
 
 
 def _user_password(text: str | None) -> tuple[str, str] | None:
@@ -111,7 +132,11 @@ history_options = option_group(
         show_default=True,
         help="Resolution in seconds (events are placed at step ends).",
     ),
-    click.option("--bearer-token-file", type=click.Path(dir_okay=False, path_type=Path)),
+    click.option(
+        "--bearer-token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File holding a bearer token for Prometheus (read once per run).",
+    ),
     click.option("--basic-auth", help="USER:PASSWORD for Prometheus."),
     click.option(
         "--ca-bundle",

@@ -75,7 +75,7 @@ def build(
     history: History,
     nodes: Sequence[int],
     ladders: Sequence[list[Pair]],
-    fallbacks: Sequence[int],
+    fallbacks: Sequence[Pair],
     caps: np.ndarray,
     sim: SimulationSettings,
 ) -> Iterator[HourTable]:
@@ -91,7 +91,7 @@ def build(
 
 
 def _chunk(history: History, nodes: Sequence[int], ladders: Sequence[list[Pair]],
-           fallbacks: Sequence[int], caps: np.ndarray,
+           fallbacks: Sequence[Pair], caps: np.ndarray,
            sim: SimulationSettings) -> Iterator[HourTable]:  # fmt: skip
     trace = history.trace
     runs = [Run(k, NodeTargets(Targets(m, big_m), int(caps[k])), int(history.existing[k]))

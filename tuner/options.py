@@ -21,7 +21,7 @@ import click
 
 from pool_engine.config import DEFAULT_DIRECT_ENI_TARGETS, DEFAULT_ROUTE_ENI_TARGETS, Mode
 from tuner.objective import Objective
-from tuner.output import OutputFormat
+from tuner.output import OutputFormat, output_help
 from tuner.settings import ObjectiveSettings, ReplaySettings, TargetAgent
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,15 +62,16 @@ def option_group(dest: str, build: Callable[..., object], *options: Decorator) -
     return decorate
 
 
-def output_option(formats: Mapping[OutputFormat, object], help: str | None = None) -> Decorator:
-    """``-o/--output`` among the formats a command has renderers for."""
+def output_option(formats: Mapping[OutputFormat, object]) -> Decorator:
+    """``-o/--output`` among the formats a command has renderers for, with the same
+    help for a format in every command."""
     return click.option(
         "-o",
         "--output",
         type=EnumChoice(formats),
         default=OutputFormat.TABLE.value,
         show_default=True,
-        help=help,
+        help=output_help(formats),
     )
 
 
@@ -225,7 +226,11 @@ objective_options = option_group(
         type=COST,
         help="With --cold-start-cost: minimise idle-hours x this + cold starts x that instead.",
     ),
-    click.option("--cold-start-cost", type=COST),
+    click.option(
+        "--cold-start-cost",
+        type=COST,
+        help="With --idle-slot-hour-cost: the cost of one cold start, in the same currency.",
+    ),
     click.option(
         "--target",
         "target_agent",

@@ -9,29 +9,52 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, assert_never
 
 import yaml
 
-from tuner import render, report
+from tuner import render, report, schedule_render
 from tuner.backtest import Backtest
-from tuner.pipeline import ApplyReport, RecommendReport, SimulationReport
+from tuner.pipeline import ApplyReport, RecommendReport, ScheduleReport, SimulationReport
 
 
 class OutputFormat(enum.StrEnum):
     """What ``-o`` accepts; each command offers the formats its renderers table holds."""
 
     TABLE = "table"
-    """For people: a table on a terminal."""
+    """For people: the few columns that matter, as kubectl prints them."""
+    WIDE = "wide"
+    """For people: every column, with the reason of each row."""
     JSON = "json"
     """The command's document, alone on stdout."""
     YAML = "yaml"
     """The same document as YAML."""
     CSV = "csv"
-    """One row per node (``recommend``)."""
+    """One row per node (per set of targets for ``backtest``), with a header."""
     KUBECTL = "kubectl"
     """Ready `kubectl annotate` lines for the nodes to change (``recommend``)."""
+
+    def help(self) -> str:
+        """What ``-o`` of this value prints, in a few words (for ``--help``)."""
+        match self:
+            case OutputFormat.TABLE:
+                return "table: the main columns"
+            case OutputFormat.WIDE:
+                return "wide: every column"
+            case OutputFormat.JSON | OutputFormat.YAML:
+                return f"{self.value}: the document alone on stdout"
+            case OutputFormat.CSV:
+                return "csv: one row per node"
+            case OutputFormat.KUBECTL:
+                return "kubectl: annotate commands to pipe into sh"
+            case _:
+                assert_never(self)
+
+
+def output_help(formats: Iterable[OutputFormat]) -> str:
+    """The one help text of ``-o``: the same words for a format in every command."""
+    return "Output format; " + "; ".join(f.help() for f in formats) + "."
 
 
 def _text(text: str) -> None:
@@ -48,23 +71,53 @@ def _yaml(document: Any) -> None:
 
 RECOMMEND: Mapping[OutputFormat, Callable[[RecommendReport], None]] = {
     OutputFormat.TABLE: lambda r: report.print_table(r.recommendations, r.mode, r.objective),
+    OutputFormat.WIDE: lambda r: report.print_table(
+        r.recommendations, r.mode, r.objective, report.WIDE
+    ),
     OutputFormat.JSON: lambda r: _json(report.as_dicts(r.recommendations, r.mode)),
     OutputFormat.YAML: lambda r: _yaml(report.as_dicts(r.recommendations, r.mode)),
     OutputFormat.CSV: lambda r: _text(report.to_csv(r.recommendations)),
     OutputFormat.KUBECTL: lambda r: _text(report.to_kubectl(r.recommendations, r.mode)),
 }
+RECOMMEND_SCHEDULE: Mapping[OutputFormat, Callable[[ScheduleReport], None]] = {
+    OutputFormat.TABLE: lambda r: schedule_render.print_table(
+        r.recommend.recommendations, r.schedules, r.recommend.objective, r.display
+    ),
+    OutputFormat.WIDE: lambda r: schedule_render.print_table(
+        r.recommend.recommendations, r.schedules, r.recommend.objective, r.display, wide=True
+    ),
+    OutputFormat.JSON: lambda r: _json(
+        schedule_render.documents(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    ),
+    OutputFormat.YAML: lambda r: _yaml(
+        schedule_render.documents(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    ),
+    OutputFormat.CSV: lambda r: _text(
+        schedule_render.to_csv(r.recommend.recommendations, r.schedules)
+    ),
+    OutputFormat.KUBECTL: lambda r: _text(
+        schedule_render.to_kubectl(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    ),
+}
+"""``recommend --schedule``: the same formats, each node with its schedule."""
 APPLY: Mapping[OutputFormat, Callable[[ApplyReport], None]] = {
     OutputFormat.TABLE: lambda r: report.print_changes(r.changes, r.dry_run),
+    OutputFormat.WIDE: lambda r: report.print_changes(r.changes, r.dry_run, report.CHANGE_WIDE),
     OutputFormat.JSON: lambda r: _json(report.changes_as_dicts(r.changes)),
     OutputFormat.YAML: lambda r: _yaml(report.changes_as_dicts(r.changes)),
+    OutputFormat.CSV: lambda r: _text(report.changes_to_csv(r.changes)),
 }
 BACKTEST: Mapping[OutputFormat, Callable[[Backtest], None]] = {
     OutputFormat.TABLE: lambda r: _text(render.backtest_totals(r)),
+    OutputFormat.WIDE: lambda r: _text(render.backtest_totals(r)),  # the table is everything
     OutputFormat.JSON: lambda r: _json(r.totals),
     OutputFormat.YAML: lambda r: _yaml(r.totals),
+    OutputFormat.CSV: lambda r: _text(render.backtest_csv(r)),
 }
 SIMULATE: Mapping[OutputFormat, Callable[[SimulationReport], None]] = {
     OutputFormat.TABLE: lambda r: render.print_simulation(r.result, r.settings),
+    OutputFormat.WIDE: lambda r: render.print_simulation(r.result, r.settings, render.SIM_WIDE),
     OutputFormat.JSON: lambda r: _json(r.result.to_json()),
     OutputFormat.YAML: lambda r: _yaml(r.result.to_json()),
+    OutputFormat.CSV: lambda r: _text(render.simulation_csv(r.result)),
 }

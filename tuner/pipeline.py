@@ -12,8 +12,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from kube_adapter.client import ClientSettings, connect
 from pool_engine.config import Mode, Targets
@@ -22,7 +24,7 @@ from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
 from pool_engine.trace import load_trace
-from tuner import analysis, plots, rollback
+from tuner import analysis, plots, rollback, schedule_search
 from tuner import apply as applying
 from tuner import backtest as backtesting
 from tuner.apply import Change
@@ -30,6 +32,8 @@ from tuner.history import History
 from tuner.objective import AnalysisSettings
 from tuner.recommendation import Recommendation
 from tuner.render import write_timeline
+from tuner.schedule_advice import ScheduleAdvice
+from tuner.schedule_render import HourDisplay
 from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
 from tuner.sources import HistorySource
 
@@ -47,6 +51,18 @@ class RecommendReport:
     """The pool, for the annotation keys."""
     objective: str
     """The objective in a few words."""
+
+
+@dataclass(frozen=True)
+class ScheduleReport:
+    """What ``recommend --schedule`` prints."""
+
+    recommend: RecommendReport
+    """The all-day recommendations (each node's fallback)."""
+    schedules: list[ScheduleAdvice]
+    """One per recommendation, same order."""
+    display: HourDisplay
+    """How the table shows hours of day (``--timezone``)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,34 @@ def recommend(
     return render(report, renderer)
 
 
+def recommend_schedules(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    min_history_hours: float,
+    zone: ZoneInfo,
+    renderer: Callable[[ScheduleReport], None],
+) -> ScheduleReport:
+    """``eni-tuner recommend --schedule``: the all-day analysis, then each node's
+    schedule around its all-day pair (:mod:`tuner.schedule_search`)."""
+    history = load_history(source, objective.mode)
+    current = {**current_from(history), **replay.overrides()}
+    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
+    recs = analyse(history, settings, current, replay.default_targets(objective.mode))
+    watch = Stopwatch()
+    schedules = schedule_search.search(history, settings, recs)
+    log.info(
+        f"searched schedules of {len(recs):,} nodes in {watch.seconds():.2f}s: "
+        f"{sum(s.scheduled() for s in schedules):,} scheduled"
+    )
+    origin = history.trace.origin or datetime.fromtimestamp(0, UTC)
+    display = HourDisplay.of(zone, origin + timedelta(seconds=history.trace.end))
+    report = ScheduleReport(
+        RecommendReport(recs, objective.mode, objective.objective.describe()), schedules, display
+    )
+    return render(report, renderer)
+
+
 def apply(
     source: HistorySource | None,
     replay: ReplaySettings,
@@ -198,16 +242,25 @@ def backtest(
     history = load_history(source, objective.mode)
     current = {**current_from(history), **replay.overrides()}
     default = replay.default_targets(objective.mode)
+    scheduled: dict[str, NodeTargets] | None = None
     if settings.recommended_file is not None:
         recommended = load_overrides(settings.recommended_file)
     else:
         analysis_settings = objective.analysis(replay, None, history.bind_latency)
         recs = analyse(history, analysis_settings, current, default)
         recommended = {r.node: r.recommended for r in recs}
+        if settings.schedule:
+            scheduled = {
+                a.node: NodeTargets.scheduled(a.schedule, r.recommended.max_slots)
+                for r, a in zip(recs, schedule_search.search(history, analysis_settings, recs),
+                                strict=True)
+            }  # fmt: skip
     watch = Stopwatch()
     latency = replay.latency(objective.mode, history.bind_latency)
     simulation = replace(replay.simulation(), bind_latency=latency)
-    result = backtesting.run(history, simulation, current, recommended, default, settings.worst)
+    result = backtesting.run(
+        history, simulation, current, recommended, default, settings.worst, scheduled
+    )
     log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
     if settings.png_file is not None:
         plots.write_png(result, settings.png_file)

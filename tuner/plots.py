@@ -24,6 +24,8 @@ def figure_png(result: Backtest) -> bytes:
     for row, (title, cur, rec) in zip(axes, series, strict=True):
         row[0].plot(result.hours, cur.idle, label="current", color="tab:gray")
         row[0].plot(result.hours, rec.idle, label="recommended", color="tab:blue")
+        if title == "all nodes" and result.schedule is not None:
+            row[0].plot(result.hours, result.schedule.idle, label="schedule", color="tab:green")
         row[0].set_ylabel("idle slots")
         row[0].set_title(f"{title}: idle slots (hourly average)", fontsize=10)
         row[1].bar(result.hours, cur.cold, width=1.0, label="current", color="tab:gray", alpha=0.6)

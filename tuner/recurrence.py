@@ -43,30 +43,40 @@ class Recurrence:
     weekday: np.ndarray
     """(days,) day of the week of each row (Monday 0)."""
 
+    def _big(self, seen: np.ndarray) -> np.ndarray:
+        """(days, 24) cells whose burst is well above the node's usual one."""
+        usual = float(np.median(self.burst[seen])) if seen.any() else 0.0
+        big: np.ndarray = (self.burst >= max(MIN_BURST, 2.0 * usual)) & seen
+        return big
+
     def recurring(self, seen: np.ndarray) -> list[tuple[int, int, int, bool]]:
         """Hours with a recurring burst: (hour, typical size, days with it, weekdays
         only), over the ``seen`` cells."""
-        usual = float(np.median(self.burst[seen])) if seen.any() else 0.0
-        big = (self.burst >= max(MIN_BURST, 2.0 * usual)) & seen
+        big = self._big(seen)
         out = []
         for h in range(HOURS):
             days = int(seen[:, h].sum())
             hits = int(big[:, h].sum())
             if days and hits >= RECURS * days and hits >= 2:
-                size = int(round(float(np.median(self.burst[big[:, h], h]))))
+                size = round(float(np.median(self.burst[big[:, h], h])))
                 weekend_seen = seen[:, h] & (self.weekday >= 5)
                 weekdays_only = bool(weekend_seen.any()) and not (big[:, h] & weekend_seen).any()
                 out.append((h, size, hits, weekdays_only))
         return out
 
     def lead_need(self, seen: np.ndarray) -> np.ndarray:
-        """(24,) per hour, the pods starting within the bind latency after it begins on
-        at least half the days seen (the weighted median over days)."""
+        """(24,) per hour, the pods that start within the bind latency after it begins:
+        at an hour with a recurring burst, on three in four of the days it comes (the
+        burst's jitter decides how many beat the switch); elsewhere on half the days."""
         out = np.zeros(HOURS, dtype=np.int64)
+        big = self._big(seen)
+        recurring = {h for h, *_ in self.recurring(seen)}
         for h in range(HOURS):
-            values = np.sort(self.lead[seen[:, h], h])
+            days = seen[:, h] & big[:, h] if h in recurring else seen[:, h]
+            values = np.sort(self.lead[days, h])
             if values.size:
-                out[h] = int(values[(values.size - 1) // 2])
+                q = 0.75 if h in recurring else 0.5
+                out[h] = int(values[min(values.size - 1, int(np.ceil(q * values.size)) - 1)])
         return out
 
     def weekly(self, starts: np.ndarray, seen: np.ndarray) -> str | None:
@@ -120,12 +130,11 @@ def explain_block(hours: list[int], recurring: list[tuple[int, int, int, bool]],
     for h, size, hits, weekdays_only in recurring:
         if h in hours:
             only = " (weekdays only)" if weekdays_only else ""
-            parts.append(f"{h:02d}:00-{(h + 1) % 24:02d}:00: a burst of ~{size} pods "
+            parts.append(f"{h:02d}:00-{(h + 1) % 24:02d}:00 UTC: a burst of ~{size} pods "
                          f"on {hits} of {days} days{only}")  # fmt: skip
     for h in sorted(lead_hours & set(hours)):
-        parts.append(f"starts at {h:02d}:00, an hour early: the {(h + 1) % 24:02d}:00 "
+        parts.append(f"starts at {h:02d}:00 UTC, an hour early: the {(h + 1) % 24:02d}:00 "
                      "burst comes before its binds would")  # fmt: skip
     if not parts:
         parts.append(level)
     return "; ".join(parts)
-

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-from rich.console import Console
-from rich.table import Table
 
 from pool_engine.simulator import SimulationResult, SimulationSettings
 from pool_engine.tracefile import write_table
 from tuner.backtest import Backtest
+from tuner.columns import Column, Columns, print_lines, stdout_console
 
 TIMELINE_HEADER = ("time", "node", "bound", "in_use", "waiting", "idle")
 
@@ -20,52 +23,81 @@ def write_timeline(path: Path, timeline: pa.Table) -> None:
     write_table(timeline.select(list(TIMELINE_HEADER)), path)
 
 
-def print_simulation(result: SimulationResult, settings: SimulationSettings) -> None:
+SimField = tuple[Column, Callable[[dict[str, Any], float], str]]
+"""A column of the simulation table and how a node's (or the total's) figures fill it,
+given the replay's length in seconds."""
+
+
+def _cold(s: dict[str, Any], span: float) -> str:
+    starts, cold = int(s["pod_starts"]), int(s["cold_starts"])
+    return f"{cold:,} ({100.0 * cold / starts:.2f}%)" if starts else f"{cold:,}"
+
+
+SIM_COMPACT: tuple[SimField, ...] = (
+    (Column("min/max", right=True), lambda s, _: f"{s['min_warm']}/{s['max_warm']}"
+     if "min_warm" in s else ""),
+    (Column("pod starts", right=True), lambda s, _: f"{int(s['pod_starts']):,}"),
+    (Column("cold starts", right=True), _cold),
+    (Column("wait p99 s", right=True), lambda s, _: f"{s['wait_seconds_p99']:.2f}"),
+    (Column("idle avg", right=True), lambda s, span: f"{s['idle_slot_seconds'] / span:.2f}"),
+)  # fmt: skip
+"""``simulate -o table`` after the node column."""
+SIM_WIDE: tuple[SimField, ...] = (
+    *SIM_COMPACT,
+    (Column("wait max s", right=True), lambda s, _: f"{s['wait_seconds_max']:.2f}"),
+    (Column("bound avg/peak", right=True),
+     lambda s, span: f"{s['bound_slot_seconds'] / span:.2f}/{s['peak_bound']}"),
+    (Column("binds", right=True), lambda s, _: f"{s['bind_ops']:,}"),
+    (Column("releases", right=True), lambda s, _: f"{s['release_ops']:,}"),
+    (Column("ignored", right=True), lambda s, _: f"{s['ignored_events']:,}"),
+)  # fmt: skip
+"""``simulate -o wide``: every figure of the result."""
+SIM_CSV = (
+    "node", "min_warm", "max_warm", "pod_starts", "warm_hits", "cold_starts",
+    "wait_seconds_sum", "wait_seconds_max", "wait_seconds_p99", "idle_slot_seconds",
+    "bound_slot_seconds", "bind_ops", "release_ops", "peak_bound", "ignored_events",
+)  # fmt: skip
+
+
+def print_simulation(
+    result: SimulationResult, settings: SimulationSettings, fields: Sequence[SimField] = SIM_COMPACT
+) -> None:
+    """``simulate -o table`` (``fields=SIM_WIDE``: ``-o wide``): a title, one row per
+    node and the total."""
     mode = "quick" if settings.quick_release else "slow"
-    hours = result.end / 3600.0
-    table = Table(
-        title=f"Replay of {hours:.2f} h, {mode} release every {settings.release_interval:g} s, "
-        f"bind latency {settings.bind_latency:g} s",
-        title_justify="left",
+    title = (
+        f"Replay of {result.end / 3600.0:.2f} h, {mode} release every "
+        f"{settings.release_interval:g} s, bind latency {settings.bind_latency:g} s"
     )
-    for name in (
-        "node",
-        "min/max",
-        "pod starts",
-        "cold starts",
-        "wait p99 s",
-        "wait max s",
-        "idle avg",
-        "bound avg/peak",
-        "binds",
-        "releases",
-    ):
-        table.add_column(name, justify="left" if name == "node" else "right", no_wrap=True)
     span = result.end if result.end > 0 else 1.0
+    table = Columns([Column("node"), *(column for column, _ in fields)])
     for node, s in result.nodes.items():
-        table.add_row(node, f"{s['min_warm']}/{s['max_warm']}", *_cells(s, span))
-    table.add_section()
-    table.add_row("total", "", *_cells(result.total, span), style="bold")
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160
-    console.print(table)
+        table.add(node, *(cell(s, span) for _, cell in fields))
+    table.add("total", *(cell(result.total, span) for _, cell in fields), style="bold")
+    print_lines(stdout_console(), [title, *table.lines()])
 
 
-def _cells(s: dict[str, float | int], span: float) -> list[str]:
-    starts = int(s["pod_starts"])
-    cold = int(s["cold_starts"])
-    rate = f"{100.0 * cold / starts:.2f}%" if starts else "-"
-    return [
-        f"{starts:,}",
-        f"{cold:,} ({rate})",
-        f"{s['wait_seconds_p99']:.2f}",
-        f"{s['wait_seconds_max']:.2f}",
-        f"{s['idle_slot_seconds'] / span:.2f}",
-        f"{s['bound_slot_seconds'] / span:.2f}/{s['peak_bound']}",
-        f"{s['bind_ops']:,}",
-        f"{s['release_ops']:,}",
-    ]
+def simulation_csv(result: SimulationResult) -> str:
+    """``simulate -o csv``: one row per node with every figure (totals: ``-o json``)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, SIM_CSV, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for node, s in result.nodes.items():
+        writer.writerow({"node": node, **s})
+    return out.getvalue()
+
+
+def backtest_csv(result: Backtest) -> str:
+    """``backtest -o csv``: one row per set of targets."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(BACKTEST_CSV)
+    for name, t in result.totals.items():
+        writer.writerow([name, *(t[field] for field in BACKTEST_CSV[1:])])
+    return out.getvalue()
+
+
+BACKTEST_CSV = ("targets", "pod_starts", "cold_starts", "cold_start_rate", "idle_slot_hours")
 
 
 def backtest_totals(result: Backtest) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, assert_never
 
-from rich.console import Console
-from rich.table import Table
-
-from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode
+from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode, Targets
+from pool_engine.simulator import NodeTargets
 from tuner.apply import Change
+from tuner.columns import Cell, Column, Columns, print_lines, stdout_console
 from tuner.recommendation import Expected, Recommendation, RecommendationStatus
 
 CSV_FIELDS = (
@@ -22,13 +21,14 @@ CSV_FIELDS = (
 )  # fmt: skip
 
 
-def kubectl_line(rec: Recommendation, mode: Mode) -> str:
-    """The `kubectl annotate` command that sets ``rec``'s targets."""
-    return (
-        f"kubectl annotate nec {rec.node} "
-        f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm} "
-        f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm} --overwrite"
-    )
+def kubectl_line(rec: Recommendation, mode: Mode, between: str = " ") -> str:
+    """The `kubectl annotate` command that sets ``rec``'s targets; ``between`` its
+    arguments (e.g. a line continuation)."""
+    return between.join((
+        f"kubectl annotate nec {rec.node}",
+        f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm}",
+        f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm} --overwrite",
+    ))  # fmt: skip
 
 
 def writes(rec: Recommendation) -> bool:
@@ -99,32 +99,96 @@ def to_csv(recs: Sequence[Recommendation]) -> str:
     return out.getvalue()
 
 
-def print_table(recs: Sequence[Recommendation], mode: Mode, objective: str) -> None:
-    table = Table(title=f"Warm-pool recommendations ({objective})", title_justify="left")
-    for name in ("node", "current", "recommended", "cold starts before -> after",
-                 "idle slots before -> after", "history", "confidence", "reason"):  # fmt: skip
-        table.add_column(name, no_wrap=name != "reason")
+CONTINUED = " \\\n    "
+"""Between the arguments of a shell command broken over lines."""
+
+Field = tuple[Column, Callable[[Recommendation], "str | Cell"]]
+"""A column of the recommendations table and how a recommendation fills it."""
+
+
+def _status(r: Recommendation) -> Cell:
+    """The status, coloured on a terminal: green to change, yellow borrowed, dim unknown."""
+    match r.status:
+        case RecommendationStatus.RECOMMENDED:
+            return Cell(r.status.value, "green")
+        case RecommendationStatus.BORROWED:
+            return Cell(r.status.value, "yellow")
+        case RecommendationStatus.INSUFFICIENT_HISTORY:
+            return Cell(r.status.value, "dim")
+        case RecommendationStatus.UNCHANGED:
+            return Cell(r.status.value)
+        case _:
+            assert_never(r.status)
+
+
+def _pair(t: NodeTargets | Targets) -> str:
+    return f"{t.min_warm}/{t.max_warm}"
+
+
+def _targets(r: Recommendation) -> str:
+    """``5/5 -> 3/3`` for a change (a borrowed one too), ``5/5`` for targets kept."""
+    return f"{_pair(r.current)} -> {_pair(r.recommended)}" if r.changed else _pair(r.current)
+
+
+def _change(r: Recommendation, value: Callable[[Expected], str]) -> str:
+    """Before -> after of a replayed figure; the figure alone when the targets stay, an
+    unknown after (``?``) when the pair was not replayed (borrowed), ``-`` with no history."""
+    if r.before is None:
+        return "-"
+    if not r.changed:
+        return value(r.before)
+    return f"{value(r.before)} -> {value(r.after) if r.after is not None else '?'}"
+
+
+COMPACT: tuple[Field, ...] = (
+    (Column("node"), lambda r: r.node),
+    (Column("min/max warm"), _targets),
+    (Column("idle slots"), lambda r: _change(r, lambda e: f"{e.idle_slots:.1f}")),
+    (Column("cold starts"), lambda r: _change(r, lambda e: f"{e.cold_rate:.2%}")),
+    (Column("status"), _status),
+)
+"""The default table: fits 100 columns with node names of up to ~25 characters."""
+WIDE: tuple[Field, ...] = (
+    *COMPACT,
+    (Column("history", right=True), lambda r: f"{r.history_hours:.1f} h"),
+    (Column("pod starts", right=True), lambda r: f"{r.arrivals:,}"),
+    (Column("confidence", right=True), lambda r: f"{r.confidence:.2f}"),
+    (Column("reason"), lambda r: r.reason),
+)
+"""``-o wide``: everything, with the reason of each node."""
+
+
+def recommendation_columns(recs: Sequence[Recommendation], fields: Sequence[Field]) -> Columns:
+    """The recommendations as a table of ``fields`` (one row per node)."""
+    table = Columns([column for column, _ in fields])
     for r in recs:
-        b, a = r.before, r.after
-        table.add_row(
-            r.node,
-            f"{r.current.min_warm}/{r.current.max_warm}",
-            f"{r.recommended.min_warm}/{r.recommended.max_warm}" if r.after else "-",
-            f"{b.cold_rate:.2%} -> {a.cold_rate:.2%}" if b and a else "-",
-            f"{b.idle_slots:.1f} -> {a.idle_slots:.1f}" if b and a else "-",
-            f"{r.history_hours:.1f} h, {r.arrivals:,} starts",
-            f"{r.confidence:.2f}",
-            r.reason,
-        )
-    console = Console()
-    if not console.is_terminal:
-        console.width = 200
-    console.print(table)
-    lines = [kubectl_line(r, mode) for r in recs if writes(r)]
+        table.add(*(cell(r) for _, cell in fields))
+    return table
+
+
+def kubectl_block(recs: Sequence[Recommendation], mode: Mode) -> list[str]:
+    """The lines under the table: how to apply by hand, one shell command per node to
+    change, broken at its arguments so that it fits a narrow terminal and still pastes."""
+    lines = [kubectl_line(r, mode, CONTINUED) for r in recs if writes(r)]
+    out = []
     if lines:
-        console.print(f"\n# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):")
-        for line in lines:
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        out += ["", f"# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):"]
+        out += lines
+    borrowed = [r for r in recs if r.changed and not writes(r)]
+    if borrowed:
+        out += ["", f"# {len(borrowed)} borrowed pair(s) not applied by default: "
+                    "eni-tuner apply --apply-borrowed"]  # fmt: skip
+    return out
+
+
+def print_table(
+    recs: Sequence[Recommendation], mode: Mode, objective: str, fields: Sequence[Field] = COMPACT
+) -> None:
+    """``recommend -o table`` (``fields=WIDE``: ``-o wide``): title, table, kubectl lines."""
+    console = stdout_console()
+    print_lines(console, [f"Warm-pool recommendations ({objective})"])
+    print_lines(console, recommendation_columns(recs, fields).lines())
+    print_lines(console, kubectl_block(recs, mode))
 
 
 def changes_as_dicts(changes: Sequence[Change]) -> list[dict[str, Any]]:
@@ -143,16 +207,46 @@ def changes_as_dicts(changes: Sequence[Change]) -> list[dict[str, Any]]:
     ]
 
 
-def print_changes(changes: Sequence[Change], dry_run: bool) -> None:
-    title = "NEC changes (dry run: nothing written)" if dry_run else "NEC changes"
-    table = Table(title=title, title_justify="left")
-    for name in ("node", "before", "after", "outcome"):
-        table.add_column(name, no_wrap=True)
+def _outcome(c: Change) -> Cell:
+    return Cell(c.outcome, "red" if c.failed() else "")
+
+
+CHANGE_COMPACT: tuple[tuple[Column, Callable[[Change], str | Cell]], ...] = (
+    (Column("node"), lambda c: c.node),
+    (Column("before"), lambda c: _pair(c.before) if c.before else "-"),
+    (Column("after"), lambda c: _pair(c.after) if c.after else "-"),
+    (Column("outcome"), _outcome),
+)
+"""``apply -o table``."""
+CHANGE_WIDE = (*CHANGE_COMPACT, (Column("retries", right=True), lambda c: str(c.retries)))
+"""``apply -o wide``: also how often a write was read again after a conflict."""
+CHANGE_CSV = ("node", "outcome", "before_min_warm", "before_max_warm", "after_min_warm",
+              "after_max_warm", "retries")  # fmt: skip
+
+
+def print_changes(
+    changes: Sequence[Change],
+    dry_run: bool,
+    fields: Sequence[tuple[Column, Callable[[Change], str | Cell]]] = CHANGE_COMPACT,
+) -> None:
+    """``apply -o table`` (``fields=CHANGE_WIDE``: ``-o wide``)."""
+    table = Columns([column for column, _ in fields])
     for c in changes:
-        before = f"{c.before.min_warm}/{c.before.max_warm}" if c.before else "-"
-        after = f"{c.after.min_warm}/{c.after.max_warm}" if c.after else "-"
-        table.add_row(c.node, before, after, c.outcome)
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160
-    console.print(table)
+        table.add(*(cell(c) for _, cell in fields))
+    title = "NEC changes (dry run: nothing written)" if dry_run else "NEC changes"
+    console = stdout_console()
+    print_lines(console, [title, *table.lines()])
+
+
+def changes_to_csv(changes: Sequence[Change]) -> str:
+    """``apply -o csv``: one row per node; an empty cell where there was no pair."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHANGE_CSV)
+    for c in changes:
+        b, a = c.before, c.after
+        writer.writerow([
+            c.node, c.outcome, b.min_warm if b else "", b.max_warm if b else "",
+            a.min_warm if a else "", a.max_warm if a else "", c.retries,
+        ])  # fmt: skip
+    return out.getvalue()

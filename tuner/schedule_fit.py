@@ -46,12 +46,12 @@ class FitSettings:
     all-day pair for that pair to run in it."""
     recurs: float = 0.5
     """Share of the days with cold starts in an hour that makes them recur."""
-    pseudo_days: float = 2.0
+    pseudo_days: float = 1.0
     """Weight of the background in a non-recurring hour's estimate, in multiples of
     the days seen."""
-    block_cost: float = 0.5
+    block_cost: float = 1.0
     """Idle slot-hours a day a block must save to stand apart from its neighbour."""
-    min_saving: float = 0.1
+    min_saving: float = 0.05
     """Share of the all-day pair's idle a schedule must save to be worth it."""
 
 
@@ -164,7 +164,7 @@ def _merged(choice: np.ndarray, cost: np.ndarray, allowed: np.ndarray,
         if at + 1 < len(blocks):
             blocks[at : at + 2] = [merged]
         else:
-            blocks = [merged] + blocks[1:-1]
+            blocks = [merged, *blocks[1:-1]]
     out = np.empty(HOURS, dtype=np.int64)
     for hours, c in blocks:
         out[hours] = c

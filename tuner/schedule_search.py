@@ -20,15 +20,16 @@ days, with the all-day pair of :mod:`tuner.analysis` as fallback (docs/contracts
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import gamma
 
+from pool_engine.config import Targets
 from pool_engine.policy import UNLIMITED
 from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
-from pool_engine.config import Targets
 from pool_engine.warm_schedule import HOUR, HOURS, WarmSchedule
 from tuner.evidence import LEVEL
 from tuner.history import History
@@ -38,7 +39,7 @@ from tuner.recommendation import Expected, Recommendation
 from tuner.recurrence import explain_block, recurrence
 from tuner.schedule_advice import BlockNote, ScheduleAdvice, ScheduleStatus
 from tuner.schedule_fit import FitSettings, fit
-from tuner.search import demand_bound
+from tuner.search import demand_bound, idle_before_first
 
 AIMS = (0.25, 0.5, 0.8, 1.0)
 """Fractions of the objective a fitted schedule aims at on its days."""
@@ -46,6 +47,8 @@ MIN_HOURS = 24.0
 """Hours of a node's own history a schedule needs."""
 MIN_CHECKED_DAYS = 3
 """Days of history from which the last quarter is held back to check a schedule."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -77,9 +80,10 @@ def search(
     history: History,
     settings: AnalysisSettings,
     recs: Sequence[Recommendation],
-    fit_settings: FitSettings = FitSettings(),
+    fit_settings: FitSettings | None = None,
 ) -> list[ScheduleAdvice]:
     """One :class:`ScheduleAdvice` per recommendation (same order)."""
+    fit_settings = fit_settings or FitSettings()
     hours = history.node_hours()
     sim = SimulationSettings(NodeTargets(Targets(0, 0)), settings.quick_release,
                              settings.bind_latency, settings.release_interval)  # fmt: skip
@@ -123,7 +127,7 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
     rate = settings.objective.max_cold_start_rate
     for table in build(history, [n.k for n in nodes], ladders, fallbacks, caps, sim):
         node = by_k[table.node]
-        rows = table.seen.any(axis=1)
+        rows = np.asarray(table.seen.any(axis=1), dtype=bool)
         days = np.nonzero(rows)[0]
         node.days, node.first_day = len(days), table.first_day
         rec = recurrence(history.trace, table.node, table.first_day, table.seen.shape[0],
@@ -145,7 +149,11 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                                   float(table.cold[fb][held].sum()),
                                   float(table.idle[fb][held].sum()))  # fmt: skip
         for aim in AIMS:
-            check = fit(table, train, aim * rate, lead, bursts, fit_settings) if node.held is not None else None
+            check = (
+                fit(table, train, aim * rate, lead, bursts, fit_settings)
+                if node.held is not None
+                else None
+            )
             node.checks.append(None if check is None or check.constant() else check.schedule(table))
             final = fit(table, rows, aim * rate, lead, bursts, fit_settings)
             node.finals.append(None if final is None or final.constant()
@@ -191,19 +199,34 @@ def _aim(nodes: list[Node], settings: AnalysisSettings) -> int:
             assert objective.cold_start_cost is not None
             score = (0.0, idle * objective.idle_slot_hour_cost + cold * objective.cold_start_cost)
         else:
-            limit = max(settings.safety * objective.max_cold_start_rate * starts, base_cold)
+            limit = max(objective.max_cold_start_rate * starts, base_cold)
             score = (0.0, idle) if cold <= limit + 1e-9 else (1.0, cold)
         if best is None or score < best:
             best, pick = score, a
+    log.debug(f"schedule aim {AIMS[pick]:g} x objective")
     return pick
 
 
 def _kept(node: Node, a: int, settings: AnalysisSettings) -> tuple[float, float]:
     """(cold, idle) on the held-back cells of what do-no-harm keeps at aim ``a``."""
-    fallback = (node.held_fallback[1], node.held_fallback[2])
-    if node.checks[a] is None or _harms(node, a, settings):
-        return fallback
-    return node.held_checks[a]
+    used = _usable(node, a, settings)
+    if used is None:
+        return node.held_fallback[1], node.held_fallback[2]
+    return node.held_checks[used]
+
+
+def _usable(node: Node, a: int, settings: AnalysisSettings) -> int | None:
+    """The aim a node's schedule comes from at aim ``a``: ``a`` itself, else the next
+    lower aim whose check did no harm (None: the all-day pair). A history too short
+    to hold days back keeps ``a``."""
+    if node.held is None:
+        return a if node.finals[a] is not None else None
+    for used in range(a, -1, -1):
+        if node.finals[used] is None or node.checks[used] is None:
+            continue
+        if not _harms(node, used, settings):
+            return used
+    return None
 
 
 def _harms(node: Node, a: int, settings: AnalysisSettings) -> bool:
@@ -228,19 +251,26 @@ def _beyond_chance(cold: float, allowed: float) -> bool:
     return low > allowed + 1e-9
 
 
-def _final(history: History, nodes: list[Node], a: int, settings: AnalysisSettings,
-           sim: SimulationSettings, recs: list[Recommendation]) -> list[ScheduleAdvice]:  # fmt: skip
+def _final(
+    history: History,
+    nodes: list[Node],
+    a: int,
+    settings: AnalysisSettings,
+    sim: SimulationSettings,
+    recs: list[Recommendation],
+) -> list[ScheduleAdvice]:
     """Each node's verdict at aim ``a``; kept schedules replayed over the whole history."""
     kept: list[tuple[Node, WarmSchedule, frozenset[int]]] = []
     verdict: dict[int, ScheduleAdvice] = {}
     for j, (node, rec) in enumerate(zip(nodes, recs, strict=True)):
-        final = node.finals[a]
-        if final is None:
-            verdict[j] = _constant(rec, ScheduleStatus.ALL_DAY, _flat_reason(node), node.weekly)
-        elif node.held is not None and (node.checks[a] is None or _harms(node, a, settings)):
-            verdict[j] = _constant(rec, ScheduleStatus.HELD, _held_reason(node, a), node.weekly)
-        else:
+        used = _usable(node, a, settings)
+        final = None if used is None else node.finals[used]
+        if final is not None:
             kept.append((node, *final))
+        elif all(f is None for f in node.finals):
+            verdict[j] = _constant(rec, ScheduleStatus.ALL_DAY, _flat_reason(node), node.weekly)
+        else:
+            verdict[j] = _constant(rec, ScheduleStatus.HELD, _held_reason(node, a), node.weekly)
     runs = [_run(history, node, schedule) for node, schedule, _ in kept]
     totals: list[Expected] = []
     for lo in range(0, len(runs), CHUNK):
@@ -267,8 +297,7 @@ def _verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froz
     top = max(t.min_warm for t in schedule.hourly)
     notes = []
     for block in schedule.blocks():
-        level = ("quiet hours" if block.targets.min_warm < rec.recommended.min_warm
-                 else "the node's busy hours" if block.targets.min_warm >= top else "steady hours")  # fmt: skip
+        level = _level(block.targets.min_warm, rec.recommended.min_warm, top)
         notes.append(BlockNote(block.from_hour, block.to_hour,
                                explain_block(block.hours(), node.recurring, node.days, set(lead),
                                              level)))  # fmt: skip
@@ -282,6 +311,13 @@ def _verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froz
                           node.weekly, expected, all_day, rec.before)  # fmt: skip
 
 
+def _level(m: int, all_day: int, top: int) -> str:
+    """What a block without a recurring burst is, by its min warm."""
+    if m < all_day:
+        return "quiet hours: below the all-day pair, as on most days of the history"
+    return "the node's busiest hours" if m >= top else "steady hours"
+
+
 def _flat_reason(node: Node) -> str:
     if node.recurring:
         hours = ", ".join(f"{h:02d}:00" for h, *_ in node.recurring)
@@ -291,7 +327,9 @@ def _flat_reason(node: Node) -> str:
 
 
 def _held_reason(node: Node, a: int) -> str:
-    starts, f_cold, f_idle = node.held_fallback
+    if node.held is None or node.checks[a] is None:
+        return "on the held-back days no schedule fitted without them did better: the all-day pair"
+    _, f_cold, f_idle = node.held_fallback
     cold, idle = node.held_checks[a]
     return (f"held back: on the held-back days the schedule had {cold:.0f} cold starts and "
             f"{idle / HOUR:,.1f} idle slot-hours, the all-day pair {f_cold:.0f} and "
@@ -334,19 +372,15 @@ def _cells(buckets: np.ndarray, first_day: int, days: int) -> np.ndarray:
 
 
 def _expected(history: History, runs: list[Run], sim: SimulationSettings) -> list[Expected]:
-    """Each run over the whole history; idle from the node's first event on (the hour
-    buckets before it dropped, the one it falls in prorated)."""
+    """Each run over the whole history; idle from the node's first event on, as the
+    analysis counts it (:func:`tuner.search.idle_before_first`)."""
     if not runs:
         return []
-    offset = history.trace.day_offset()
-    buckets = _hourly(history, runs, sim)
+    stats = replay(history.trace, runs, sim)
+    idle = stats.per_run.idle_slot_seconds - idle_before_first(history, runs, sim)
     hours = history.node_hours()
-    out = []
-    for r, run in enumerate(runs):
-        first = 0.0 if history.first is None else float(history.first[run.node])
-        edges = np.arange(buckets.shape[1] + 1) * HOUR - offset
-        share = np.clip((edges[1:] - first) / HOUR, 0.0, 1.0)
-        idle = float((buckets[r, :, 2] * share).sum())
-        out.append(Expected(int(buckets[r, :, 0].sum()), int(buckets[r, :, 1].sum()), idle,
-                            float(hours[run.node])))  # fmt: skip
-    return out
+    return [
+        Expected(int(stats.per_run.pod_starts[r]), int(stats.per_run.cold_starts[r]),
+                 float(idle[r]), float(hours[run.node]))
+        for r, run in enumerate(runs)
+    ]  # fmt: skip

@@ -184,3 +184,5 @@ class BacktestSettings:
     """Where to write the same as a self-contained HTML report."""
     worst: int = 3
     """How many of the most wasteful nodes to draw."""
+    schedule: bool = False
+    """Also replay each node's recommended schedule (``recommend --schedule``'s)."""

@@ -4,6 +4,7 @@ bad input."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -133,3 +134,35 @@ def test_placement_shapes_the_recorded_churn_and_the_trace_says_each_rows_mode(
                 starts[r[1]] = starts.get(r[1], 0) + 1
         shares[placement] = max(starts.values()) / sum(starts.values())
     assert shares["binpack"] > shares["spread"] * 1.2, shares
+
+
+def test_a_taken_address_is_one_line_naming_it_and_leaves_no_record(tmp_path: Path) -> None:
+    record = tmp_path / "churn.csv"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*EXPORTER, "simulate", "--listen", f"127.0.0.1:{port}", "--record", str(record),
+             "--duration", "60"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: --listen: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+    assert not record.exists()
+
+
+def test_an_unwritable_record_is_one_line_exit_2_and_frees_the_address(tmp_path: Path) -> None:
+    port = free_port()
+    done = subprocess.run(
+        [*EXPORTER, "simulate", "--listen", f"127.0.0.1:{port}", "--duration", "60",
+         "--record", str(tmp_path / "no-such-dir" / "churn.csv")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "No such file or directory" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    with socket.socket() as again:  # the listener it had opened is closed
+        again.bind(("127.0.0.1", port))

@@ -15,7 +15,7 @@ from pool_engine.errors import HistoryUnavailable, InputError
 from support.traces import bursty, quiet, trace_text
 from tuner import pipeline, prometheus, queries
 from tuner.cli import main
-from tuner.output import RECOMMEND, SIMULATE, OutputFormat
+from tuner.output import APPLY, BACKTEST, RECOMMEND, SIMULATE, OutputFormat
 from tuner.pipeline import RecommendReport, SimulationReport
 from tuner.prometheus import PrometheusSource
 from tuner.settings import ObjectiveSettings, ReplaySettings
@@ -67,9 +67,12 @@ def test_simulate_warns_about_targets_of_unknown_nodes(
     assert warnings == [f"warning: 1 node(s) in {targets} are not in the trace (first: ghost)"]
 
 
-def test_every_command_has_a_table_and_json() -> None:
+def test_every_command_has_the_same_output_formats() -> None:
+    """table, wide, json, yaml and csv everywhere; kubectl lines only for ``recommend``."""
     assert list(RECOMMEND) == list(OutputFormat)
-    assert list(SIMULATE) == [OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML]
+    shared = [f for f in OutputFormat if f is not OutputFormat.KUBECTL]
+    for renderers in (APPLY, BACKTEST, SIMULATE):
+        assert list(renderers) == shared
 
 
 def test_the_queries_follow_the_metrics_source() -> None:
