@@ -127,3 +127,19 @@ def test_the_daily_workload_is_the_steady_one_plus_the_routines(seed: int) -> No
         routine_starts = np.sort(d.times[(d.kinds == START) & d.routine_rows()])
         np.testing.assert_array_equal(routine_starts, np.sort(extra.starts))
         assert len(set(d.pods[d.kinds == START].tolist())) == d_starts.shape[0]
+
+
+def test_the_flat_workload_has_no_hour_of_day_structure_where_steady_has_its_curve() -> None:
+    """Afternoon against night pod starts: the steady churn's daily curve (1.6 at 15:00,
+    0.4 at 03:00) shows; the flat workload's services arrive at one rate."""
+
+    def afternoon_over_night(workload: Workload) -> float:
+        churn = generate(WorkloadSpec(nodes=30, days=14, seed=2, workload=workload))
+        starts = np.concatenate([c.times[c.kinds == START] for c in churn])
+        hour = (starts % DAY) // HOUR
+        return float(((hour >= 13) & (hour < 17)).sum() / ((hour >= 1) & (hour < 5)).sum())
+
+    assert afternoon_over_night(Workload.STEADY) > 1.8
+    assert 0.85 < afternoon_over_night(Workload.FLAT) < 1.15
+    flat = generate(WorkloadSpec(nodes=3, days=2, seed=2, workload=Workload.FLAT))
+    assert all(c.routine is None for c in flat)  # no routines either
