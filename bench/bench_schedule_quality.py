@@ -233,8 +233,9 @@ def evaluate(path: Path, structure: str) -> str:
             ok = static is not None and ours.cold <= static.cold * 1.02 + 1
             ok = ok and static is not None and ours.idle <= static.idle * 1.02
         bar, blocks = ("yes" if ok else "NO"), blocks_per_node(sched_file)
-    return (f"| {path.name} | {structure} | {cell(ours)} / {best.rate():.2%} / {greedy.rate():.2%} / "
-            f"{cell(static)} / {tke.rate():.2%} | {ratio(ours)} / {ratio(greedy)} / "
+    return (f"| {path.name} | {structure} | {cell(ours)} / {best.rate():.2%} / "
+            f"{greedy.rate():.2%} / {cell(static)} / {tke.rate():.2%} | {ratio(ours)} / "
+            f"{ratio(greedy)} / "
             f"{ratio(static)} / {ratio(tke)} | {blocks} | {bar} |")  # fmt: skip
 
 
