@@ -202,7 +202,8 @@ def run(
     show_default=True,
     callback=to_enum(Workload),
     help="steady: the background churn; daily: plus each node's daily routine (jobs at "
-    "fixed UTC times, business-hours services, morning scale-ups; time 0 is 00:00 UTC).",
+    "fixed UTC times, business-hours services, morning scale-ups; time 0 is 00:00 UTC); "
+    "flat: the background churn without its daily curve.",
 )
 @click.option(
     "--record",

@@ -3,11 +3,13 @@ scale-ups, the load a time-of-day schedule is for (``eni-exporter simulate --wor
 daily``, mixed with the background churn of :mod:`pool_engine.workload`).
 
 Time is seconds from 00:00 UTC of day 0, so the hour of day of ``t`` is
-``floor((t mod 86400) / 3600)``; days whose index mod 7 is 5 or 6 are the weekend (as in
-the background churn's daily curve). Each node's :class:`Routine` is drawn once from
-the seed and holds every day of the run; only jitter and per-day counts are drawn per
-day, from (seed, node, day), so a day's pods do not depend on how the run is cut into
-chunks.
+``floor((t mod 86400) / 3600)``. Day 0 is the epoch's, a Thursday, as the tuner reads a
+numeric trace (:func:`tuner.recurrence.weekdays`): days 2, 3, 9, 10, ... are the weekend.
+(The background churn's milder weekend dip falls on days 5 and 6 of each week; it is
+kept as it was so that the steady workload is unchanged.) Each node's :class:`Routine`
+is drawn once from the seed and holds every day of the run; only jitter and per-day
+counts are drawn per day, from (seed, node, day), so a day's pods do not depend on how
+the run is cut into chunks.
 
 - **Daily jobs** (70 % of nodes, one or two each): a job of 10–40 pods (at most four a
   core) starting at a fixed UTC time each day — mostly at night, e.g. a 02:00 ETL —
@@ -38,8 +40,8 @@ MINUTE = 60.0
 
 
 def is_weekend(day: int) -> bool:
-    """Days 5 and 6 of every week (day 0 is a Monday)."""
-    return day % 7 >= 5
+    """Saturday or Sunday, day 0 being 1970-01-01, a Thursday."""
+    return (day + 3) % 7 >= 5
 
 
 @dataclass(frozen=True)

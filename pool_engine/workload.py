@@ -21,7 +21,8 @@ CPU (``requests``, millicores; log-normal, median 200m), so a scheduler model
 With ``workload=Workload.DAILY`` each node also runs its daily routine
 (:mod:`pool_engine.daily_load`: recurring daily jobs, business-hours services, morning
 scale-ups); its pods run on their node, outside the scheduler model (``routine``).
-``Workload.STEADY`` (the default) is the churn above alone.
+``Workload.STEADY`` (the default) is the churn above alone; ``Workload.FLAT`` is it with
+services at their mean rate all week, so nothing recurs by hour of day.
 
 Replicas present at time 0 appear as ``start`` rows at time 0 (pods that already
 existed when the history begins). Everything is drawn from one seeded generator,
@@ -76,13 +77,26 @@ class Workload(enum.StrEnum):
     """The background churn alone."""
     DAILY = "daily"
     """The background churn plus each node's daily routine."""
+    FLAT = "flat"
+    """The background churn without its daily curve: services arrive at their mean
+    rate at every hour and day, so nothing recurs by hour of day."""
 
     def has_routines(self) -> bool:
         match self:
-            case Workload.STEADY:
+            case Workload.STEADY | Workload.FLAT:
                 return False
             case Workload.DAILY:
                 return True
+            case _:
+                assert_never(self)
+
+    def has_daily_curve(self) -> bool:
+        """Service arrivals follow the hour of day and the weekend."""
+        match self:
+            case Workload.STEADY | Workload.DAILY:
+                return True
+            case Workload.FLAT:
+                return False
             case _:
                 assert_never(self)
 
@@ -172,7 +186,8 @@ def generate(spec: WorkloadSpec) -> list[NodeChurn]:
     next_pod = 0
     for k in range(spec.nodes):
         rng = np.random.default_rng([spec.seed, 2, k])
-        starts, stops = _node_pods(rng, int(sizes[k]), spec.days * DAY, spec.churn, profiles[k])
+        starts, stops = _node_pods(rng, int(sizes[k]), spec.days * DAY, spec.churn, profiles[k],
+                                   spec.workload.has_daily_curve())  # fmt: skip
         background = starts.shape[0]
         routine = None
         if daily is not None:
@@ -200,13 +215,12 @@ def generate(spec: WorkloadSpec) -> list[NodeChurn]:
     return out
 
 
-def _node_pods(
-    rng: np.random.Generator, cores: int, horizon: float, churn: float, profile: Profile
-) -> tuple[np.ndarray, np.ndarray]:
+def _node_pods(rng: np.random.Generator, cores: int, horizon: float, churn: float,
+               profile: Profile, curve: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(start, stop) of every pod on one node; stop is inf for pods still running."""
     scale = churn * (cores / 8.0) ** 0.5
     parts = [
-        _services(rng, horizon, 0.5 / 60.0 * scale * profile.services),
+        _services(rng, horizon, 0.5 / 60.0 * scale * profile.services, curve),
         _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=churn * profile.rollouts),
         _bursts(rng, horizon, per_day=2.0 * scale * profile.bursts),
         _cron(rng, horizon, probability=min(1.0, 0.8 * churn * profile.cron)),
@@ -223,6 +237,10 @@ def _requests(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(np.round(rng.lognormal(np.log(200.0), 0.7, n)), 50, 4000).astype(np.int64)
 
 
+WEEKLY_MEAN_RATE = (5 + 2 * 0.6) / 7
+"""The mean of :func:`_daily_rate` over a week (its hour curve averages 1)."""
+
+
 def _daily_rate(t: np.ndarray) -> np.ndarray:
     """Relative arrival rate: 1.6 at 15:00, 0.4 at 03:00, weekends (days 5, 6) x 0.6."""
     hour_curve = 1.0 + 0.6 * np.sin(2 * np.pi * (t / DAY - 0.375))
@@ -231,12 +249,14 @@ def _daily_rate(t: np.ndarray) -> np.ndarray:
 
 
 def _services(
-    rng: np.random.Generator, horizon: float, rate: float
+    rng: np.random.Generator, horizon: float, rate: float, curve: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Arrivals thinned by the daily curve, or (``curve=False``) at its weekly mean."""
     peak = rate * 1.6
     n = rng.poisson(peak * horizon)
     t = np.sort(rng.uniform(0.0, horizon, n))
-    t = t[rng.uniform(0.0, 1.6, n) < _daily_rate(t)]
+    keep = _daily_rate(t) if curve else np.full(n, WEEKLY_MEAN_RATE)
+    t = t[rng.uniform(0.0, 1.6, n) < keep]
     life = rng.lognormal(np.log(25 * 60.0), 1.0, t.shape[0])
     return t, t + life
 

@@ -17,11 +17,12 @@ import click
 
 from kube_adapter.logs import LogFormat, LogLevel, error_line, setup
 from pool_engine.errors import PoolEngineError
+from pool_engine.tracecheck import MAX_SECONDS
 from tuner import output as renderers
 from tuner import pipeline
 from tuner.command_options import apply_options, backtest_options
 from tuner.history_options import history_options, required
-from tuner.options import HOURS, objective_options, output_option, replay_options
+from tuner.options import HOURS, Finite, objective_options, output_option, replay_options
 from tuner.output import OutputFormat
 from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
 from tuner.sources import HistorySource
@@ -177,6 +178,13 @@ def backtest(
 @click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
 @replay_options
 @click.option(
+    "--count-from",
+    type=Finite(min=0, max=MAX_SECONDS),
+    default=0.0,
+    help="Count statistics from this many seconds on (the replay still starts at 0): "
+    "score the second half of a trace in place.",
+)
+@click.option(
     "--timeline",
     "timeline_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -184,8 +192,9 @@ def backtest(
 )
 @output_option(renderers.SIMULATE)
 def simulate_cmd(
-    trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat
-) -> None:
+    trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat,
+    count_from: float,
+) -> None:  # fmt: skip
     """Replay TRACE (CSV or Parquet: time,node,event) through the warm-pool policy.
 
     Every node's pool starts at time 0 with min(C, m) bound slots and the run ends
@@ -200,7 +209,7 @@ def simulate_cmd(
       eni-tuner simulate churn.csv --targets per-node.csv --timeline pool.csv
     """
     _logs(LogFormat.TEXT)
-    pipeline.simulate(trace, replay, timeline_file, renderers.SIMULATE[output])
+    pipeline.simulate(trace, replay, timeline_file, renderers.SIMULATE[output], count_from)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from kube_adapter.client import ClientSettings, connect
 from pool_engine.config import Mode, Targets
-from pool_engine.errors import HistoryUnavailable
+from pool_engine.errors import HistoryUnavailable, InputError
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
@@ -276,9 +276,11 @@ def simulate(
     replay: ReplaySettings,
     timeline_file: Path | None,
     renderer: Callable[[SimulationReport], None],
+    count_from: float = 0.0,
 ) -> SimulationReport:
-    """``eni-tuner simulate``: trace -> replay -> timeline file -> report."""
-    settings = replay.simulation()
+    """``eni-tuner simulate``: trace -> replay -> timeline file -> report; with
+    ``count_from`` the statistics count from that time on."""
+    settings = replace(replay.simulation(), count_from=count_from)
     overrides = replay.overrides()
     watch = Stopwatch()
     loaded = load_trace(trace)
@@ -286,6 +288,10 @@ def simulate(
         f"loaded {loaded.events:,} events of {len(loaded.nodes):,} nodes from {trace} "
         f"in {watch.seconds():.2f}s"
     )
+    if count_from > loaded.end:
+        raise InputError(
+            str(trace), None, f"--count-from {count_from:g} is past its end ({loaded.end:g} s)"
+        )
     unknown = sorted(set(overrides) - set(loaded.nodes))
     if unknown:
         log.warning(

@@ -42,7 +42,7 @@ def test_a_nightly_job_starts_at_its_hour_every_day_and_a_weekday_job_skips_week
     assert _starts_by_day(pods.starts, 2 * HOUR, 2 * HOUR + 10) == [20] * 14
     weekdays = [0 if is_weekend(d) else 12 for d in range(14)]
     assert _starts_by_day(pods.starts, 14.5 * HOUR, 14.5 * HOUR + 10) == weekdays
-    assert weekdays[5:7] == [0, 0] and weekdays[12:14] == [0, 0]  # days 5, 6 are the weekend
+    assert weekdays[2:4] == [0, 0] and weekdays[9:11] == [0, 0]  # 1970-01-03 is a Saturday
     assert pods.starts.shape[0] == 20 * 14 + 12 * 10  # nothing else
     run = pods.stops - pods.starts  # each pod runs 80-100 % of its job's duration
     nightly_rows = pods.starts % DAY < 3 * HOUR
@@ -127,3 +127,19 @@ def test_the_daily_workload_is_the_steady_one_plus_the_routines(seed: int) -> No
         routine_starts = np.sort(d.times[(d.kinds == START) & d.routine_rows()])
         np.testing.assert_array_equal(routine_starts, np.sort(extra.starts))
         assert len(set(d.pods[d.kinds == START].tolist())) == d_starts.shape[0]
+
+
+def test_the_flat_workload_has_no_hour_of_day_structure_where_steady_has_its_curve() -> None:
+    """Afternoon against night pod starts: the steady churn's daily curve (1.6 at 15:00,
+    0.4 at 03:00) shows; the flat workload's services arrive at one rate."""
+
+    def afternoon_over_night(workload: Workload) -> float:
+        churn = generate(WorkloadSpec(nodes=30, days=14, seed=2, workload=workload))
+        starts = np.concatenate([c.times[c.kinds == START] for c in churn])
+        hour = (starts % DAY) // HOUR
+        return float(((hour >= 13) & (hour < 17)).sum() / ((hour >= 1) & (hour < 5)).sum())
+
+    assert afternoon_over_night(Workload.STEADY) > 1.8
+    assert 0.85 < afternoon_over_night(Workload.FLAT) < 1.15
+    flat = generate(WorkloadSpec(nodes=3, days=2, seed=2, workload=Workload.FLAT))
+    assert all(c.routine is None for c in flat)  # no routines either
