@@ -44,6 +44,7 @@ from kube_adapter.client import ClientSettings
 from kube_adapter.logs import LogFormat, LogLevel, error_line
 from pool_engine.errors import PoolEngineError
 from pool_engine.placement import Placement
+from pool_engine.workload import Workload
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -196,6 +197,16 @@ def run(
     "(MostAllocated), scored on CPU requests and the pools' slots.",
 )
 @click.option(
+    "--workload",
+    type=enum_choice(Workload),
+    default=Workload.STEADY.value,
+    show_default=True,
+    callback=to_enum(Workload),
+    help="steady: the background churn; daily: plus each node's daily routine (jobs at "
+    "fixed UTC times, business-hours services, morning scale-ups; time 0 is 00:00 UTC); "
+    "flat: the background churn without its daily curve.",
+)
+@click.option(
     "--record",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the churn as a trace (time,node,event,pod,mode) for eni-tuner.",
@@ -224,6 +235,7 @@ def simulate(
     speed: float | None,
     churn: float,
     placement: Placement,
+    workload: Workload,
     record: Path | None,
     duration: float | None,
     api_qps: float,
@@ -261,6 +273,8 @@ def simulate(
     Examples:
       eni-exporter simulate --nodes 50 --listen 127.0.0.1:9808
       eni-exporter simulate --speed 3600 --duration 604800 --record week.csv
+      eni-exporter simulate --workload daily --speed max --duration 1209600 \\
+          --record two-weeks.csv --listen none
       eni-exporter simulate --speed max --duration 172800 --error-rate 0.2 \\
           --timeout-rate 0.05 --restart-every 1800 --audit --listen none
     """
@@ -279,7 +293,7 @@ def simulate(
     ).scaled(latency_scale)  # fmt: skip
     cluster = ClusterSettings(nodes=nodes, seed=seed, churn=churn, defaults=defaults, cloud=cloud,
                               sync_interval=sync_interval, restart_every=restart_every,
-                              placement=placement)  # fmt: skip
+                              placement=placement, workload=workload)  # fmt: skip
     settings = SimulationModeSettings(
         server=ServerSettings(listen, log_format, log_level),
         cluster=cluster,

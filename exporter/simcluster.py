@@ -38,7 +38,7 @@ from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
 from pool_engine.schedule import DEFAULT_SYNC_INTERVAL
-from pool_engine.workload import DAY, NodeChurn, WorkloadSpec, generate, node_sizes
+from pool_engine.workload import DAY, NodeChurn, Workload, WorkloadSpec, generate, node_sizes
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,11 @@ class ClusterSettings:
     restart_every: float | None = None
     """Throw the engine away and rebuild it every this many seconds (None: never)."""
     placement: Placement = Placement.SPREAD
-    """How the scheduler places route-eni pods on route-eni nodes (direct-eni pods stay
-    on the node they were generated for)."""
+    """How the scheduler places route-eni pods on route-eni nodes (direct-eni pods and
+    the pods of a node's daily routine stay on the node they were generated for)."""
+    workload: Workload = Workload.STEADY
+    """The background churn alone, or with each node's daily routine (jobs at fixed
+    UTC times, business-hours services, morning scale-ups)."""
 
 
 class Observer(Protocol):
@@ -243,6 +246,9 @@ class SimulatedCluster:
             days=self.settings.chunk_days,
             seed=self.settings.seed * 1_000_003 + chunk,
             churn=self.settings.churn,
+            workload=self.settings.workload,
+            origin=chunk * span,
+            routine_seed=self.settings.seed,
         )
         churn = generate(spec)
         offset = chunk * span
@@ -253,9 +259,14 @@ class SimulatedCluster:
         kinds = np.concatenate([c.kinds for c in churn])
         pods = np.concatenate([c.pods for c in churn]) + chunk * 10_000_000
         requests = np.concatenate([_requests(c) for c in churn])
+        routine = np.concatenate([c.routine_rows() for c in churn])
         order = np.argsort(times, kind="stable")
         times, nodes, kinds, pods = times[order], nodes[order], kinds[order], pods[order]
-        where = self._place(nodes, kinds, pods, requests[order])
+        routine = routine[order]
+        where = nodes.astype(np.int64)  # a routine's pods run on their node
+        scheduled = ~routine
+        where[scheduled] = self._place(nodes[scheduled], kinds[scheduled], pods[scheduled],
+                                       requests[order][scheduled])  # fmt: skip
         placed = where != UNPLACED  # a pod that fits nowhere never starts
         self._times, self._nodes = times[placed], where[placed].astype(np.int32)
         self._kinds, self._pods = kinds[placed], pods[placed]

@@ -136,6 +136,7 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
     end, record = knobs.end, knobs.record
     bucket_seconds, n_buckets = knobs.bucket_seconds, knobs.n_buckets
     bucket_offset = knobs.bucket_offset
+    count_from = knobs.count_from
 
     n_runs = seg_lo.shape[0]
     buckets = np.zeros((n_runs, max(n_buckets, 0), 4), dtype=np.float64)
@@ -215,6 +216,7 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
             edge = bucket_end(cur_b, bucket_seconds, bucket_offset, n_buckets)
         next_tick = interval  # the first round tick after the last instant processed
         i = lo
+        counting = False  # statistics count from count_from on
 
         if record:
             tl_t = _grow(tl_t, tl_used + 1)
@@ -241,6 +243,15 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                 t = next_tick
             if t > end:
                 break
+            if t >= count_from and not counting:  # forget what came before count_from
+                counting = True
+                starts = hits = binds = releases = ignored = served = 0
+                wait_sum = wait_max = 0.0
+                peak = bound
+                uncounted = -(bound - holding) * (count_from - t_prev)
+                mark += uncounted - idle_s  # the open bucket's idle stays as it was
+                idle_s = uncounted
+                bound_s = -bound * (count_from - t_prev)
 
             if t >= edge:  # idle slot-seconds of the buckets this step closes
                 mark, cur_b, edge = close_buckets(
@@ -262,12 +273,14 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                     if n_buckets > 0:
                         b = bucket_of(queue[q_head], bucket_seconds, bucket_offset, n_buckets)
                         buckets[r, b, 3] += w
+                    counted = queue[q_head] >= count_from
                     q_head += 1
                     holding += 1
-                    waits[w0 + served] = w
-                    served += 1
-                    wait_sum += w
-                    wait_max = max(wait_max, w)
+                    if counted:
+                        waits[w0 + served] = w
+                        served += 1
+                        wait_sum += w
+                        wait_max = max(wait_max, w)
                     n -= 1
                 peak = max(peak, bound)
 
@@ -292,11 +305,12 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                         if n_buckets > 0:
                             b = bucket_of(queue[q_head], bucket_seconds, bucket_offset, n_buckets)
                             buckets[r, b, 3] += w
+                        if queue[q_head] >= count_from:
+                            waits[w0 + served] = w
+                            served += 1
+                            wait_sum += w
+                            wait_max = max(wait_max, w)
                         q_head += 1
-                        waits[w0 + served] = w
-                        served += 1
-                        wait_sum += w
-                        wait_max = max(wait_max, w)
                     else:
                         holding -= 1
                 elif q_head < q_tail:
@@ -355,6 +369,14 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                     tl_i[last + 2] = holding
                     tl_i[last + 3] = waiting
 
+        if not counting:  # no instant from count_from on: only the stretch up to the end
+            starts = hits = binds = releases = ignored = served = 0
+            wait_sum = wait_max = 0.0
+            peak = bound
+            uncounted = -(bound - holding) * (min(count_from, end) - t_prev)
+            mark += uncounted - idle_s  # the open bucket's idle stays as it was
+            idle_s = uncounted
+            bound_s = -bound * (min(count_from, end) - t_prev)
         if end >= edge:
             mark, cur_b, edge = close_buckets(
                 buckets, r, idle_s, bound - holding, t_prev, end, mark, cur_b, bucket_seconds,

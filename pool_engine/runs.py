@@ -67,6 +67,9 @@ class Knobs(NamedTuple):
     day_offset: float
     """Seconds past 00:00 UTC of time 0 (:meth:`pool_engine.trace.Trace.day_offset`):
     where the hours of day of schedules fall."""
+    count_from: float = 0.0
+    """Statistics count from this replay time on (docs/contracts/simulation.md,
+    ``--count-from``): what comes before it still shapes the pool but is not counted."""
 
 
 class RunStats(NamedTuple):

@@ -86,6 +86,9 @@ class SimulationSettings:
     """Seconds from a bind request to the slot being usable."""
     release_interval: float = DEFAULT_RELEASE_INTERVAL
     """Seconds between release rounds."""
+    count_from: float = 0.0
+    """Statistics count from this replay time on; the replay still runs from time 0
+    (docs/contracts/simulation.md, ``--count-from``)."""
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,14 @@ class SimulationResult:
     total: dict[str, Any]
     timeline: pa.Table | None = None
     """time,node,bound,in_use,waiting,idle at every change, sorted by time then node."""
+    count_from: float = 0.0
+    """The statistics count from this time on (0: the whole replay)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"end": self.end, "nodes": self.nodes, "total": self.total}
+        document: dict[str, Any] = {"end": self.end, "nodes": self.nodes, "total": self.total}
+        if self.count_from > 0:
+            document["count_from"] = self.count_from
+        return document
 
 
 def simulate(
@@ -191,7 +199,7 @@ def simulate(
         for k, name in enumerate(trace.nodes)
     ]
     if not runs:
-        return SimulationResult(trace.end, {}, _total_of(None, 0))
+        return SimulationResult(trace.end, {}, _total_of(None, 0), count_from=settings.count_from)
     stats = replay(trace, runs, settings, timeline=timeline)
     nodes: dict[str, dict[str, Any]] = {}
     for r, run in enumerate(runs):
@@ -199,7 +207,8 @@ def simulate(
         per_node["min_warm"] = run.targets.min_warm
         per_node["max_warm"] = run.targets.max_warm
         nodes[trace.nodes[run.node]] = per_node
-    result = SimulationResult(trace.end, dict(sorted(nodes.items())), _total_of(stats, len(runs)))
+    result = SimulationResult(trace.end, dict(sorted(nodes.items())), _total_of(stats, len(runs)),
+                              count_from=settings.count_from)  # fmt: skip
     if timeline:
         result.timeline = _timeline_table(stats, runs, trace)
     return result
@@ -256,6 +265,7 @@ def _knobs(settings: SimulationSettings, end: float, day_offset: float, timeline
         n_buckets=0,
         bucket_offset=0.0,
         day_offset=float(day_offset),
+        count_from=float(settings.count_from),
     )
 
 

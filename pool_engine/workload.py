@@ -18,6 +18,12 @@ With ``quiet`` > 0 that share of nodes is dedicated to a few long-lived services
 CPU (``requests``, millicores; log-normal, median 200m), so a scheduler model
 (:mod:`pool_engine.placement`) can re-place the cluster's arrivals onto nodes.
 
+With ``workload=Workload.DAILY`` each node also runs its daily routine
+(:mod:`pool_engine.daily_load`: recurring daily jobs, business-hours services, morning
+scale-ups); its pods run on their node, outside the scheduler model (``routine``).
+``Workload.STEADY`` (the default) is the churn above alone; ``Workload.FLAT`` is it with
+services at their mean rate all week, so nothing recurs by hour of day.
+
 Replicas present at time 0 appear as ``start`` rows at time 0 (pods that already
 existed when the history begins). Everything is drawn from one seeded generator,
 so a (nodes, days, seed, churn) tuple always gives the same trace.
@@ -25,13 +31,18 @@ so a (nodes, days, seed, churn) tuple always gives the same trace.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from typing import assert_never
 
 import numpy as np
 
+from pool_engine.daily_load import RngOfDay, Routine, routines
 from pool_engine.events import START, STOP
 
 DAY = 86400.0
+ROUTINE_REQUEST = 100
+"""CPU millicores each pod of a daily routine asks for."""
 CORE_MIX = ((2, 0.2), (4, 0.3), (8, 0.3), (16, 0.15), (32, 0.05))
 
 
@@ -48,6 +59,46 @@ class NodeChurn:
     """CPU millicores each row's pod asks for (the same on its start and stop)."""
     quiet: bool = False
     """A dedicated quiet node (its pods are pinned to it)."""
+    routine: np.ndarray | None = None
+    """bool per row: the pod belongs to the node's daily routine (it runs on this node,
+    in room kept for it, so a scheduler model leaves it out); None: no routine."""
+
+    def routine_rows(self) -> np.ndarray:
+        """bool per row: the pod is of the node's daily routine."""
+        if self.routine is not None:
+            return self.routine
+        return np.zeros(self.times.shape[0], dtype=bool)
+
+
+class Workload(enum.StrEnum):
+    """Which churn (``eni-exporter simulate --workload``)."""
+
+    STEADY = "steady"
+    """The background churn alone."""
+    DAILY = "daily"
+    """The background churn plus each node's daily routine."""
+    FLAT = "flat"
+    """The background churn without its daily curve: services arrive at their mean
+    rate at every hour and day, so nothing recurs by hour of day."""
+
+    def has_routines(self) -> bool:
+        match self:
+            case Workload.STEADY | Workload.FLAT:
+                return False
+            case Workload.DAILY:
+                return True
+            case _:
+                assert_never(self)
+
+    def has_daily_curve(self) -> bool:
+        """Service arrivals follow the hour of day and the weekend."""
+        match self:
+            case Workload.STEADY | Workload.DAILY:
+                return True
+            case Workload.FLAT:
+                return False
+            case _:
+                assert_never(self)
 
 
 @dataclass(frozen=True)
@@ -61,6 +112,27 @@ class WorkloadSpec:
     """Multiplier on every arrival rate (1.0 is ~900 pod starts per 8-core node-day)."""
     quiet: float = 0.0
     """Share of nodes dedicated to a few long-lived services (a few starts a week)."""
+    workload: Workload = Workload.STEADY
+    origin: float = 0.0
+    """Seconds from 00:00 UTC of day 0 to this churn's time 0 (where daily routines
+    fall; the simulated cluster generates a week at a time)."""
+    routine_seed: int | None = None
+    """Seed of the daily routines (None: ``seed``); fixed while the chunks' seeds vary,
+    so a job keeps its hour all run."""
+
+    def node_routines(self) -> list[Routine] | None:
+        """Each node's daily routine (sized for the nodes of the routine seed: the
+        simulated cluster's), or None for the steady workload."""
+        if not self.workload.has_routines():
+            return None
+        seed = self._routine_seed()
+        return routines(seed, node_sizes(WorkloadSpec(nodes=self.nodes, seed=seed)))
+
+    def rng_of_day(self, node: int) -> RngOfDay:
+        return RngOfDay(self._routine_seed(), node)
+
+    def _routine_seed(self) -> int:
+        return self.seed if self.routine_seed is None else self.routine_seed
 
 
 def node_sizes(spec: WorkloadSpec) -> np.ndarray:
@@ -109,11 +181,20 @@ def generate(spec: WorkloadSpec) -> list[NodeChurn]:
     """Every node's churn; pod ids are unique across the cluster."""
     sizes = node_sizes(spec)
     profiles = node_profiles(spec)
+    daily = spec.node_routines()
     out: list[NodeChurn] = []
     next_pod = 0
     for k in range(spec.nodes):
         rng = np.random.default_rng([spec.seed, 2, k])
-        starts, stops = _node_pods(rng, int(sizes[k]), spec.days * DAY, spec.churn, profiles[k])
+        starts, stops = _node_pods(rng, int(sizes[k]), spec.days * DAY, spec.churn, profiles[k],
+                                   spec.workload.has_daily_curve())  # fmt: skip
+        background = starts.shape[0]
+        routine = None
+        if daily is not None:
+            extra = daily[k].pods(spec.rng_of_day(k), spec.origin, spec.days * DAY)
+            starts = np.concatenate((starts, extra.starts))
+            stops = np.concatenate((stops, extra.stops))
+            routine = np.arange(starts.shape[0]) >= background
         n = starts.shape[0]
         ids = np.arange(next_pod, next_pod + n, dtype=np.int64)
         next_pod += n
@@ -125,20 +206,21 @@ def generate(spec: WorkloadSpec) -> list[NodeChurn]:
         pods = np.concatenate((ids, ids[ended]))
         order = np.lexsort((kinds, times))  # at a tie, starts before stops
         name = f"node-{k:04d}"
-        cpu = _requests(np.random.default_rng([spec.seed, 5, k]), n)
+        cpu = _requests(np.random.default_rng([spec.seed, 5, k]), background)
+        cpu = np.concatenate((cpu, np.full(n - background, ROUTINE_REQUEST, np.int64)))
         requests = np.concatenate((cpu, cpu[ended]))[order]
+        rows = None if routine is None else np.concatenate((routine, routine[ended]))[order]
         out.append(NodeChurn(name, int(sizes[k]), times[order], kinds[order], pods[order],
-                             requests, profiles[k] is QUIET))  # fmt: skip
+                             requests, profiles[k] is QUIET, rows))  # fmt: skip
     return out
 
 
-def _node_pods(
-    rng: np.random.Generator, cores: int, horizon: float, churn: float, profile: Profile
-) -> tuple[np.ndarray, np.ndarray]:
+def _node_pods(rng: np.random.Generator, cores: int, horizon: float, churn: float,
+               profile: Profile, curve: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(start, stop) of every pod on one node; stop is inf for pods still running."""
     scale = churn * (cores / 8.0) ** 0.5
     parts = [
-        _services(rng, horizon, 0.5 / 60.0 * scale * profile.services),
+        _services(rng, horizon, 0.5 / 60.0 * scale * profile.services, curve),
         _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=churn * profile.rollouts),
         _bursts(rng, horizon, per_day=2.0 * scale * profile.bursts),
         _cron(rng, horizon, probability=min(1.0, 0.8 * churn * profile.cron)),
@@ -155,6 +237,10 @@ def _requests(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(np.round(rng.lognormal(np.log(200.0), 0.7, n)), 50, 4000).astype(np.int64)
 
 
+WEEKLY_MEAN_RATE = (5 + 2 * 0.6) / 7
+"""The mean of :func:`_daily_rate` over a week (its hour curve averages 1)."""
+
+
 def _daily_rate(t: np.ndarray) -> np.ndarray:
     """Relative arrival rate: 1.6 at 15:00, 0.4 at 03:00, weekends (days 5, 6) x 0.6."""
     hour_curve = 1.0 + 0.6 * np.sin(2 * np.pi * (t / DAY - 0.375))
@@ -163,12 +249,14 @@ def _daily_rate(t: np.ndarray) -> np.ndarray:
 
 
 def _services(
-    rng: np.random.Generator, horizon: float, rate: float
+    rng: np.random.Generator, horizon: float, rate: float, curve: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Arrivals thinned by the daily curve, or (``curve=False``) at its weekly mean."""
     peak = rate * 1.6
     n = rng.poisson(peak * horizon)
     t = np.sort(rng.uniform(0.0, horizon, n))
-    t = t[rng.uniform(0.0, 1.6, n) < _daily_rate(t)]
+    keep = _daily_rate(t) if curve else np.full(n, WEEKLY_MEAN_RATE)
+    t = t[rng.uniform(0.0, 1.6, n) < keep]
     life = rng.lognormal(np.log(25 * 60.0), 1.0, t.shape[0])
     return t, t + life
 

@@ -45,6 +45,7 @@ def run(
     default: NodeTargets,
     worst: int = 3,
     status: Mapping[str, str] | None = None,
+    scheduled: Mapping[str, NodeTargets] | None = None,
 ) -> Backtest:
     """Replay every node under its current and its recommended targets (a node not in
     ``recommended`` keeps its current ones); ``worst`` panels of each kind. ``status``:
@@ -53,6 +54,8 @@ def run(
     now = [current.get(node, default) for node in nodes]
     tested = [recommended.get(node, t) for node, t in zip(nodes, now, strict=True)]
     sets = {"current": now, "recommended": tested}
+    if scheduled is not None:  # backtest --schedule: a node without one keeps its pair
+        sets["schedule"] = [scheduled.get(node, t) for node, t in zip(nodes, tested, strict=True)]
     runs = [Run(k, t, int(history.existing[k])) for ts in sets.values() for k, t in enumerate(ts)]
     stats = replay(history.trace, runs, sim, timeline=True, bucket_seconds=HOUR)
     end = history.trace.end
@@ -130,4 +133,9 @@ def hourly_idle(
 
 
 def _pair(targets: NodeTargets) -> str:
+    if targets.schedule is not None and not targets.schedule.is_constant():
+        return " ".join(
+            f"{b.from_hour:02d}-{b.to_hour:02d}h {b.targets.min_warm}/{b.targets.max_warm}"
+            for b in targets.schedule.blocks()
+        )
     return f"{targets.min_warm}/{targets.max_warm}"

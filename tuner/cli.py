@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from kube_adapter.logs import LogFormat, LogLevel, error_line, setup
 from pool_engine.errors import PoolEngineError
+from pool_engine.tracecheck import MAX_SECONDS
 from tuner import output as renderers
 from tuner import pipeline, schedule_pipeline
 from tuner.command_options import apply_options, backtest_options, switch_options
 from tuner.history_options import history_options, required
-from tuner.options import HOURS, objective_options, output_option, replay_options
+from tuner.options import HOURS, Finite, objective_options, output_option, replay_options
 from tuner.output import OutputFormat
 from tuner.settings import (
     ApplySettings,
@@ -43,6 +45,16 @@ def cli() -> None:
     """
 
 
+def _zone(ctx: click.Context, param: click.Parameter, value: str) -> ZoneInfo:
+    """An IANA time zone name (``--timezone``)."""
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        ) from None
+
+
 @cli.command()
 @history_options
 @replay_options
@@ -54,12 +66,29 @@ def cli() -> None:
     show_default=True,
     help="Hours of a node's own history below which it keeps its targets.",
 )
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help="Also a schedule per node: targets by UTC hour of day in blocks, fitted on up to "
+    "14 days (a day at least), checked on held-back days; the all-day pair stays the "
+    "fallback (forecast only: nothing is applied).",
+)
+@click.option(
+    "--timezone",
+    "zone",
+    default="UTC",
+    show_default=True,
+    callback=_zone,
+    help="IANA time zone the table shows a schedule's hours in (JSON and CSV stay UTC).",
+)
 @output_option(renderers.RECOMMEND)
 def recommend(
     source: HistorySource | None,
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history: float,
+    schedule: bool,
+    zone: ZoneInfo,
     output: OutputFormat,
 ) -> None:
     """Recommend per-node min/max warm targets from pod churn history.
@@ -76,8 +105,13 @@ def recommend(
       eni-tuner recommend --trace churn.csv
       eni-tuner recommend --trace churn.csv --max-cold-start-rate 0.5% -o json
       eni-tuner recommend --trace churn.csv -o kubectl | sh
+      eni-tuner recommend --trace churn.csv --schedule --timezone Europe/Berlin
     """
     _logs(LogFormat.TEXT)
+    if schedule:
+        pipeline.recommend_schedules(required(source), replay, objective, min_history, zone,
+                                     renderers.RECOMMEND_SCHEDULE[output])  # fmt: skip
+        return
     pipeline.recommend(
         required(source), replay, objective, min_history, renderers.RECOMMEND[output]
     )
@@ -184,6 +218,13 @@ def backtest(
 @click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
 @replay_options
 @click.option(
+    "--count-from",
+    type=Finite(min=0, max=MAX_SECONDS),
+    default=0.0,
+    help="Count statistics from this many seconds on (the replay still starts at 0): "
+    "score the second half of a trace in place.",
+)
+@click.option(
     "--timeline",
     "timeline_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -191,8 +232,9 @@ def backtest(
 )
 @output_option(renderers.SIMULATE)
 def simulate_cmd(
-    trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat
-) -> None:
+    trace: Path, replay: ReplaySettings, timeline_file: Path | None, output: OutputFormat,
+    count_from: float,
+) -> None:  # fmt: skip
     """Replay TRACE (CSV or Parquet: time,node,event) through the warm-pool policy.
 
     Every node's pool starts at time 0 with min(C, m) bound slots and the run ends
@@ -207,7 +249,7 @@ def simulate_cmd(
       eni-tuner simulate churn.csv --targets per-node.csv --timeline pool.csv
     """
     _logs(LogFormat.TEXT)
-    pipeline.simulate(trace, replay, timeline_file, renderers.SIMULATE[output])
+    pipeline.simulate(trace, replay, timeline_file, renderers.SIMULATE[output], count_from)
 
 
 def main() -> None:

@@ -170,9 +170,19 @@ switch_options = option_group(
 
 
 def build_backtest(
-    recommended_file: Path | None, png_file: Path | None, html_file: Path | None, worst: int
+    recommended_file: Path | None,
+    png_file: Path | None,
+    html_file: Path | None,
+    worst: int,
+    schedule: bool,
 ) -> BacktestSettings:
-    return BacktestSettings(recommended_file, png_file, html_file, worst)
+    if schedule and recommended_file is not None:
+        raise click.BadParameter(
+            "--schedule recommends from the history; a --recommended file carries its own "
+            "schedules (from_hour,to_hour rows)",
+            param_hint="--schedule",
+        )
+    return BacktestSettings(recommended_file, png_file, html_file, worst, schedule)
 
 
 backtest_options = option_group(
@@ -206,6 +216,12 @@ backtest_options = option_group(
         show_default=True,
         help="Node panels of each kind: the nodes where the recommendation saves the most idle "
         "slot-hours, adds the most cold starts, adds the most idle slot-hours.",
+    ),
+    click.option(
+        "--schedule",
+        is_flag=True,
+        help="Also replay each node's recommended schedule (targets by UTC hour of day, "
+        "as `recommend --schedule`), next to the current and the all-day targets.",
     ),
 )
 """What ``backtest`` tests and draws."""

@@ -14,10 +14,10 @@ from typing import Any, assert_never
 
 import yaml
 
-from tuner import render, report, schedule_report
+from tuner import render, report, schedule_render, schedule_report
 from tuner.backtest import Backtest
-from tuner.pipeline import ApplyReport, RecommendReport, SimulationReport
-from tuner.schedule_pipeline import ScheduleReport, SwitchReport
+from tuner.pipeline import ApplyReport, RecommendReport, ScheduleReport, SimulationReport
+from tuner.schedule_pipeline import StoredScheduleReport, SwitchReport
 
 
 class OutputFormat(enum.StrEnum):
@@ -80,6 +80,27 @@ RECOMMEND: Mapping[OutputFormat, Callable[[RecommendReport], None]] = {
     OutputFormat.CSV: lambda r: _text(report.to_csv(r.recommendations)),
     OutputFormat.KUBECTL: lambda r: _text(report.to_kubectl(r.recommendations, r.mode)),
 }
+RECOMMEND_SCHEDULE: Mapping[OutputFormat, Callable[[ScheduleReport], None]] = {
+    OutputFormat.TABLE: lambda r: schedule_render.print_table(
+        r.recommend.recommendations, r.schedules, r.recommend.objective, r.display
+    ),
+    OutputFormat.WIDE: lambda r: schedule_render.print_table(
+        r.recommend.recommendations, r.schedules, r.recommend.objective, r.display, wide=True
+    ),
+    OutputFormat.JSON: lambda r: _json(
+        schedule_render.documents(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    ),
+    OutputFormat.YAML: lambda r: _yaml(
+        schedule_render.documents(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    ),
+    OutputFormat.CSV: lambda r: _text(
+        schedule_render.to_csv(r.recommend.recommendations, r.schedules)
+    ),
+    OutputFormat.KUBECTL: lambda r: _text(
+        schedule_render.to_kubectl(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    ),
+}
+"""``recommend --schedule``: the same formats, each node with its schedule."""
 APPLY: Mapping[OutputFormat, Callable[[ApplyReport], None]] = {
     OutputFormat.TABLE: lambda r: report.print_changes(r.changes, r.dry_run),
     OutputFormat.WIDE: lambda r: report.print_changes(r.changes, r.dry_run, report.CHANGE_WIDE),
@@ -87,7 +108,7 @@ APPLY: Mapping[OutputFormat, Callable[[ApplyReport], None]] = {
     OutputFormat.YAML: lambda r: _yaml(report.changes_as_dicts(r.changes)),
     OutputFormat.CSV: lambda r: _text(report.changes_to_csv(r.changes)),
 }
-APPLY_SCHEDULE: Mapping[OutputFormat, Callable[[ScheduleReport], None]] = {
+APPLY_SCHEDULE: Mapping[OutputFormat, Callable[[StoredScheduleReport], None]] = {
     OutputFormat.TABLE: lambda r: schedule_report.print_schedules(r.changes, r.dry_run),
     OutputFormat.WIDE: lambda r: schedule_report.print_schedules(r.changes, r.dry_run),
     OutputFormat.JSON: lambda r: _json(schedule_report.schedules_as_dicts(r.changes)),

@@ -8,16 +8,19 @@ and the renderer of the chosen output format, and nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from kube_adapter.client import ClientSettings, connect
 from pool_engine.config import Mode, Targets
-from pool_engine.errors import HistoryUnavailable
+from pool_engine.errors import HistoryUnavailable, InputError
 from pool_engine.overrides import load_overrides
 from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
 from pool_engine.simulator import simulate as replay_trace
@@ -30,6 +33,8 @@ from tuner.history import History
 from tuner.objective import AnalysisSettings
 from tuner.recommendation import Recommendation
 from tuner.render import write_timeline
+from tuner.schedule_advice import ScheduleAdvice
+from tuner.schedule_render import HourDisplay
 from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
 from tuner.sources import HistorySource
 
@@ -47,6 +52,18 @@ class RecommendReport:
     """The pool, for the annotation keys."""
     objective: str
     """The objective in a few words."""
+
+
+@dataclass(frozen=True)
+class ScheduleReport:
+    """What ``recommend --schedule`` prints."""
+
+    recommend: RecommendReport
+    """The all-day recommendations (each node's fallback)."""
+    schedules: list[ScheduleAdvice]
+    """One per recommendation, same order."""
+    display: HourDisplay
+    """How the table shows hours of day (``--timezone``)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +144,25 @@ def recommendations(
     return analyse(history, settings, current, replay.default_targets(objective.mode))
 
 
+def scheduled_recommendations(
+    source: HistorySource, replay: ReplaySettings, objective: ObjectiveSettings
+) -> list[Recommendation]:
+    """:func:`recommendations` with each node's schedule (``recommend --schedule``'s
+    search) where one was found; a node whose schedule collapsed keeps ``schedule`` None.
+    What ``apply --schedule`` stores."""
+    from tuner import schedule_search  # scipy: loaded when a schedule is searched
+
+    history = load_history(source, objective.mode)
+    current = {**current_from(history), **replay.overrides()}
+    settings = objective.analysis(replay, None, history.bind_latency)
+    recs = analyse(history, settings, current, replay.default_targets(objective.mode))
+    advice = schedule_search.search(history, settings, recs)
+    return [
+        dataclasses.replace(r, schedule=a.schedule if a.scheduled() else None)
+        for r, a in zip(recs, advice, strict=True)
+    ]
+
+
 def current_from(history: History) -> dict[str, NodeTargets]:
     """The targets and max-attach each node's exporter published, where it did."""
     out = {}
@@ -146,6 +182,36 @@ def recommend(
     """``eni-tuner recommend``."""
     recs = recommendations(source, replay, objective, min_history_hours)
     report = RecommendReport(recs, objective.mode, objective.objective.describe())
+    return render(report, renderer)
+
+
+def recommend_schedules(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    min_history_hours: float,
+    zone: ZoneInfo,
+    renderer: Callable[[ScheduleReport], None],
+) -> ScheduleReport:
+    """``eni-tuner recommend --schedule``: the all-day analysis, then each node's
+    schedule around its all-day pair (:mod:`tuner.schedule_search`)."""
+    history = load_history(source, objective.mode)
+    current = {**current_from(history), **replay.overrides()}
+    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
+    recs = analyse(history, settings, current, replay.default_targets(objective.mode))
+    watch = Stopwatch()
+    from tuner import schedule_search  # scipy: loaded when a schedule is searched
+
+    schedules = schedule_search.search(history, settings, recs)
+    log.info(
+        f"searched schedules of {len(recs):,} nodes in {watch.seconds():.2f}s: "
+        f"{sum(s.scheduled() for s in schedules):,} scheduled"
+    )
+    origin = history.trace.origin or datetime.fromtimestamp(0, UTC)
+    display = HourDisplay.of(zone, origin + timedelta(seconds=history.trace.end))
+    report = ScheduleReport(
+        RecommendReport(recs, objective.mode, objective.objective.describe()), schedules, display
+    )
     return render(report, renderer)
 
 
@@ -200,6 +266,7 @@ def backtest(
     current = {**current_from(history), **replay.overrides()}
     default = replay.default_targets(objective.mode)
     status: dict[str, str] = {}
+    scheduled: dict[str, NodeTargets] | None = None
     if settings.recommended_file is not None:
         recommended = load_overrides(settings.recommended_file)
     else:
@@ -207,11 +274,19 @@ def backtest(
         recs = analyse(history, analysis_settings, current, default)
         recommended = {r.node: r.recommended for r in recs}
         status = {r.node: r.status.value for r in recs}
+        if settings.schedule:
+            from tuner import schedule_search
+
+            scheduled = {
+                a.node: NodeTargets.scheduled(a.schedule, r.recommended.max_slots)
+                for r, a in zip(recs, schedule_search.search(history, analysis_settings, recs),
+                                strict=True)
+            }  # fmt: skip
     watch = Stopwatch()
     latency = replay.latency(objective.mode, history.bind_latency)
     simulation = replace(replay.simulation(), bind_latency=latency)
     result = backtesting.run(
-        history, simulation, current, recommended, default, settings.worst, status
+        history, simulation, current, recommended, default, settings.worst, status, scheduled
     )
     log.debug(f"replayed {len(history.nodes):,} nodes twice in {watch.seconds():.2f}s")
     if settings.png_file is not None:
@@ -232,9 +307,11 @@ def simulate(
     replay: ReplaySettings,
     timeline_file: Path | None,
     renderer: Callable[[SimulationReport], None],
+    count_from: float = 0.0,
 ) -> SimulationReport:
-    """``eni-tuner simulate``: trace -> replay -> timeline file -> report."""
-    settings = replay.simulation()
+    """``eni-tuner simulate``: trace -> replay -> timeline file -> report; with
+    ``count_from`` the statistics count from that time on."""
+    settings = replace(replay.simulation(), count_from=count_from)
     overrides = replay.overrides()
     watch = Stopwatch()
     loaded = load_trace(trace)
@@ -242,6 +319,10 @@ def simulate(
         f"loaded {loaded.events:,} events of {len(loaded.nodes):,} nodes from {trace} "
         f"in {watch.seconds():.2f}s"
     )
+    if count_from > loaded.end:
+        raise InputError(
+            str(trace), None, f"--count-from {count_from:g} is past its end ({loaded.end:g} s)"
+        )
     unknown = sorted(set(overrides) - set(loaded.nodes))
     if unknown:
         log.warning(

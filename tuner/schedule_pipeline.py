@@ -18,7 +18,7 @@ from pool_engine.errors import KubernetesError
 from tuner import apply as applying
 from tuner import stored_schedules, switcher
 from tuner.changes import Guardrails, Result
-from tuner.pipeline import Stopwatch, recommendations, render
+from tuner.pipeline import Stopwatch, render, scheduled_recommendations
 from tuner.settings import ApplySettings, ObjectiveSettings, ReplaySettings, SwitchSettings
 from tuner.sources import HistorySource
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ScheduleReport:
+class StoredScheduleReport:
     """What ``apply --schedule`` prints."""
 
     changes: list[stored_schedules.ScheduleChange]
@@ -52,8 +52,8 @@ def apply_schedules(
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     settings: ApplySettings,
-    renderer: Callable[[ScheduleReport], None],
-) -> ScheduleReport:
+    renderer: Callable[[StoredScheduleReport], None],
+) -> StoredScheduleReport:
     """``eni-tuner apply --schedule``: as :func:`apply`, storing schedules (or, with
     --rollback, the recorded ones) instead of pairs. Exit 4 at the end if any NEC
     could not be written."""
@@ -67,7 +67,7 @@ def apply_schedules(
         how = stored_schedules.writing(None, guard, mode, settings.dry_run)
     else:
         assert source is not None  # the command line demands one without --rollback
-        recs = recommendations(source, replay, objective)
+        recs = scheduled_recommendations(source, replay, objective)
         planned = stored_schedules.plan(recs, necs, guard, mode)
         how = stored_schedules.writing({r.node: r for r in recs}, guard, mode, settings.dry_run)
     watch = Stopwatch()
@@ -78,7 +78,7 @@ def apply_schedules(
             log.info(f"{change.outcome}: {change.node} {before} -> "
                      f"{stored_schedules.describe(change.after)}")  # fmt: skip
     log.debug(f"wrote {len(done):,} nodes in {watch.seconds():.2f}s")
-    rendered = render(ScheduleReport(done, settings.dry_run), renderer)
+    rendered = render(StoredScheduleReport(done, settings.dry_run), renderer)
     failed = [c.node for c in done if c.failed()]
     if failed:
         raise KubernetesError(f"{len(failed)} NEC write(s) failed ({', '.join(failed)})")

@@ -207,3 +207,5 @@ class BacktestSettings:
     worst: int = 3
     """Node panels of each kind: the biggest idle savings, the most added cold starts,
     the most added idle."""
+    schedule: bool = False
+    """Also replay each node's recommended schedule (``recommend --schedule``'s)."""

@@ -21,6 +21,7 @@ from pool_engine.config import Mode, Targets
 from pool_engine.errors import PoolEngineError
 from pool_engine.simulator import NodeTargets
 from pool_engine.warm_schedule import Block, WarmSchedule
+from support import daily_traces
 from tuner import stored_schedules
 from tuner.changes import Guardrails
 from tuner.cli import cli
@@ -270,3 +271,30 @@ def test_apply_schedule_from_the_command_line(
     assert pair(api, stale) == (str(block["min_warm"]), str(block["max_warm"]))
     record = json.loads(notes(api, stale)["eni-pool.io/previous-warm-schedule"])
     assert record["schedule"] == NIGHT.to_json() and record["mode"] == "route-eni"
+
+
+def test_apply_schedule_stores_the_searched_schedule_and_the_switch_follows_it(
+    control_plane: ControlPlane, nec_crd: object, tmp_path: Path
+) -> None:
+    """A node whose 20-pod job starts at 02:00 UTC on 13 of 14 days: `apply --schedule`
+    stores the schedule `recommend --schedule` finds (a block covering 02:00 above the
+    rest of the day), and `switch` at 02:30 puts that block's pair in force."""
+    api = control_plane.api_client
+    node = unique_name("cj")
+    create_nec(api, node, {MIN: "5", MAX: "5"})
+    run_label = unique_name("run")
+    label(api, node, run_label)
+    rows = sorted(daily_traces.job_node(node, seed=3))
+    trace = tmp_path / "history.csv"
+    trace.write_text("time,node,event\n" + "".join(f"{t},{n},{e}\n" for t, n, e in rows))
+    kube = ("--kubeconfig", str(control_plane.kubeconfig))
+    done = run("apply", *kube, "--trace", str(trace), "--schedule", "--min-history", "24",
+               "-o", "json")  # fmt: skip
+    assert done.exit_code == 0, done.error
+    stored = WarmSchedule.loads(notes(api, node)[SCHEDULE])
+    assert not stored.is_constant()
+    at_two = stored.at_hour(2)
+    assert at_two.min_warm > max(stored.at_hour(h).min_warm for h in (8, 12, 16, 20))
+    switched = switch(control_plane, f"run={run_label}", "2025-01-06T02:30:00Z")
+    assert switched.exit_code == 0, switched.error
+    assert pair(api, node) == (str(at_two.min_warm), str(at_two.max_warm))

@@ -1,0 +1,162 @@
+"""`eni-tuner recommend --schedule` as a user sees it: every output format, --timezone
+(the table only), and the CSV read back by `eni-tuner simulate --targets`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.trace import load_trace
+from pool_engine.warm_schedule import WarmSchedule
+from support import daily_traces as dt
+from tuner.cli import cli
+
+FORECAST = {"pod_starts", "cold_starts", "cold_start_rate", "idle_slot_seconds", "idle_slots_avg"}
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rows = dt.job_node("job") + dt.random_node("random", 2)
+    return dt.write(tmp_path_factory.mktemp("cli") / "churn.csv", rows)
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["recommend", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def documents(trace: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = json.loads(run("--trace", str(trace), "--schedule", "-o", "json"))
+    return out
+
+
+def test_json_adds_a_schedule_of_24_hours_and_the_forecast(
+    documents: list[dict[str, Any]],
+) -> None:
+    by_node = {d["node"]: d for d in documents}
+    job, flat = by_node["job"], by_node["random"]
+    schedule = WarmSchedule.from_json(job["schedule"])  # covers 24 hours once, or raises
+    assert job["schedule_status"] == "scheduled" and not schedule.is_constant()
+    assert schedule.at_hour(2).min_warm > schedule.at_hour(12).min_warm
+    assert (job["min_warm"], job["max_warm"]) != (1, 1)  # the all-day fallback stays
+    assert [b["from_hour"] for b in job["schedule_blocks"]] == [
+        b.from_hour for b in schedule.blocks()
+    ]
+    forecast = job["forecast"]
+    assert isinstance(forecast, dict) and set(forecast) == {"schedule", "all_day", "current"}
+    assert all(set(forecast[k]) == FORECAST for k in forecast)
+    assert forecast["schedule"]["idle_slot_seconds"] < forecast["all_day"]["idle_slot_seconds"]
+    assert flat["schedule"] == [{"from_hour": 0, "to_hour": 24, "min_warm": flat["min_warm"],
+                                 "max_warm": flat["max_warm"]}]  # fmt: skip
+    assert flat["schedule_status"] == "all_day"
+
+
+def test_yaml_is_the_same_document(trace: Path, documents: list[dict[str, Any]]) -> None:
+    assert yaml.safe_load(run("--trace", str(trace), "--schedule", "-o", "yaml")) == documents
+
+
+def test_without_schedule_the_document_is_unchanged(trace: Path) -> None:
+    plain = json.loads(run("--trace", str(trace), "-o", "json"))
+    assert all("schedule" not in d for d in plain)
+
+
+def test_csv_is_a_targets_file_simulate_replays_as_the_schedule(
+    trace: Path, documents: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    targets = tmp_path / "schedule.csv"
+    targets.write_text(run("--trace", str(trace), "--schedule", "-o", "csv"))
+    rows = list(csv.DictReader(targets.read_text().splitlines()))
+    assert list(rows[0])[:5] == ["node", "min_warm", "max_warm", "from_hour", "to_hour"]
+    by_node = {d["node"]: d for d in documents}
+    for node in ("job", "random"):
+        blocks = [{k: int(r[k]) for k in ("from_hour", "to_hour", "min_warm", "max_warm")}
+                  for r in rows if r["node"] == node]  # fmt: skip
+        assert blocks == by_node[node]["schedule"]
+    result = CliRunner().invoke(cli, ["simulate", str(trace), "--targets", str(targets),
+                                      "-o", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    simulated = json.loads(result.stdout)
+    loaded = load_trace(trace)
+    k = loaded.nodes.index("job")
+    schedule = WarmSchedule.from_json(by_node["job"]["schedule"])
+    stats = replay(loaded, [Run(k, NodeTargets.scheduled(schedule))], SimulationSettings())
+    assert simulated["nodes"]["job"]["cold_starts"] == int(stats.per_run.cold_starts[0])
+    assert simulated["nodes"]["job"]["idle_slot_seconds"] == pytest.approx(
+        float(stats.per_run.idle_slot_seconds[0])
+    )
+    assert simulated["nodes"]["job"]["min_warm"] == schedule.at_hour(0).min_warm
+
+
+def test_table_shows_blocks_per_node_and_timezone_shifts_only_the_table(trace: Path) -> None:
+    utc = run("--trace", str(trace), "--schedule")
+    assert "hours UTC" in utc
+    job = next(line for line in utc.splitlines() if line.startswith("job "))
+    assert "01:00-03:00" in job and "scheduled" in job
+    assert next(line for line in utc.splitlines() if line.startswith("random ")).count("all day")
+    shifted = run("--trace", str(trace), "--schedule", "--timezone", "Asia/Kolkata")
+    assert "hours in Asia/Kolkata (UTC+05:30)" in shifted
+    job = next(line for line in shifted.splitlines() if line.startswith("job "))
+    assert "06:30-08:30" in job
+    documents = run("--trace", str(trace), "--schedule", "-o", "json", "--timezone", "Asia/Kolkata")
+    assert documents == run("--trace", str(trace), "--schedule", "-o", "json")
+    assert run("--trace", str(trace), "--schedule", "-o", "csv", "--timezone", "America/New_York") \
+        == run("--trace", str(trace), "--schedule", "-o", "csv")  # fmt: skip
+
+
+def test_wide_explains_each_block(trace: Path) -> None:
+    wide = run("--trace", str(trace), "--schedule", "-o", "wide")
+    assert "a burst of ~20 pods on 13 of 14 days" in wide
+    assert "no daily structure" in wide
+
+
+def test_kubectl_keeps_the_all_day_lines_and_notes_the_schedule(trace: Path) -> None:
+    out = run("--trace", str(trace), "--schedule", "-o", "kubectl")
+    assert "kubectl annotate nec job" in out
+    assert "# job: schedule (UTC) 01:00-03:00" in out
+
+
+def test_an_unknown_timezone_is_one_line_exit_2(trace: Path) -> None:
+    done = subprocess.run(
+        ["eni-tuner", "recommend", "--trace", str(trace), "--schedule", "--timezone", "Mars/Base"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "'Mars/Base' is not an IANA time zone" in done.stderr
+
+
+def test_backtest_schedule_adds_the_schedules_series_and_totals(
+    trace: Path, documents: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(cli, ["backtest", "--trace", str(trace), "--schedule", "-o", "json",
+                                      "--png", str(tmp_path / "b.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.stdout)
+    assert set(totals) == {"current", "recommended", "schedule"}
+    forecast = [d["forecast"] for d in documents]
+    # the backtest's replay is recommend's forecast: same history, same targets
+    assert totals["schedule"]["cold_starts"] == sum(f["schedule"]["cold_starts"] for f in forecast)
+    assert totals["schedule"]["idle_slot_hours"] == pytest.approx(
+        sum(f["schedule"]["idle_slot_seconds"] for f in forecast) / 3600.0, rel=1e-6
+    )
+    assert totals["schedule"]["idle_slot_hours"] < totals["recommended"]["idle_slot_hours"]
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_backtest_schedule_refuses_a_recommended_file(trace: Path, tmp_path: Path) -> None:
+    given = tmp_path / "rec.csv"
+    given.write_text("node,min_warm,max_warm\njob,1,1\n")
+    result = CliRunner().invoke(cli, ["backtest", "--trace", str(trace), "--schedule",
+                                      "--recommended", str(given)])  # fmt: skip
+    assert result.exit_code == 2
+    assert "a --recommended file carries its own schedules" in result.output

@@ -1,0 +1,143 @@
+"""The schedule search (``recommend --schedule``) on constructed traces: a daily burst
+gets a block that starts early enough, no daily structure collapses to the all-day
+pair, weekly structure is reported (not scheduled), a short history keeps the pair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pool_engine.config import Targets
+from pool_engine.simulator import NodeTargets
+from pool_engine.trace import Trace
+from pool_engine.warm_schedule import HOURS
+from support import daily_traces as dt
+from tuner import analysis
+from tuner.history import load_history
+from tuner.objective import AnalysisSettings
+from tuner.recurrence import weekdays
+from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
+from tuner.schedule_fit import FitSettings
+from tuner.schedule_search import search
+
+Searched = dict[str, tuple[analysis.Recommendation, ScheduleAdvice]]
+
+
+def searched(path: Path, rows: list[dt.Row], current: dict[str, NodeTargets] | None = None,
+             floor: int = 1) -> Searched:  # fmt: skip
+    history = load_history(dt.write(path, rows))
+    config = AnalysisSettings(min_warm_floor=floor)
+    recs = analysis.recommend(history, config, current)
+    return {r.node: (r, a) for r, a in zip(recs, search(history, config, recs), strict=True)}
+
+
+@pytest.fixture(scope="module")
+def fourteen_days(tmp_path_factory: pytest.TempPathFactory) -> Searched:
+    rng = np.random.default_rng(7)
+    weekday_job = dt.background("weekdays", rng, 14, 0.3) + dt.daily_job(
+        "weekdays", rng, 14, 9.0, 30, weekdays_only=True
+    )
+    rows = dt.job_node("job") + dt.random_node("random", 2) + weekday_job
+    return searched(tmp_path_factory.mktemp("s") / "t.csv", rows)
+
+
+def test_a_daily_burst_at_two_gets_a_block_that_starts_early_enough(
+    fourteen_days: Searched,
+) -> None:
+    rec, advice = fourteen_days["job"]
+    assert advice.status is ScheduleStatus.SCHEDULED
+    schedule = advice.schedule
+    all_day = rec.recommended.targets
+    # the burst of 20 pods starts at 02:00:00-02:00:02: the block must be in force before
+    # 02:00 (the switch's binds would come 2 s late), so hour 1 carries it already
+    assert schedule.at_hour(2).min_warm >= 8
+    assert schedule.at_hour(1) == schedule.at_hour(2)
+    quiet = [h for h in range(HOURS) if h not in (1, 2)]
+    assert all(schedule.at_hour(h).min_warm < all_day.min_warm for h in quiet)
+    assert len(schedule.blocks()) == 2
+    block = next(n for n in advice.notes if n.from_hour == 1)
+    assert "a burst of ~20 pods on 13 of 14 days" in block.why
+    assert "an hour early" in block.why
+    # forecast only: the schedule over the same history, next to the all-day pair's
+    assert advice.expected is not None and advice.all_day is not None
+    assert advice.expected.idle_slot_seconds < 0.5 * advice.all_day.idle_slot_seconds
+    assert advice.expected.cold_rate <= 0.01
+    assert advice.current is rec.before
+
+
+def test_no_daily_structure_collapses_to_the_all_day_pair(fourteen_days: Searched) -> None:
+    rec, advice = fourteen_days["random"]
+    assert advice.status is ScheduleStatus.ALL_DAY
+    assert advice.schedule.to_json() == [{"from_hour": 0, "to_hour": 24,
+                                          "min_warm": rec.recommended.min_warm,
+                                          "max_warm": rec.recommended.max_warm}]  # fmt: skip
+    assert advice.expected == advice.all_day
+    assert "no daily structure" in advice.reason
+
+
+def test_weekday_only_work_is_reported_not_scheduled(fourteen_days: Searched) -> None:
+    _, advice = fourteen_days["weekdays"]
+    assert advice.weekly is not None and "weekday" in advice.weekly
+    assert "the schedule covers the weekdays" in advice.weekly
+    # one schedule for every day: the weekday job's block is in force on weekends too
+    assert sum(len(b.hours()) for b in advice.schedule.blocks()) == HOURS
+    assert advice.status is ScheduleStatus.SCHEDULED
+    assert advice.schedule.at_hour(9).min_warm > advice.schedule.at_hour(20).min_warm
+    assert advice.schedule.at_hour(8) == advice.schedule.at_hour(9)  # the burst is on the hour
+    assert any("on 10 of 14 days (weekdays only)" in n.why for n in advice.notes)
+
+
+def test_numeric_days_count_from_a_thursday() -> None:
+    empty = Trace([], np.zeros(0), np.zeros(0, dtype=np.int8), np.zeros(1, dtype=np.int64), 0.0)
+    assert list(weekdays(empty, 0, 7)) == [3, 4, 5, 6, 0, 1, 2]
+    assert [dt.weekend(d) for d in range(7)] == [False, False, True, True, False, False, False]
+
+
+def test_less_than_a_day_keeps_the_all_day_pair_with_the_reason(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    rows = dt.background("young", rng, 1, 20.0)
+    rows = [r for r in rows if r[0] < 20 * 3600]
+    result = searched(tmp_path / "t.csv", rows)
+    rec, advice = result["young"]
+    assert rec.after is not None  # its all-day pair comes from its own history
+    assert advice.status is ScheduleStatus.SHORT
+    assert advice.schedule.is_constant() and advice.schedule.at_hour(0) == rec.recommended.targets
+    assert "needs 24 h" in advice.reason
+
+
+def test_a_fitted_schedule_collapses_when_blocks_do_not_pay(tmp_path: Path) -> None:
+    """With a block price no daily burst can pay, the job node keeps one pair."""
+    history = load_history(dt.write(tmp_path / "t.csv", dt.job_node("job")))
+    config = AnalysisSettings()
+    recs = analysis.recommend(history, config)
+    (advice,) = search(history, config, recs, FitSettings(block_cost=1e9))
+    assert advice.status is ScheduleStatus.ALL_DAY
+    assert advice.schedule.is_constant()
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10_000), cap=st.integers(3, 40), floor=st.sampled_from([0, 1]))
+def test_every_block_respects_the_floor_and_max_attach(
+    tmp_path: Path, seed: int, cap: int, floor: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(5, 30))
+    rows = dt.background("n", rng, 3, float(rng.uniform(0.5, 4))) + dt.daily_job(
+        "n", rng, 3, float(rng.integers(0, 24)), size
+    )
+    current = {"n": NodeTargets(Targets(5, 5), cap)}
+    rec, advice = searched(tmp_path / f"t{seed}.csv", rows, current, floor)["n"]
+    blocks = advice.schedule.blocks()
+    assert sum(len(b.hours()) for b in blocks) == HOURS
+    for b in blocks:
+        assert floor <= b.targets.min_warm <= b.targets.max_warm
+        if advice.scheduled():
+            assert b.targets.max_warm <= cap
+    if not advice.scheduled():
+        assert advice.schedule.at_hour(0) == rec.recommended.targets

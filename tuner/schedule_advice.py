@@ -1,0 +1,91 @@
+"""What ``recommend --schedule`` says about a node: its schedule, why, and what it
+would have done next to the all-day pair and the current targets (forecast only:
+nothing is applied by recommending)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from pool_engine.warm_schedule import WarmSchedule
+from tuner.recommendation import Expected
+
+
+class ScheduleStatus(enum.StrEnum):
+    """How a node's schedule came about (``schedule_status`` of ``-o json``)."""
+
+    SCHEDULED = "scheduled"
+    """Blocks by hour of day that beat the all-day pair on held-back days."""
+    ALL_DAY = "all_day"
+    """No daily structure pays for a block: the all-day pair all day."""
+    HELD = "held"
+    """A schedule did worse than the all-day pair on held-back days: the all-day pair."""
+    SHORT = "short_history"
+    """Less than a day of the node's own history: the all-day pair."""
+    NOT_SEARCHED = "not_searched"
+    """The node has no pair of its own history (borrowed, too little history, capped)."""
+
+
+@dataclass(frozen=True)
+class BlockNote:
+    """Why one block of a schedule."""
+
+    from_hour: int
+    to_hour: int
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from_hour": self.from_hour, "to_hour": self.to_hour, "why": self.why}
+
+
+@dataclass(frozen=True)
+class ScheduleAdvice:
+    """One node's schedule and its forecast-only comparison."""
+
+    node: str
+    status: ScheduleStatus
+    schedule: WarmSchedule
+    """The targets by UTC hour of day (the all-day pair all day unless ``scheduled``)."""
+    reason: str
+    """Why, in one line."""
+    notes: tuple[BlockNote, ...] = ()
+    """One per block of ``schedule.blocks()``, when scheduled."""
+    weekly: str | None = None
+    """Weekdays against weekends, when they differ (reported, not scheduled)."""
+    expected: Expected | None = None
+    """The schedule replayed in place over the whole history."""
+    all_day: Expected | None = None
+    """The all-day pair over the same history."""
+    current: Expected | None = None
+    """The targets in force over the same history."""
+
+    def scheduled(self) -> bool:
+        return self.status is ScheduleStatus.SCHEDULED
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields ``recommend --schedule -o json`` adds to a node."""
+        return {
+            "schedule": self.schedule.to_json(),
+            "schedule_status": self.status.value,
+            "schedule_reason": self.reason,
+            "schedule_blocks": [note.to_json() for note in self.notes],
+            "weekly": self.weekly,
+            "forecast": {
+                "schedule": _figures(self.expected),
+                "all_day": _figures(self.all_day),
+                "current": _figures(self.current),
+            },
+        }
+
+
+def _figures(e: Expected | None) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    return {
+        "pod_starts": e.pod_starts,
+        "cold_starts": e.cold_starts,
+        "cold_start_rate": round(e.cold_rate, 6),
+        "idle_slot_seconds": round(e.idle_slot_seconds, 3),
+        "idle_slots_avg": round(e.idle_slots, 3),
+    }

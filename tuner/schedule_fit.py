@@ -1,0 +1,201 @@
+"""Fitting one day's schedule to a node's hour table (:mod:`tuner.hour_table`).
+
+1. **What each pair costs in each hour**, per day: idle slot-hours, and an estimate of
+   cold starts. An hour with a recurring burst (:mod:`tuner.recurrence`), or whose
+   cold starts under a pair come on most days, keeps its own mean plus one standard
+   error (Poisson: the days vary); the other hours' are pulled towards the node's background (the
+   mean over its non-recurring cells) with :attr:`FitSettings.pseudo_days` days of
+   weight: a burst seen once at 14:00 says little about 14:00 tomorrow, so a node
+   without daily structure gets the same estimate in every hour, and one pair.
+2. **Never lower on a prediction alone.** A pair below the all-day pair (either target
+   lower) may run in an hour only where history shows that hour, under that pair, no
+   worse than under the all-day pair on :attr:`FitSettings.quiet` of the days.
+3. **One price for both.** Each hour takes the pair of least idle + lambda x cold
+   starts; lambda is the smallest price whose day stays within the cold starts the
+   aim allows (the objective's rate x the day's pod starts).
+4. **Blocks only where they pay.** Neighbouring blocks (across midnight too) merge
+   into the best pair for both while that costs less than :attr:`FitSettings.block_cost`
+   slot-hours a day.
+5. **Lead time.** A block whose pair is higher than the hour before starts an hour
+   early when, on most days, more pods start within the bind latency after its first
+   hour begins than the hour before keeps warm (the switch's binds would come late).
+6. **Do no harm, in sample.** A schedule that does not save
+   :attr:`FitSettings.min_saving` of the all-day pair's idle, or costs cold starts
+   beyond max(aim, the all-day pair's), is the all-day pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pool_engine.warm_schedule import HOURS, WarmSchedule
+from tuner.hour_table import HourTable
+
+LAMBDAS = np.concatenate(([0.0], np.geomspace(1e-3, 1e5, 64)))
+"""Prices of a cold start tried, in idle slot-hours."""
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How a schedule is fitted."""
+
+    quiet: float = 0.75
+    """Share of the days an hour must be no worse under a lower pair than under the
+    all-day pair for that pair to run in it."""
+    recurs: float = 0.5
+    """Share of the days with cold starts in an hour that makes them recur."""
+    pseudo_days: float = 1.0
+    """Weight of the background in a non-recurring hour's estimate, in multiples of
+    the days seen."""
+    block_cost: float = 1.0
+    """Idle slot-hours a day a block must save to stand apart from its neighbour."""
+    min_saving: float = 0.05
+    """Share of the all-day pair's idle a schedule must save to be worth it."""
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted schedule, as candidates of the table per hour."""
+
+    choice: np.ndarray
+    """(24,) the candidate in force each hour."""
+    lead_hours: frozenset[int]
+    """Hours a block was moved early into."""
+    idle: float
+    """Estimated idle slot-hours a day."""
+    cold: float
+    """Estimated cold starts a day."""
+
+    def constant(self) -> bool:
+        return bool((self.choice == self.choice[0]).all())
+
+    def schedule(self, table: HourTable) -> WarmSchedule:
+        return WarmSchedule(tuple(table.pair(int(c)) for c in self.choice))
+
+
+def fit(table: HourTable, days: np.ndarray, rate: float, lead_need: np.ndarray,
+        bursts: np.ndarray, settings: FitSettings) -> Fitted | None:  # fmt: skip
+    """The schedule fitted on the table's rows ``days`` (bool) aiming at ``rate`` cold
+    starts per pod start; ``bursts`` (24,) bool marks the hours with a recurring burst.
+    None when some hour of day was never seen."""
+    w = (table.seen & days[:, None]).astype(np.float64)
+    seen = w.sum(axis=0)
+    if (seen <= 0).any():
+        return None
+    total = (table.cold * w).sum(axis=1)
+    cold = total / seen  # (C, 24) a day
+    idle = (table.idle * w).sum(axis=1) / seen / 3600.0
+    often = ((table.cold > 0) * w).sum(axis=1) / seen
+    recurring = (often >= settings.recurs) | bursts[None, :]
+    # a recurring hour's days vary: its estimate is pessimistic by one standard error
+    cold = np.where(recurring, (total + np.sqrt(total)) / seen, cold)
+    background = np.where(~recurring, cold * seen, 0.0).sum(axis=1) / np.maximum(
+        np.where(~recurring, seen, 0.0).sum(axis=1), 1e-9)  # fmt: skip
+    k = settings.pseudo_days * seen
+    est = np.where(recurring, cold, (cold * seen + k * background[:, None]) / (seen + k))
+    allowed = _allowed(table, w, seen, settings.quiet)
+    allowance = rate * float(((table.starts * w).sum(axis=0) / seen).sum())
+    price, choice = _priced(idle, est, allowed, allowance)
+    choice = _merged(choice, idle + price * est, allowed, settings.block_cost)
+    choice, lead = _led(choice, table, lead_need)
+    hours = np.arange(HOURS)
+    fb = table.fallback
+    s_idle, s_cold = float(idle[choice, hours].sum()), float(est[choice, hours].sum())
+    f_idle, f_cold = float(idle[fb].sum()), float(est[fb].sum())
+    pays = s_idle <= (1.0 - settings.min_saving) * f_idle and s_cold <= max(
+        allowance, f_cold) + 1e-9  # fmt: skip
+    if not pays or (choice == choice[0]).all():
+        return Fitted(np.full(HOURS, fb), frozenset(), f_idle, f_cold)
+    return Fitted(choice, frozenset(lead), s_idle, s_cold)
+
+
+def _allowed(table: HourTable, w: np.ndarray, seen: np.ndarray, quiet: float) -> np.ndarray:
+    """(C, 24): pairs at or above the all-day pair anywhere; lower ones only in hours
+    where they did no worse than it on ``quiet`` of the days."""
+    fb = table.fallback
+    pairs = np.array(table.pairs)
+    above = (pairs[:, 0] >= pairs[fb, 0]) & (pairs[:, 1] >= pairs[fb, 1])
+    no_worse = ((table.cold <= table.cold[fb][None] + 1e-9) * w).sum(axis=1) / seen
+    out: np.ndarray = above[:, None] | (no_worse >= quiet - 1e-9)
+    return out
+
+
+def _priced(idle: np.ndarray, est: np.ndarray, allowed: np.ndarray,
+            allowance: float) -> tuple[float, np.ndarray]:  # fmt: skip
+    """The cheapest price whose per-hour picks stay within ``allowance`` cold starts a
+    day (else the fewest cold starts), and those picks."""
+    cost = idle[None] + LAMBDAS[:, None, None] * est[None]
+    cost = np.where(allowed[None], cost, np.inf)
+    picks = np.argmin(cost, axis=1)  # (L, 24)
+    hours = np.arange(HOURS)
+    colds = est[picks, hours].sum(axis=1)
+    idles = idle[picks, hours].sum(axis=1)
+    ok = colds <= allowance + 1e-9
+    j = int(np.argmin(np.where(ok, idles, np.inf))) if ok.any() else int(np.argmin(colds))
+    return float(LAMBDAS[j]), picks[j]
+
+
+def _merged(choice: np.ndarray, cost: np.ndarray, allowed: np.ndarray,
+            block_cost: float) -> np.ndarray:  # fmt: skip
+    """Merge neighbouring blocks (cyclically) while the cheapest merge costs less than
+    ``block_cost``; a merged block takes the best pair allowed in all its hours."""
+    blocks = _blocks(choice)
+    while len(blocks) > 1:
+        best, at, pick = np.inf, -1, -1
+        for j in range(len(blocks)):
+            a, b = blocks[j], blocks[(j + 1) % len(blocks)]
+            if len(blocks) == 2 and j == 1:
+                break
+            hours = a[0] + b[0]
+            ok = allowed[:, hours].all(axis=1)
+            if not ok.any():
+                continue
+            union = np.where(ok, cost[:, hours].sum(axis=1), np.inf)
+            c = int(np.argmin(union))
+            delta = float(union[c]) - cost[a[1], a[0]].sum() - cost[b[1], b[0]].sum()
+            if delta < best:
+                best, at, pick = delta, j, c
+        if at < 0 or best >= block_cost:
+            break
+        a, b = blocks[at], blocks[(at + 1) % len(blocks)]
+        merged = (a[0] + b[0], pick)
+        if at + 1 < len(blocks):
+            blocks[at : at + 2] = [merged]
+        else:
+            blocks = [merged, *blocks[1:-1]]
+    out = np.empty(HOURS, dtype=np.int64)
+    for hours, c in blocks:
+        out[hours] = c
+    return out
+
+
+def _blocks(choice: np.ndarray) -> list[tuple[list[int], int]]:
+    """Runs of equal choices as (hours, candidate), a run across midnight as one."""
+    if (choice == choice[0]).all():
+        return [(list(range(HOURS)), int(choice[0]))]
+    start = next(h for h in range(HOURS) if choice[h] != choice[h - 1])
+    out: list[tuple[list[int], int]] = []
+    for j in range(HOURS):
+        h = (start + j) % HOURS
+        if out and out[-1][1] == choice[h]:
+            out[-1][0].append(h)
+        else:
+            out.append(([h], int(choice[h])))
+    return out
+
+
+def _led(choice: np.ndarray, table: HourTable,
+         lead_need: np.ndarray) -> tuple[np.ndarray, set[int]]:  # fmt: skip
+    """Blocks moved an hour early where the hour before keeps too few slots warm for
+    the pods that start before the switch's binds complete."""
+    out = choice.copy()
+    lead: set[int] = set()
+    for h in range(HOURS):
+        prev = (h - 1) % HOURS
+        now_m, before_m = table.pairs[choice[h]][0], table.pairs[choice[prev]][0]
+        if now_m > before_m and lead_need[h] > before_m:
+            out[prev] = choice[h]
+            lead.add(prev)
+    return out, lead
