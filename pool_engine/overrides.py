@@ -41,7 +41,7 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
     """Read a targets file; raise :class:`TargetsError` naming the line and problem."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a BOM is no part of the header
     except OSError as exc:
         raise TargetsError(name, None, exc.strerror or "cannot open") from None
     with io.StringIO(text, newline="") as handle:

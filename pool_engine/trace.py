@@ -144,7 +144,8 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+    # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first name
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
         header = next(csv.reader(f), None)
     if header is None:
         raise TraceError(str(path), 1, "empty file, expected header time,node,event")

@@ -214,3 +214,17 @@ def test_a_bad_row_under_a_spaced_header_is_named(write: Write) -> None:
 def test_a_column_named_twice_is_refused(write: Write) -> None:
     path = write("t.csv", "time,node,event,node \n0,a,start,b\n")
     assert str(refusal(path)) == f"{path}:1: column 'node' appears twice"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
+    """Spreadsheets save CSV with a UTF-8 BOM; the first column is still `time`, in the
+    trace and in a targets file."""
+    from pool_engine.overrides import load_overrides
+
+    trace = tmp_path / "bom.csv"
+    trace.write_bytes(b"\xef\xbb\xbftime,node,event\n0,a,start\n10,a,stop\n")
+    loaded = load_trace(trace)
+    assert loaded.nodes == ["a"] and loaded.end == 10.0
+    targets = tmp_path / "targets.csv"
+    targets.write_bytes(b"\xef\xbb\xbfnode,min_warm,max_warm\na,1,2\n")
+    assert load_overrides(targets)["a"].targets.max_warm == 2
