@@ -97,7 +97,8 @@ class SimulatedCluster:
         self.reconciler = Reconciler(self.registry, self.vpc, engine_id=self._engine_id(),
                                      bucket=TokenBucket(rate=api_qps, burst=api_qps),
                                      sync_interval=settings.sync_interval,
-                                     record_handouts=True)  # fmt: skip
+                                     record_handouts=True,
+                                     jitter_seed=self._ids.getrandbits(64))  # fmt: skip
         self.cores = node_sizes(WorkloadSpec(nodes=settings.nodes, seed=settings.seed))
         self.limits: list[Limits] = []
         self.targets: list[Targets] = []
@@ -183,7 +184,9 @@ class SimulatedCluster:
         taken for the new engine's, and the next inventory sync adopts their effects."""
         self.restarts += 1
         self.registry = Registry(self.settings.defaults)
-        self.reconciler = self.reconciler.restarted(self.registry, self._engine_id())
+        self.reconciler = self.reconciler.restarted(
+            self.registry, self._engine_id(), jitter_seed=self._ids.getrandbits(64)
+        )
         rebuilt = []
         for k, old in enumerate(self.pools):
             pool = self.registry.ensure(old.node, old.mode, self.limits[k], 0.0)

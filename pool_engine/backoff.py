@@ -58,7 +58,9 @@ class Backoff:
 
     base: float = 1.0
     cap: float = 60.0
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    rng: random.Random = field(default_factory=random.Random)
+    """Jitter; seeded from the OS unless given, so engines that fail together (replicas,
+    a restart after a shared outage) do not retry in step."""
     failures: dict[object, int] = field(default_factory=dict)
     until: dict[object, float] = field(default_factory=dict)
 

@@ -18,6 +18,7 @@ the cloud no longer has.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Mapping
 
 from pool_engine.backoff import Backoff, TokenBucket
@@ -49,12 +50,17 @@ class Reconciler:
         engine_id: str | None = None,
         sync_interval: float = DEFAULT_SYNC_INTERVAL,
         record_handouts: bool = False,
+        jitter_seed: int | None = None,
     ) -> None:
         self._registry = registry
         self._provider = provider
         self._bucket = TokenBucket(rate=50.0, burst=50.0) if bucket is None else bucket
         # A pool waits at most one sync interval: the next sync brings fresh truth anyway.
-        self._backoff = Backoff(cap=min(60.0, sync_interval)) if backoff is None else backoff
+        # Retry jitter: from the OS unless ``jitter_seed`` makes a simulation repeatable.
+        jitter = random.Random(jitter_seed)
+        self._backoff = (
+            Backoff(cap=min(60.0, sync_interval), rng=jitter) if backoff is None else backoff
+        )
         self._ledger = Ledger(engine_id)
         self._schedule = Schedule(sync_interval)
         self._seen = Observations(record_handouts)
@@ -69,13 +75,16 @@ class Reconciler:
         """This engine instance's id, the prefix of its operation tokens."""
         return self._ledger.engine_id
 
-    def restarted(self, registry: Registry, engine_id: str | None = None) -> Reconciler:
+    def restarted(
+        self, registry: Registry, engine_id: str | None = None, jitter_seed: int | None = None
+    ) -> Reconciler:
         """A new engine over ``registry`` with this one's provider, rate limit (calls
         already made still count against the cloud's limit) and settings; a new
-        identity, and nothing else carries over."""
+        identity and retry jitter, and nothing else carries over."""
         return Reconciler(
             registry, self._provider, bucket=self._bucket, engine_id=engine_id,
             sync_interval=self._schedule.interval, record_handouts=self._seen.handouts_on,
+            jitter_seed=jitter_seed,
         )  # fmt: skip
 
     def set_api_rate(self, per_second: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 from pool_engine.backoff import Backoff, TokenBucket
 from pool_engine.config import Limits, Mode, Targets
@@ -71,3 +72,15 @@ def test_the_schedule_syncs_on_a_grid_at_once_on_doubt_and_soon_while_changing()
     assert schedule.next_after(90.0, (95.0,)) == 91.5 and schedule.woken(KEY, 91.5)
     schedule.woke(KEY)
     assert schedule.next_after(90.0) == 150.0 and schedule.next_after(200.0) == math.inf
+
+
+def test_engines_do_not_share_their_retry_jitter() -> None:
+    """Two engines that fail together (replicas, or an engine and its restart) draw
+    different waits: the jitter comes from the OS unless a seed makes a run repeatable."""
+    from pool_engine.backoff import Backoff
+
+    waits = {Backoff(cap=60.0).failed("pool", 0.0) for _ in range(2)}
+    waits |= {Backoff(cap=60.0).failed("pool", 0.0) for _ in range(2)}
+    assert len(waits) > 1
+    seeded = [Backoff(cap=60.0, rng=random.Random(7)).failed("pool", 0.0) for _ in range(2)]
+    assert seeded[0] == seeded[1]
