@@ -141,16 +141,20 @@ def test_only_the_cluster_mode_panels_are_exempt() -> None:
     (a dashboard added later names its own here)."""
     exempt = {(q.dashboard, q.panel) for q in QUERIES if any(m in q.expr for m in CLUSTER_ONLY)}
     annotated = {(p.name, "annotation: Warm target changes") for p in DASHBOARDS}
-    assert exempt - annotated == {
-        ("eni-pool-node.json", "Time outside the band"),
-        ("eni-pool-node.json", "TKE's agent and the shadow engine (tke-observe)"),
-        ("eni-pool-node.json", "Config refusals since exporter start"),
-        ("eni-pool-overview.json", "Nodes outside the band"),
-        ("eni-pool-overview.json", "Pods without a slot (tke-observe)"),
-        ("eni-pool-overview.json", "Config refusals since exporter start"),
-        ("eni-pool-tuner.json", "Changes by source (eni-exporter run)"),
-        *((SCHEDULE_BOARD, q.panel) for q in QUERIES if q.dashboard == SCHEDULE_BOARD),
-    } - annotated
+    assert (
+        exempt - annotated
+        == {
+            ("eni-pool-node.json", "Time outside the band"),
+            ("eni-pool-node.json", "TKE's agent and the shadow engine (tke-observe)"),
+            ("eni-pool-node.json", "Config refusals since exporter start"),
+            ("eni-pool-overview.json", "Nodes outside the band"),
+            ("eni-pool-overview.json", "Pods without a slot (tke-observe)"),
+            ("eni-pool-overview.json", "Config refusals since exporter start"),
+            ("eni-pool-tuner.json", "Changes by source (eni-exporter run)"),
+            *((SCHEDULE_BOARD, q.panel) for q in QUERIES if q.dashboard == SCHEDULE_BOARD),
+        }
+        - annotated
+    )
     assert {p for d, p in exempt if d == SCHEDULE_BOARD} >= {"Active block by node"}
 
 

@@ -83,9 +83,15 @@ def test_cluster_mode_panels_and_refusal_alert_have_data(
             while not query(url, f'eni_pool_config_rejections_total{{node="{node}"}}'):
                 assert time.monotonic() < deadline, "Prometheus did not scrape the refusal"
                 time.sleep(0.5)
+            # a valid change after that scrape: the "Warm target changes" annotation's data
+            good = {PREFIX + "route-eni-ip-min-warm-target": "2",
+                    PREFIX + "route-eni-ip-max-warm-target": "3"}  # fmt: skip
+            client.CustomObjectsApi(api).patch_cluster_custom_object(
+                NEC_GROUP, NEC_VERSION, NEC_PLURAL, node, {"metadata": {"annotations": good}}
+            )
 
             values = {"cluster": ".*", "node": node, "mode": "route-eni",
-                      "__rate_interval": "1m"}  # fmt: skip
+                      "__rate_interval": "1m", "__range": "1h"}  # fmt: skip
             cluster_only = [q for q in panel_queries() if any(m in q.expr for m in CLUSTER_ONLY)]
             assert cluster_only
             for panel in cluster_only:  # rates need two scrapes: allow a few
