@@ -76,8 +76,11 @@ PROMETHEUS_ONLY = {
 
 
 def _given(names: dict[str, str]) -> list[str]:
-    """The flags of ``names`` given on the command line (or by environment), not defaulted."""
-    ctx = click.get_current_context()
+    """The flags of ``names`` given on the command line (or by environment), not
+    defaulted; none when built from code, outside a command."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return []
     defaulted = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
     return [flag for name, flag in names.items() if ctx.get_parameter_source(name) not in defaulted]
 
