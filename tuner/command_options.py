@@ -3,6 +3,7 @@ cluster and instant, ``backtest``'s files."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,19 @@ _KUBECONFIG = click.option(
 _CONTEXT = click.option(
     "--context", help="Kubeconfig context to use  [default: its current-context]"
 )
+
+
+def _writable(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """An output file whose directory exists and takes files: checked before the history
+    is read and analysed, not after."""
+    if value is None:
+        return value
+    folder = value.parent if str(value.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.BadParameter(f"{value}: no such directory {str(folder)!r}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{value}: directory {str(folder)!r} is not writable")
+    return value
 
 
 def build_apply(
@@ -199,6 +213,7 @@ backtest_options = option_group(
         "--png",
         "png_file",
         type=click.Path(dir_okay=False, path_type=Path),
+        callback=_writable,
         help="Write the headline and idle slots and cold starts per hour, for all nodes and "
         "for the nodes worth a look (the biggest savings, more cold starts, more idle), as a PNG.",
     ),
@@ -206,6 +221,7 @@ backtest_options = option_group(
         "--html",
         "html_file",
         type=click.Path(dir_okay=False, path_type=Path),
+        callback=_writable,
         help="Write a self-contained HTML report: headline, the same figure and a sortable "
         "per-node table.",
     ),

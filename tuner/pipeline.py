@@ -292,12 +292,12 @@ def backtest(
     if settings.png_file is not None:
         from tuner import plots  # matplotlib loads only when a figure is drawn
 
-        plots.write_png(result, settings.png_file)
+        _writing(settings.png_file, lambda path: plots.write_png(result, path))
         log.info(f"wrote {settings.png_file}")
     if settings.html_file is not None:
         from tuner import backtest_page  # matplotlib too
 
-        backtest_page.write_html(result, settings.html_file)
+        _writing(settings.html_file, lambda path: backtest_page.write_html(result, path))
         log.info(f"wrote {settings.html_file}")
     return render(result, renderer)
 
@@ -340,3 +340,11 @@ def simulate(
 
 def _pair(targets: Targets | None) -> str:
     return "-" if targets is None else f"{targets.min_warm}/{targets.max_warm}"
+
+
+def _writing(path: Path, write: Callable[[Path], None]) -> None:
+    """Write an output file; an OS error (disk full, permissions) is one line, exit 2."""
+    try:
+        write(path)
+    except OSError as error:
+        raise InputError(str(path), None, error.strerror or "cannot write") from None

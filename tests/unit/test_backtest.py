@@ -174,3 +174,20 @@ def test_under_an_hour_of_history_is_refused(write: Write, tmp_path: Path) -> No
     assert done.stderr.strip().splitlines()[-1] == (
         "error: cannot backtest: the history spans 50 min; a backtest needs at least 1 h"
     )
+
+
+def test_an_output_file_in_no_directory_is_refused_before_any_work(
+    write: Write, tmp_path: Path
+) -> None:
+    """--png/--html into a directory that does not exist: one line, exit 2, before the
+    history is read (it was a FileNotFoundError traceback, exit 1, after the replays)."""
+    trace = write("t.csv", trace_text(bursty("a", 10)))
+    for flag in ("--png", "--html"):
+        done = subprocess.run(
+            [sys.executable, "-c", "from tuner.cli import main; main()", "backtest", "--trace",
+             str(trace), flag, str(tmp_path / "missing" / "report"), "-o", "json"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert "no such directory" in line and "Traceback" not in done.stderr
