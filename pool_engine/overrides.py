@@ -62,7 +62,10 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
             node = (raw.get("node") or "").strip()
             if not node:
                 raise TargetsError(name, line, "empty node name")
-            row = _row(raw, name, line)
+            try:
+                row = _row(raw, name, line)
+            except TargetsError as error:  # name the node too: a file holds many
+                raise TargetsError(name, line, f"node {node!r}: {error.problem}") from None
             _check_with_earlier(node, row, rows.setdefault(node, []), name)
             rows[node].append(row)
     return {node: _node_targets(node, mine, name) for node, mine in rows.items()}

@@ -128,8 +128,8 @@ def test_a_block_wrapping_past_midnight(write: Write, simulate_json: Sim) -> Non
         ("a,1,1,5,0,12\na,2,2,,12,24", 3, "node 'a': max_slots (none) differs from line 2's 5 (one max_slots per node)"),
         ("b,1,1,,0,24\na,1,1,,0,25", 3, "node 'a': to_hour 25 is not 1-24"),
         ("a,1,1,,24,3\na,1,1,,3,24", 2, "node 'a': from_hour 24 is not 0-23"),
-        ("a,1,1,,0,", 2, "from_hour and to_hour go together: one is empty"),
-        ("a,1,1,,x,3", 2, "from_hour 'x' is not an integer"),
+        ("a,1,1,,0,", 2, "node 'a': from_hour and to_hour go together: one is empty"),
+        ("a,1,1,,x,3", 2, "node 'a': from_hour 'x' is not an integer"),
         ("a,1,1,,,\na,1,1,,,", 3, "node 'a' listed twice"),
     ],
 )  # fmt: skip

@@ -44,7 +44,7 @@ def test_a_count_out_of_bounds_is_named_by_line_and_column(
     path = write("t.csv", f"{HEADER}ok,1,2,3\n{row}\n")
     with pytest.raises(TargetsError) as caught:
         load_overrides(path)
-    assert str(caught.value) == f"{path}:3: {problem}"
+    assert str(caught.value) == f"{path}:3: node 'a': {problem}"
 
 
 def test_the_limit_itself_and_plus_signs_are_accepted(write: Write) -> None:
@@ -70,7 +70,7 @@ def test_a_huge_count_exits_2_with_one_line(write: Write) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"error: {path}:2: max_warm 99999999999999999999 is above 2147483647"
+        f"error: {path}:2: node 'a': max_warm 99999999999999999999 is above 2147483647"
     ]
 
 
@@ -83,4 +83,4 @@ def test_a_count_with_thousands_of_digits_is_refused(
     path = write("t.csv", f"{HEADER}a,1,2,{digits}\n")
     with pytest.raises(TargetsError) as caught:
         load_overrides(path)
-    assert str(caught.value) == f"{path}:2: max_slots {digits} {problem}"
+    assert str(caught.value) == f"{path}:2: node 'a': max_slots {digits} {problem}"
