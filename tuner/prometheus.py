@@ -320,6 +320,11 @@ def readable(error: BaseException) -> str:
     """One short line for a failed request: the cause (connection refused, no such host,
     timed out, HTTP status), never the request URL with its URL-encoded PromQL, never an
     HTML error page."""
+    if isinstance(error, requests.exceptions.RetryError):  # 5xx answers, retried
+        cause = error.args[0] if error.args else error
+        text = str(getattr(cause, "reason", cause))
+        status = re.search(r"too many (\d{3}) error responses", text)
+        return f"HTTP {status.group(1)} (after retries)" if status else "failed after retries"
     if isinstance(error, requests.HTTPError) and error.response is not None:
         reply = error.response
         return f"HTTP {reply.status_code} {reply.reason}".strip()
@@ -334,7 +339,15 @@ def readable(error: BaseException) -> str:
         return "cannot connect"
     if isinstance(error, requests.Timeout):
         return "timed out"
+    if isinstance(error, ValueError) and "Expecting value" in str(error):
+        return "not a Prometheus API (the answer is not JSON: a login page or a proxy?)"
     text = " ".join(str(error).split())
+    coded = re.fullmatch(r"HTTP Status Code (\d{3}) \(b?['\"]?(.*?)['\"]?\)", text)
+    if coded:  # prometheus_api_client's own message, with the raw body as a bytes literal
+        body = coded.group(2).strip()
+        if not body or "<" in body:
+            return f"HTTP {coded.group(1)}"
+        return f"HTTP {coded.group(1)}: {body[:120]}"
     if "<html" in text.lower() or "<!doctype" in text.lower():
         status = re.search(r"\b([45]\d\d)\b", text)
         return f"HTTP {status.group(1)}: not a Prometheus API" if status else "not a Prometheus API"

@@ -3,6 +3,10 @@ PromQL, no urllib3 retry chatter, no HTML page; a URL that is not http(s) is bad
 
 from __future__ import annotations
 
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+
 import pytest
 
 from support.prom import free_port
@@ -43,3 +47,63 @@ def test_a_url_that_is_not_http_is_bad_input(
     assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 2
     err = capsys.readouterr().err
     assert "is not an http(s) URL" in err and len(err.strip().splitlines()) == 1
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the server's status, content type and body."""
+
+    def do_GET(self) -> None:
+        status, kind, body = self.server.answer  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serving() -> Iterator[Callable[[int, str, bytes], str]]:
+    """A plain HTTP server on 127.0.0.1 that answers as told: what stands where a
+    Prometheus should (a proxy failing, a login page)."""
+    servers: list[http.server.HTTPServer] = []
+
+    def serve(status: int, kind: str, body: bytes) -> str:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+        server.answer = (status, kind, body)  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://admin:s3cret@127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "body", "said"),
+    [
+        (503, "text/plain", b"upstream down", "HTTP 503 (after retries)"),
+        (200, "text/html", b"<html><body>Sign in</body></html>", "not a Prometheus API (the answer is not JSON: a login page or a proxy?)"),
+    ],
+)  # fmt: skip
+def test_what_stands_in_for_prometheus_is_named_in_words(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    serving: Callable[[int, str, bytes], str],
+    status: int,
+    kind: str,
+    body: bytes,
+    said: str,
+) -> None:
+    """Before: urllib3's 'Max retries exceeded with url: /api/v1/query?query=sum+by...'
+    for a 503, and json's 'Expecting value: line 1 column 1 (char 0)' for a login page."""
+    url = serving(status, kind, body)
+    assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 3
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: cannot read history: {redacted(url)}: {said}"
+    ]
