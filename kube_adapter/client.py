@@ -68,6 +68,8 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
             raise KubeconfigError(where, f"not valid YAML: {_yaml_problem(error)}") from error
         except OSError as error:
             raise KubeconfigError(where, one_line(error.strerror or str(error))) from error
+        except UnicodeDecodeError as error:  # before ValueError-like catch-alls: not text
+            raise KubeconfigError(where, f"not text (not UTF-8 at byte {error.start})") from error
         except (TypeError, AttributeError, KeyError) as error:  # YAML, but not a kubeconfig
             raise KubeconfigError(where, "not a kubeconfig (no clusters/contexts/users)") from error
 

@@ -61,6 +61,16 @@ def test_a_malformed_kubeconfig_is_named_with_the_problem(
     assert caught.value.exit_code == 2
 
 
+def test_a_binary_kubeconfig_is_bad_input_not_a_crash(tmp_path: Path) -> None:
+    """Random bytes were a UnicodeDecodeError traceback, exit 1."""
+    path = tmp_path / "config"
+    path.write_bytes(b"\x99\xfe" + bytes(range(256)) * 4)
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: not text (not UTF-8 at byte 0)"
+    assert caught.value.exit_code == 2
+
+
 def test_a_missing_file_and_an_unknown_context_are_named(tmp_path: Path) -> None:
     with pytest.raises(KubeconfigError, match=f"^{tmp_path}/absent: no such file$"):
         connect(ClientSettings(tmp_path / "absent"))
