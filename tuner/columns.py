@@ -12,6 +12,7 @@ of numbers, and no wrapping or cutting by rich itself.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -81,7 +82,14 @@ class Columns:
 def stdout_console() -> Console:
     """stdout for people: styles only on a terminal and without ``NO_COLOR``; lines
     as they are, neither wrapped nor cut nor highlighted by rich."""
-    return Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
+    plain = bool(os.environ.get("NO_COLOR"))  # no-color.org: no styles at all, bold too
+    return Console(
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
+        markup=False,
+        color_system=None if plain else "auto",
+    )
 
 
 def print_lines(console: Console, lines: Sequence[Text | str]) -> None:
