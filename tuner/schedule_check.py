@@ -25,8 +25,15 @@ from tuner.recommendation import Expected, Recommendation
 from tuner.recurrence import explain_block
 from tuner.schedule_advice import BlockNote, ScheduleAdvice, ScheduleStatus
 
-AIMS = (0.25, 0.5, 0.8, 1.0)
-"""Fractions of the objective a fitted schedule aims at on its days."""
+AIMS = (0.25, 0.5, 0.8, 1.0, 1.25, 1.5)
+"""Multiples of the objective a fitted schedule aims at on its days (beyond 1 only
+for nodes with a recurring burst)."""
+BUDGET = 1.5
+"""Cold starts a schedule may spend over all nodes on the held-back days, times the
+objective (issue 13's bar: 1.5 % at the default 1 %)."""
+MARGIN = 0.85
+"""Share of :data:`BUDGET` the chosen aim may use on the held-back days: what is kept
+back for the days after them."""
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +65,7 @@ class Node:
 
 def choose_aim(nodes: list[Node], settings: AnalysisSettings) -> int:
     """The aim whose checked schedules, over all nodes, keep the held-back cold starts
-    under max(safety x objective, the all-day pairs') with the least idle (with
+    under max(MARGIN x BUDGET x objective, the all-day pairs') with the least idle (with
     explicit costs: the least cost)."""
     objective = settings.objective
     starts = sum(n.held_fallback[0] for n in nodes)
@@ -73,7 +80,7 @@ def choose_aim(nodes: list[Node], settings: AnalysisSettings) -> int:
             assert objective.cold_start_cost is not None
             score = (0.0, idle * objective.idle_slot_hour_cost + cold * objective.cold_start_cost)
         else:
-            limit = max(objective.max_cold_start_rate * starts, base_cold)
+            limit = max(MARGIN * BUDGET * objective.max_cold_start_rate * starts, base_cold)
             score = (0.0, idle) if cold <= limit + 1e-9 else (1.0, cold)
         if best is None or score < best:
             best, pick = score, a
@@ -92,7 +99,10 @@ def _kept(node: Node, a: int, settings: AnalysisSettings) -> tuple[float, float]
 def usable_aim(node: Node, a: int, settings: AnalysisSettings) -> int | None:
     """The aim a node's schedule comes from at aim ``a``: ``a`` itself, else the next
     lower aim whose check did no harm (None: the all-day pair). A history too short
-    to hold days back keeps ``a``."""
+    to hold days back keeps ``a``. Aims beyond the objective are for nodes with a
+    recurring burst: a node without one aims at the objective at most."""
+    if not node.recurring:
+        a = min(a, AIMS.index(1.0))
     if node.held is None:
         return a if node.finals[a] is not None else None
     for used in range(a, -1, -1):

@@ -4,12 +4,14 @@ days, with the all-day pair of :mod:`tuner.analysis` as fallback (docs/contracts
 1. Nodes whose all-day pair comes from their own history, with a day or more of it,
    get an hour table (:mod:`tuner.hour_table`: a ladder of all-day pairs replayed and
    counted per hour cell, at most 14 days), a chunk of nodes at a time.
-2. For each aim (a fraction of the objective) a schedule is fitted
+2. For each aim (a multiple of the objective; beyond it only for nodes with a
+   recurring burst) a schedule is fitted
    (:mod:`tuner.schedule_fit`) on all days but the last quarter, and replayed in place
    with the schedule over the whole history (hours of day stay true), counting the
    held-back days; one more is fitted on all days.
 3. The aim is chosen over all nodes (:mod:`tuner.schedule_check`): the held-back days'
-   cold starts stay under max(objective, the all-day pairs'), with the least idle (with
+   cold starts stay under max(a margin of the cold-start budget, the all-day pairs'),
+   with the least idle (with
    explicit costs: the least checked cost).
 4. Do no harm, per node (:mod:`tuner.schedule_check`); a history of fewer than three
    days is fitted without held-back days.
@@ -123,6 +125,11 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                                   float(table.cold[fb][held].sum()),
                                   float(table.idle[fb][held].sum()))  # fmt: skip
         for aim in AIMS:
+            if aim > 1.0 and not node.recurring:
+                # beyond the objective only for a recurring burst (schedule_check.usable_aim)
+                node.checks.append(None)
+                node.finals.append(None)
+                continue
             check = (
                 fit(table, train, aim * rate, lead, bursts, fit_settings)
                 if node.held is not None

@@ -74,15 +74,19 @@ def test_a_bad_row_deep_in_a_big_trace_is_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "line", "problem"),
     [
-        ("node,min_warm,max_warm\na,3,2\n", 2, "min_warm 3 > max_warm 2"),
-        ("node,min_warm,max_warm,max_slots\na,1,2,5\nb,1,2,-1\n", 3, "max_slots -1 is negative"),
-        ("node,min_warm,max_warm\na,one,2\n", 2, "min_warm 'one' is not an integer"),
+        ("node,min_warm,max_warm\na,3,2\n", 2, "node 'a': min_warm 3 > max_warm 2"),
+        (
+            "node,min_warm,max_warm,max_slots\na,1,2,5\nb,1,2,-1\n",
+            3,
+            "node 'b': max_slots -1 is negative",
+        ),
+        ("node,min_warm,max_warm\na,one,2\n", 2, "node 'a': min_warm 'one' is not an integer"),
         ("node,min_warm\na,1\n", 1, "missing column 'max_warm'"),
         ("node,min_warm,max_warm\na,1,2\na,1,3\n", 3, "node 'a' listed twice"),
         (
             "node,min_warm,max_warm\na,1,99999999999999999999\n",
             2,
-            "max_warm 99999999999999999999 is above",
+            "node 'a': max_warm 99999999999999999999 is above",
         ),
     ],
 )

@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 from pool_engine.config import Targets
 from pool_engine.simulator import NodeTargets
 from pool_engine.trace import Trace
-from pool_engine.warm_schedule import HOURS
+from pool_engine.warm_schedule import HOURS, WarmSchedule
 from support import daily_traces as dt
 from tuner import analysis
 from tuner.history import load_history
 from tuner.objective import AnalysisSettings
 from tuner.recurrence import weekdays
 from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
+from tuner.schedule_check import AIMS, BUDGET, MARGIN, Node, choose_aim, usable_aim
 from tuner.schedule_fit import FitSettings
 from tuner.schedule_search import search
 
@@ -141,3 +142,36 @@ def test_every_block_respects_the_floor_and_max_attach(
             assert b.targets.max_warm <= cap
     if not advice.scheduled():
         assert advice.schedule.at_hour(0) == rec.recommended.targets
+
+
+def _node(recurring: bool) -> Node:
+    """A node whose every aim's check did no harm on its held-back day."""
+    schedule = WarmSchedule.constant(Targets(2, 2))
+    node = Node(0, NodeTargets(Targets(2, 2)), held=np.ones((1, HOURS), dtype=bool))
+    node.checks = [schedule] * len(AIMS)
+    node.finals = [(schedule, frozenset())] * len(AIMS)
+    node.held_fallback = (1000.0, 10.0, 100.0)
+    node.held_checks = [(10.0, 50.0)] * len(AIMS)
+    node.recurring = [(2, 20, 5, False)] if recurring else []
+    return node
+
+
+def test_aims_beyond_the_objective_only_for_a_recurring_burst() -> None:
+    """A node with a recurring burst may spend the budget beyond the objective; one
+    without keeps to the objective's aim."""
+    top = len(AIMS) - 1
+    assert AIMS[top] > 1.0
+    assert usable_aim(_node(recurring=True), top, AnalysisSettings()) == top
+    assert AIMS[usable_aim(_node(recurring=False), top, AnalysisSettings()) or 0] == 1.0
+
+
+def test_the_aim_spends_the_budget_within_its_margin() -> None:
+    """Over all nodes the aim chosen keeps the held-back cold starts within the margin
+    of the budget: an aim beyond it is not chosen however little it idles."""
+    settings = AnalysisSettings()
+    node = _node(recurring=True)
+    starts = node.held_fallback[0]
+    budget = MARGIN * BUDGET * settings.objective.max_cold_start_rate * starts
+    node.held_checks = [(budget - 1, 60.0 - a) for a in range(len(AIMS) - 1)]
+    node.held_checks.append((budget + 1, 1.0))
+    assert choose_aim([node], settings) == len(AIMS) - 2
