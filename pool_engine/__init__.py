@@ -11,3 +11,10 @@ or scikit-learn; time is always a parameter.
 __all__ = ["__version__"]
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# numba colours its compile errors through colorama, whose init() registers an exit hook
+# that writes an ANSI reset to a terminal: a stray escape after `-o json` or under
+# NO_COLOR. Our compile errors are bugs, read plain; the user can still override this.
+_os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
