@@ -128,7 +128,7 @@ SWITCH: Mapping[OutputFormat, Callable[[SwitchReport], None]] = {
 }
 BACKTEST: Mapping[OutputFormat, Callable[[Backtest], None]] = {
     OutputFormat.TABLE: lambda r: _text(render.backtest_totals(r)),
-    OutputFormat.WIDE: lambda r: _text(render.backtest_totals(r)),  # the table is everything
+    OutputFormat.WIDE: render.print_backtest_wide,
     OutputFormat.JSON: lambda r: _json(r.totals),
     OutputFormat.YAML: lambda r: _yaml(r.totals),
     OutputFormat.CSV: lambda r: _text(render.backtest_csv(r)),

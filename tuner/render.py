@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,6 +100,23 @@ def backtest_csv(result: Backtest) -> str:
 
 
 BACKTEST_CSV = ("targets", "pod_starts", "cold_starts", "cold_start_rate", "idle_slot_hours")
+
+
+def print_backtest_wide(result: Backtest) -> None:
+    """``backtest -o wide``: the totals, then one row per node: its targets, idle
+    slot-hours and cold starts under each set of targets, and its status."""
+    sys.stdout.write(backtest_totals(result) + "\n")
+    names = [series.name for series in result.cluster]
+    columns = [Column("node")]
+    for name in names:
+        columns += [Column(name), Column("idle h", right=True), Column("cold", right=True)]
+    table = Columns([*columns, Column("status")])
+    for row in result.nodes:
+        cells = [row.node]
+        for targets, outcome in zip(row.targets, row.outcomes, strict=True):
+            cells += [targets, f"{outcome.idle_slot_hours:,.1f}", f"{outcome.cold_starts:,}"]
+        table.add(*cells, row.status)
+    print_lines(stdout_console(), table.lines())
 
 
 def backtest_totals(result: Backtest) -> str:

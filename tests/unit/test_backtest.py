@@ -72,6 +72,19 @@ def test_the_table_output_leads_with_the_headline(write: Write) -> None:
     assert lines[1].startswith("cold starts 144 -> 144 (rate ")
 
 
+def test_wide_adds_a_row_per_node_with_each_set_of_targets(write: Write) -> None:
+    """-o wide printed exactly what -o table did."""
+    trace = write("t.csv", trace_text(quiet("calm") + bursty("busy", 8)))
+    targets = write("rec.csv", "node,min_warm,max_warm\ncalm,1,2\n")
+    args = ["backtest", "--trace", str(trace), "--recommended", str(targets)]
+    table = CliRunner().invoke(cli, [*args, "-o", "table"]).stdout
+    wide = CliRunner().invoke(cli, [*args, "-o", "wide"]).stdout
+    assert wide.startswith(table) and wide != table
+    rows = {line.split()[0]: line.split() for line in wide.splitlines()[-2:]}
+    assert rows["calm"][1] == "5/5" and rows["calm"][4] == "1/2" and rows["calm"][-1] == "changed"
+    assert rows["busy"][1] == rows["busy"][4] == "5/5" and rows["busy"][-1] == "unchanged"
+
+
 def test_headline_and_rows_are_the_totals(write: Write) -> None:
     history = load_history(write("t.csv", trace_text(quiet("calm") + bursty("busy", 8))))
     result = backtest.run(history, SimulationSettings(), {}, {"calm": pair(1, 2),
