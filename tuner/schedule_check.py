@@ -142,6 +142,13 @@ def verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froze
     assert all_day is not None
     allowed = max(all_day.cold_starts, settings.objective.max_cold_start_rate * expected.pod_starts)
     worse = _beyond_chance(expected.cold_starts, allowed)
+    if not node.recurring and expected.cold_starts > all_day.cold_starts:
+        # No recurring burst: hour-of-day differences are the node's noise, not its
+        # routine. A schedule may only save idle, never trade cold starts for it (a node
+        # without daily structure keeps its all-day pair: no regression).
+        return constant(rec, ScheduleStatus.ALL_DAY,
+                         "no recurring burst, and the schedule would trade cold starts for idle: "
+                         "the all-day pair", node.weekly)  # fmt: skip
     if expected.idle_slot_seconds >= all_day.idle_slot_seconds or worse:
         return constant(rec, ScheduleStatus.HELD,
                          "replayed over the whole history the schedule saves nothing on the "
