@@ -82,6 +82,7 @@ def serving() -> Iterator[Callable[[int, str, bytes], str]]:
     yield serve
     for server in servers:
         server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize(
