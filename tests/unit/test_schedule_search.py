@@ -175,4 +175,3 @@ def test_the_aim_spends_the_budget_within_its_margin() -> None:
     node.held_checks = [(budget - 1, 60.0 - a) for a in range(len(AIMS) - 1)]
     node.held_checks.append((budget + 1, 1.0))
     assert choose_aim([node], settings) == len(AIMS) - 2
-
