@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from kube_adapter.events import EventType, NecEvent, post_event
+from kube_adapter.events import EventType, NecEvent
 from kube_adapter.nec import Necs, current_targets, targets_annotations
 from pool_engine.config import Mode, Targets
-from pool_engine.errors import KubernetesConflict, KubernetesError
+from pool_engine.errors import KubernetesError
 from tuner.analysis import Recommendation
 from tuner.changes import (
     OPT_OUT,
@@ -35,6 +35,7 @@ from tuner.changes import (
     excluded_by,
     skipped,
 )
+from tuner.nec_writes import Writer, write_all
 from tuner.recommendation import RecommendationStatus
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ __all__ = ["OPT_OUT", "PREVIOUS", "Change", "Guardrails", "Result", "plan", "wri
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 5
 
 Replan = Callable[[str, Mapping[str, str]], Change]
 """node, its NEC's annotations as read now -> what to write (re-planned after a 409)."""
@@ -145,24 +145,19 @@ def write_changes(
     writing: Writing,
     custom: CustomObjectsApi | None = None,
 ) -> list[Change]:
-    """Patch every ``changed`` node's NEC (or dry-run it). A node the API refuses
-    (other than a conflict, which is re-planned) is ``failed`` and logged; the other
-    nodes are still written.
+    """Patch every ``changed`` node's NEC (or dry-run it), as :mod:`tuner.nec_writes`
+    does: re-planned on a conflict, a node the API refuses ``failed`` and logged, the
+    other nodes still written.
 
     ``custom`` replaces the client's CustomObjectsApi (tests use it to edit meanwhile).
     """
-    necs = Necs(api, custom)
-    done = []
-    for change in changes:
-        if change.result is not Result.CHANGED:
-            done.append(change)
-            continue
-        try:
-            done.append(_patch(api, necs, change, writing))
-        except KubernetesError as error:
-            log.error("NEC %s not written: %s", change.node, error)
-            done.append(replace(change, result=Result.FAILED, detail=str(error)))
-    return done
+    writer = Writer(
+        writing.replan,
+        lambda change: _annotations(change, writing),
+        lambda uid, change: _event(uid, change, writing),
+        writing.dry_run,
+    )
+    return write_all(api, Necs(api, custom), changes, writer)
 
 
 def raise_for_failures(done: Sequence[Change]) -> None:
@@ -177,40 +172,20 @@ def raise_for_failures(done: Sequence[Change]) -> None:
         )
 
 
-def _patch(api: ApiClient, necs: Necs, change: Change, writing: Writing) -> Change:
-    for attempt in range(MAX_RETRIES):
-        nec = necs.get(change.node)
-        if nec is None:
-            return replace(skipped(change, "NEC gone"), retries=attempt)
-        meta = nec["metadata"]
-        fresh = writing.replan(change.node, meta.get("annotations") or {})
-        if fresh.result is not Result.CHANGED or fresh.after is None or fresh.before is None:
-            return replace(fresh, retries=attempt)
-        annotations = targets_annotations(fresh.after, writing.mode)
-        if writing.record:
-            previous = {
-                "min_warm": fresh.before.min_warm,
-                "max_warm": fresh.before.max_warm,
-                "mode": str(writing.mode),
-                "changed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "by": writing.by,
-            }
-            annotations[PREVIOUS] = json.dumps(previous)
-        body = {
-            "metadata": {"resourceVersion": meta["resourceVersion"], "annotations": annotations}
+def _annotations(change: Change, writing: Writing) -> dict[str, str | None]:
+    """Both keys of the pair, and (unless ``switch``) the record of the replaced pair."""
+    assert change.before is not None and change.after is not None
+    annotations: dict[str, str | None] = {**targets_annotations(change.after, writing.mode)}
+    if writing.record:
+        previous = {
+            "min_warm": change.before.min_warm,
+            "max_warm": change.before.max_warm,
+            "mode": str(writing.mode),
+            "changed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "by": writing.by,
         }
-        try:
-            patched = necs.patch(change.node, body, dry_run=writing.dry_run)
-        except KubernetesConflict:  # edited meanwhile: read it again and plan anew
-            log.info("NEC %s changed under us, retrying (%d)", change.node, attempt + 1)
-            continue
-        if not patched:
-            return replace(skipped(fresh, "NEC gone"), retries=attempt)
-        if writing.dry_run:
-            return replace(fresh, result=Result.WOULD_CHANGE, retries=attempt)
-        post_event(api, _event(meta.get("uid", ""), fresh, writing))
-        return replace(fresh, retries=attempt)
-    return skipped(change, f"still conflicting after {MAX_RETRIES} tries")
+        annotations[PREVIOUS] = json.dumps(previous)
+    return annotations
 
 
 def _event(uid: str, change: Change, writing: Writing) -> NecEvent:

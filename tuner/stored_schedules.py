@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from kube_adapter.events import EventType, NecEvent, post_event
+from kube_adapter.events import EventType, NecEvent
 from kube_adapter.nec import (
     SCHEDULE_KEY,
     Necs,
@@ -38,10 +38,10 @@ from kube_adapter.nec import (
     targets_annotations,
 )
 from pool_engine.config import Mode, Refusal, Targets
-from pool_engine.errors import KubernetesConflict, KubernetesError
 from pool_engine.warm_schedule import ScheduleProblem, WarmSchedule
-from tuner.apply import MAX_RETRIES, benefit, held_back
+from tuner.apply import benefit, held_back
 from tuner.changes import Guardrails, Result, excluded_by
+from tuner.nec_writes import Writer, write_all
 from tuner.recommendation import Recommendation
 
 if TYPE_CHECKING:
@@ -209,19 +209,15 @@ def writing(
 def write(
     api: ApiClient, changes: Sequence[ScheduleChange], how: ScheduleWriting
 ) -> list[ScheduleChange]:
-    """Patch every ``changed`` node (or dry-run it); a node the API refuses is ``failed``."""
-    necs = Necs(api)
-    done = []
-    for change in changes:
-        if change.result is not Result.CHANGED:
-            done.append(change)
-            continue
-        try:
-            done.append(_patch(api, necs, change, how))
-        except KubernetesError as error:
-            log.error("NEC %s not written: %s", change.node, error)
-            done.append(replace(change, result=Result.FAILED, detail=str(error)))
-    return done
+    """Patch every ``changed`` node (or dry-run it), as :mod:`tuner.nec_writes` does; a
+    node the API refuses is ``failed``."""
+    writer = Writer(
+        how.replan,
+        lambda change: annotations_of(change, how.mode),
+        lambda uid, change: _event(uid, change, how),
+        how.dry_run,
+    )
+    return write_all(api, Necs(api), changes, writer)
 
 
 def annotations_of(change: ScheduleChange, mode: Mode) -> dict[str, str | None]:
@@ -241,34 +237,6 @@ def annotations_of(change: ScheduleChange, mode: Mode) -> dict[str, str | None]:
     else:
         out[SCHEDULE_KEY[mode]] = change.after.dumps()
     return out
-
-
-def _patch(
-    api: ApiClient, necs: Necs, change: ScheduleChange, how: ScheduleWriting
-) -> ScheduleChange:
-    for attempt in range(MAX_RETRIES):
-        nec = necs.get(change.node)
-        if nec is None:
-            return replace(change, result=Result.SKIPPED, detail="NEC gone", retries=attempt)
-        meta = nec["metadata"]
-        fresh = how.replan(change.node, meta.get("annotations") or {})
-        if fresh.result is not Result.CHANGED:
-            return replace(fresh, retries=attempt)
-        body = {"metadata": {"resourceVersion": meta["resourceVersion"],
-                             "annotations": annotations_of(fresh, how.mode)}}  # fmt: skip
-        try:
-            patched = necs.patch(change.node, body, dry_run=how.dry_run)
-        except KubernetesConflict:
-            log.info("NEC %s changed under us, retrying (%d)", change.node, attempt + 1)
-            continue
-        if not patched:
-            return replace(fresh, result=Result.SKIPPED, detail="NEC gone", retries=attempt)
-        if how.dry_run:
-            return replace(fresh, result=Result.WOULD_CHANGE, retries=attempt)
-        post_event(api, _event(meta.get("uid", ""), fresh, how))
-        return replace(fresh, retries=attempt)
-    return replace(change, result=Result.SKIPPED,
-                   detail=f"still conflicting after {MAX_RETRIES} tries")  # fmt: skip
 
 
 def describe(schedule: WarmSchedule | None) -> str:
