@@ -138,10 +138,7 @@ def recommendations(
 ) -> list[Recommendation]:
     """Targets in force -> history -> analysis. The targets in force: the targets file's,
     else what the cluster's exporter published (Prometheus), else the pool's default."""
-    history = load_history(source, objective.mode)
-    current = {**current_from(history), **replay.overrides()}
-    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
-    return analyse(history, settings, current, replay.default_targets(objective.mode))
+    return _analysed(source, replay, objective, min_history_hours)[2]
 
 
 def scheduled_recommendations(
@@ -150,17 +147,44 @@ def scheduled_recommendations(
     """:func:`recommendations` with each node's schedule (``recommend --schedule``'s
     search) where one was found; a node whose schedule collapsed keeps ``schedule`` None.
     What ``apply --schedule`` stores."""
-    from tuner import schedule_search  # scipy: loaded when a schedule is searched
-
-    history = load_history(source, objective.mode)
-    current = {**current_from(history), **replay.overrides()}
-    settings = objective.analysis(replay, None, history.bind_latency)
-    recs = analyse(history, settings, current, replay.default_targets(objective.mode))
-    advice = schedule_search.search(history, settings, recs)
+    _, recs, advice = _scheduled(source, replay, objective, None)
     return [
         dataclasses.replace(r, schedule=a.schedule if a.scheduled() else None)
         for r, a in zip(recs, advice, strict=True)
     ]
+
+
+def _analysed(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    min_history_hours: float | None,
+) -> tuple[History, AnalysisSettings, list[Recommendation]]:
+    """The history, the analysis settings it gives, and each node's all-day pair."""
+    history = load_history(source, objective.mode)
+    current = {**current_from(history), **replay.overrides()}
+    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
+    recs = analyse(history, settings, current, replay.default_targets(objective.mode))
+    return history, settings, recs
+
+
+def _scheduled(
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    min_history_hours: float | None,
+) -> tuple[History, list[Recommendation], list[ScheduleAdvice]]:
+    """:func:`_analysed`, then each node's schedule around its all-day pair."""
+    from tuner import schedule_search  # scipy: loaded when a schedule is searched
+
+    history, settings, recs = _analysed(source, replay, objective, min_history_hours)
+    watch = Stopwatch()
+    advice = schedule_search.search(history, settings, recs)
+    log.info(
+        f"searched schedules of {len(recs):,} nodes in {watch.seconds():.2f}s: "
+        f"{sum(a.scheduled() for a in advice):,} scheduled"
+    )
+    return history, recs, advice
 
 
 def current_from(history: History) -> dict[str, NodeTargets]:
@@ -195,18 +219,7 @@ def recommend_schedules(
 ) -> ScheduleReport:
     """``eni-tuner recommend --schedule``: the all-day analysis, then each node's
     schedule around its all-day pair (:mod:`tuner.schedule_search`)."""
-    history = load_history(source, objective.mode)
-    current = {**current_from(history), **replay.overrides()}
-    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
-    recs = analyse(history, settings, current, replay.default_targets(objective.mode))
-    watch = Stopwatch()
-    from tuner import schedule_search  # scipy: loaded when a schedule is searched
-
-    schedules = schedule_search.search(history, settings, recs)
-    log.info(
-        f"searched schedules of {len(recs):,} nodes in {watch.seconds():.2f}s: "
-        f"{sum(s.scheduled() for s in schedules):,} scheduled"
-    )
+    history, recs, schedules = _scheduled(source, replay, objective, min_history_hours)
     origin = history.trace.origin or datetime.fromtimestamp(0, UTC)
     display = HourDisplay.of(zone, origin + timedelta(seconds=history.trace.end))
     report = ScheduleReport(
