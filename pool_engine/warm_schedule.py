@@ -136,6 +136,13 @@ class WarmSchedule:
     def to_json(self) -> list[dict[str, int]]:
         return [block.to_json() for block in self.blocks()]
 
+    def describe(self) -> str:
+        """``0-6 2/4, 6-24 5/5``: the fewest blocks in a few characters (UTC hours)."""
+        return ", ".join(
+            f"{b.from_hour}-{b.to_hour} {b.targets.min_warm}/{b.targets.max_warm}"
+            for b in self.blocks()
+        )
+
     def dumps(self) -> str:
         """The compact JSON an annotation stores (``eni-pool.io/warm-schedule``)."""
         return json.dumps(self.to_json(), separators=(",", ":"))

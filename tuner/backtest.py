@@ -133,9 +133,7 @@ def hourly_idle(
 
 
 def _pair(targets: NodeTargets) -> str:
+    """``5/5``, or a schedule's blocks (``0-6 2/4, 6-24 5/5``)."""
     if targets.schedule is not None and not targets.schedule.is_constant():
-        return " ".join(
-            f"{b.from_hour:02d}-{b.to_hour:02d}h {b.targets.min_warm}/{b.targets.max_warm}"
-            for b in targets.schedule.blocks()
-        )
+        return targets.schedule.describe()
     return f"{targets.min_warm}/{targets.max_warm}"

@@ -241,10 +241,7 @@ def annotations_of(change: ScheduleChange, mode: Mode) -> dict[str, str | None]:
 
 def describe(schedule: WarmSchedule | None) -> str:
     """``0-6 2/4, 6-24 5/5``: the blocks in a few characters (``-`` for none)."""
-    if schedule is None:
-        return "-"
-    return ", ".join(f"{b.from_hour}-{b.to_hour} {b.targets.min_warm}/{b.targets.max_warm}"
-                     for b in schedule.blocks())  # fmt: skip
+    return "-" if schedule is None else schedule.describe()
 
 
 def _event(uid: str, change: ScheduleChange, how: ScheduleWriting) -> NecEvent:

@@ -151,6 +151,15 @@ def test_backtest_schedule_adds_the_schedules_series_and_totals(
     )
     assert totals["schedule"]["idle_slot_hours"] < totals["recommended"]["idle_slot_hours"]
     assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+    # -o wide: each node's row names its schedule by its blocks, as recommend found them
+    wide = CliRunner().invoke(cli, ["backtest", "--trace", str(trace), "--schedule", "-o", "wide"])
+    scheduled = [d for d in documents if d["schedule_status"] == "scheduled"]
+    assert scheduled
+    for doc in scheduled:
+        blocks = ", ".join(f"{b['from_hour']}-{b['to_hour']} {b['min_warm']}/{b['max_warm']}"
+                           for b in doc["schedule"])  # fmt: skip
+        row = next(line for line in wide.stdout.splitlines() if line.startswith(doc["node"] + " "))
+        assert blocks in row
 
 
 def test_backtest_schedule_refuses_a_recommended_file(trace: Path, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ def test_wrapping_block_covers_past_midnight() -> None:
     assert [s.at_hour(h) for h in (21, 22, 23, 0, 5, 6)] == [LOW, HIGH, HIGH, HIGH, HIGH, LOW]
     assert s.blocks() == (Block(6, 22, LOW), Block(22, 6, HIGH))
     assert s.boundaries() == [6, 22]
+    assert s.describe() == "6-22 1/2, 22-6 8/12"
 
 
 def test_all_day_block_is_constant() -> None:
