@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import assert_never
+from typing import Any, assert_never
 
 from pool_engine.simulator import NodeTargets
 from pool_engine.warm_schedule import WarmSchedule
@@ -60,6 +60,17 @@ class Expected:
     def idle_slots(self) -> float:
         """Average idle slots."""
         return self.idle_slot_seconds / (self.hours * 3600.0) if self.hours > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures ``-o json`` shows (recommend's expected before/after, a schedule's
+        forecast)."""
+        return {
+            "pod_starts": self.pod_starts,
+            "cold_starts": self.cold_starts,
+            "cold_start_rate": round(self.cold_rate, 6),
+            "idle_slot_seconds": round(self.idle_slot_seconds, 3),
+            "idle_slots_avg": round(self.idle_slots, 3),
+        }
 
 
 @dataclass(frozen=True)

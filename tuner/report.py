@@ -38,18 +38,6 @@ def writes(rec: Recommendation) -> bool:
     return rec.changed and rec.status is RecommendationStatus.RECOMMENDED
 
 
-def _expected(e: Expected | None) -> dict[str, Any] | None:
-    if e is None:
-        return None
-    return {
-        "pod_starts": e.pod_starts,
-        "cold_starts": e.cold_starts,
-        "cold_start_rate": round(e.cold_rate, 6),
-        "idle_slot_seconds": round(e.idle_slot_seconds, 3),
-        "idle_slots_avg": round(e.idle_slots, 3),
-    }
-
-
 def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]:
     return [
         {
@@ -58,8 +46,8 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
             "max_warm": r.recommended.max_warm,
             "status": r.status.value,
             "current": {"min_warm": r.current.min_warm, "max_warm": r.current.max_warm},
-            "expected_before": _expected(r.before),
-            "expected_after": _expected(r.after),
+            "expected_before": None if r.before is None else r.before.to_json(),
+            "expected_after": None if r.after is None else r.after.to_json(),
             "history_hours": round(r.history_hours, 3),
             "pod_starts": r.arrivals,
             "confidence": r.confidence,

@@ -72,20 +72,8 @@ class ScheduleAdvice:
             "schedule_blocks": [note.to_json() for note in self.notes],
             "weekly": self.weekly,
             "forecast": {
-                "schedule": _figures(self.expected),
-                "all_day": _figures(self.all_day),
-                "current": _figures(self.current),
+                "schedule": None if self.expected is None else self.expected.to_json(),
+                "all_day": None if self.all_day is None else self.all_day.to_json(),
+                "current": None if self.current is None else self.current.to_json(),
             },
         }
-
-
-def _figures(e: Expected | None) -> dict[str, Any] | None:
-    if e is None:
-        return None
-    return {
-        "pod_starts": e.pod_starts,
-        "cold_starts": e.cold_starts,
-        "cold_start_rate": round(e.cold_rate, 6),
-        "idle_slot_seconds": round(e.idle_slot_seconds, 3),
-        "idle_slots_avg": round(e.idle_slots, 3),
-    }
