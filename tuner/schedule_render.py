@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kube_adapter.nec import SCHEDULE_KEY
 from pool_engine.config import Mode
 from pool_engine.warm_schedule import WarmSchedule
 from tuner import report
@@ -150,9 +152,15 @@ def print_table(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice]
 
 def to_kubectl(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
                mode: Mode) -> str:  # fmt: skip
-    """The all-day pairs' `kubectl annotate` lines, each schedule as a comment (a
-    schedule is stored by ``eni-tuner apply --schedule``)."""
+    """The all-day pairs' `kubectl annotate` lines, then per scheduled node the line
+    that stores its schedule as ``eni-tuner apply --schedule`` does (the key of the
+    mode), under a comment with its blocks: ``eni-tuner switch`` puts the block in
+    force into the pair; without it the all-day pair stays."""
     lines = [report.to_kubectl(recs, mode)]
-    lines += [f"# {one.node}: schedule (UTC) {blocks_text(one.schedule)}\n"
-              for one in advice if one.scheduled()]  # fmt: skip
+    for one in advice:
+        if one.scheduled():
+            lines.append(f"# {one.node}: schedule (UTC) {blocks_text(one.schedule)}\n")
+            lines.append(f"kubectl annotate nec {one.node} "
+                         f"{SCHEDULE_KEY[mode]}={shlex.quote(one.schedule.dumps())} "
+                         "--overwrite\n")  # fmt: skip
     return "".join(lines)

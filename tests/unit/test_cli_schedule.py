@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,22 @@ def test_kubectl_keeps_the_all_day_lines_and_notes_the_schedule(trace: Path) -> 
     out = run("--trace", str(trace), "--schedule", "-o", "kubectl")
     assert "kubectl annotate nec job" in out
     assert "# job: schedule (UTC) 01:00-03:00" in out
+
+
+def test_kubectl_stores_each_schedule_as_apply_schedule_does(
+    trace: Path, documents: list[dict[str, Any]]
+) -> None:
+    """Piped into sh, the lines store what `apply --schedule` stores: the schedule in
+    eni-pool.io/warm-schedule, for `eni-tuner switch` (it was a comment only)."""
+    out = run("--trace", str(trace), "--schedule", "-o", "kubectl")
+    stores = [shlex.split(line) for line in out.splitlines() if "warm-schedule=" in line]
+    assert len(stores) == 1, out  # the job node; the random one has no schedule
+    argv = stores[0]
+    assert argv[:4] == ["kubectl", "annotate", "nec", "job"] and argv[-1] == "--overwrite"
+    key, value = argv[4].split("=", 1)
+    assert key == "eni-pool.io/warm-schedule"
+    job = next(d for d in documents if d["node"] == "job")
+    assert WarmSchedule.loads(value) == WarmSchedule.from_json(job["schedule"])
 
 
 def test_an_unknown_timezone_is_one_line_exit_2(trace: Path) -> None:
