@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import Trace, load_trace
 from pool_engine.warm_schedule import WarmSchedule
 from support import daily_traces as dt

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import Trace, load_trace
 from pool_engine.warm_schedule import WarmSchedule
 

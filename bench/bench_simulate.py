@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import from_rows, load_trace
 
 HERE = Path(__file__).parent

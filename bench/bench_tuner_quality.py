@@ -29,7 +29,7 @@ import click
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import load_trace
 
 HERE = Path(__file__).parent

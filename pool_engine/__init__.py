@@ -4,8 +4,9 @@ The rules live in :mod:`pool_engine.policy` (R1–R3 as functions of counts), th
 configuration contract (annotation keys, validation, limits) in
 :mod:`pool_engine.config`, the per-node state with ENI packing in
 :mod:`pool_engine.pool`, and the fast discrete-event replay in
-:mod:`pool_engine.simulator`. Nothing here imports Kubernetes, Prometheus, pandas
-or scikit-learn; time is always a parameter.
+:mod:`pool_engine.replay` (summarised for ``simulate`` by :mod:`pool_engine.simulator`).
+Nothing here imports Kubernetes, Prometheus, pandas or scikit-learn; time is always a
+parameter.
 """
 
 __all__ = ["__version__"]

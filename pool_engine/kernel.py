@@ -1,4 +1,4 @@
-"""The compiled event loop behind :mod:`pool_engine.simulator`.
+"""The compiled event loop behind :mod:`pool_engine.replay`.
 
 One *run* replays one node's events (a slice of the sorted trace) under one set of
 targets; the tuner replays the same slice under many targets by passing several

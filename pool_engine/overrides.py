@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pool_engine.config import Targets
 from pool_engine.errors import TargetsError
-from pool_engine.simulator import NodeTargets
+from pool_engine.replay import NodeTargets
 from pool_engine.warm_schedule import Block, ScheduleProblem, WarmSchedule
 
 REQUIRED = ("node", "min_warm", "max_warm")

@@ -24,7 +24,7 @@ import numpy as np
 
 from pool_engine.config import DEFAULT_ROUTE_ENI_TARGETS, Targets
 from pool_engine.policy import UNLIMITED
-from pool_engine.simulator import NodeTargets, SimulationSettings
+from pool_engine.replay import NodeTargets, SimulationSettings
 from tuner import peers
 from tuner.evidence import Evidence, evidence, fold_seconds, groups
 from tuner.history import History

@@ -1,6 +1,6 @@
 """Replay history under the current and the recommended targets, hour by hour.
 
-The same compiled replay as everywhere (:func:`pool_engine.simulator.replay`), with
+The same compiled replay as everywhere (:func:`pool_engine.replay.replay`), with
 its timeline integrated into hourly idle slots and its buckets counting cold starts
 per hour; the result (:mod:`tuner.backtest_result`) holds them per named set of
 targets, for the cluster, per node, and for the nodes worth a panel.
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from pool_engine.errors import HistoryUnavailable
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from tuner.backtest_result import Backtest, NodeResult, Outcome, Panel, Series, choose_panels
 from tuner.history import History
 from tuner.search import idle_before_first

@@ -3,7 +3,7 @@ counted per (day, hour) cell (docs/contracts/schedules.md).
 
 The schedule search (:mod:`tuner.schedule_search`) reads what every pair of the ladder
 did in each hour of each day: pod starts, cold starts and idle slot-seconds. The
-replays are the compiled ones of :func:`pool_engine.simulator.replay`, with buckets
+replays are the compiled ones of :func:`pool_engine.replay.replay`, with buckets
 aligned to UTC hours (bucket ``b`` is hour of day ``b % 24`` of UTC day ``b // 24``).
 Only cells (at least half) inside the node's own history count, and only its last
 :data:`MAX_DAYS` days. Nodes are replayed a chunk at a time, so memory stays bounded
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.warm_schedule import HOUR, HOURS
 from tuner.history import History
 from tuner.search import M_GRID, Pair

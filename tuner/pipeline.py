@@ -1,45 +1,49 @@
 """What each ``eni-tuner`` command does, as a script: load -> analyse -> act -> render.
 
-Every step is timed and logged on stderr (INFO: what was loaded or done and how
-long it took; DEBUG: the rest), as the VPA recommender's ``RunOnce`` does. The
+Every step is timed and logged on stderr (:mod:`tuner.steps`, the steps these scripts
+share with :mod:`tuner.schedule_pipeline`), as the VPA recommender's ``RunOnce`` does. The
 command line (:mod:`tuner.cli`) parses, calls one function here with the settings
 and the renderer of the chosen output format, and nothing else.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from kube_adapter.client import ClientSettings, connect
 from pool_engine.config import Mode, Targets
-from pool_engine.errors import HistoryUnavailable, InputError
+from pool_engine.errors import InputError
 from pool_engine.overrides import load_overrides
-from pool_engine.simulator import NodeTargets, SimulationResult, SimulationSettings
+from pool_engine.replay import NodeTargets, SimulationSettings
+from pool_engine.simulator import SimulationResult
 from pool_engine.simulator import simulate as replay_trace
 from pool_engine.trace import load_trace
-from tuner import analysis, rollback
 from tuner import apply as applying
 from tuner import backtest as backtesting
+from tuner import rollback
 from tuner.apply import Change
-from tuner.history import History
-from tuner.objective import AnalysisSettings
 from tuner.recommendation import Recommendation
 from tuner.render import write_timeline
 from tuner.schedule_advice import ScheduleAdvice
 from tuner.schedule_render import HourDisplay
 from tuner.settings import ApplySettings, BacktestSettings, ObjectiveSettings, ReplaySettings
 from tuner.sources import HistorySource
+from tuner.steps import (
+    Stopwatch,
+    analyse,
+    current_from,
+    load_history,
+    recommendations,
+    render,
+    search_schedules,
+)
 
 log = logging.getLogger(__name__)
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -86,116 +90,6 @@ class ApplyReport:
     """Whether nothing was written."""
 
 
-class Stopwatch:
-    """Seconds since it was made."""
-
-    def __init__(self) -> None:
-        self._began = time.perf_counter()
-
-    def seconds(self) -> float:
-        return time.perf_counter() - self._began
-
-
-def load_history(source: HistorySource, mode: Mode) -> History:
-    watch = Stopwatch()
-    history = source.load(mode)
-    if not history.nodes:  # a trace cannot be empty (exit 2); Prometheus can answer nothing
-        raise HistoryUnavailable("the history source holds no pod churn for the window")
-    log.info(
-        f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
-        f"({history.hours:.1f} h) in {watch.seconds():.2f}s"
-    )
-    return history
-
-
-def analyse(
-    history: History,
-    settings: AnalysisSettings,
-    current: Mapping[str, NodeTargets],
-    default: NodeTargets,
-) -> list[Recommendation]:
-    watch = Stopwatch()
-    recs = analysis.recommend(history, settings, current, default)
-    log.info(
-        f"analysed {len(recs):,} nodes in {watch.seconds():.2f}s: "
-        f"{sum(r.changed for r in recs):,} to change"
-    )
-    return recs
-
-
-def render(report: R, renderer: Callable[[R], None]) -> R:
-    watch = Stopwatch()
-    renderer(report)
-    log.debug(f"rendered in {watch.seconds():.2f}s")
-    return report
-
-
-def recommendations(
-    source: HistorySource,
-    replay: ReplaySettings,
-    objective: ObjectiveSettings,
-    min_history_hours: float | None = None,
-) -> list[Recommendation]:
-    """Targets in force -> history -> analysis. The targets in force: the targets file's,
-    else what the cluster's exporter published (Prometheus), else the pool's default."""
-    return _analysed(source, replay, objective, min_history_hours)[2]
-
-
-def scheduled_recommendations(
-    source: HistorySource, replay: ReplaySettings, objective: ObjectiveSettings
-) -> list[Recommendation]:
-    """:func:`recommendations` with each node's schedule (``recommend --schedule``'s
-    search) where one was found; a node whose schedule collapsed keeps ``schedule`` None.
-    What ``apply --schedule`` stores."""
-    _, recs, advice = _scheduled(source, replay, objective, None)
-    return [
-        dataclasses.replace(r, schedule=a.schedule if a.scheduled() else None)
-        for r, a in zip(recs, advice, strict=True)
-    ]
-
-
-def _analysed(
-    source: HistorySource,
-    replay: ReplaySettings,
-    objective: ObjectiveSettings,
-    min_history_hours: float | None,
-) -> tuple[History, AnalysisSettings, list[Recommendation]]:
-    """The history, the analysis settings it gives, and each node's all-day pair."""
-    history = load_history(source, objective.mode)
-    current = {**current_from(history), **replay.overrides()}
-    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
-    recs = analyse(history, settings, current, replay.default_targets(objective.mode))
-    return history, settings, recs
-
-
-def _scheduled(
-    source: HistorySource,
-    replay: ReplaySettings,
-    objective: ObjectiveSettings,
-    min_history_hours: float | None,
-) -> tuple[History, list[Recommendation], list[ScheduleAdvice]]:
-    """:func:`_analysed`, then each node's schedule around its all-day pair."""
-    from tuner import schedule_search  # scipy: loaded when a schedule is searched
-
-    history, settings, recs = _analysed(source, replay, objective, min_history_hours)
-    watch = Stopwatch()
-    advice = schedule_search.search(history, settings, recs)
-    log.info(
-        f"searched schedules of {len(recs):,} nodes in {watch.seconds():.2f}s: "
-        f"{sum(a.scheduled() for a in advice):,} scheduled"
-    )
-    return history, recs, advice
-
-
-def current_from(history: History) -> dict[str, NodeTargets]:
-    """The targets and max-attach each node's exporter published, where it did."""
-    out = {}
-    for node, facts in history.facts.items():
-        if facts.min_warm is not None and facts.max_warm is not None:
-            out[node] = NodeTargets(Targets(facts.min_warm, facts.max_warm), facts.max_slots)
-    return out
-
-
 def recommend(
     source: HistorySource,
     replay: ReplaySettings,
@@ -219,7 +113,7 @@ def recommend_schedules(
 ) -> ScheduleReport:
     """``eni-tuner recommend --schedule``: the all-day analysis, then each node's
     schedule around its all-day pair (:mod:`tuner.schedule_search`)."""
-    history, recs, schedules = _scheduled(source, replay, objective, min_history_hours)
+    history, recs, schedules = search_schedules(source, replay, objective, min_history_hours)
     origin = history.trace.origin or datetime.fromtimestamp(0, UTC)
     display = HourDisplay.of(zone, origin + timedelta(seconds=history.trace.end))
     report = ScheduleReport(

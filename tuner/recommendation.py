@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, assert_never
 
-from pool_engine.simulator import NodeTargets
+from pool_engine.replay import NodeTargets
 from pool_engine.warm_schedule import WarmSchedule
 from tuner.objective import AnalysisSettings
 

@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pool_engine.simulator import SimulationResult, SimulationSettings
+from pool_engine.replay import SimulationSettings
+from pool_engine.simulator import SimulationResult
 from pool_engine.tracefile import write_table
 from tuner.backtest_result import Backtest
 from tuner.columns import Column, Columns, print_lines, stdout_console

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, assert_never
 
 from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode, Targets
-from pool_engine.simulator import NodeTargets
+from pool_engine.replay import NodeTargets
 from tuner.apply import Change
 from tuner.columns import Cell, Column, Columns, print_lines, stdout_console
 from tuner.recommendation import Expected, Recommendation, RecommendationStatus

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import gamma
 
-from pool_engine.simulator import NodeTargets
+from pool_engine.replay import NodeTargets
 from pool_engine.warm_schedule import HOUR, WarmSchedule
 from tuner.evidence import LEVEL
 from tuner.objective import AnalysisSettings

@@ -1,5 +1,6 @@
 """``apply --schedule`` and ``switch`` as scripts: connect -> read NEC objects -> plan ->
-write -> render, as :mod:`tuner.pipeline` does for the other commands.
+write -> render, as :mod:`tuner.pipeline` does for the other commands (both from the
+steps of :mod:`tuner.steps`).
 
 Time-of-day schedules on NEC objects: docs/contracts/annotations.md.
 """
@@ -18,9 +19,9 @@ from pool_engine.errors import KubernetesError
 from tuner import apply as applying
 from tuner import stored_schedules, switcher
 from tuner.changes import Guardrails, Result
-from tuner.pipeline import Stopwatch, render, scheduled_recommendations
 from tuner.settings import ApplySettings, ObjectiveSettings, ReplaySettings, SwitchSettings
 from tuner.sources import HistorySource
+from tuner.steps import Stopwatch, render, scheduled_recommendations
 
 log = logging.getLogger(__name__)
 

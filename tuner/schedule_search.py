@@ -25,7 +25,7 @@ import numpy as np
 
 from pool_engine.config import Targets
 from pool_engine.policy import UNLIMITED
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.warm_schedule import HOUR, HOURS, WarmSchedule
 from tuner.history import History
 from tuner.hour_table import build, ladder

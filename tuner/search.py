@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, idle_while_empty, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, idle_while_empty, replay
 from tuner.history import History
 from tuner.objective import AnalysisSettings
 

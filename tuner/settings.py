@@ -16,7 +16,7 @@ from typing import assert_never
 from kube_adapter.logs import LogFormat
 from pool_engine.config import DEFAULT_DIRECT_ENI_TARGETS, DEFAULT_ROUTE_ENI_TARGETS, Mode, Targets
 from pool_engine.overrides import load_overrides
-from pool_engine.simulator import NodeTargets, SimulationSettings
+from pool_engine.replay import NodeTargets, SimulationSettings
 from tuner.apply import Guardrails
 from tuner.objective import AnalysisSettings, Objective
 

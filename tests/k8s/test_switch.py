@@ -19,7 +19,7 @@ from kube_adapter.client import ClientSettings, connect
 from kube_adapter.logs import error_line
 from pool_engine.config import Mode, Targets
 from pool_engine.errors import PoolEngineError
-from pool_engine.simulator import NodeTargets
+from pool_engine.replay import NodeTargets
 from pool_engine.warm_schedule import Block, WarmSchedule
 from support import daily_traces
 from tuner import stored_schedules

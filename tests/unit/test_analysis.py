@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, SimulationSettings
+from pool_engine.replay import NodeTargets, SimulationSettings
 from support.histories import Rows, history_of
 from support.traces import bursty, quiet
 from tuner.analysis import AnalysisSettings, Objective, recommend

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pool_engine.config import Mode, Targets
-from pool_engine.simulator import NodeTargets
+from pool_engine.replay import NodeTargets
 from tuner.analysis import Expected, Recommendation
 from tuner.apply import OPT_OUT, Guardrails, plan
 

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, SimulationSettings
+from pool_engine.replay import NodeTargets, SimulationSettings
 from pool_engine.trace import from_rows
 from support.traces import bursty, quiet, trace_text
 from tuner import backtest

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets, SimulationSettings
+from pool_engine.replay import NodeTargets, SimulationSettings
 from support.traces import bursty, quiet, trace_text
 from tuner import backtest, backtest_page, plots
 from tuner.backtest_result import Backtest, Outcome, Series

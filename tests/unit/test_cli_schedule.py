@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import load_trace
 from pool_engine.warm_schedule import WarmSchedule
 from support import daily_traces as dt

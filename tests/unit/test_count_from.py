@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from pool_engine.config import Targets
 from pool_engine.errors import InputError
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay, simulate
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.simulator import simulate
 from pool_engine.trace import load_trace
 from tuner.cli import cli
 

@@ -36,7 +36,7 @@ def test_recommend_loads_analyses_and_renders_once(
     trace: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     seen: list[RecommendReport] = []
-    caplog.set_level(logging.DEBUG, logger="tuner.pipeline")
+    caplog.set_level(logging.DEBUG, logger="tuner")
     replay = ReplaySettings(min_warm=2, max_warm=3)
     report = pipeline.recommend(TraceHistory(trace), replay, ObjectiveSettings(), 1.0, seen.append)
     assert seen == [report]
@@ -58,7 +58,7 @@ def test_simulate_warns_about_targets_of_unknown_nodes(
     targets = tmp_path / "targets.csv"
     targets.write_text("node,min_warm,max_warm\nbusy,8,9\nghost,1,1\n")
     seen: list[SimulationReport] = []
-    caplog.set_level(logging.INFO, logger="tuner.pipeline")
+    caplog.set_level(logging.INFO, logger="tuner")
     report = pipeline.simulate(trace, ReplaySettings(targets_file=targets), None, seen.append)
     assert seen == [report]
     assert report.result.nodes["busy"]["min_warm"] == 8

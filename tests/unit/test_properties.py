@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from pool_engine.config import Targets
 from pool_engine.plan import Plan
 from pool_engine.pool import NodePool
-from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
+from pool_engine.replay import NodeTargets, SimulationSettings
+from pool_engine.simulator import simulate
 from pool_engine.trace import from_rows
 from support.engine_replay import replay_node
 

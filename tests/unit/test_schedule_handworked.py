@@ -19,7 +19,8 @@ import pytest
 from pool_engine.config import Targets
 from pool_engine.errors import TargetsError
 from pool_engine.overrides import load_overrides
-from pool_engine.simulator import NodeTargets, SimulationSettings, simulate
+from pool_engine.replay import NodeTargets, SimulationSettings
+from pool_engine.simulator import simulate
 from pool_engine.trace import load_trace
 from pool_engine.warm_schedule import WarmSchedule
 from support.engine_replay import replay_node

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from pool_engine.config import Targets
 from pool_engine.plan import Plan
 from pool_engine.pool import NodePool
-from pool_engine.simulator import NodeTargets, Run, SimulationSettings, replay, simulate
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
+from pool_engine.simulator import simulate
 from pool_engine.trace import Trace, from_rows
 from pool_engine.warm_schedule import HOUR, WarmSchedule
 from support.engine_replay import replay_node

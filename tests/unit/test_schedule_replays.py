@@ -16,13 +16,7 @@ from hypothesis import strategies as st
 
 from pool_engine.config import Targets
 from pool_engine.overrides import load_overrides
-from pool_engine.simulator import (
-    NodeTargets,
-    Run,
-    SimulationSettings,
-    idle_while_empty,
-    replay,
-)
+from pool_engine.replay import NodeTargets, Run, SimulationSettings, idle_while_empty, replay
 from pool_engine.trace import from_rows
 from pool_engine.warm_schedule import WarmSchedule
 from support.traces import bursty, quiet, trace_text

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pool_engine.config import Targets
-from pool_engine.simulator import NodeTargets
+from pool_engine.replay import NodeTargets
 from pool_engine.trace import Trace
 from pool_engine.warm_schedule import HOURS, WarmSchedule
 from support import daily_traces as dt

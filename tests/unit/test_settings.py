@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from kube_adapter.logs import LogFormat
 from pool_engine.config import Mode, Targets
-from pool_engine.simulator import NodeTargets, SimulationSettings
+from pool_engine.replay import NodeTargets, SimulationSettings
 from tuner.cli import cli
 from tuner.history_options import build_source, required
 from tuner.objective import AnalysisSettings, Objective
