@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any, assert_never
 
@@ -23,9 +24,10 @@ CSV_FIELDS = (
 
 def kubectl_line(rec: Recommendation, mode: Mode, between: str = " ") -> str:
     """The `kubectl annotate` command that sets ``rec``'s targets; ``between`` its
-    arguments (e.g. a line continuation)."""
+    arguments (e.g. a line continuation). The node's name is one shell word whatever
+    a trace calls it."""
     return between.join((
-        f"kubectl annotate nec {rec.node}",
+        f"kubectl annotate nec {shlex.quote(rec.node)}",
         f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm}",
         f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm} --overwrite",
     ))  # fmt: skip
@@ -68,7 +70,13 @@ def to_kubectl(recs: Sequence[Recommendation], mode: Mode) -> str:
 def _kubectl_or_comment(rec: Recommendation, mode: Mode) -> str:
     if writes(rec):
         return kubectl_line(rec, mode) + "\n"
-    return f"# {rec.node}: borrowed from similar nodes, not applied by default: {rec.reason}\n"
+    return (f"# {commented(rec.node)}: borrowed from similar nodes, not applied by default: "
+            f"{rec.reason}\n")  # fmt: skip
+
+
+def commented(text: str) -> str:
+    """``text`` kept on one line of a shell comment (a line break would end it)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def to_csv(recs: Sequence[Recommendation]) -> str:

@@ -159,8 +159,9 @@ def to_kubectl(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
     lines = [report.to_kubectl(recs, mode)]
     for one in advice:
         if one.scheduled():
-            lines.append(f"# {one.node}: schedule (UTC) {blocks_text(one.schedule)}\n")
-            lines.append(f"kubectl annotate nec {one.node} "
+            lines.append(f"# {report.commented(one.node)}: schedule (UTC) "
+                         f"{blocks_text(one.schedule)}\n")  # fmt: skip
+            lines.append(f"kubectl annotate nec {shlex.quote(one.node)} "
                          f"{SCHEDULE_KEY[mode]}={shlex.quote(one.schedule.dumps())} "
                          "--overwrite\n")  # fmt: skip
     return "".join(lines)
