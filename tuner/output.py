@@ -14,7 +14,7 @@ from typing import Any, assert_never
 
 import yaml
 
-from tuner import render, report, schedule_render, schedule_report
+from tuner import kubectl_lines, render, report, schedule_render, schedule_report
 from tuner.backtest import Backtest
 from tuner.pipeline import ApplyReport, RecommendReport, ScheduleReport, SimulationReport
 from tuner.schedule_pipeline import StoredScheduleReport, SwitchReport
@@ -78,7 +78,7 @@ RECOMMEND: Mapping[OutputFormat, Callable[[RecommendReport], None]] = {
     OutputFormat.JSON: lambda r: _json(report.as_dicts(r.recommendations, r.mode)),
     OutputFormat.YAML: lambda r: _yaml(report.as_dicts(r.recommendations, r.mode)),
     OutputFormat.CSV: lambda r: _text(report.to_csv(r.recommendations)),
-    OutputFormat.KUBECTL: lambda r: _text(report.to_kubectl(r.recommendations, r.mode)),
+    OutputFormat.KUBECTL: lambda r: _text(kubectl_lines.to_kubectl(r.recommendations, r.mode)),
 }
 RECOMMEND_SCHEDULE: Mapping[OutputFormat, Callable[[ScheduleReport], None]] = {
     OutputFormat.TABLE: lambda r: schedule_render.print_table(

@@ -1,16 +1,17 @@
-"""Recommendations as a table, documents (for JSON and YAML), CSV and ready
-`kubectl annotate` lines; the changes of ``apply`` as a table or documents."""
+"""Recommendations as a table, documents (for JSON and YAML) and CSV (their `kubectl
+annotate` lines: :mod:`tuner.kubectl_lines`); the changes of ``apply`` as a table or
+documents."""
 
 from __future__ import annotations
 
 import csv
 import io
-import shlex
 from collections.abc import Callable, Sequence
 from typing import Any, assert_never
 
-from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode, Targets
+from pool_engine.config import Mode, Targets
 from pool_engine.replay import NodeTargets
+from tuner import kubectl_lines
 from tuner.apply import Change
 from tuner.columns import Cell, Column, Columns, print_lines, stdout_console
 from tuner.recommendation import Expected, Recommendation, RecommendationStatus
@@ -20,24 +21,6 @@ CSV_FIELDS = (
     "cold_start_rate_before", "cold_start_rate_after", "idle_slots_before", "idle_slots_after",
     "history_hours", "pod_starts", "confidence", "reason",
 )  # fmt: skip
-
-
-def kubectl_line(rec: Recommendation, mode: Mode, between: str = " ") -> str:
-    """The `kubectl annotate` command that sets ``rec``'s targets; ``between`` its
-    arguments (e.g. a line continuation). The node's name is one shell word whatever
-    a trace calls it."""
-    return between.join((
-        f"kubectl annotate nec {shlex.quote(rec.node)}",
-        f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm}",
-        f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm} --overwrite",
-    ))  # fmt: skip
-
-
-def writes(rec: Recommendation) -> bool:
-    """Whether ``apply`` writes ``rec`` by default: a change of the node's own history.
-    A ``borrowed`` pair (little history of its own) is shown, and written only with
-    ``apply --apply-borrowed``; kubectl lines follow the same rule."""
-    return rec.changed and rec.status is RecommendationStatus.RECOMMENDED
 
 
 def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]:
@@ -56,27 +39,10 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
             "lead_time_demand_p99": r.lead_time_demand_p99,
             "peak_hour": r.peak_hour,
             "reason": r.reason,
-            "kubectl": kubectl_line(r, mode) if writes(r) else None,
+            "kubectl": kubectl_lines.command(r, mode),
         }
         for r in recs
     ]
-
-
-def to_kubectl(recs: Sequence[Recommendation], mode: Mode) -> str:
-    """One `kubectl annotate` line per node to change; a borrowed pair as a comment."""
-    return "".join(_kubectl_or_comment(r, mode) for r in recs if r.changed)
-
-
-def _kubectl_or_comment(rec: Recommendation, mode: Mode) -> str:
-    if writes(rec):
-        return kubectl_line(rec, mode) + "\n"
-    return (f"# {commented(rec.node)}: borrowed from similar nodes, not applied by default: "
-            f"{rec.reason}\n")  # fmt: skip
-
-
-def commented(text: str) -> str:
-    """``text`` kept on one line of a shell comment (a line break would end it)."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def to_csv(recs: Sequence[Recommendation]) -> str:
@@ -94,9 +60,6 @@ def to_csv(recs: Sequence[Recommendation]) -> str:
         ])  # fmt: skip
     return out.getvalue()
 
-
-CONTINUED = " \\\n    "
-"""Between the arguments of a shell command broken over lines."""
 
 Field = tuple[Column, Callable[[Recommendation], "str | Cell"]]
 """A column of the recommendations table and how a recommendation fills it."""
@@ -162,21 +125,6 @@ def recommendation_columns(recs: Sequence[Recommendation], fields: Sequence[Fiel
     return table
 
 
-def kubectl_block(recs: Sequence[Recommendation], mode: Mode) -> list[str]:
-    """The lines under the table: how to apply by hand, one shell command per node to
-    change, broken at its arguments so that it fits a narrow terminal and still pastes."""
-    lines = [kubectl_line(r, mode, CONTINUED) for r in recs if writes(r)]
-    out = []
-    if lines:
-        out += ["", f"# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):"]
-        out += lines
-    borrowed = [r for r in recs if r.changed and not writes(r)]
-    if borrowed:
-        out += ["", f"# {len(borrowed)} borrowed pair(s) not applied by default: "
-                    "eni-tuner apply --apply-borrowed"]  # fmt: skip
-    return out
-
-
 def print_table(
     recs: Sequence[Recommendation], mode: Mode, objective: str, fields: Sequence[Field] = COMPACT
 ) -> None:
@@ -184,7 +132,7 @@ def print_table(
     console = stdout_console()
     print_lines(console, [f"Warm-pool recommendations ({objective})"])
     print_lines(console, recommendation_columns(recs, fields).lines())
-    print_lines(console, kubectl_block(recs, mode))
+    print_lines(console, kubectl_lines.under_table(recs, mode))
 
 
 def changes_as_dicts(changes: Sequence[Change]) -> list[dict[str, Any]]:

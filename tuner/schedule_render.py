@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kube_adapter.nec import SCHEDULE_KEY
 from pool_engine.config import Mode
 from pool_engine.warm_schedule import WarmSchedule
-from tuner import report
+from tuner import kubectl_lines, report
 from tuner.columns import Cell, Column, Columns, print_lines, stdout_console
 from tuner.recommendation import Expected, Recommendation
 from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
@@ -152,16 +150,9 @@ def print_table(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice]
 
 def to_kubectl(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
                mode: Mode) -> str:  # fmt: skip
-    """The all-day pairs' `kubectl annotate` lines, then per scheduled node the line
-    that stores its schedule as ``eni-tuner apply --schedule`` does (the key of the
-    mode), under a comment with its blocks: ``eni-tuner switch`` puts the block in
-    force into the pair; without it the all-day pair stays."""
-    lines = [report.to_kubectl(recs, mode)]
-    for one in advice:
-        if one.scheduled():
-            lines.append(f"# {report.commented(one.node)}: schedule (UTC) "
-                         f"{blocks_text(one.schedule)}\n")  # fmt: skip
-            lines.append(f"kubectl annotate nec {shlex.quote(one.node)} "
-                         f"{SCHEDULE_KEY[mode]}={shlex.quote(one.schedule.dumps())} "
-                         "--overwrite\n")  # fmt: skip
-    return "".join(lines)
+    """:func:`tuner.kubectl_lines.to_kubectl` with each scheduled node's schedule:
+    ``eni-tuner switch`` puts the block in force into the pair; without it the all-day
+    pair stays."""
+    schedules = {one.node: (one.schedule, blocks_text(one.schedule))
+                 for one in advice if one.scheduled()}  # fmt: skip
+    return kubectl_lines.to_kubectl(recs, mode, schedules)

@@ -1,18 +1,22 @@
 """`-o kubectl` is for piping into sh, and a trace's node names are whatever the file
-says: each name reaches the shell as one quoted word, never as a command (``a;touch
-PWNED`` ran ``touch`` before)."""
+says: only a Kubernetes node name gets a command, as one quoted word (``job $(touch
+PWNED2)`` ran ``touch`` before; ``--all`` annotated every NEC)."""
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from pool_engine.config import Mode, Targets
+from pool_engine.warm_schedule import WarmSchedule
 from support import daily_traces as dt
 from tuner.cli import cli
-from tuner.report import commented
+from tuner.kubectl_lines import commented
 
 HOSTILE = ("job;touch PWNED", "job $(touch PWNED2)")
 
@@ -32,25 +36,75 @@ def piped(out: str, where: Path) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("extra", [[], ["--schedule"]])
-def test_node_names_stay_one_word_in_sh(trace: Path, tmp_path: Path, extra: list[str]) -> None:
+def test_shell_words_in_a_name_never_run(trace: Path, tmp_path: Path, extra: list[str]) -> None:
     result = CliRunner().invoke(cli, ["recommend", "--trace", str(trace), *extra, "-o", "kubectl"])
     assert result.exit_code == 0, result.output
     calls = piped(result.stdout, tmp_path)
-    assert list(tmp_path.iterdir()) == []  # nothing ran but kubectl
-    assert calls and all(c[:2] == ["annotate", "nec"] for c in calls), calls
-    assert {c[2] for c in calls} == set(HOSTILE)
+    assert list(tmp_path.iterdir()) == []  # nothing ran
+    assert calls == []  # not node names: comments, no command
+    assert result.stdout.count("not a Kubernetes node name") == len(HOSTILE) * (1 + len(extra))
 
 
-def test_the_table_lines_quote_names_too(trace: Path, tmp_path: Path) -> None:
+def test_the_table_lines_leave_them_out_too(trace: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["recommend", "--trace", str(trace)])
     assert result.exit_code == 0, result.output
-    lines = result.stdout.split("by hand", 1)[1].split("\n", 1)[1]
-    calls = piped(lines, tmp_path)
-    assert list(tmp_path.iterdir()) == []
-    assert {c[2] for c in calls} == set(HOSTILE)
+    assert "apply with `eni-tuner apply`, or by hand" not in result.stdout
+    assert "2 node(s) without a Kubernetes node name, no command" in result.stdout
+    below = result.stdout[result.stdout.index("# 2 node(s)") :]
+    assert piped(below, tmp_path) == []
+
+
+def test_names_are_quoted_even_so() -> None:
+    """A second guard: every name a command carries is one shell word."""
+    from tuner.kubectl_lines import schedule_command
+
+    line = schedule_command("node-a.example", WarmSchedule.constant(Targets(1, 2)), Mode.ROUTE_ENI)
+    assert line is not None and shlex.split(line)[3] == "node-a.example"
+    assert schedule_command("a b", WarmSchedule.constant(Targets(1, 2)), Mode.ROUTE_ENI) is None
 
 
 def test_a_line_break_in_a_name_stays_inside_its_comment() -> None:
     name = "a\nrm -rf ~\rb"
     line = f"# {commented(name)}: borrowed\n"
     assert line.count("\n") == 1 and "\r" not in line
+
+
+@pytest.fixture(scope="module")
+def flag_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rows = dt.job_node("--all") + dt.job_node("-lapp=x", seed=1) + dt.job_node("ok-node", seed=2)
+    return dt.write(tmp_path_factory.mktemp("flags") / "churn.csv", rows)
+
+
+@pytest.mark.parametrize("extra", [[], ["--schedule"]])
+def test_a_name_kubectl_would_read_as_a_flag_gets_no_command(
+    flag_trace: Path, tmp_path: Path, extra: list[str]
+) -> None:
+    """``kubectl annotate nec --all ...`` annotated every NEC of the cluster: a name that
+    is not a Kubernetes node name is reported in a comment, never given a command."""
+    result = CliRunner().invoke(cli, ["recommend", "--trace", str(flag_trace), *extra,
+                                      "-o", "kubectl"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    calls = piped(result.stdout, tmp_path)
+    assert calls and {c[2] for c in calls} == {"ok-node"}, calls
+    assert '# "--all": not a Kubernetes node name' in result.stdout
+
+
+def test_json_has_no_kubectl_line_for_such_a_name(flag_trace: Path) -> None:
+    result = CliRunner().invoke(cli, ["recommend", "--trace", str(flag_trace), "-o", "json"])
+    by_node = {d["node"]: d for d in json.loads(result.stdout)}
+    assert by_node["--all"]["kubectl"] is None and by_node["-lapp=x"]["kubectl"] is None
+    assert by_node["ok-node"]["kubectl"].startswith("kubectl annotate nec ok-node ")
+
+
+def test_with_schedule_a_node_without_one_drops_a_stored_schedule(trace: Path) -> None:
+    """As ``apply --schedule`` does: a node whose recommendation has no schedule gets its
+    pair and loses any stored schedule (else the switch would put the old blocks back)."""
+    rows = dt.job_node("sched") + dt.random_node("plain", 2)
+    path = dt.write(trace.parent / "mixed.csv", rows)
+    result = CliRunner().invoke(cli, ["recommend", "--trace", str(path), "--schedule",
+                                      "-o", "kubectl"])  # fmt: skip
+    plain = [line for line in result.stdout.splitlines()
+             if line.startswith("kubectl annotate nec plain ")]  # fmt: skip
+    assert len(plain) == 1 and " eni-pool.io/warm-schedule- " in plain[0], result.stdout
+    sched = [line for line in result.stdout.splitlines() if "nec sched " in line]
+    assert not any("warm-schedule- " in line for line in sched), sched

@@ -1,0 +1,122 @@
+"""Ready `kubectl annotate` lines: the changes of ``recommend`` for whoever applies them
+by hand (``-o kubectl``, the lines under the table, the ``kubectl`` field of ``-o json``).
+
+They write what ``eni-tuner apply`` writes, without its guardrails: each changed pair of
+the node's own history (a ``borrowed`` pair is a comment: ``apply --apply-borrowed``);
+with ``--schedule`` each schedule in the annotation of its mode as ``apply --schedule``
+stores it, and a node without a schedule loses any stored one (else ``eni-tuner
+switch`` would put the old blocks back). No record for ``apply --rollback`` is written.
+
+The lines are meant for ``sh``, and a trace's node names are whatever the file says: a
+name that is not a Kubernetes node name (RFC 1123 subdomain) gets a comment, never a
+command (``--all`` would annotate every NEC), and a comment keeps a line break of a name
+escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+
+from kube_adapter.nec import SCHEDULE_KEY
+from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode
+from pool_engine.warm_schedule import WarmSchedule
+from tuner.recommendation import Recommendation, RecommendationStatus
+
+CONTINUED = " \\\n    "
+"""Between the arguments of a shell command broken over lines."""
+NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+"""A Kubernetes node name: an RFC 1123 subdomain (and at most 253 characters)."""
+
+
+def node_name(name: str) -> bool:
+    """Whether ``name`` can name a node (and its NEC) in a Kubernetes cluster."""
+    return len(name) <= 253 and NODE_NAME.fullmatch(name) is not None
+
+
+def writes(rec: Recommendation) -> bool:
+    """Whether ``apply`` writes ``rec`` by default: a change of the node's own history.
+    A ``borrowed`` pair (little history of its own) is shown, and written only with
+    ``apply --apply-borrowed``; kubectl lines follow the same rule."""
+    return rec.changed and rec.status is RecommendationStatus.RECOMMENDED
+
+
+def command(rec: Recommendation, mode: Mode, between: str = " ",
+            unset: Sequence[str] = ()) -> str | None:  # fmt: skip
+    """The `kubectl annotate` command that sets ``rec``'s targets (and removes the
+    annotations ``unset``); ``between`` its arguments (e.g. :data:`CONTINUED`). None when
+    ``apply`` would not write it or the name is no node's."""
+    if not writes(rec) or not node_name(rec.node):
+        return None
+    return between.join((
+        f"kubectl annotate nec {shlex.quote(rec.node)}",
+        f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm}",
+        f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm}",
+        *(f"{key}-" for key in unset),
+        "--overwrite",
+    ))  # fmt: skip
+
+
+def schedule_command(node: str, schedule: WarmSchedule, mode: Mode) -> str | None:
+    """The command that stores ``schedule`` as ``apply --schedule`` does."""
+    if not node_name(node):
+        return None
+    return (f"kubectl annotate nec {shlex.quote(node)} "
+            f"{SCHEDULE_KEY[mode]}={shlex.quote(schedule.dumps())} --overwrite")  # fmt: skip
+
+
+def commented(text: str) -> str:
+    """``text`` kept on one line of a shell comment (a line break would end it)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def not_a_node(name: str) -> str:
+    """The comment in place of a command for a name that is no node's, quoted as JSON."""
+    return f"# {json.dumps(name, ensure_ascii=False)}: not a Kubernetes node name: no command\n"
+
+
+def to_kubectl(recs: Sequence[Recommendation], mode: Mode,
+               schedules: Mapping[str, tuple[WarmSchedule, str]] | None = None) -> str:  # fmt: skip
+    """``-o kubectl``: a line per node to change; with ``schedules`` (``--schedule``: the
+    scheduled nodes', each with the text of its blocks) each schedule's line under a
+    comment with its blocks, and the pair lines of the other nodes remove a stored
+    schedule."""
+    out = []
+    for rec in recs:
+        schedule, text = (None, "") if schedules is None else schedules.get(rec.node, (None, ""))
+        if rec.changed:
+            unset = (SCHEDULE_KEY[mode],) if schedules is not None and schedule is None else ()
+            line = command(rec, mode, unset=unset)
+            if line is not None:
+                out.append(line + "\n")
+            elif not writes(rec):
+                out.append(f"# {commented(rec.node)}: borrowed from similar nodes, not applied "
+                           f"by default: {commented(rec.reason)}\n")  # fmt: skip
+            else:
+                out.append(not_a_node(rec.node))
+        if schedule is not None:
+            out.append(f"# {commented(rec.node)}: schedule (UTC) {text}\n")
+            line = schedule_command(rec.node, schedule, mode)
+            out.append(not_a_node(rec.node) if line is None else line + "\n")
+    return "".join(out)
+
+
+def under_table(recs: Sequence[Recommendation], mode: Mode) -> list[str]:
+    """The lines under the table: how to apply by hand, one shell command per node to
+    change, broken at its arguments so that it fits a narrow terminal and still pastes."""
+    lines = [line for r in recs if (line := command(r, mode, CONTINUED)) is not None]
+    out = []
+    if lines:
+        out += ["", f"# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):"]
+        out += lines
+    borrowed = [r for r in recs if r.changed and not writes(r)]
+    if borrowed:
+        out += ["", f"# {len(borrowed)} borrowed pair(s) not applied by default: "
+                    "eni-tuner apply --apply-borrowed"]  # fmt: skip
+    unnamed = [r for r in recs if writes(r) and not node_name(r.node)]
+    if unnamed:
+        names = ", ".join(json.dumps(r.node, ensure_ascii=False) for r in unnamed)
+        out += ["", f"# {len(unnamed)} node(s) without a Kubernetes node name, no command: {names}"]
+    return out
