@@ -2,12 +2,15 @@
 
 For each trace, an **hourly oracle** that knows the second half: per node and UTC hour of
 day, the pair of the grid (`bench_schedule_quality.PAIRS`) of least idle + lambda x cold
-starts in that hour of the second half's own days, one lambda for the whole cluster
-(the cheapest way to spend a cluster-wide cold-start budget), the 24 pairs as the node's
-schedule. Each lambda's schedules are replayed whole and counted on the second half, as
-the protocol scores; the row shows the least idle whose cold starts meet the protocol's
-bar (max(1.5 %, 1.25x hindsight static's)). No schedule fitted on the first half can
-expect to beat it: it picks with the answers in hand. Beside it: the idle of the
+starts in that hour of the second half's own days (48 lambdas), the 24 pairs as the
+node's schedule. Every such schedule is replayed whole and counted on the second half,
+as the protocol scores; nodes replay independently, so each node may take the schedule
+of any lambda: the row shows the least idle of such a mix whose cold starts meet the
+protocol's bar (max(1.5 %, 1.25x hindsight static's)), found with one price per cold
+start over the replayed figures. No schedule fitted on the first half can expect to
+beat it: it picks with the answers in hand. It is not a strict bound: its hour cells
+come from all-day replays, so it never raises a block ahead of a burst (its cold starts
+do not reach 0 at any lambda). Beside it: the idle of the
 smallest pair (1/1) all day, under which no targets go (slow release: the slots freed by
 stopping pods go back one per release round).
 
@@ -82,14 +85,24 @@ def evaluate(path: Path) -> str:
             schedule = WarmSchedule(tuple(Targets(*PAIRS[int(j)]) for j in hourly[k]))
             runs.append(Run(k, NodeTargets.scheduled(schedule)))
     per_run = replay(trace, runs, SimulationSettings(count_from=half)).per_run
-    o_cold = per_run.cold_starts.reshape(len(LAMBDAS), n).sum(axis=1) / starts.sum()
-    o_idle = per_run.idle_slot_seconds.reshape(len(LAMBDAS), n).sum(axis=1) / best_idle
-    ok = o_cold <= bar + 1e-12
-    j = int(np.argmin(np.where(ok, o_idle, np.inf)))
+    # nodes replay independently: each node may take its schedule of any lambda, and the
+    # cheapest mix within the bar comes from one price per cold start over the replays
+    r_cold = per_run.cold_starts.reshape(len(LAMBDAS), n).astype(np.float64)
+    r_idle = per_run.idle_slot_seconds.reshape(len(LAMBDAS), n)
+    mixes = []
+    for mu in np.concatenate(([0.0], np.geomspace(1e-3, 1e7, 400))):
+        pick = np.argmin(r_idle + mu * r_cold, axis=0)
+        cells = (pick, np.arange(n))
+        mixes.append((r_cold[cells].sum() / starts.sum(), r_idle[cells].sum() / best_idle))
+    within = [m for m in mixes if m[0] <= bar + 1e-12]
+    if not within:
+        row = f"| {path.name} | {best_cold / starts.sum():.2%} | {bar:.2%} |"
+        return row + " none meets the bar | – | – | – |"
+    o_cold, o_idle = min(within, key=lambda m: m[1])
     floor = idle[:, PAIRS.index((1, 1))].sum() / best_idle
-    reachable = "yes" if o_idle[j] <= 0.6 else "NO"
-    return (f"| {path.name} | {best_cold / starts.sum():.2%} | {bar:.2%} | {o_cold[j]:.2%} | "
-            f"**{o_idle[j]:.2f}x** | {floor:.2f}x | {reachable} |")  # fmt: skip
+    reachable = "yes" if o_idle <= 0.6 else "NO"
+    return (f"| {path.name} | {best_cold / starts.sum():.2%} | {bar:.2%} | {o_cold:.2%} | "
+            f"**{o_idle:.2f}x** | {floor:.2f}x | {reachable} |")  # fmt: skip
 
 
 @click.command()
