@@ -325,3 +325,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -273,3 +273,7 @@ def main() -> None:
 def _logs(fmt: LogFormat) -> None:
     """INFO and up on stderr; a plain line is the message alone (this is a CLI)."""
     setup(fmt, LogLevel.INFO, text="%(message)s")
+
+
+if __name__ == "__main__":
+    main()
