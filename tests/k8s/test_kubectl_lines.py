@@ -56,7 +56,8 @@ def test_piped_lines_leave_the_necs_as_apply_schedule_would(
                           "-o", "kubectl"], capture_output=True, text=True, check=True).stdout  # fmt: skip
     json_out = subprocess.run(["eni-tuner", "recommend", "--trace", str(trace), "--schedule",
                                "-o", "json"], capture_output=True, text=True, check=True).stdout  # fmt: skip
-    env = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig)}
+    env = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig),
+           "KUBECACHEDIR": str(tmp_path / "kube-cache")}  # fmt: skip
     done = subprocess.run(["sh", "-e"], input=out, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     wanted = {d["node"]: d for d in json.loads(json_out)}
