@@ -108,5 +108,8 @@ def load_history(path: str | Path, mode: Mode | None = None) -> History:
     no row of that pool."""
     trace = load_trace(path, None if mode is None else mode.value)
     if mode is not None and not trace.nodes:
-        raise HistoryUnavailable(f"cannot read history: {path}: no {mode.value} rows")
+        other = next(m for m in Mode if m is not mode)
+        hint = (f" (its rows are {other.value}: --mode {other.value})"
+                if load_trace(path, other.value).nodes else "")  # fmt: skip
+        raise HistoryUnavailable(f"cannot read history: {path}: no {mode.value} rows{hint}")
     return from_trace(trace)

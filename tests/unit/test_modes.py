@@ -75,7 +75,8 @@ def test_a_trace_without_rows_of_the_mode_is_history_unavailable(
     trace.write_text("time,node,event\n" + "".join(f"{t},{n},{e}\n" for t, n, e in bursty("a", 3)))
     code = run_main(monkeypatch, "recommend", "--trace", str(trace), "--mode", "direct-eni")
     err = capsys.readouterr().err
-    assert (code, err) == (3, f"error: cannot read history: {trace}: no direct-eni rows\n")
+    assert (code, err) == (3, f"error: cannot read history: {trace}: no direct-eni rows "
+                              "(its rows are route-eni: --mode route-eni)\n")  # fmt: skip
 
 
 def test_an_unknown_mode_is_bad_input(
