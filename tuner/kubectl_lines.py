@@ -1,11 +1,13 @@
 """Ready `kubectl annotate` lines: the changes of ``recommend`` for whoever applies them
 by hand (``-o kubectl``, the lines under the table, the ``kubectl`` field of ``-o json``).
 
-They write what ``eni-tuner apply`` writes, without its guardrails: each changed pair of
-the node's own history (a ``borrowed`` pair is a comment: ``apply --apply-borrowed``);
-with ``--schedule`` each schedule in the annotation of its mode as ``apply --schedule``
-stores it, and a node without a schedule loses any stored one (else ``eni-tuner
-switch`` would put the old blocks back). No record for ``apply --rollback`` is written.
+They write what ``eni-tuner apply`` writes, without its guardrails (max changes, the
+NEC's max-attach, opt-out): each changed pair of the node's own history (a ``borrowed``
+pair is a comment: ``apply --apply-borrowed``). With ``--schedule``, what ``apply
+--schedule`` writes to NECs holding a stale schedule: each schedule in the annotation of
+its mode (``eni-tuner switch`` then sets the pair), every other node of its own history
+its pair and no stored schedule (else the switch would put the old blocks back). No
+record for ``apply --rollback`` is written.
 
 The lines are meant for ``sh``, and a trace's node names are whatever the file says: a
 name that is not a Kubernetes node name (RFC 1123 subdomain) gets a comment, never a
@@ -43,28 +45,18 @@ def writes(rec: Recommendation) -> bool:
     return rec.changed and rec.status is RecommendationStatus.RECOMMENDED
 
 
-def command(rec: Recommendation, mode: Mode, between: str = " ",
-            unset: Sequence[str] = ()) -> str | None:  # fmt: skip
-    """The `kubectl annotate` command that sets ``rec``'s targets (and removes the
-    annotations ``unset``); ``between`` its arguments (e.g. :data:`CONTINUED`). None when
-    ``apply`` would not write it or the name is no node's."""
+def command(rec: Recommendation, mode: Mode, between: str = " ") -> str | None:
+    """The `kubectl annotate` command that sets ``rec``'s targets; ``between`` its
+    arguments (e.g. :data:`CONTINUED`). None when ``apply`` would not write it or the
+    name is no node's."""
     if not writes(rec) or not node_name(rec.node):
         return None
     return between.join((
         f"kubectl annotate nec {shlex.quote(rec.node)}",
         f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm}",
         f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm}",
-        *(f"{key}-" for key in unset),
         "--overwrite",
     ))  # fmt: skip
-
-
-def schedule_command(node: str, schedule: WarmSchedule, mode: Mode) -> str | None:
-    """The command that stores ``schedule`` as ``apply --schedule`` does."""
-    if not node_name(node):
-        return None
-    return (f"kubectl annotate nec {shlex.quote(node)} "
-            f"{SCHEDULE_KEY[mode]}={shlex.quote(schedule.dumps())} --overwrite")  # fmt: skip
 
 
 def commented(text: str) -> str:
@@ -77,29 +69,66 @@ def not_a_node(name: str) -> str:
     return f"# {json.dumps(name, ensure_ascii=False)}: not a Kubernetes node name: no command\n"
 
 
-def to_kubectl(recs: Sequence[Recommendation], mode: Mode,
-               schedules: Mapping[str, tuple[WarmSchedule, str]] | None = None) -> str:  # fmt: skip
-    """``-o kubectl``: a line per node to change; with ``schedules`` (``--schedule``: the
-    scheduled nodes', each with the text of its blocks) each schedule's line under a
-    comment with its blocks, and the pair lines of the other nodes remove a stored
-    schedule."""
+def to_kubectl(recs: Sequence[Recommendation], mode: Mode) -> str:
+    """``-o kubectl``: a line per node to change; a borrowed pair as a comment."""
     out = []
     for rec in recs:
-        schedule, text = (None, "") if schedules is None else schedules.get(rec.node, (None, ""))
-        if rec.changed:
-            unset = (SCHEDULE_KEY[mode],) if schedules is not None and schedule is None else ()
-            line = command(rec, mode, unset=unset)
-            if line is not None:
-                out.append(line + "\n")
-            elif not writes(rec):
-                out.append(f"# {commented(rec.node)}: borrowed from similar nodes, not applied "
-                           f"by default: {commented(rec.reason)}\n")  # fmt: skip
-            else:
-                out.append(not_a_node(rec.node))
+        if not rec.changed:
+            continue
+        line = command(rec, mode)
+        if line is not None:
+            out.append(line + "\n")
+        elif not writes(rec):
+            out.append(f"# {commented(rec.node)}: borrowed from similar nodes, not applied "
+                       f"by default: {commented(rec.reason)}\n")  # fmt: skip
+        else:
+            out.append(not_a_node(rec.node))
+    return "".join(out)
+
+
+def stores(rec: Recommendation) -> bool:
+    """Whether ``apply --schedule`` writes ``rec``'s node by default: a pair of its own
+    history, changed or not (a stale stored schedule goes either way)."""
+    return rec.status in (RecommendationStatus.RECOMMENDED, RecommendationStatus.UNCHANGED)
+
+
+def schedule_line(rec: Recommendation, schedule: WarmSchedule | None, mode: Mode) -> str | None:
+    """What ``apply --schedule`` writes to ``rec``'s NEC, as one command: ``schedule``
+    (None: the node has none) stored, else the pair and no stored schedule. None when it
+    writes nothing there or the name is no node's."""
+    if not stores(rec) or not node_name(rec.node):
+        return None
+    if schedule is not None:
+        return (f"kubectl annotate nec {shlex.quote(rec.node)} "
+                f"{SCHEDULE_KEY[mode]}={shlex.quote(schedule.dumps())} --overwrite")  # fmt: skip
+    return " ".join((
+        f"kubectl annotate nec {shlex.quote(rec.node)}",
+        f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm}",
+        f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm}",
+        f"{SCHEDULE_KEY[mode]}-",
+        "--overwrite",
+    ))  # fmt: skip
+
+
+def to_kubectl_schedules(recs: Sequence[Recommendation], mode: Mode,
+                         schedules: Mapping[str, tuple[WarmSchedule, str]]) -> str:  # fmt: skip
+    """``recommend --schedule -o kubectl``: what ``apply --schedule`` writes, node by node
+    (``schedules``: the scheduled nodes', each with the text of its blocks, shown in a
+    comment above its line): a scheduled node's schedule (``eni-tuner switch`` sets its
+    pair), every other node of its own history its pair, dropping a stored schedule."""
+    out = []
+    for rec in recs:
+        schedule, text = schedules.get(rec.node, (None, ""))
         if schedule is not None:
             out.append(f"# {commented(rec.node)}: schedule (UTC) {text}\n")
-            line = schedule_command(rec.node, schedule, mode)
-            out.append(not_a_node(rec.node) if line is None else line + "\n")
+        line = schedule_line(rec, schedule, mode)
+        if line is not None:
+            out.append(line + "\n")
+        elif stores(rec):
+            out.append(not_a_node(rec.node))
+        elif rec.changed:
+            out.append(f"# {commented(rec.node)}: {rec.status.value}, not applied by default: "
+                       f"{commented(rec.reason)}\n")  # fmt: skip
     return "".join(out)
 
 

@@ -66,8 +66,12 @@ def documents(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
               mode: Mode) -> list[dict[str, Any]]:  # fmt: skip
     """``recommend``'s documents, each with its node's schedule fields."""
     docs = report.as_dicts(recs, mode)
-    for doc, one in zip(docs, advice, strict=True):
+    for doc, rec, one in zip(docs, recs, advice, strict=True):
         doc.update(one.to_json())
+        # the node's line of `-o kubectl`: what `apply --schedule` writes
+        doc["kubectl"] = kubectl_lines.schedule_line(
+            rec, one.schedule if one.scheduled() else None, mode
+        )
     return docs
 
 
@@ -150,9 +154,11 @@ def print_table(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice]
 
 def to_kubectl(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
                mode: Mode) -> str:  # fmt: skip
-    """:func:`tuner.kubectl_lines.to_kubectl` with each scheduled node's schedule:
-    ``eni-tuner switch`` puts the block in force into the pair; without it the all-day
-    pair stays."""
-    schedules = {one.node: (one.schedule, blocks_text(one.schedule))
-                 for one in advice if one.scheduled()}  # fmt: skip
-    return kubectl_lines.to_kubectl(recs, mode, schedules)
+    """What ``apply --schedule`` writes, as commands
+    (:func:`tuner.kubectl_lines.to_kubectl_schedules`)."""
+    return kubectl_lines.to_kubectl_schedules(recs, mode, _scheduled(advice))
+
+
+def _scheduled(advice: Sequence[ScheduleAdvice]) -> dict[str, tuple[WarmSchedule, str]]:
+    return {one.node: (one.schedule, blocks_text(one.schedule))
+            for one in advice if one.scheduled()}  # fmt: skip

@@ -5,18 +5,16 @@ PWNED2)`` ran ``touch`` before; ``--all`` annotated every NEC)."""
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from pool_engine.config import Mode, Targets
 from pool_engine.warm_schedule import WarmSchedule
 from support import daily_traces as dt
 from tuner.cli import cli
-from tuner.kubectl_lines import commented
+from tuner.kubectl_lines import commented, node_name
 
 HOSTILE = ("job;touch PWNED", "job $(touch PWNED2)")
 
@@ -42,7 +40,7 @@ def test_shell_words_in_a_name_never_run(trace: Path, tmp_path: Path, extra: lis
     calls = piped(result.stdout, tmp_path)
     assert list(tmp_path.iterdir()) == []  # nothing ran
     assert calls == []  # not node names: comments, no command
-    assert result.stdout.count("not a Kubernetes node name") == len(HOSTILE) * (1 + len(extra))
+    assert result.stdout.count("not a Kubernetes node name") == len(HOSTILE)  # once a node
 
 
 def test_the_table_lines_leave_them_out_too(trace: Path, tmp_path: Path) -> None:
@@ -54,13 +52,14 @@ def test_the_table_lines_leave_them_out_too(trace: Path, tmp_path: Path) -> None
     assert piped(below, tmp_path) == []
 
 
-def test_names_are_quoted_even_so() -> None:
-    """A second guard: every name a command carries is one shell word."""
-    from tuner.kubectl_lines import schedule_command
-
-    line = schedule_command("node-a.example", WarmSchedule.constant(Targets(1, 2)), Mode.ROUTE_ENI)
-    assert line is not None and shlex.split(line)[3] == "node-a.example"
-    assert schedule_command("a b", WarmSchedule.constant(Targets(1, 2)), Mode.ROUTE_ENI) is None
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("node-a.example", True), ("10.0.0.1", True), ("a" * 253, True), ("a" * 254, False),
+     ("Node-1", False), ("-a", False), ("a-", False), ("a..b", False), ("nоde", False),
+     ("eni-pool.io/warm-schedule", False), ("a=b", False)],
+)  # fmt: skip
+def test_node_names_are_rfc_1123_subdomains(name: str, ok: bool) -> None:
+    assert node_name(name) is ok
 
 
 def test_a_line_break_in_a_name_stays_inside_its_comment() -> None:
@@ -108,3 +107,52 @@ def test_with_schedule_a_node_without_one_drops_a_stored_schedule(trace: Path) -
     assert len(plain) == 1 and " eni-pool.io/warm-schedule- " in plain[0], result.stdout
     sched = [line for line in result.stdout.splitlines() if "nec sched " in line]
     assert not any("warm-schedule- " in line for line in sched), sched
+
+
+@pytest.fixture(scope="module")
+def necs_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """job-a (a daily job: scheduled), office-b (unchanged at 1/1: no schedule),
+    random-c (changed, no schedule), job-u (scheduled, pair unchanged at 10/10)."""
+    rows = (dt.job_node("job-a") + dt.office_node("office-b", 2) + dt.random_node("random-c", 3)
+            + dt.job_node("job-u", 4))  # fmt: skip
+    where = tmp_path_factory.mktemp("necs")
+    targets = where / "targets.csv"
+    targets.write_text("node,min_warm,max_warm\noffice-b,1,1\njob-u,10,10\n")
+    return dt.write(where / "churn.csv", rows), targets
+
+
+def schedule_writes(out: str, tmp_path: Path) -> dict[str, dict[str, str]]:
+    """Per node, the annotations the piped lines set ("-" for a removal)."""
+    writes: dict[str, dict[str, str]] = {}
+    for call in piped(out, tmp_path):
+        node = writes.setdefault(call[2], {})
+        for arg in call[3:]:
+            if arg != "--overwrite":
+                key, _, value = arg.partition("=") if "=" in arg else (arg[:-1], "", "-")
+                node[key] = value
+    return writes
+
+
+def test_schedule_lines_write_what_apply_schedule_writes(
+    necs_trace: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """For NECs holding a stale schedule, `apply --schedule` writes: the schedule of a
+    scheduled node (no pair: the switch sets it), the pair and no schedule elsewhere —
+    unchanged pairs included; `-o kubectl` and `-o json`'s `kubectl` field the same."""
+    trace, targets = necs_trace
+    args = ["recommend", "--trace", str(trace), "--targets", str(targets), "--schedule"]
+    out = CliRunner().invoke(cli, [*args, "-o", "kubectl"]).stdout
+    docs = {d["node"]: d for d in json.loads(CliRunner().invoke(cli, [*args, "-o", "json"]).stdout)}
+    writes = schedule_writes(out, tmp_path)
+    key = "eni-pool.io/warm-schedule"
+    for node, doc in docs.items():
+        if doc["schedule_status"] == "scheduled":
+            assert writes[node] == {key: WarmSchedule.from_json(doc["schedule"]).dumps()}
+        else:
+            assert writes[node][key] == "-", (node, writes.get(node))
+            assert writes[node]["tke.cloud.tencent.com/route-eni-ip-min-warm-target"] == str(
+                doc["min_warm"]
+            )
+        assert schedule_writes(doc["kubectl"], tmp_path)[node] == writes[node]
+    assert {"job-u", "office-b"} <= set(writes)  # unchanged pairs too
+    assert out.count("not a Kubernetes node name") == 0
