@@ -320,6 +320,9 @@ def main() -> None:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # no command: the help, laid out
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+        sys.exit(exc.exit_code)
     except (click.ClickException, PoolEngineError) as exc:
         click.echo(error_line(exc), err=True)
         sys.exit(exc.exit_code)

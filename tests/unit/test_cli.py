@@ -55,3 +55,15 @@ def test_help_teaches() -> None:
     for option in ("--min-warm", "--max-warm", "--targets", "--quick-release", "--max-slots",
                    "--bind-latency", "--release-interval", "--timeline", "Examples"):  # fmt: skip
         assert option in result.stdout
+
+
+def test_no_command_prints_the_help_not_a_one_line_error() -> None:
+    """`eni-tuner` / `eni-exporter` alone printed the whole help squeezed into one
+    `error: Usage: ...` line; now the help as --help lays it out, on stderr, exit 2."""
+    import subprocess
+
+    for program in ("eni-tuner", "eni-exporter"):
+        done = subprocess.run([program], capture_output=True, text=True, check=False)
+        assert done.returncode == 2, (program, done.stderr)
+        assert done.stderr.startswith(f"Usage: {program} [OPTIONS] COMMAND"), done.stderr
+        assert len(done.stderr.splitlines()) > 5 and "error:" not in done.stderr
