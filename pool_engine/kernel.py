@@ -14,6 +14,7 @@ schedule changes is always visited, rows or not.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit
@@ -115,80 +116,46 @@ def _queue_binds(
     return b_tail + 1
 
 
-@njit(cache=True)
-def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
-    """Replay every run.
+def _replay_run_of(scheduled: bool) -> Callable[..., tuple[np.ndarray, np.ndarray, int]]:
+    """The replay of one run (:func:`run_all`), compiled once per value of ``scheduled``:
+    numba takes the closure's flag as a constant, so the static variant (runs with
+    ``table[r] < 0``) carries no hour-switch code in its loop (bench/RESULTS.md,
+    issue 13). Returns the timeline buffers and their fill, which may have grown."""
 
-    A run's pool starts with min(C, P + m) bound, P its initial holders, m the
-    targets of the hour of time 0 for a scheduled run. With ``knobs.n_buckets > 0``,
-    ``buckets[r, b]`` holds (pod starts, cold starts, idle slot-seconds, seconds
-    waited by the pods started in it) in bucket b (:attr:`Knobs.bucket_offset`), for
-    recency weighting and hour-of-day statistics. With ``knobs.record`` the timeline
-    holds (time) and (run, bound, in_use, waiting) at every change.
-    """
-    times, kinds = rows.times, rows.kinds
-    seg_lo, seg_hi, wait_offset = runs.lo, runs.hi, runs.wait_offset
-    min_warm, max_warm, capacity = runs.min_warm, runs.max_warm, runs.capacity
-    initial_holding = runs.holding
-    table, hourly = runs.table, runs.hourly
-    day_offset = knobs.day_offset
-    bind_latency, interval, quick = knobs.bind_latency, knobs.interval, knobs.quick
-    end, record = knobs.end, knobs.record
-    bucket_seconds, n_buckets = knobs.bucket_seconds, knobs.n_buckets
-    bucket_offset = knobs.bucket_offset
-    count_from = knobs.count_from
+    @njit(cache=True)
+    def replay_run(
+        r: int, rows: Rows, runs: Runs, knobs: Knobs, stats: RunStats, buckets: np.ndarray,
+        waits: np.ndarray, queue: np.ndarray, bind_at: np.ndarray, bind_n: np.ndarray,
+        tl_t: np.ndarray, tl_i: np.ndarray, tl_used: int,
+    ) -> tuple[np.ndarray, np.ndarray, int]:  # fmt: skip
+        times, kinds = rows.times, rows.kinds
+        seg_lo, seg_hi, wait_offset = runs.lo, runs.hi, runs.wait_offset
+        table, hourly = runs.table, runs.hourly
+        day_offset = knobs.day_offset
+        bind_latency, interval, quick = knobs.bind_latency, knobs.interval, knobs.quick
+        end, record = knobs.end, knobs.record
+        bucket_seconds, n_buckets = knobs.bucket_seconds, knobs.n_buckets
+        bucket_offset = knobs.bucket_offset
+        count_from = knobs.count_from
 
-    n_runs = seg_lo.shape[0]
-    buckets = np.zeros((n_runs, max(n_buckets, 0), 4), dtype=np.float64)
-    stats = RunStats(
-        np.zeros(n_runs, dtype=np.int64),  # pod_starts
-        np.zeros(n_runs, dtype=np.int64),  # warm_hits
-        np.zeros(n_runs, dtype=np.int64),  # cold_starts
-        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_sum
-        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_max
-        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_p99
-        np.zeros(n_runs, dtype=np.float64),  # idle_slot_seconds
-        np.zeros(n_runs, dtype=np.float64),  # bound_slot_seconds
-        np.zeros(n_runs, dtype=np.int64),  # bind_ops
-        np.zeros(n_runs, dtype=np.int64),  # release_ops
-        np.zeros(n_runs, dtype=np.int64),  # peak_bound
-        np.zeros(n_runs, dtype=np.int64),  # ignored_events
-        np.zeros(n_runs, dtype=np.int64),  # served
-    )
-    waits = np.empty(max(1, int(wait_offset[n_runs])), dtype=np.float64)
-
-    longest = 1
-    for r in range(n_runs):
-        longest = max(longest, seg_hi[r] - seg_lo[r] + 1)
-    if hourly.shape[0] > 0:  # a bind batch per scheduled switch too
-        longest += hour_index(end, day_offset) - hour_index(0.0, day_offset) + 1
-    queue = np.empty(longest, dtype=np.float64)  # start times of waiting pods
-    bind_at = np.empty(longest, dtype=np.float64)  # completion time of a bind batch
-    bind_n = np.empty(longest, dtype=np.int64)  # binds in that batch
-
-    tl_t = np.empty(16 if record else 0, dtype=np.float64)
-    tl_i = np.empty((16 if record else 0) * 4, dtype=np.int64)
-    tl_used = 0
-
-    for r in range(n_runs):
-        m = min_warm[r]
-        big_m = max_warm[r]
+        m = runs.min_warm[r]
+        big_m = runs.max_warm[r]
         tab = table[r]
         switch_at = math.inf  # the next hour boundary where this run's targets change
         switch_k = -1
-        if tab >= 0:
+        if scheduled and tab >= 0:
             k0 = hour_index(0.0, day_offset)
             m = hourly[tab, k0 % 24, 0]
             big_m = hourly[tab, k0 % 24, 1]
             switch_k = next_table_switch(hourly, tab, k0)
             if switch_k >= 0:
                 switch_at = boundary_time(switch_k, day_offset)
-        cap = capacity[r]
+        cap = runs.capacity[r]
         lo = seg_lo[r]
         hi = seg_hi[r]
         w0 = wait_offset[r]
 
-        holding = min(cap, initial_holding[r])
+        holding = min(cap, runs.holding[r])
         bound = min(cap, holding + m)
         in_flight = 0
         q_head = 0
@@ -235,7 +202,7 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
                 t = times[i]
             if b_head < b_tail and bind_at[b_head] < t:
                 t = bind_at[b_head]
-            if switch_at < t:
+            if scheduled and switch_at < t:
                 t = switch_at
             if next_tick < t and releases_in_round(
                 bound, in_flight, holding, waiting, big_m, quick
@@ -326,7 +293,7 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
 
             # 3. a scheduled change of targets (R7): R1, one release round, R3 (a no-op:
             # C never changes in a replay).
-            if t == switch_at:
+            if scheduled and t == switch_at:
                 h = switch_k % 24
                 m = hourly[tab, h, 0]
                 big_m = hourly[tab, h, 1]
@@ -402,6 +369,75 @@ def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
         stats.peak_bound[r] = peak
         stats.ignored_events[r] = ignored
         stats.served[r] = served
+        return tl_t, tl_i, tl_used
+
+    return replay_run  # type: ignore[no-any-return]
+
+
+_replay_static = _replay_run_of(False)
+_replay_scheduled = _replay_run_of(True)
+
+
+@njit(cache=True)
+def run_all(rows: Rows, runs: Runs, knobs: Knobs) -> Replayed:
+    """Replay every run.
+
+    A run's pool starts with min(C, P + m) bound, P its initial holders, m the
+    targets of the hour of time 0 for a scheduled run. With ``knobs.n_buckets > 0``,
+    ``buckets[r, b]`` holds (pod starts, cold starts, idle slot-seconds, seconds
+    waited by the pods started in it) in bucket b (:attr:`Knobs.bucket_offset`), for
+    recency weighting and hour-of-day statistics. With ``knobs.record`` the timeline
+    holds (time) and (run, bound, in_use, waiting) at every change.
+    """
+    seg_lo, seg_hi, wait_offset = runs.lo, runs.hi, runs.wait_offset
+    table, hourly = runs.table, runs.hourly
+    day_offset = knobs.day_offset
+    end, record = knobs.end, knobs.record
+    n_buckets = knobs.n_buckets
+
+    n_runs = seg_lo.shape[0]
+    buckets = np.zeros((n_runs, max(n_buckets, 0), 4), dtype=np.float64)
+    stats = RunStats(
+        np.zeros(n_runs, dtype=np.int64),  # pod_starts
+        np.zeros(n_runs, dtype=np.int64),  # warm_hits
+        np.zeros(n_runs, dtype=np.int64),  # cold_starts
+        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_sum
+        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_max
+        np.zeros(n_runs, dtype=np.float64),  # wait_seconds_p99
+        np.zeros(n_runs, dtype=np.float64),  # idle_slot_seconds
+        np.zeros(n_runs, dtype=np.float64),  # bound_slot_seconds
+        np.zeros(n_runs, dtype=np.int64),  # bind_ops
+        np.zeros(n_runs, dtype=np.int64),  # release_ops
+        np.zeros(n_runs, dtype=np.int64),  # peak_bound
+        np.zeros(n_runs, dtype=np.int64),  # ignored_events
+        np.zeros(n_runs, dtype=np.int64),  # served
+    )
+    waits = np.empty(max(1, int(wait_offset[n_runs])), dtype=np.float64)
+
+    longest = 1
+    for r in range(n_runs):
+        longest = max(longest, seg_hi[r] - seg_lo[r] + 1)
+    if hourly.shape[0] > 0:  # a bind batch per scheduled switch too
+        longest += hour_index(end, day_offset) - hour_index(0.0, day_offset) + 1
+    queue = np.empty(longest, dtype=np.float64)  # start times of waiting pods
+    bind_at = np.empty(longest, dtype=np.float64)  # completion time of a bind batch
+    bind_n = np.empty(longest, dtype=np.int64)  # binds in that batch
+
+    tl_t = np.empty(16 if record else 0, dtype=np.float64)
+    tl_i = np.empty((16 if record else 0) * 4, dtype=np.int64)
+    tl_used = 0
+
+    for r in range(n_runs):
+        if table[r] >= 0:
+            tl_t, tl_i, tl_used = _replay_scheduled(
+                r, rows, runs, knobs, stats, buckets, waits, queue, bind_at, bind_n, tl_t,
+                tl_i, tl_used,
+            )  # fmt: skip
+        else:
+            tl_t, tl_i, tl_used = _replay_static(
+                r, rows, runs, knobs, stats, buckets, waits, queue, bind_at, bind_n, tl_t,
+                tl_i, tl_used,
+            )  # fmt: skip
 
     timeline_i = tl_i[: 4 * tl_used].reshape((tl_used, 4))
     return Replayed(stats, waits, tl_t[:tl_used], timeline_i, buckets)
