@@ -125,7 +125,7 @@ def test_counting_from_an_hour_agrees_with_the_hourly_buckets(
     path = tmp_path_factory.mktemp("c") / "t.csv"
     path.write_text("time,node,event\n" + "".join(f"{t},a,{e}\n" for t, e in sorted(rows)))
     trace = load_trace(path)
-    count_from = min(cut * HOUR, trace.end)
+    count_from = min(cut, int(trace.end // HOUR)) * HOUR  # an hour boundary within the trace
     pair = NodeTargets(Targets(m, m + band))
     counted = simulate(trace, SimulationSettings(pair, quick, count_from=count_from)).nodes["a"]
     whole = replay(trace, [Run(0, pair)], SimulationSettings(pair, quick), bucket_seconds=HOUR)
