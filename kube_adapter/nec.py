@@ -33,7 +33,7 @@ from pool_engine.config import (
     parse_limits,
     parse_targets,
 )
-from pool_engine.errors import KubernetesConflict, KubernetesError
+from pool_engine.errors import InputError, KubernetesConflict, KubernetesError
 from pool_engine.warm_schedule import ScheduleProblem, WarmSchedule
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def read_record(annotations: Mapping[str, str]) -> NodeRecord | None:
         defaults = Defaults(route.min_warm, route.max_warm, direct.min_warm, direct.max_warm, quick)
         kept = json.loads(annotations.get(LAST_VALID_TARGETS) or "{}")
         targets = {Mode(mode): _targets(pair, Mode(mode)) for mode, pair in kept.items()}
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
         log.warning("ignoring unusable %s / %s: %s", *RECORD_KEYS, error)
         return None
     return NodeRecord(defaults, targets)
@@ -258,9 +258,17 @@ class Necs:
         return False
 
     def list(self, selector: str | None = None) -> list[dict[str, Any]]:
-        """Every object, or those whose labels match ``selector``."""
-        with map_kubernetes_errors():
-            reply = self._custom.list_cluster_custom_object(
-                GROUP, VERSION, PLURAL, label_selector=selector
-            )
+        """Every object, or those whose labels match ``selector``; a selector the API
+        server refuses to parse (400) is bad input (:class:`InputError`, exit 2)."""
+        try:
+            with map_kubernetes_errors():
+                reply = self._custom.list_cluster_custom_object(
+                    GROUP, VERSION, PLURAL, label_selector=selector
+                )
+        except KubernetesError as error:
+            if error.status != 400 or selector is None:
+                raise
+            why = str(error).split("Bad Request: ", 1)[-1]
+            problem = f"{selector!r} is not a label selector: {why}"
+            raise InputError("--selector", None, problem) from None
         return list(cast(dict[str, Any], reply).get("items") or [])

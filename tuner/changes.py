@@ -101,9 +101,13 @@ def bounded(
     annotations: Mapping[str, str],
     guard: Guardrails,
     mode: Mode,
+    *,
+    explicit: bool = False,
 ) -> Change:
     """``target`` within the step limit and the node's max-attach, refusing what the
-    engine would refuse; ``unchanged`` when that is what is there."""
+    engine would refuse; ``unchanged`` when that is what is there. A refused pair on
+    the NEC is never "what is there" (TKE's agent keeps its last valid pair, which we
+    cannot see), nor, with ``explicit``, a missing one (the agent's own flags)."""
     if guard.max_step is not None:
         target = _step(current, target, guard.max_step)
     cap = capacity(annotations, mode)
@@ -113,7 +117,9 @@ def bounded(
     if isinstance(checked, Refusal) or checked is None:  # never write what the engine refuses
         why = checked.message if isinstance(checked, Refusal) else "nothing to write"
         return Change(node, current, target, Result.SKIPPED, why)
-    if checked == current:
+    written = parse_targets(annotations, mode)
+    in_force = isinstance(written, Targets) or (written is None and not explicit)
+    if checked == current and in_force:
         return Change(node, current, checked, Result.UNCHANGED)
     return Change(node, current, checked, Result.CHANGED)
 

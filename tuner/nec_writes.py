@@ -95,5 +95,6 @@ def _write(api: ApiClient, necs: Necs, change: P, writer: Writer[P]) -> P:
             return replace(fresh, result=Result.WOULD_CHANGE, retries=attempt)
         post_event(api, writer.event(meta.get("uid", ""), fresh))
         return replace(fresh, retries=attempt)
-    return replace(change, result=Result.SKIPPED,
+    log.error("NEC %s not written: still conflicting after %d tries", change.node, MAX_RETRIES)
+    return replace(change, result=Result.FAILED,
                    detail=f"still conflicting after {MAX_RETRIES} tries")  # fmt: skip

@@ -55,7 +55,7 @@ def recorded(annotations: Mapping[str, str], mode: Mode) -> Targets | str:
     try:
         record = json.loads(text)
         low, high = record["min_warm"], record["max_warm"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # nested past the stack too
         return f"unreadable {PREVIOUS}: {text[:60]!r}"
     if type(low) is not int or type(high) is not int:  # not bool, float or text
         return f"unreadable {PREVIOUS}: {text[:60]!r}"

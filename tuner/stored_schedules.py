@@ -37,7 +37,7 @@ from kube_adapter.nec import (
     parse_schedule,
     targets_annotations,
 )
-from pool_engine.config import Mode, Refusal, Targets
+from pool_engine.config import Mode, Refusal, Targets, parse_targets
 from pool_engine.warm_schedule import ScheduleProblem, WarmSchedule
 from tuner.apply import benefit, held_back
 from tuner.changes import Guardrails, Result, excluded_by
@@ -111,6 +111,8 @@ def fitted(
     if isinstance(checked, Refusal):
         return ScheduleChange(node, before, wanted, Result.SKIPPED, checked.message)
     valid = not isinstance(parse_schedule(annotations, mode), Refusal)
+    if wanted.is_constant() and parse_schedule(annotations, mode) is None:  # written as a pair
+        valid = not isinstance(parse_targets(annotations, mode), Refusal)
     if wanted == before and valid:
         return ScheduleChange(node, before, wanted, Result.UNCHANGED)
     return ScheduleChange(node, before, wanted, Result.CHANGED)
@@ -151,7 +153,7 @@ def recorded(annotations: Mapping[str, str], mode: Mode) -> WarmSchedule | str:
         if record["mode"] != mode.value:
             return f"the record is of {record['mode']} targets, not {mode.value}"
         return WarmSchedule.from_json(record["schedule"])
-    except (ValueError, TypeError, KeyError, ScheduleProblem):
+    except (ValueError, TypeError, KeyError, RecursionError, ScheduleProblem):
         return f"unreadable {PREVIOUS_SCHEDULE}: {text[:60]!r}"
 
 

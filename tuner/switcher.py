@@ -76,7 +76,7 @@ def plan_one(
     if isinstance(schedule, Refusal):
         return Change(node, current, None, Result.SKIPPED, f"{INVALID}: {schedule.message}")
     block = block_in_force(schedule, now)
-    change = bounded(node, current, block.targets, annotations, guard, mode)
+    change = bounded(node, current, block.targets, annotations, guard, mode, explicit=True)
     if change.result is Result.SKIPPED:
         return change
     return replace(change, detail=block_name(block))
@@ -121,12 +121,14 @@ def run(
     now: datetime,
     dry_run: bool,
 ) -> list[Switch]:
-    """Plan and write every mode; an invalid schedule is logged and reported once per
-    run as a Warning Event on its NEC (unless a dry run)."""
+    """Plan and write every mode; an invalid schedule (as listed, or as read again
+    before the write) is logged and reported once per run as a Warning Event on its NEC
+    (unless a dry run)."""
     done: list[Switch] = []
     for mode in Mode:
-        planned = plan(necs, guard, mode, now)
-        for change in planned:
+        written = write_changes(api, plan(necs, guard, mode, now),
+                                writing(mode, dry_run, guard, now))  # fmt: skip
+        for change in written:
             if change.detail.startswith(INVALID):
                 log.warning("NEC %s: %s", change.node, change.detail)
                 if not dry_run:
@@ -134,7 +136,6 @@ def run(
                     event = NecEvent(change.node, uids.get(change.node, ""), "WarmScheduleRefused",
                                      why, EventType.WARNING, "eni-tuner")  # fmt: skip
                     post_event(api, event)
-        written = write_changes(api, planned, writing(mode, dry_run, guard, now))
         done += [Switch(mode, change) for change in written]
     return done
 
@@ -142,14 +143,16 @@ def run(
 class InvalidSchedules(InputError):
     """Schedule annotations that are not schedules (exit 2), named by node and mode."""
 
-    def __init__(self, bad: Sequence[str]) -> None:
-        problem = f"invalid on {len(bad)} NEC(s), left as they were: {', '.join(bad)}"
+    def __init__(self, bad: Sequence[tuple[str, Mode]]) -> None:
+        nodes = len({node for node, _ in bad})
+        named = ", ".join(f"{node} ({mode})" for node, mode in bad)
+        problem = f"invalid on {nodes} NEC{'s' if nodes > 1 else ''}, left as they were: {named}"
         super().__init__("warm-schedule annotation", None, problem)
 
 
 def raise_for_invalid(done: Sequence[Switch]) -> None:
     """After the record is out: :class:`InvalidSchedules` naming the nodes whose
     schedule annotation is invalid, if any."""
-    bad = sorted(f"{s.change.node} ({s.mode})" for s in done if s.change.detail.startswith(INVALID))
+    bad = sorted((s.change.node, s.mode) for s in done if s.change.detail.startswith(INVALID))
     if bad:
         raise InvalidSchedules(bad)

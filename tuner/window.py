@@ -6,11 +6,16 @@ Times are RFC 3339 (a stamp without a zone is UTC) or relative to now: ``now``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 """Seconds per unit of a relative time."""
+LEAP_SECOND = re.compile(
+    r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)$"
+)
+"""An RFC 3339 stamp at second 60 (a leap second)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ class Window:
 
 
 def parse_window(text: str, now: datetime) -> datetime:
-    """RFC 3339, or relative to now: ``-7d``, ``-36h``, ``now``; else :class:`ValueError`."""
+    """RFC 3339 (``t``/``z`` in either case, a leap second as the next second), or
+    relative to now: ``-7d``, ``-36h``, ``now``; else :class:`ValueError`."""
     text = text.strip()
     if text == "now":
         return now
@@ -44,7 +50,14 @@ def parse_window(text: str, now: datetime) -> datetime:
             return datetime.fromtimestamp(
                 now.timestamp() - float(text[1:-1]) * UNITS[text[-1]], UTC
             )
-        except ValueError:
+        except (ValueError, OverflowError, OSError):  # not a number, or out of any calendar
             pass
+    leap = LEAP_SECOND.match(text)
+    if leap:  # 23:59:60Z: Python has no second 60, the instant is the next second's
+        return parse_window(leap["head"] + ":59" + leap["tail"], now) + timedelta(seconds=1)
+    if text[10:11] == "t":  # RFC 3339 allows the separator and the zone in lower case
+        text = text[:10] + "T" + text[11:]
+    if text.endswith("z"):
+        text = text[:-1] + "Z"
     stamp = datetime.fromisoformat(text)
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)

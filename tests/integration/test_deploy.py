@@ -147,7 +147,8 @@ def test_tuner_cronjob_runs_apply_with_guardrails(overlay: tuple[str, Objects]) 
     container = pod_specs(objects)["eni-tuner"]["containers"][0]
     assert container["command"] == ["eni-tuner"]
     args = container["args"]
-    assert args[0] == "apply" and args[-2:] == ["-o", "json"]
+    core = [a for a in args if a != "--dry-run"]
+    assert core[0] == "apply" and core[-2:] == ["-o", "json"]
     # tke-observe reports and writes nothing until the user opts in (tuner-writes)
     assert ("--dry-run" in args) is (name == "tke-observe")
     flags = dict(a.split("=", 1) for a in args if a.startswith("--") and a != "--dry-run")
@@ -180,7 +181,7 @@ def test_switch_cronjob_every_five_minutes_one_at_a_time(overlay: tuple[str, Obj
 def test_tuner_schedules_component_stores_schedules(tmp_path: Path) -> None:
     objects = render(with_components(tmp_path, "tke-observe", "tuner-schedules"))
     args = pod_specs(objects)["eni-tuner"]["containers"][0]["args"]
-    assert args[:2] == ["apply", "--schedule"] and args[-2:] == ["-o", "json"]
+    assert args[0] == "apply" and "--schedule" in args and args[-3:] == ["-o", "json", "--dry-run"]
     flags = dict(a.split("=", 1) for a in args if a.startswith("--") and "=" in a)
     assert flags == {"--prometheus-url": "$(PROMETHEUS_URL)", "--min-history": "24",
                      "--max-changes": "20"}  # fmt: skip

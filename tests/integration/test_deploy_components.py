@@ -141,6 +141,35 @@ def test_tuner_writes_refuses_an_overlay_without_the_dry_run(tmp_path: Path) -> 
         render(with_components(tmp_path / "b", "simulated-provider", "tuner-writes"))
 
 
+@pytest.mark.parametrize(
+    "components",
+    [
+        ("tuner-schedules",),
+        ("tuner-schedules", "tuner-writes"),
+        ("tuner-writes", "tuner-schedules"),
+    ],
+)
+def test_tuner_schedules_keeps_the_dry_run_of_tke_observe_until_tuner_writes(
+    tmp_path: Path, components: tuple[str, ...]
+) -> None:
+    """tuner-schedules turns apply into apply --schedule (without --max-step, which
+    --schedule refuses) and nothing else: tke-observe's --dry-run stays until
+    tuner-writes, in whichever order the two are listed."""
+    dry = _tuner_args(render(DEPLOY / "overlays" / "tke-observe"))
+    got = _tuner_args(render(with_components(tmp_path / "a", "tke-observe", *components)))
+    assert ("--dry-run" in got) is ("tuner-writes" not in components)
+    expected = [("--schedule" if a.startswith("--max-step") else a) for a in dry]
+    assert [a for a in got if a != "--dry-run"] == [a for a in expected if a != "--dry-run"]
+
+
+def test_tuner_schedules_on_a_writing_overlay(tmp_path: Path) -> None:
+    plain = _tuner_args(render(DEPLOY / "overlays" / "simulated-provider"))
+    got = _tuner_args(render(with_components(tmp_path / "a", "simulated-provider",
+                                             "tuner-schedules")))  # fmt: skip
+    assert got == [("--schedule" if a.startswith("--max-step") else a) for a in plain]
+    assert "--dry-run" not in got
+
+
 def test_generated_component_files_are_current() -> None:
     from dashboards import build
 

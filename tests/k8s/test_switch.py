@@ -136,7 +136,7 @@ def test_the_switch_sets_the_pair_of_the_block_in_force(
 
     done = switch(control_plane, selector, "2025-01-06T23:10:00Z")  # 22-06 wraps past midnight
     assert done.exit_code == 2
-    assert done.error.startswith("error: warm-schedule annotation: invalid on 1 NEC(s)")
+    assert done.error.startswith("error: warm-schedule annotation: invalid on 1 NEC,")
     assert f"{names['bad']} (route-eni)" in done.error and "\n" not in done.error.strip()
     record = {(r["node"], r["mode"]): r for r in json.loads(done.stdout)}
     assert record[(names["sched"], "route-eni")]["outcome"] == "changed: block 22:00-06:00"

@@ -41,6 +41,9 @@ def test_relative_times_count_back_from_now(text: str, ago: timedelta) -> None:
         ("2024-05-01T02:00:00+02:00", datetime(2024, 5, 1, tzinfo=UTC)),
         ("2024-05-01 00:00:00", datetime(2024, 5, 1, tzinfo=UTC)),  # no zone: UTC
         ("2024-05-01", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("2024-05-01t00:00:00z", datetime(2024, 5, 1, tzinfo=UTC)),  # RFC 3339 5.6, NOTE
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, tzinfo=UTC)),  # a leap second
+        ("2017-01-01T00:59:60.5+01:00", datetime(2017, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)),
     ],
 )
 def test_rfc3339_times(text: str, expected: datetime) -> None:
@@ -53,7 +56,10 @@ def test_an_explicit_offset_is_kept() -> None:
     assert got.utcoffset() == timezone(timedelta(hours=2)).utcoffset(None)
 
 
-@pytest.mark.parametrize("text", ["yesterday", "-7x", "-d", "7d", "", "2024-13-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "-7x", "-d", "7d", "", "2024-13-01T00:00:00Z", "-1e300d", "-infd",
+             "-nand", "2024-05-01T00:00:61Z"]
+)  # fmt: skip
 def test_bad_times_raise_value_error(text: str) -> None:
     with pytest.raises(ValueError):
         parse_window(text, NOW)
