@@ -13,6 +13,7 @@ its last sample. A node that joined late has a shorter history than the window.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -82,10 +83,13 @@ class NodeFacts:
 def from_trace(trace: Trace) -> History:
     """Split a trace into existing pods (start rows at its first instant) and the rest.
 
-    Each node's history runs from its first row to the trace's last event."""
+    Each node's history runs from its first row to the trace's last event. A numeric
+    trace whose first row comes after 0 is re-based to start there, as an RFC 3339 trace
+    does, its hours of day kept (:func:`rebased`)."""
     n = len(trace.nodes)
     if trace.events == 0:
         return History(trace, np.zeros(n, dtype=np.int64), np.zeros(n))
+    trace = rebased(trace)
     first_rows = np.minimum(trace.offsets[:-1], max(trace.events - 1, 0))
     has_rows = np.diff(trace.offsets) > 0
     first_seen = np.where(has_rows, trace.times[first_rows], trace.end)
@@ -100,6 +104,19 @@ def from_trace(trace: Trace) -> History:
         trace.nodes, trace.times[keep], trace.kinds[keep], offsets, trace.end, trace.origin
     )
     return History(rest, existing.astype(np.int64), first_seen.astype(np.float64))
+
+
+def rebased(trace: Trace) -> Trace:
+    """A numeric trace (seconds from 00:00 UTC of day 0) whose first row comes at T > 0
+    as the same history told from T: times less T and an origin at T past the epoch, so
+    hours of day, the rounds' grid and the folds of the history are those of the same
+    rows in RFC 3339 (whose time 0 is the earliest row); nothing before T is analysed."""
+    first = trace.first if trace.first is not None else float(trace.times.min())
+    if trace.origin is not None or first <= 0:
+        return trace
+    origin = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=first)
+    return Trace(trace.nodes, trace.times - first, trace.kinds, trace.offsets,
+                 trace.end - first, origin, 0.0)  # fmt: skip
 
 
 def load_history(path: str | Path, mode: Mode | None = None) -> History:

@@ -160,20 +160,23 @@ def idle_before_first(
     history: History, runs: list[Run], sim: SimulationSettings | None = None
 ) -> np.ndarray:
     """Idle slot-seconds each run counts before its node's history begins. A replay
-    starts every pool at time 0 with min(C, m) bound and nothing happens to it until
-    the node's first event or sample, so that is exactly min(C, m) x first: a node
-    that joined late is not charged for the hours it did not exist. A scheduled run's
-    pool still follows its schedule meanwhile: that is replayed (``sim`` needed)."""
+    starts every pool at time 0 with min(C, P + m) bound, P its pods already there at
+    the history's first instant, and nothing happens to it until the node's first event
+    or sample, so that is exactly (min(C, P + m) - min(C, P)) x first: a node that
+    joined late, or a numeric trace whose first row comes after 0, is not charged for
+    the hours before its history. A scheduled run's pool still follows its schedule
+    meanwhile: that is replayed (``sim`` needed)."""
     out = np.zeros(len(runs))
     if history.first is None:
         return out
     scheduled = []
     for j, run in enumerate(runs):
         first = float(history.first[run.node])
-        if first > 0 and run.holding == 0 and run.targets.schedule is not None:
+        if first > 0 and run.targets.schedule is not None:
             scheduled.append(j)
-        elif first > 0 and run.holding == 0:
-            out[j] = min(run.targets.capacity(), run.targets.min_warm) * first
+        elif first > 0:
+            cap, held = run.targets.capacity(), run.holding
+            out[j] = (min(cap, held + run.targets.min_warm) - min(cap, held)) * first
     if scheduled:
         assert sim is not None, "a scheduled run's idle before its first row needs sim"
         until = np.array([history.first[runs[j].node] for j in scheduled], dtype=np.float64)
