@@ -166,15 +166,21 @@ def _judge(
     no_better = (after.cold_starts >= before.cold_starts
                  and after.idle_slots >= before.idle_slots - 0.05)  # fmt: skip
     if same or no_better:
-        return RecommendationStatus.UNCHANGED, now, (
-            f"{rec.min_warm}/{rec.max_warm} would do no better than the current "
-            f"{now.min_warm}/{now.max_warm} under max-attach {cap}: no change")  # fmt: skip
+        return RecommendationStatus.UNCHANGED, now, no_change_reason(rec, now, cap)
     lowers = rec.min_warm < now.min_warm or rec.max_warm < now.max_warm
     if lowers and validated.held[k]:
         reason = held_reason(rec, float(validated.rate[k]), float(validated.current_rate[k]),
                              settings)  # fmt: skip
         return RecommendationStatus.UNCHANGED, now, reason
     return RecommendationStatus.RECOMMENDED, rec, why
+
+
+def no_change_reason(rec: NodeTargets, now: NodeTargets, cap: int) -> str:
+    """Why a searched pair that saves nothing is not written (max-attach named only
+    when the node has one)."""
+    under = f"under max-attach {cap}" if cap < UNLIMITED else "on this history"
+    return (f"{rec.min_warm}/{rec.max_warm} would do no better than the current "
+            f"{now.min_warm}/{now.max_warm} {under}: no change")  # fmt: skip
 
 
 def _expected(cands: Candidates, k: int, c: int | None, hours: float) -> Expected:

@@ -160,3 +160,18 @@ def test_a_node_that_joined_late_is_not_charged_idle_for_the_hours_before_it() -
     assert rec.before is not None
     assert rec.before.idle_slot_seconds <= 6 * rec.history_hours * 3600.0  # 5, 6 while a bind
     assert 4.0 <= rec.before.idle_slots <= 6.0  # per hour of its own history
+
+
+def test_a_change_that_saves_nothing_names_max_attach_only_when_there_is_one() -> None:
+    """It said 'under max-attach 1152921504606846976' (the replay's 'unlimited') for a
+    node without a limit (adversarial review, session 5)."""
+    from pool_engine.config import Targets
+    from pool_engine.policy import UNLIMITED
+    from pool_engine.replay import NodeTargets
+    from tuner.analysis import no_change_reason
+
+    rec, now = NodeTargets(Targets(7, 7)), NodeTargets(Targets(2, 2))
+    assert no_change_reason(rec, now, UNLIMITED) == (
+        "7/7 would do no better than the current 2/2 on this history: no change"
+    )
+    assert no_change_reason(rec, now, 9).endswith("2/2 under max-attach 9: no change")
