@@ -48,6 +48,9 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = header
+        for col in header:
+            if header.count(col) > 1:  # which one would hold? the trace reader refuses it too
+                raise TargetsError(name, 1, f"column {col!r} appears twice")
         for col in REQUIRED:
             if col not in header:
                 raise TargetsError(
@@ -59,6 +62,10 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
         rows: dict[str, list[_Row]] = {}
         for raw in reader:
             line = reader.line_num
+            extra = raw.get(None)  # type: ignore[call-overload]  # DictReader's restkey
+            if extra:  # (a short row leaves its trailing columns empty, as is common)
+                fields = len(header) + len(extra)
+                raise TargetsError(name, line, f"{fields} fields, the header has {len(header)}")
             node = (raw.get("node") or "").strip()
             if not node:
                 raise TargetsError(name, line, "empty node name")

@@ -168,14 +168,16 @@ def backtest(
     renderer: Callable[[backtesting.Backtest], None],
 ) -> backtesting.Backtest:
     """``eni-tuner backtest``: history -> targets to test -> replays -> figures."""
+    overrides = replay.overrides()  # bad targets files: their one line, before the history's
+    given = None if settings.recommended_file is None else load_overrides(settings.recommended_file)
     history = load_history(source, objective.mode)
     backtesting.require_an_hour(history)  # before any analysis: exit 3, one line
-    current = {**current_from(history), **replay.overrides()}
+    current = {**current_from(history), **overrides}
     default = replay.default_targets(objective.mode)
     status: dict[str, str] = {}
     scheduled: dict[str, NodeTargets] | None = None
-    if settings.recommended_file is not None:
-        recommended = load_overrides(settings.recommended_file)
+    if given is not None:
+        recommended = given
     else:
         analysis_settings = objective.analysis(replay, None, history.bind_latency)
         recs = analyse(history, analysis_settings, current, default)

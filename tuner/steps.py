@@ -104,8 +104,9 @@ def _analysed(
     min_history_hours: float | None,
 ) -> tuple[History, AnalysisSettings, list[Recommendation]]:
     """The history, the analysis settings it gives, and each node's all-day pair."""
+    overrides = replay.overrides()  # a bad targets file: its one line, before the history's
     history = load_history(source, objective.mode)
-    current = {**current_from(history), **replay.overrides()}
+    current = {**current_from(history), **overrides}
     settings = objective.analysis(replay, min_history_hours, history.bind_latency)
     recs = analyse(history, settings, current, replay.default_targets(objective.mode))
     return history, settings, recs

@@ -88,15 +88,34 @@ def test_a_bad_row_deep_in_a_big_trace_is_found(tmp_path: Path) -> None:
             2,
             "node 'a': max_warm 99999999999999999999 is above",
         ),
+        # found by an adversarial review (session 5): the last column won, an extra field
+        # was dropped
+        ("node,min_warm,max_warm,min_warm\na,1,1,3\n", 1, "column 'min_warm' appears twice"),
+        (
+            "node,min_warm,max_warm,from_hour,to_hour\na,1,1,0,24,5\n",
+            2,
+            "6 fields, the header has 5",
+        ),
     ],
 )
-def test_bad_targets_file(write: Write, body: str, line: int, problem: str) -> None:
-    trace = write("ok.csv", "time,node,event\n0,a,start\n")
+@pytest.mark.parametrize(
+    "command",
+    [("simulate", "{trace}", "--targets"), ("recommend", "--trace", "{trace}", "--targets"),
+     ("recommend", "--schedule", "--trace", "{trace}", "--targets"),
+     ("backtest", "--trace", "{trace}", "--targets"),
+     ("backtest", "--trace", "{trace}", "--recommended")],
+)  # fmt: skip
+def test_bad_targets_file(
+    write: Write, body: str, line: int, problem: str, command: tuple[str, ...]
+) -> None:
+    """One line on stderr, before anything else (recommend and backtest printed the
+    trace's 'loaded ...' first)."""
+    trace = write("ok.csv", "time,node,event\n0,a,start\n7200,a,stop\n")
     targets = write("targets.csv", body)
-    done = run_cli("simulate", str(trace), "--targets", str(targets))
+    done = run_cli(*(a.format(trace=trace) for a in command), str(targets), "-o", "json")
     assert done.returncode == 2
     assert done.stderr.strip().startswith(f"error: {targets}:{line}: {problem}")
-    assert len(done.stderr.strip().splitlines()) == 1
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 @pytest.mark.parametrize(
