@@ -107,6 +107,9 @@ def recommend(
       eni-tuner recommend --trace churn.csv -o kubectl | sh
       eni-tuner recommend --trace churn.csv --schedule --timezone Europe/Berlin
     """
+    explicit = click.get_current_context().get_parameter_source("zone")
+    if not schedule and explicit is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--timezone shows a schedule's hours: it needs --schedule")
     _logs(LogFormat.TEXT)
     if schedule:
         pipeline.recommend_schedules(required(source), replay, objective, min_history, zone,

@@ -186,3 +186,16 @@ def test_backtest_schedule_refuses_a_recommended_file(trace: Path, tmp_path: Pat
                                       "--recommended", str(given)])  # fmt: skip
     assert result.exit_code == 2
     assert "a --recommended file carries its own schedules" in result.output
+
+
+def test_a_timezone_without_a_schedule_is_refused(tmp_path: Path) -> None:
+    """It was silently ignored (adversarial review, session 5): the zone only moves a
+    schedule's hours in the table."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("time,node,event\n0,a,start\n7200,a,stop\n")
+    done = CliRunner().invoke(cli, ["recommend", "--trace", str(trace), "--timezone",
+                                    "Europe/Berlin"])  # fmt: skip
+    assert done.exit_code == 2
+    assert "--timezone shows a schedule's hours: it needs --schedule" in done.output
+    assert CliRunner().invoke(cli, ["recommend", "--trace", str(trace), "--timezone", "UTC",
+                                    "--schedule", "-o", "json"]).exit_code == 0  # fmt: skip
