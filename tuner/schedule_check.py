@@ -163,7 +163,8 @@ def verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froze
     saved = 1.0 - expected.idle_slot_seconds / max(all_day.idle_slot_seconds, 1e-9)
     checked = (f"checked on {int(node.held.any(axis=1).sum())} held-back day(s)"
                if node.held is not None else "too short a history to hold days back")  # fmt: skip
-    reason = (f"{len(notes)} blocks fitted on {node.days} days: {saved:.0%} less idle than the "
+    days = f"{node.days} day{'s' if node.days != 1 else ''}"
+    reason = (f"{len(notes)} blocks fitted on {days}: {saved:.0%} less idle than the "
               f"all-day pair, cold starts {all_day.cold_rate:.2%} -> {expected.cold_rate:.2%}; "
               f"{checked}")  # fmt: skip
     return ScheduleAdvice(rec.node, ScheduleStatus.SCHEDULED, schedule, reason, tuple(notes),

@@ -19,6 +19,7 @@ days, with the all-day pair of :mod:`tuner.analysis` as fallback (docs/contracts
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,9 +73,10 @@ def search(
             out[j] = constant(rec, ScheduleStatus.NOT_SEARCHED,
                                "no all-day pair of its own history to schedule around")  # fmt: skip
         elif hours[k] < MIN_HOURS:
+            has = math.floor(hours[k] * 10) / 10  # 23.99 h is not "24.0 h"
             out[j] = constant(rec, ScheduleStatus.SHORT,
                                f"a schedule needs {MIN_HOURS:g} h of the node's history, "
-                               f"it has {hours[k]:.1f} h: the all-day pair")  # fmt: skip
+                               f"it has {has:.1f} h: the all-day pair")  # fmt: skip
         else:
             nodes.append(Node(k, rec.recommended.with_max_slots(_cap(rec, settings))))
     order = [j for j in range(len(recs)) if j not in out]
