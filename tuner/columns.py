@@ -8,12 +8,17 @@ itself, as it does for ``kubectl get``), so what is printed can always be copied
 :func:`stdout_console` is where every human table goes: colour and bold only on a
 terminal (never in a pipe or a file), none at all under ``NO_COLOR``, no highlighting
 of numbers, and no wrapping or cutting by rich itself.
+
+:class:`CsvRows` is how every ``-o csv`` is written: rows ending in ``\n``, and a field
+holding a line break of either kind quoted, so the file reads back as written.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -96,3 +101,25 @@ def print_lines(console: Console, lines: Sequence[Text | str]) -> None:
     """Each line as it is (a ``str`` is printed without markup)."""
     for line in lines:
         console.print(line)
+
+
+class CsvRows:
+    """A ``csv.writer`` whose rows end in ``\n`` and that still quotes a field holding a
+    bare CR (``csv.writer(lineterminator="\n")`` leaves it bare, and a reader then sees
+    two rows): each row is written with ``\r\n``, whose characters make the writer quote
+    them, and that end is swapped for ``\n``."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._out = out
+        self._row = io.StringIO()
+        self._writer = csv.writer(self._row, lineterminator="\r\n")
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._row.seek(0)
+        self._row.truncate()
+        self._writer.writerow(row)
+        self._out.write(self._row.getvalue()[:-2] + "\n")
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)

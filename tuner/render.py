@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from collections.abc import Callable, Sequence
@@ -13,7 +12,7 @@ from pool_engine.replay import SimulationSettings
 from pool_engine.simulator import SimulationResult
 from pool_engine.tracefile import write_table
 from tuner.backtest_result import Backtest
-from tuner.columns import Column, Columns, print_lines, stdout_console
+from tuner.columns import Column, Columns, CsvRows, print_lines, stdout_console
 
 if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
     import pyarrow as pa
@@ -83,17 +82,18 @@ def print_simulation(
 def simulation_csv(result: SimulationResult) -> str:
     """``simulate -o csv``: one row per node with every figure (totals: ``-o json``)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, SIM_CSV, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
+    writer = CsvRows(out)
+    writer.writerow(SIM_CSV)
     for node, s in result.nodes.items():
-        writer.writerow({"node": node, **s})
+        row = {"node": node, **s}
+        writer.writerow(row.get(column, "") for column in SIM_CSV)
     return out.getvalue()
 
 
 def backtest_csv(result: Backtest) -> str:
     """``backtest -o csv``: one row per set of targets."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvRows(out)
     writer.writerow(BACKTEST_CSV)
     for name, t in result.totals.items():
         writer.writerow([name, *(t[field] for field in BACKTEST_CSV[1:])])

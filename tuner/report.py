@@ -4,7 +4,6 @@ documents."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Sequence
 from typing import Any, assert_never
@@ -13,7 +12,7 @@ from pool_engine.config import Mode, Targets
 from pool_engine.replay import NodeTargets
 from tuner import kubectl_lines
 from tuner.apply import Change
-from tuner.columns import Cell, Column, Columns, print_lines, stdout_console
+from tuner.columns import Cell, Column, Columns, CsvRows, print_lines, stdout_console
 from tuner.recommendation import Expected, Recommendation, RecommendationStatus
 
 CSV_FIELDS = (
@@ -47,7 +46,7 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
 
 def to_csv(recs: Sequence[Recommendation]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvRows(out)
     writer.writerow(CSV_FIELDS)
     for r in recs:
         b, a = r.before, r.after
@@ -185,7 +184,7 @@ def print_changes(
 def changes_to_csv(changes: Sequence[Change]) -> str:
     """``apply -o csv``: one row per node; an empty cell where there was no pair."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvRows(out)
     writer.writerow(CHANGE_CSV)
     for c in changes:
         b, a = c.before, c.after

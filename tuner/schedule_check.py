@@ -24,6 +24,7 @@ from tuner.objective import AnalysisSettings
 from tuner.recommendation import Expected, Recommendation
 from tuner.recurrence import explain_block
 from tuner.schedule_advice import BlockNote, ScheduleAdvice, ScheduleStatus
+from tuner.schedule_fit import FitSettings
 
 AIMS = (0.25, 0.5, 0.8, 1.0, 1.25, 1.5)
 """Multiples of the objective a fitted schedule aims at on its days (beyond 1 only
@@ -153,6 +154,13 @@ def verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froze
         return constant(rec, ScheduleStatus.HELD,
                          "replayed over the whole history the schedule saves nothing on the "
                          "all-day pair: the all-day pair", node.weekly)  # fmt: skip
+    saved = 1.0 - expected.idle_slot_seconds / max(all_day.idle_slot_seconds, 1e-9)
+    if expected.cold_starts > all_day.cold_starts and saved < FitSettings.min_saving:
+        # more cold starts for next to no idle (a burst larger than any pair can hold)
+        return constant(rec, ScheduleStatus.HELD,
+                         f"replayed over the whole history the schedule saves {saved:.1%} of the "
+                         f"all-day pair's idle for {expected.cold_starts - all_day.cold_starts} "
+                         "more cold starts: the all-day pair", node.weekly)  # fmt: skip
     top = max(t.min_warm for t in schedule.hourly)
     notes = []
     for block in schedule.blocks():
@@ -160,7 +168,6 @@ def verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froze
         notes.append(BlockNote(block.from_hour, block.to_hour,
                                explain_block(block.hours(), node.recurring, node.days, set(lead),
                                              level)))  # fmt: skip
-    saved = 1.0 - expected.idle_slot_seconds / max(all_day.idle_slot_seconds, 1e-9)
     checked = (f"checked on {int(node.held.any(axis=1).sum())} held-back day(s)"
                if node.held is not None else "too short a history to hold days back")  # fmt: skip
     days = f"{node.days} day{'s' if node.days != 1 else ''}"

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pool_engine.config import Mode
 from pool_engine.warm_schedule import WarmSchedule
 from tuner import kubectl_lines, report
-from tuner.columns import Cell, Column, Columns, print_lines, stdout_console
+from tuner.columns import Cell, Column, Columns, CsvRows, print_lines, stdout_console
 from tuner.recommendation import Expected, Recommendation
 from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
 
@@ -78,7 +77,7 @@ def documents(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
 def to_csv(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice]) -> str:
     """One row per block: a targets file ``--targets`` reads back."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvRows(out)
     writer.writerow(CSV_FIELDS)
     for rec, one in zip(recs, advice, strict=True):
         notes = {(n.from_hour, n.to_hour): n.why for n in one.notes}

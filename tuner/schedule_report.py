@@ -9,13 +9,12 @@ blocks before and after (:meth:`tuner.stored_schedules.ScheduleChange.as_dict`).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from typing import Any
 
 from pool_engine.config import Targets
-from tuner.columns import Column, Columns, print_lines, stdout_console
+from tuner.columns import Column, Columns, CsvRows, print_lines, stdout_console
 from tuner.stored_schedules import ScheduleChange, describe
 from tuner.switcher import Switch
 
@@ -55,7 +54,7 @@ def print_switches(
 def switches_to_csv(switches: Sequence[Switch]) -> str:
     """``switch -o csv``: one row per node and mode; an empty cell where there was no pair."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvRows(out)
     writer.writerow(SWITCH_CSV)
     for s in switches:
         c, b, a = s.change, s.change.before, s.change.after
@@ -82,7 +81,7 @@ def print_schedules(changes: Sequence[ScheduleChange], dry_run: bool) -> None:
 def schedules_to_csv(changes: Sequence[ScheduleChange]) -> str:
     """``apply --schedule -o csv``: one row per node, the blocks as the table shows them."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvRows(out)
     writer.writerow(SCHEDULE_CSV)
     for c in changes:
         writer.writerow([c.node, c.outcome, describe(c.before), describe(c.after)])
