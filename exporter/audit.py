@@ -28,6 +28,10 @@ from exporter.vpcstate import IpState, Key
 from pool_engine.config import Mode
 from pool_engine.inventory import EniState
 
+SETTLE = 10
+"""Sync intervals the end waits at most for the pools a restart rebuilt to read their
+inventories (a rate limit of 1 call/s and 40 pools needs more than one)."""
+
 
 @dataclass
 class Violations:
@@ -117,12 +121,21 @@ class Audit:
 
     def finish(self, end: float) -> AuditReport:
         """Run on without faults or restarts until every operation submitted so far
-        has finished, then one more sync interval; count leaks there and report."""
+        has finished and every pool a restart rebuilt has read its inventory (under a
+        low API rate that can take more than an interval; at most :data:`SETTLE`
+        intervals), then one more sync interval; count leaks there and report."""
         cluster = self.cluster
         cluster.stop_restarts()
         last = cluster.vpc.last_finish()
         tail = max(end, cluster.now, last if last is not None else end)
-        cluster.advance(tail + cluster.settings.sync_interval)
+        interval = cluster.settings.sync_interval
+        cluster.advance(tail)
+        for _ in range(SETTLE):
+            if not cluster.reconciler.rebuilding():
+                break
+            cluster.advance(cluster.now + interval)
+        last = cluster.vpc.last_finish()
+        cluster.advance(max(cluster.now, last if last is not None else 0.0) + interval)
         self._dirty.update(self._index)
         self.stepped(cluster.now)
         for since in self._below_since.values():

@@ -280,6 +280,8 @@ def simulate(
     """
     if speed is None and duration is None:
         raise click.BadParameter("--speed max needs --duration", param_hint="'--speed'")
+    if audit and duration is None:  # its fault-free tail and its leak count start there
+        raise click.BadParameter("--audit needs --duration", param_hint="'--audit'")
     defaults = engine_defaults(
         ip_min=ip_min_warm_target,
         ip_max=ip_max_warm_target,

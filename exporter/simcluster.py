@@ -129,14 +129,16 @@ class SimulatedCluster:
 
     def advance(self, until: float) -> None:
         """Replay churn, cloud completions, engine timers (round ticks, syncs, retries)
-        and restarts up to ``until``, in time order."""
+        and restarts up to ``until``, in time order (a restart due at ``until`` itself
+        waits for the next call: none happens at the end of a run)."""
         while True:
             rows = self._i < self._times.shape[0]
             t_event = float(self._times[self._i]) if rows else self._chunk_end  # the week ends
             t_done = self.vpc.next_finish()
             t_done = math.inf if t_done is None else t_done
             t_wake = self.reconciler.next_wake(self.now)
-            t = min(t_event, t_done, t_wake, self._next_restart)
+            t_restart = self._next_restart if self._next_restart < until else math.inf
+            t = min(t_event, t_done, t_wake, t_restart)
             if t > until:
                 break
             self.now = max(self.now, t)
@@ -147,7 +149,7 @@ class SimulatedCluster:
                 self._i += 1
             elif t_event <= t:
                 self._next_chunk()
-            elif self._next_restart <= t:
+            elif t_restart <= t:
                 self._next_restart += self.settings.restart_every or math.inf
                 self._guarded(self.restart_engine)
             else:

@@ -42,7 +42,9 @@ def decide(pool: NodePool, now: float, *, rounds: bool = True) -> Plan:
     need = binds_to_request(
         bound - len(releases), in_flight, holding, waiting, pool.targets.min_warm, capacity
     )
-    binds = tuple(choose_bind_targets(enis.values(), pool.limits, pool.subnets, need))
+    binds = tuple(
+        choose_bind_targets(enis.values(), pool.limits, pool.subnets, need, pool.unseen_enis)
+    )
     return Plan(binds, releases, _detaches(pool, releases, binds), round_ran)
 
 

@@ -186,7 +186,7 @@ class Dispatcher:
         attach fail with it. A timed-out bind, an attach (the cloud may have made the
         ENI before failing) or a bind to an ENI that is gone make a sync due."""
         key = (pool.node, pool.mode)
-        pool.bind_failed(op.op_id)
+        pool.bind_failed(op.op_id, doubtful=isinstance(error, OutcomeUnknown))
         if op.new_eni:
             for queued in self._take_deferred(pool, op.eni_id):
                 self._seen.counted(key).binds[BindResult.ERROR] += queued.count

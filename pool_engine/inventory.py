@@ -86,6 +86,9 @@ class Settlement:
     """Known ENI -> IPs the cloud is changing on it for someone else."""
     in_progress: bool = False
     """Something of someone else's is still changing at the cloud: compare again soon."""
+    unseen_enis: int = 0
+    """ENIs of the node the pool does not know that the cloud is attaching or detaching
+    (a predecessor's, before a restart): they count against the node's ENI limit."""
 
     @property
     def changes(self) -> bool:
@@ -157,6 +160,7 @@ def compare(
         found.extend((eni.eni_id, ip) for ip in sorted(settled - mine))
         foreign[eni.eni_id] = max(0, len(changing - mine) - eni.pending)
     adopted = []
+    unseen = 0
     for eni_id, record in sorted(cloud.items()):
         if eni_id in known:
             continue
@@ -164,7 +168,10 @@ def compare(
         if record.state is EniState.ATTACHED:
             adopted.append(record)
             foreign[eni_id] = len(record.changing)
+        else:
+            unseen += 1
     return Settlement(
         tuple(adopted), tuple(found), tuple(restored), tuple(gone), tuple(dropped),
         tuple(lost), tuple(doubted), tuple(reattached), tuple(vanished), foreign, in_progress,
+        unseen,
     )  # fmt: skip

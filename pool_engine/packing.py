@@ -45,12 +45,15 @@ def choose_releases(enis: Iterable[Eni], count: int) -> list[tuple[str, str]]:
 
 
 def choose_bind_targets(
-    enis: Iterable[Eni], limits: Limits, subnets: Mapping[str, int], count: int
-) -> list[BindRequest]:
+    enis: Iterable[Eni], limits: Limits, subnets: Mapping[str, int], count: int,
+    unseen_enis: int = 0,
+) -> list[BindRequest]:  # fmt: skip
     """Split ``count`` binds over attached ENIs with room, then new ENIs.
 
     ``subnets`` maps subnet -> free IPs; a subnet missing from it is taken as
-    unconstrained. Returns fewer binds than asked when ENIs or subnets run out.
+    unconstrained. ``unseen_enis`` more ENIs count against the node's limit (the cloud
+    is attaching them for someone else, or an attach of ours timed out). Returns fewer
+    binds than asked when ENIs or subnets run out.
     """
     if count <= 0:
         return []
@@ -69,7 +72,7 @@ def choose_bind_targets(
             count -= take
             if eni.subnet in free:
                 free[eni.subnet] -= take
-    enis_left = limits.max_enis - len(enis)
+    enis_left = limits.max_enis - len(enis) - unseen_enis
     while count > 0 and enis_left > 0:
         if not free:
             subnet = ""

@@ -106,6 +106,11 @@ class NodePool:
         return self._slots.subnets
 
     @property
+    def unseen_enis(self) -> int:
+        """ENIs at the cloud the pool does not know that count against its ENI limit."""
+        return self._slots.unseen_enis
+
+    @property
     def next_round(self) -> float:
         """When the next release round is due."""
         return self._next_round
@@ -234,9 +239,11 @@ class NodePool:
                 served.append(got)
         return served
 
-    def bind_failed(self, op_id: int) -> None:
-        """The op bound nothing; R1 asks again at the next decision."""
-        self._slots.bind_failed(op_id)
+    def bind_failed(self, op_id: int, doubtful: bool = False) -> None:
+        """The op bound nothing; R1 asks again at the next decision. ``doubtful`` (it
+        timed out): what it may have bound counts against the limits until the next
+        inventory (:meth:`pool_engine.slots.Slots.bind_failed`)."""
+        self._slots.bind_failed(op_id, doubtful)
 
     def release_done(self, eni_id: str, ip: str) -> None:
         self._slots.release_done(eni_id, ip)

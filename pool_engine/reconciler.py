@@ -99,6 +99,10 @@ class Reconciler:
     def pool_count(self) -> int:
         return len(self._registry)
 
+    def rebuilding(self) -> int:
+        """Pools rebuilt after a restart still waiting for their first inventory."""
+        return sum(not self._schedule.acting(key) for key in self._registry.pools)
+
     def counters(self, pool: NodePool) -> PoolCounters:
         """The pool's counts so far (zeros for a pool nothing happened to)."""
         return self._seen.peek((pool.node, pool.mode))

@@ -30,6 +30,10 @@ class Slots:
         self._aliases: dict[str, str] = {}
         """Placeholder id of a new ENI -> its real id, once attached."""
         self._op_ids = itertools.count(1)
+        self.unseen_enis = 0
+        """ENIs at the cloud this pool does not know that count against the node's ENI
+        limit: attaching or detaching for someone else (last inventory), or made by an
+        attach of ours that timed out (until the next inventory)."""
 
     @property
     def enis(self) -> Mapping[str, Eni]:
@@ -125,11 +129,18 @@ class Slots:
         self._forget_alias(op.eni_id)
         return new
 
-    def bind_failed(self, op_id: int) -> None:
+    def bind_failed(self, op_id: int, doubtful: bool = False) -> None:
+        """The op bound nothing as far as we know; ``doubtful`` (it timed out) keeps what
+        it may have done at the cloud out of reach until the next inventory: its IPs'
+        quota on the ENI, or for an attach a whole ENI against the node's limit."""
         op = self._ops.pop(op_id)
         known = self.resolve(op.eni_id)
         eni = self._enis[known]
         eni.pending -= op.count
+        if doubtful and op.new_eni:
+            self.unseen_enis += 1
+        elif doubtful:
+            eni.foreign += op.count
         if op.subnet in self._subnets:
             self._subnets[op.subnet] += op.count
         if not eni.attached and eni.used() == 0:
@@ -189,6 +200,7 @@ class Slots:
         for eni_id in settlement.reattached:
             self._enis[eni_id].attached = True
             self._enis[eni_id].detaching = False
+        self.unseen_enis = settlement.unseen_enis
         for eni_id, count in settlement.foreign.items():
             self._enis[eni_id].foreign = count
         for eni_id in settlement.vanished:

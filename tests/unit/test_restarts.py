@@ -197,3 +197,37 @@ def test_g_enis_left_empty_by_a_dry_subnet_are_collected() -> None:
     enis = vpc.enis[("d", Mode.DIRECT_ENI)].values()
     assert [len(eni.ips) for eni in enis] == [1]  # the empty ones were detached
     assert (direct.holding, direct.waiting) == (1, 3)  # no IP left to bind for the others
+
+
+def within_limits(cluster: SimulatedCluster) -> None:
+    """The cloud's truth never holds more ENIs on a node than its limit, nor more IPs on
+    an ENI than its quota, whatever is attaching, binding or releasing."""
+    for k, pool in enumerate(cluster.pools):
+        limits = cluster.limits[k]
+        enis = cluster.vpc.enis.get((pool.node, pool.mode), {})
+        assert len(enis) <= limits.max_enis, f"{pool.node}: {len(enis)} ENIs, {limits}"
+        for eni_id, eni in enis.items():
+            assert len(eni.ips) <= limits.ips_per_eni, f"{pool.node} {eni_id}: {len(eni.ips)}"
+
+
+def test_h_a_restart_during_an_attach_never_attaches_past_the_limit() -> None:
+    # Before (adversarial review, session 5): the rebuilt engine read only settled ENIs,
+    # took the predecessor's attaching ENI for none and attached another: one ENI more
+    # per restart, 16 on a node of 3 (restart every second, no fault at all).
+    cluster = SimulatedCluster(ClusterSettings(nodes=1, seed=3, restart_every=1.0))
+    for t in range(1, 601):
+        cluster.advance(float(t))
+        within_limits(cluster)
+    assert cluster.restarts >= 590 and cluster.crashes == 0
+
+
+def test_i_a_timed_out_bind_is_not_sent_again_on_top_of_itself() -> None:
+    # Before: a bind that timed out but happened counted as failed, and R1 sent the same
+    # bind again before any inventory, binding 48 IPs on an ENI of 29 (and a node past
+    # its C under a big churn).
+    cloud = CloudSettings(timeout_rate=0.4, faults_until=1800.0, seed=8)
+    cluster = SimulatedCluster(ClusterSettings(nodes=10, seed=8, churn=20.0, cloud=cloud))
+    for t in range(5, 3601, 5):
+        cluster.advance(float(t))
+        within_limits(cluster)
+    assert cluster.vpc.faults.counts.timeouts > 50
