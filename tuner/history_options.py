@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,12 +44,7 @@ def build_source(
         return TraceHistory(trace_file)
     if prometheus_url is None:
         return None
-    parts = urlsplit(prometheus_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(
-            f"{prometheus_url!r} is not an http(s) URL (e.g. http://prometheus:9090)",
-            param_hint="--prometheus-url",
-        )
+    _check_url(prometheus_url)
     try:
         window = Window.parse(start, end, step, datetime.now(UTC))
     except ValueError as error:
@@ -65,6 +61,27 @@ def build_source(
         retries,
     )
     return PrometheusHistory(server, source, window)
+
+
+PASSWORD = re.compile(r"(//[^/@]*?:)[^/]*@")
+"""The password of a URL's user info, found without parsing the URL (which may fail)."""
+
+
+def _check_url(url: str) -> None:
+    """An http(s) URL with a host and, if any, a port number; else a bad parameter
+    (exit 2) that shows the URL without its password."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        ok = ok and (parts.port is None or parts.port > 0)  # .port raises on a bad one
+    except ValueError:  # an unclosed [IPv6 bracket, a port that is no number
+        ok = False
+    if not ok or any(c.isspace() for c in url):
+        shown = PASSWORD.sub(r"\1***@", url)
+        raise click.BadParameter(
+            f"{shown!r} is not an http(s) URL (e.g. http://prometheus:9090)",
+            param_hint="--prometheus-url",
+        )
 
 
 PROMETHEUS_ONLY = {

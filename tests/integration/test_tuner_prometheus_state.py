@@ -161,3 +161,27 @@ def test_values_that_are_no_counts_are_dropped_and_counted(
     lines = [line for line in err.splitlines() if "dropped" in line]
     assert len(lines) == 1 and "that are no counts (NaN, +-Inf, negative or absurd)" in lines[0]
     assert recs["bad"]["pod_starts"] < 1000  # neither +Inf nor 1e300 became pod starts
+
+
+def test_a_node_whose_data_falls_between_the_subquery_points_is_not_given_the_window(
+    served: tuple[str, int], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A window of 400 days puts the first/last-sample subqueries 1.6 days apart, so a
+    day of data is missed between two of them; the node was then given the whole window
+    as its history (9,600 h), past --min-history and apply's guard (adversarial review,
+    session 5). Its span now comes from what the range queries saw of it."""
+    url, t0 = served
+    start = datetime.fromtimestamp(t0 - 399 * DAY, UTC).isoformat()
+    end = datetime.fromtimestamp(t0 + DAY, UTC).isoformat()
+    monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", "--prometheus-url", url,
+                                      "--start", start, "--end", end, "--step", "600",
+                                      "-o", "json"])  # fmt: skip
+    try:
+        main()
+    except SystemExit as exited:
+        assert exited.code in (0, None)
+    recs = {r["node"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(recs) == {"a", "late", "bad"}
+    for rec in recs.values():
+        assert rec["history_hours"] <= 24.1, rec
+    assert recs["late"]["history_hours"] <= 12.1

@@ -49,6 +49,22 @@ def test_a_url_that_is_not_http_is_bad_input(
     assert "is not an http(s) URL" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://admin:s3cret@127.0.0.1:99999", "http://127.0.0.1:abc", "http://host:9091:80",
+     "http://127.0.0.1:9090 ", "http://[::1", "http://admin:s3cret@[::1", "ftp://admin:s3cret@h"],
+)  # fmt: skip
+def test_a_url_that_cannot_be_parsed_is_bad_input_and_keeps_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    """Before (adversarial review, session 5): exit 3 with urllib3's 'Failed to parse:
+    http://admin:s3cret@...', or a traceback (exit 1) for an unclosed [IPv6 bracket."""
+    assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 2
+    err = capsys.readouterr().err
+    assert "is not an http(s) URL" in err and len(err.strip().splitlines()) == 1
+    assert "s3cret" not in err
+
+
 class _Answer(http.server.BaseHTTPRequestHandler):
     """Answers every request with the server's status, content type and body."""
 
