@@ -242,21 +242,20 @@ def _with_state(history: History, seen: Seen, t0: float, window_seconds: float,
 
     A node the first/last-sample subqueries missed (its samples all fall between their
     evaluations: data younger than the resolution, e.g. 40 min of a 7-day window) is
-    spanned by what the range queries saw of it: from the window's start when it had
-    pods there, else its first step with churn, to its last one; never the window."""
+    spanned from what the range queries saw of it (the window's start when it had pods
+    there, else its first step with churn) to the end of the data, as a trace's node
+    is: never the whole window."""
     nodes = history.nodes
     trace = history.trace
     has_rows = np.diff(trace.offsets) > 0
     times = trace.times if trace.events else np.zeros(1)
     top = max(trace.events - 1, 0)
     first_row = np.where(has_rows, times[np.minimum(trace.offsets[:-1], top)], trace.end)
-    last_row = np.where(has_rows, times[np.clip(trace.offsets[1:] - 1, 0, top)], 0.0)
     from_rows = np.where(history.existing > 0, 0.0, first_row)
     first = np.array([seen.first[n] - t0 if n in seen.first else from_rows[k]
                       for k, n in enumerate(nodes)])  # fmt: skip
     first = np.clip(first, 0.0, None)
-    last = np.array([seen.last[n] - t0 if n in seen.last else max(last_row[k], first[k])
-                     for k, n in enumerate(nodes)])  # fmt: skip
+    last = np.array([seen.last.get(n, t0 + trace.end) - t0 for n in nodes])
     last = np.maximum(last, first)
     span = float((last - first).max()) if nodes else 0.0
     if span < window_seconds - 2 * step_s:

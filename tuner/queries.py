@@ -3,8 +3,13 @@
 Two sources:
 
 - ``exporter``: our exporter's per-node counters. Pod starts (stops) in the step
-  ending at t are ``sum by (node) (counter) - sum by (node) (counter offset step)``;
-  ``> 0`` drops the steps without any, so a week of a quiet cluster is small.
+  ending at t are, per series, ``counter - counter offset step``, or the counter
+  itself where it fell (the exporter restarted and counts from 0; a series new in the
+  step is left out, as its first value may hold what came before the scrapes); then
+  ``max by (node)``: one exporter scraped by two jobs (a
+  ServiceMonitor and annotation scraping) gives a node two identical series, which a
+  sum would count twice, and after a failover only one replica's series moves at a
+  time. ``> 0`` drops the steps without any, so a week of a quiet cluster is small.
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
   that hold a slot (Pending or Running), from which stops follow (starts minus the
@@ -46,14 +51,15 @@ def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
     sel = f'{{mode="{mode}"}}'
 
     def per_step(counter: str) -> str:
-        now = f"sum by (node) ({counter}{sel})"
-        then = f"sum by (node) ({counter}{sel} offset {step_s}s)"
-        return f"({now} - {then}) > 0"
+        series = f"{counter}{sel}"
+        then = f"{series} offset {step_s}s"
+        moved = f"(({series} - {then}) >= 0 or {series} < {then})"
+        return f"max by (node) ({moved}) > 0"
 
     return ChurnQueries(
         starts=per_step("eni_pool_pod_starts_total"),
         stops=per_step("eni_pool_pod_stops_total"),
-        pods=f"sum by (node) (eni_pool_in_use_slots{sel} + eni_pool_waiting_pods{sel})",
+        pods=f"max by (node) (eni_pool_in_use_slots{sel} + eni_pool_waiting_pods{sel})",
     )
 
 

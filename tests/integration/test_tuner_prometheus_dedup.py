@@ -1,0 +1,101 @@
+"""The exporter's counters read from Prometheus as they are in real setups (adversarial
+review, session 5): one exporter scraped by two jobs (a ServiceMonitor and annotation
+scraping) gives every node two identical series, which doubled its churn and its
+recommendation; an exporter restart resets its counters, which dropped the events of
+that step. One day at 60 s steps, backfilled into a real Prometheus: node ``once``
+scraped by one job, node ``twice`` by two, node ``reset`` whose counters restart from 0
+at midday; each sees 4 pods start every 10 minutes and stop 5 minutes later.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.prom import prometheus, require
+from tuner.cli import main
+
+pytestmark = pytest.mark.prometheus
+STEP = 60
+DAY = 86400
+STEPS = DAY // STEP
+RESET = STEPS // 2
+
+
+def counts(k: int) -> tuple[int, int]:
+    """Cumulative (starts, stops) after step k."""
+    return 4 * ((k + 9) // 10), 4 * ((k + 4) // 10)
+
+
+def write_openmetrics(path: Path, t0: int) -> None:
+    series = {"once": ["eni-exporter"], "twice": ["eni-exporter", "kubernetes-pods"],
+              "reset": ["eni-exporter"]}  # fmt: skip
+    with path.open("w") as out:
+        for family, which in (("eni_pool_pod_starts", 0), ("eni_pool_pod_stops", 1)):
+            out.write(f"# TYPE {family} counter\n")
+            for node, jobs in series.items():
+                for job in jobs:
+                    for k in range(STEPS + 1):
+                        value = counts(k)[which]
+                        if node == "reset" and k >= RESET:  # a new process counts from 0
+                            value = counts(k)[which] - counts(RESET - 1)[which]
+                        labels = f'node="{node}",mode="route-eni",job="{job}"'
+                        out.write(f"{family}_total{{{labels}}} {value} {t0 + k * STEP}\n")
+        for family, value in (("eni_pool_min_warm_target", 5), ("eni_pool_max_warm_target", 5),
+                              ("eni_pool_in_use_slots", 0), ("eni_pool_waiting_pods", 0)):  # fmt: skip
+            out.write(f"# TYPE {family} gauge\n")
+            for node, jobs in series.items():
+                for job in jobs:
+                    labels = f'node="{node}",mode="route-eni",job="{job}"'
+                    for k in range(0, STEPS + 1, 4):
+                        out.write(f"{family}{{{labels}}} {value} {t0 + k * STEP}\n")
+        out.write("# EOF\n")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    promtool = require("promtool")
+    work = tmp_path_factory.mktemp("dedup")
+    t0 = (int(datetime.now(UTC).timestamp()) - 3 * DAY) // 3600 * 3600
+    write_openmetrics(work / "history.om", t0)
+    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics",
+                    str(work / "history.om"), str(work / "tsdb")],
+                   check=True, capture_output=True)  # fmt: skip
+    with prometheus(work) as url:
+        yield url, t0
+
+
+def recommend(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
+              t0: int) -> dict[str, Any]:  # fmt: skip
+    start = datetime.fromtimestamp(t0, UTC).isoformat()
+    end = datetime.fromtimestamp(t0 + DAY, UTC).isoformat()
+    monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", "--prometheus-url", url,
+                                      "--start", start, "--end", end, "--step", str(STEP),
+                                      "-o", "json"])  # fmt: skip
+    try:
+        main()
+    except SystemExit as exited:
+        assert exited.code in (0, None)
+    return {r["node"]: r for r in json.loads(capsys.readouterr().out)}
+
+
+def test_a_node_scraped_twice_or_restarted_counts_each_pod_once(
+    served: tuple[str, int], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, t0 = served
+    recs = recommend(monkeypatch, capsys, url, t0)
+    assert set(recs) == {"once", "twice", "reset"}
+    once = recs["once"]
+    assert once["pod_starts"] == counts(STEPS)[0] - counts(0)[0]
+    for node in ("twice", "reset"):
+        assert recs[node]["pod_starts"] == once["pod_starts"], node
+        assert (recs[node]["min_warm"], recs[node]["max_warm"]) == (
+            once["min_warm"], once["max_warm"]), node  # fmt: skip
+        assert recs[node]["lead_time_demand_p99"] == once["lead_time_demand_p99"], node
