@@ -49,6 +49,13 @@ def build_source(
         window = Window.parse(start, end, step, datetime.now(UTC))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--start/--end") from None
+    first, last = window.bounds()
+    if (last - first) / step > MAX_STEPS:  # a typo'd --start: years of queries, gigabytes
+        raise click.BadParameter(
+            f"the window holds {(last - first) / step:,.0f} steps of {step} s, more than "
+            f"{MAX_STEPS:,}: a later --start or a larger --step",
+            param_hint="--start/--end",
+        )
     from tuner.prometheus import PrometheusSource  # the client loads only with a URL
 
     server = PrometheusSource(
@@ -63,6 +70,8 @@ def build_source(
     return PrometheusHistory(server, source, window)
 
 
+MAX_STEPS = 2_000_000
+"""Steps a window may hold: 694 days at the default 30 s step (400 range queries)."""
 PASSWORD = re.compile(r"(//[^/@]*?:)[^/]*@")
 """The password of a URL's user info, found without parsing the URL (which may fail)."""
 

@@ -124,3 +124,15 @@ def test_what_stands_in_for_prometheus_is_named_in_words(
     assert capsys.readouterr().err.strip().splitlines() == [
         f"error: cannot read history: {redacted(url)}: {said}"
     ]
+
+
+def test_a_window_of_centuries_is_bad_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before (adversarial review, session 5): --start 0001-01-01 planned 852,000 range
+    queries and grew past 1.8 GB before anyone stopped it."""
+    url = f"http://127.0.0.1:{free_port()}"
+    args = ("recommend", "--prometheus-url", url, "--start", "0001-01-01T00:00:00Z")
+    assert run_main(monkeypatch, *args) == 2
+    err = capsys.readouterr().err
+    assert "steps of 30 s, more than 2,000,000" in err and len(err.strip().splitlines()) == 1
