@@ -28,9 +28,11 @@ MIN_HOURS = 1.0
 
 
 def require_an_hour(history: History) -> None:
-    """Refuse a history too short to compare hour by hour (exit 3)."""
-    if history.hours < MIN_HOURS:
-        seconds = history.hours * HOUR
+    """Refuse a history too short to compare hour by hour (exit 3): the longest span
+    of any node's own data (from Prometheus a window may start long before it)."""
+    hours = min(history.hours, float(history.node_hours().max(initial=0.0)))
+    if hours < MIN_HOURS:
+        seconds = hours * HOUR
         span = f"{seconds // 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
         raise HistoryUnavailable(
             f"cannot backtest: the history spans {span}; a backtest needs at least {MIN_HOURS:g} h"

@@ -50,6 +50,9 @@ def build_source(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--start/--end") from None
     first, last = window.bounds()
+    if 0 < last - first < step:
+        raise click.BadParameter(f"--step {step} is longer than the window ({last - first:.0f} s)",
+                                 param_hint="--step")  # fmt: skip
     if (last - first) / step > MAX_STEPS:  # a typo'd --start: years of queries, gigabytes
         raise click.BadParameter(
             f"the window holds {(last - first) / step:,.0f} steps of {step} s, more than "

@@ -4,6 +4,7 @@ chosen for a reason, and under an hour of history a one-line refusal (exit 3).""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,11 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pool_engine.config import Targets
+from pool_engine.errors import HistoryUnavailable
 from pool_engine.replay import NodeTargets, SimulationSettings
 from pool_engine.trace import from_rows
 from support.traces import bursty, quiet, trace_text
@@ -205,3 +208,13 @@ def test_an_output_file_in_no_directory_is_refused_before_any_work(
         assert done.returncode == 2, done.stderr
         (line,) = done.stderr.strip().splitlines()
         assert "no such directory" in line and "Traceback" not in done.stderr
+
+
+def test_an_hour_is_an_hour_of_data_not_of_the_window() -> None:
+    """From Prometheus a window may begin long before the data: 7 minutes of data in a
+    2 h window passed the 1 h check (adversarial review, session 5)."""
+    history = from_trace(from_rows([0.0, 7200.0], ["a", "a"], ["start", "stop"]))
+    backtest.require_an_hour(history)  # two hours of its own
+    late = dataclasses.replace(history, first=np.array([7200.0 - 420.0]))
+    with pytest.raises(HistoryUnavailable, match="the history spans 7 min"):
+        backtest.require_an_hour(late)

@@ -136,3 +136,14 @@ def test_a_window_of_centuries_is_bad_input(
     assert run_main(monkeypatch, *args) == 2
     err = capsys.readouterr().err
     assert "steps of 30 s, more than 2,000,000" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_step_longer_than_the_window_is_bad_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: exit 0 and every node 'insufficient_history' (adversarial review)."""
+    url = f"http://127.0.0.1:{free_port()}"
+    args = ("recommend", "--prometheus-url", url, "--start", "-5m", "--step", "600")
+    assert run_main(monkeypatch, *args) == 2
+    err = capsys.readouterr().err
+    assert "--step 600 is longer than the window (300 s)" in err
