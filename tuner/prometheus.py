@@ -179,6 +179,10 @@ def load(
                                  f"in the window")  # fmt: skip
     if seen is None:
         return history
+    quiet = (set(seen.first) | set(seen.last)) - set(history.nodes) - {""}
+    if quiet:  # a node whose series are there without a pod start or stop is quiet, not absent
+        history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start,
+                           quiet)  # fmt: skip
     return _with_state(history, seen, t0, t1 - t0, step_s)
 
 
@@ -285,8 +289,11 @@ def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],
 
 def _history(starts: dict[str, list[tuple[float, float]]],
              stops: dict[str, list[tuple[float, float]]], existing: dict[str, int],
-             t0: float, t1: float, origin: datetime) -> History:  # fmt: skip
-    nodes = sorted(set(starts) | set(stops) | {n for n, c in existing.items() if c > 0} - {""})
+             t0: float, t1: float, origin: datetime,
+             also: set[str] | None = None) -> History:  # fmt: skip
+    """The churn as a trace, a node for every node with churn or pods (and ``also``)."""
+    held = {n for n, c in existing.items() if c > 0}
+    nodes = sorted((set(starts) | set(stops) | held | (also or set())) - {""})
     total = sum(round(n) for points in (*starts.values(), *stops.values()) for _, n in points)
     if total > MAX_EVENTS:
         raise HistoryUnavailable(

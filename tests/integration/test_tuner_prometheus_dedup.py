@@ -4,7 +4,8 @@ scraping) gives every node two identical series, which doubled its churn and its
 recommendation; an exporter restart resets its counters, which dropped the events of
 that step. One day at 60 s steps, backfilled into a real Prometheus: node ``once``
 scraped by one job, node ``twice`` by two, node ``reset`` whose counters restart from 0
-at midday; each sees 4 pods start every 10 minutes and stop 5 minutes later.
+at midday, and node ``idle`` with its series but no pod at all (it was left out); the
+others see 4 pods start every 10 minutes and stop 5 minutes later.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ def counts(k: int) -> tuple[int, int]:
 
 def write_openmetrics(path: Path, t0: int) -> None:
     series = {"once": ["eni-exporter"], "twice": ["eni-exporter", "kubernetes-pods"],
-              "reset": ["eni-exporter"]}  # fmt: skip
+              "reset": ["eni-exporter"], "idle": ["eni-exporter"]}  # fmt: skip
     with path.open("w") as out:
         for family, which in (("eni_pool_pod_starts", 0), ("eni_pool_pod_stops", 1)):
             out.write(f"# TYPE {family} counter\n")
             for node, jobs in series.items():
                 for job in jobs:
                     for k in range(STEPS + 1):
-                        value = counts(k)[which]
+                        value = 0 if node == "idle" else counts(k)[which]
                         if node == "reset" and k >= RESET:  # a new process counts from 0
                             value = counts(k)[which] - counts(RESET - 1)[which]
                         labels = f'node="{node}",mode="route-eni",job="{job}"'
@@ -91,7 +92,8 @@ def test_a_node_scraped_twice_or_restarted_counts_each_pod_once(
 ) -> None:
     url, t0 = served
     recs = recommend(monkeypatch, capsys, url, t0)
-    assert set(recs) == {"once", "twice", "reset"}
+    assert set(recs) == {"once", "twice", "reset", "idle"}  # idle: no churn, still a node
+    assert recs["idle"]["pod_starts"] == 0 and recs["idle"]["history_hours"] > 23
     once = recs["once"]
     assert once["pod_starts"] == counts(STEPS)[0] - counts(0)[0]
     for node in ("twice", "reset"):
