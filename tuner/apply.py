@@ -106,8 +106,10 @@ def held_back(rec: Recommendation, guard: Guardrails) -> str | None:
     """Why the guardrails keep a recommendation off its node (too little history, or
     borrowed without --apply-borrowed), or None."""
     too_short = rec.history_hours < guard.min_history_hours
-    if rec.status is RecommendationStatus.INSUFFICIENT_HISTORY or too_short:
+    if too_short:
         return f"{rec.history_hours:.1f} h of history (need {guard.min_history_hours:g} h)"
+    if rec.status is RecommendationStatus.INSUFFICIENT_HISTORY:  # the analysis' own floor
+        return f"{rec.history_hours:.1f} h of history: too little for a pair of its own"
     if rec.status is RecommendationStatus.BORROWED and not guard.apply_borrowed:
         return "borrowed from similar nodes (--apply-borrowed writes it)"
     return None

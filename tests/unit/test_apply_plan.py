@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pool_engine.config import Mode, Targets
 from pool_engine.replay import NodeTargets
 from tuner.analysis import Expected, Recommendation
 from tuner.apply import OPT_OUT, Guardrails, plan
+from tuner.recommendation import RecommendationStatus
 
 P = "tke.cloud.tencent.com/"
 
@@ -70,3 +73,14 @@ def test_step_limit_moves_both_targets_and_keeps_min_below_max() -> None:
     assert change.after == Targets(8, 8)
     (change,) = plan([rec("a", 1, 9)], {"a": nec("5", "5")}, Guardrails(max_step=2), Mode.ROUTE_ENI)
     assert change.after == Targets(3, 7)
+
+
+def test_short_of_the_analysis_floor_does_not_quote_a_lower_flag() -> None:
+    """It said '0.2 h of history (need 0.01 h)' under --min-history 0.01 (adversarial
+    review, session 5): the analysis' own floor kept the node."""
+    short = dataclasses.replace(rec("n", 2, 2, hours=0.2),
+                                status=RecommendationStatus.INSUFFICIENT_HISTORY)  # fmt: skip
+    assert outcome(short, nec(), min_history_hours=0.01) == (
+        "skipped: 0.2 h of history: too little for a pair of its own"
+    )
+    assert outcome(short, nec(), min_history_hours=24.0) == "skipped: 0.2 h of history (need 24 h)"
