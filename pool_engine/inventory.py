@@ -121,15 +121,21 @@ def compare(
     foreign: dict[str, int] = {}
     in_progress = False
     known = set()
+    unseen = 0  # ENIs of the node's limit the pool cannot count itself
+    own_attaching = 0  # ours, known by a placeholder: the cloud lists them under their real id
     for eni in enis:
         known.add(eni.eni_id)
-        if (not eni.attached and not eni.detaching) or eni.eni_id in busy_enis:
+        if not eni.attached and not eni.detaching:
+            own_attaching += 1
+            continue
+        if eni.eni_id in busy_enis:
             continue
         record = cloud.get(eni.eni_id)
         if record is not None and record.state is not EniState.ATTACHED:
             in_progress = True
         if record is None or record.state is EniState.DETACHING:
             vanished.append(eni.eni_id)
+            unseen += record is not None  # still on the node until the cloud is done
             settled: frozenset[str] = frozenset()
             changing: frozenset[str] = frozenset()
         else:
@@ -160,7 +166,7 @@ def compare(
         found.extend((eni.eni_id, ip) for ip in sorted(settled - mine))
         foreign[eni.eni_id] = max(0, len(changing - mine) - eni.pending)
     adopted = []
-    unseen = 0
+    attaching = 0
     for eni_id, record in sorted(cloud.items()):
         if eni_id in known:
             continue
@@ -169,7 +175,8 @@ def compare(
             adopted.append(record)
             foreign[eni_id] = len(record.changing)
         else:
-            unseen += 1
+            attaching += 1
+    unseen += max(0, attaching - own_attaching)
     return Settlement(
         tuple(adopted), tuple(found), tuple(restored), tuple(gone), tuple(dropped),
         tuple(lost), tuple(doubted), tuple(reattached), tuple(vanished), foreign, in_progress,

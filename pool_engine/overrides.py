@@ -49,7 +49,7 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
         header = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = header
         for col in header:
-            if header.count(col) > 1:  # which one would hold? the trace reader refuses it too
+            if col and header.count(col) > 1:  # which would hold? (blank ones are no columns)
                 raise TargetsError(name, 1, f"column {col!r} appears twice")
         for col in REQUIRED:
             if col not in header:
@@ -63,7 +63,7 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
         for raw in reader:
             line = reader.line_num
             extra = raw.get(None)  # type: ignore[call-overload]  # DictReader's restkey
-            if extra:  # (a short row leaves its trailing columns empty, as is common)
+            if extra and any(v.strip() for v in extra):  # short rows and trailing commas pass
                 fields = len(header) + len(extra)
                 raise TargetsError(name, line, f"{fields} fields, the header has {len(header)}")
             node = (raw.get("node") or "").strip()

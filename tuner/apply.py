@@ -165,9 +165,9 @@ def write_changes(
 def raise_for_failures(done: Sequence[Change]) -> None:
     """After the record of a run is out: a KubernetesError (exit 4) naming the nodes
     whose write failed, if any did."""
-    failed = [c.node for c in done if c.failed()]
+    failed = list(dict.fromkeys(c.node for c in done if c.failed()))  # switch: per mode
     if failed:
-        written = sum(1 for c in done if c.result is Result.CHANGED)
+        written = len({c.node for c in done if c.result is Result.CHANGED} - set(failed))
         raise KubernetesError(
             f"{len(failed)} NEC write(s) failed ({', '.join(failed)});"
             f" {written} other node(s) changed"

@@ -74,7 +74,7 @@ def build_source(
 
 
 MAX_STEPS = 2_000_000
-"""Steps a window may hold: 694 days at the default 30 s step (400 range queries)."""
+"""Steps a window may hold: 694 days at the default 30 s step (800 range queries)."""
 PASSWORD = re.compile(r"(//[^/@]*?:)[^/]*@")
 """The password of a URL's user info, found without parsing the URL (which may fail)."""
 

@@ -96,5 +96,5 @@ def _write(api: ApiClient, necs: Necs, change: P, writer: Writer[P]) -> P:
         post_event(api, writer.event(meta.get("uid", ""), fresh))
         return replace(fresh, retries=attempt)
     log.error("NEC %s not written: still conflicting after %d tries", change.node, MAX_RETRIES)
-    return replace(change, result=Result.FAILED,
+    return replace(change, result=Result.FAILED, retries=MAX_RETRIES,
                    detail=f"still conflicting after {MAX_RETRIES} tries")  # fmt: skip

@@ -180,7 +180,7 @@ def load(
     if seen is None:
         return history
     quiet = (set(seen.first) | set(seen.last)) - set(history.nodes) - {""}
-    if quiet:  # a node whose series are there without a pod start or stop is quiet, not absent
+    if quiet and state is not None and state.per_pool:  # series but no churn: quiet, not absent
         history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start,
                            quiet)  # fmt: skip
     return _with_state(history, seen, t0, t1 - t0, step_s)

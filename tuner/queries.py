@@ -3,13 +3,15 @@
 Two sources:
 
 - ``exporter``: our exporter's per-node counters. Pod starts (stops) in the step
-  ending at t are, per series, ``counter - counter offset step``, or the counter
-  itself where it fell (the exporter restarted and counts from 0; a series new in the
-  step is left out, as its first value may hold what came before the scrapes); then
-  ``max by (node)``: one exporter scraped by two jobs (a
-  ServiceMonitor and annotation scraping) gives a node two identical series, which a
-  sum would count twice, and after a failover only one replica's series moves at a
-  time. ``> 0`` drops the steps without any, so a week of a quiet cluster is small.
+  ending at t are ``max by (node) (counter) - max by (node) (counter offset step)``,
+  or the first term itself where it fell (the exporter restarted and counts from 0; a
+  node new in the step is left out, as its first value may hold what came before the
+  scrapes). ``max``, not ``sum``: one exporter scraped by two jobs (a ServiceMonitor
+  and annotation scraping) gives a node two copies of each counter, scraped at
+  different instants; their max is the counter as the latest scrape saw it, so the
+  differences add up to the true count, where a sum (or a max of per-series
+  differences) counts a pod twice. ``> 0`` drops the steps without any, so a week of
+  a quiet cluster is small.
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
   that hold a slot (Pending or Running), from which stops follow (starts minus the
@@ -51,10 +53,9 @@ def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
     sel = f'{{mode="{mode}"}}'
 
     def per_step(counter: str) -> str:
-        series = f"{counter}{sel}"
-        then = f"{series} offset {step_s}s"
-        moved = f"(({series} - {then}) >= 0 or {series} < {then})"
-        return f"max by (node) ({moved}) > 0"
+        now = f"max by (node) ({counter}{sel})"
+        then = f"max by (node) ({counter}{sel} offset {step_s}s)"
+        return f"(({now} - {then}) >= 0 or {now} < {then}) > 0"
 
     return ChurnQueries(
         starts=per_step("eni_pool_pod_starts_total"),
@@ -122,6 +123,10 @@ class StateQueries:
     """Max-attach C."""
     bind_latency: str | None = None
     """Median bind latency over the window, seconds (no node label)."""
+    per_pool: bool = False
+    """The first/last-sample series are the pool's own (the exporter's, by mode): a node
+    seen there without churn is a quiet node of the pool. (kube-state-metrics' are every
+    node of the cluster, of any network mode.)"""
 
 
 SEEN_POINTS = 250
@@ -158,6 +163,7 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 # a direct-eni bind is an ENI attach, left at its default
                 f'histogram_quantile(0.5, sum by (le) (increase({buckets}{{operation="bind"}}'
                 f"[{seconds}s])))" if mode == "route-eni" else None,
+                per_pool=True,
             )  # fmt: skip
         case MetricsSource.KUBE_STATE_METRICS:
             first, last = _seen("kube_node_info", seconds, step_s)

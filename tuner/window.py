@@ -54,7 +54,10 @@ def parse_window(text: str, now: datetime) -> datetime:
             pass
     leap = LEAP_SECOND.match(text)
     if leap:  # 23:59:60Z: Python has no second 60, the instant is the next second's
-        return parse_window(leap["head"] + ":59" + leap["tail"], now) + timedelta(seconds=1)
+        try:
+            return parse_window(leap["head"] + ":59" + leap["tail"], now) + timedelta(seconds=1)
+        except OverflowError:  # 9999-12-31T23:59:60Z
+            raise ValueError(f"{text!r} is past the last representable time") from None
     if text[10:11] == "t":  # RFC 3339 allows the separator and the zone in lower case
         text = text[:10] + "T" + text[11:]
     if text.endswith("z"):

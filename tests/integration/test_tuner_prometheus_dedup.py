@@ -3,7 +3,8 @@ review, session 5): one exporter scraped by two jobs (a ServiceMonitor and annot
 scraping) gives every node two identical series, which doubled its churn and its
 recommendation; an exporter restart resets its counters, which dropped the events of
 that step. One day at 60 s steps, backfilled into a real Prometheus: node ``once``
-scraped by one job, node ``twice`` by two, node ``reset`` whose counters restart from 0
+scraped by one job, node ``twice`` by two (30 s apart: a max of per-series differences still counted
+each pod twice), node ``reset`` whose counters restart from 0
 at midday, and node ``idle`` with its series but no pod at all (it was left out); the
 others see 4 pods start every 10 minutes and stop 5 minutes later.
 """
@@ -42,13 +43,15 @@ def write_openmetrics(path: Path, t0: int) -> None:
         for family, which in (("eni_pool_pod_starts", 0), ("eni_pool_pod_stops", 1)):
             out.write(f"# TYPE {family} counter\n")
             for node, jobs in series.items():
-                for job in jobs:
+                for j, job in enumerate(jobs):
+                    lag = 30 * j  # the second job scrapes half a step later
                     for k in range(STEPS + 1):
                         value = 0 if node == "idle" else counts(k)[which]
                         if node == "reset" and k >= RESET:  # a new process counts from 0
                             value = counts(k)[which] - counts(RESET - 1)[which]
                         labels = f'node="{node}",mode="route-eni",job="{job}"'
-                        out.write(f"{family}_total{{{labels}}} {value} {t0 + k * STEP}\n")
+                        when = t0 + k * STEP + lag
+                        out.write(f"{family}_total{{{labels}}} {value} {when}\n")
         for family, value in (("eni_pool_min_warm_target", 5), ("eni_pool_max_warm_target", 5),
                               ("eni_pool_in_use_slots", 0), ("eni_pool_waiting_pods", 0)):  # fmt: skip
             out.write(f"# TYPE {family} gauge\n")

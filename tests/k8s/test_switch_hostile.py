@@ -90,6 +90,7 @@ def test_a_nec_that_keeps_conflicting_fails_the_run_and_is_named(
     ran = switch(control_plane, run_label)
     outcomes = {o["node"]: o["outcome"] for o in json.loads(ran.stdout)}
     assert outcomes[busy].startswith("failed: still conflicting after")
+    assert {o["node"]: o["retries"] for o in json.loads(ran.stdout)}[busy] == 5
     assert ran.exit_code == 4 and busy in ran.error and calm not in ran.error
     assert pair(control_plane.api_client, busy) == ("5", "5")
     assert pair(control_plane.api_client, calm) == ("2", "4")

@@ -84,3 +84,14 @@ def test_a_count_with_thousands_of_digits_is_refused(
     with pytest.raises(TargetsError) as caught:
         load_overrides(path)
     assert str(caught.value) == f"{path}:2: node 'a': max_slots {digits} {problem}"
+
+
+def test_blank_columns_and_trailing_commas_are_no_extra_fields(write: Write) -> None:
+    """A spreadsheet's export (blank header cells, a trailing comma) reads as before;
+    only a field with a value past the header is refused (code review, session 5)."""
+    blank = load_overrides(write("b.csv", "node,min_warm,max_warm,,\na,1,2,,\n"))
+    assert (blank["a"].min_warm, blank["a"].max_warm) == (1, 2)
+    trailing = load_overrides(write("c.csv", "node,min_warm,max_warm\na,1,2,\n"))
+    assert (trailing["a"].min_warm, trailing["a"].max_warm) == (1, 2)
+    with pytest.raises(TargetsError, match="4 fields, the header has 3"):
+        load_overrides(write("d.csv", "node,min_warm,max_warm\na,1,2,7\n"))

@@ -58,7 +58,7 @@ def test_an_explicit_offset_is_kept() -> None:
 
 @pytest.mark.parametrize(
     "text", ["yesterday", "-7x", "-d", "7d", "", "2024-13-01T00:00:00Z", "-1e300d", "-infd",
-             "-nand", "2024-05-01T00:00:61Z"]
+             "-nand", "2024-05-01T00:00:61Z", "9999-12-31T23:59:60Z"]
 )  # fmt: skip
 def test_bad_times_raise_value_error(text: str) -> None:
     with pytest.raises(ValueError):
