@@ -12,7 +12,6 @@ others see 4 pods start every 10 minutes and stop 5 minutes later.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from support.prom import prometheus, require
+from support.prom import backfilled
 from tuner.cli import main
 
 pytestmark = pytest.mark.prometheus
@@ -65,14 +64,8 @@ def write_openmetrics(path: Path, t0: int) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    promtool = require("promtool")
-    work = tmp_path_factory.mktemp("dedup")
     t0 = (int(datetime.now(UTC).timestamp()) - 3 * DAY) // 3600 * 3600
-    write_openmetrics(work / "history.om", t0)
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics",
-                    str(work / "history.om"), str(work / "tsdb")],
-                   check=True, capture_output=True)  # fmt: skip
-    with prometheus(work) as url:
+    with backfilled(tmp_path_factory.mktemp("dedup"), lambda p: write_openmetrics(p, t0)) as url:
         yield url, t0
 
 

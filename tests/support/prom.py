@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,3 +76,16 @@ def prometheus(workdir: Path, scrape: str | None = None, rules: list[Path] | Non
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@contextmanager
+def backfilled(workdir: Path, write: Callable[[Path], None]) -> Iterator[str]:
+    """A Prometheus serving what ``write`` puts in an OpenMetrics file, backfilled into
+    its TSDB with ``promtool tsdb create-blocks-from openmetrics``; yield its URL."""
+    promtool = require("promtool")
+    history = workdir / "history.om"
+    write(history)
+    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(history),
+                    str(workdir / "tsdb")], check=True, capture_output=True)  # fmt: skip
+    with prometheus(workdir) as url:
+        yield url
