@@ -90,9 +90,7 @@ def from_trace(trace: Trace) -> History:
     if trace.events == 0:
         return History(trace, np.zeros(n, dtype=np.int64), np.zeros(n))
     trace = rebased(trace)
-    first_rows = np.minimum(trace.offsets[:-1], max(trace.events - 1, 0))
-    has_rows = np.diff(trace.offsets) > 0
-    first_seen = np.where(has_rows, trace.times[first_rows], trace.end)
+    first_seen = first_row_times(trace)
     first = trace.first if trace.first is not None else float(trace.times.min())
     existing_row = (trace.times == first) & (trace.kinds == START)
     keep = ~existing_row
@@ -104,6 +102,15 @@ def from_trace(trace: Trace) -> History:
         trace.nodes, trace.times[keep], trace.kinds[keep], offsets, trace.end, trace.origin
     )
     return History(rest, existing.astype(np.int64), first_seen.astype(np.float64))
+
+
+def first_row_times(trace: Trace) -> np.ndarray:
+    """Each node's earliest row time; the trace's end for a node without rows."""
+    if not trace.events:
+        return np.full(len(trace.nodes), trace.end)
+    first_rows = np.minimum(trace.offsets[:-1], trace.events - 1)
+    times: np.ndarray = np.where(np.diff(trace.offsets) > 0, trace.times[first_rows], trace.end)
+    return times
 
 
 def rebased(trace: Trace) -> Trace:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,12 +49,13 @@ def build_source(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--start/--end") from None
     first, last = window.bounds()
-    if 0 < last - first < step:
-        raise click.BadParameter(f"--step {step} is longer than the window ({last - first:.0f} s)",
+    seconds = last - first
+    if 0 < seconds < step:
+        raise click.BadParameter(f"--step {step} is longer than the window ({seconds:.0f} s)",
                                  param_hint="--step")  # fmt: skip
-    if (last - first) / step > MAX_STEPS:  # a typo'd --start: years of queries, gigabytes
+    if seconds / step > MAX_STEPS:  # a typo'd --start: years of queries, gigabytes
         raise click.BadParameter(
-            f"the window holds {(last - first) / step:,.0f} steps of {step} s, more than "
+            f"the window holds {seconds / step:,.0f} steps of {step} s, more than "
             f"{MAX_STEPS:,}: a later --start or a larger --step",
             param_hint="--start/--end",
         )
@@ -75,8 +75,6 @@ def build_source(
 
 MAX_STEPS = 2_000_000
 """Steps a window may hold: 694 days at the default 30 s step (800 range queries)."""
-PASSWORD = re.compile(r"(//[^/@]*?:)[^/]*@")
-"""The password of a URL's user info, found without parsing the URL (which may fail)."""
 
 
 def _check_url(url: str) -> None:
@@ -89,9 +87,10 @@ def _check_url(url: str) -> None:
     except ValueError:  # an unclosed [IPv6 bracket, a port that is no number
         ok = False
     if not ok or any(c.isspace() for c in url):
-        shown = PASSWORD.sub(r"\1***@", url)
+        from tuner.prometheus import redacted  # the error path only: the client loads
+
         raise click.BadParameter(
-            f"{shown!r} is not an http(s) URL (e.g. http://prometheus:9090)",
+            f"{redacted(url)!r} is not an http(s) URL (e.g. http://prometheus:9090)",
             param_hint="--prometheus-url",
         )
 

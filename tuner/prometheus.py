@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import requests
@@ -39,7 +38,7 @@ from urllib3.util.retry import Retry
 from pool_engine.errors import HistoryUnavailable, InputError
 from pool_engine.events import START, STOP
 from pool_engine.trace import Trace
-from tuner.history import History, NodeFacts
+from tuner.history import History, NodeFacts, first_row_times
 from tuner.queries import ChurnQueries, StateQueries
 from tuner.window import Window
 
@@ -173,16 +172,15 @@ def load(
                     f"no counts (NaN, +-Inf, negative or absurd)")  # fmt: skip
     if "pods" in series:
         series["stops"] = _stops_from_counts(series["starts"], series["pods"], pods_now, step_s)
-    history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start)
-    if not history.nodes:
+    quiet: set[str] = set()  # nodes with the pool's series but no churn: quiet, not absent
+    if seen is not None and state is not None and state.per_pool:
+        quiet = set(seen.first) | set(seen.last)
+    history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet)
+    if not history.trace.events and not history.existing.any():
         raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
                                  f"in the window")  # fmt: skip
     if seen is None:
         return history
-    quiet = (set(seen.first) | set(seen.last)) - set(history.nodes) - {""}
-    if quiet and state is not None and state.per_pool:  # series but no churn: quiet, not absent
-        history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start,
-                           quiet)  # fmt: skip
     return _with_state(history, seen, t0, t1 - t0, step_s)
 
 
@@ -251,11 +249,7 @@ def _with_state(history: History, seen: Seen, t0: float, window_seconds: float,
     is: never the whole window."""
     nodes = history.nodes
     trace = history.trace
-    has_rows = np.diff(trace.offsets) > 0
-    times = trace.times if trace.events else np.zeros(1)
-    top = max(trace.events - 1, 0)
-    first_row = np.where(has_rows, times[np.minimum(trace.offsets[:-1], top)], trace.end)
-    from_rows = np.where(history.existing > 0, 0.0, first_row)
+    from_rows = np.where(history.existing > 0, 0.0, first_row_times(trace))
     first = np.array([seen.first[n] - t0 if n in seen.first else from_rows[k]
                       for k, n in enumerate(nodes)])  # fmt: skip
     first = np.clip(first, 0.0, None)
@@ -327,13 +321,14 @@ def _history(starts: dict[str, list[tuple[float, float]]],
     return History(trace, np.array([existing.get(n, 0) for n in nodes], dtype=np.int64))
 
 
+PASSWORD = re.compile(r"(//[^/@]*?:)[^/]*@")
+"""The password of a URL's user info (up to its last ``@``), found without parsing the
+URL, which may not parse."""
+
+
 def redacted(url: str) -> str:
     """``url`` without a password (``http://user:secret@host`` -> ``http://user:***@host``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return PASSWORD.sub(r"\1***@", url)
 
 
 def readable(error: BaseException) -> str:

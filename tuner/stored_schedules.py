@@ -110,9 +110,11 @@ def fitted(
     checked = parse_schedule({SCHEDULE_KEY[mode]: wanted.dumps()}, mode)
     if isinstance(checked, Refusal):
         return ScheduleChange(node, before, wanted, Result.SKIPPED, checked.message)
-    valid = not isinstance(parse_schedule(annotations, mode), Refusal)
-    if wanted.is_constant() and parse_schedule(annotations, mode) is None:  # written as a pair
+    stored = parse_schedule(annotations, mode)
+    if wanted.is_constant() and stored is None:  # written as a pair: that pair must be valid
         valid = not isinstance(parse_targets(annotations, mode), Refusal)
+    else:
+        valid = not isinstance(stored, Refusal)
     if wanted == before and valid:
         return ScheduleChange(node, before, wanted, Result.UNCHANGED)
     return ScheduleChange(node, before, wanted, Result.CHANGED)

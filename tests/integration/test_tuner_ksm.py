@@ -87,6 +87,12 @@ def write_ksm(path: Path, pods: list[Pod], t0: int) -> None:
                 for t in pod.scrapes():
                     for extra, value in _samples(family, pod, t, t0):
                         out.write(f"{family}{{{labels}{extra}}} {value} {t0 + t}\n")
+        # every node of the cluster, one without any pod of ours too (a Windows or virtual
+        # node): kube_node_info is no pool's series, so it lists no node as a quiet pool
+        out.write("# TYPE kube_node_info gauge\n")
+        for node in sorted({pod.node for pod in pods} | {"node-windows"}):
+            for t in range(0, DAY, SCRAPE):
+                out.write(f'kube_node_info{{node="{node}"}} 1 {t0 + t}\n')
         out.write("# EOF\n")
 
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from pool_engine.config import Mode, Targets
+from pool_engine.errors import KubernetesError
 from pool_engine.replay import NodeTargets
+from pool_engine.warm_schedule import WarmSchedule
+from tuner import stored_schedules
 from tuner.analysis import Expected, Recommendation
-from tuner.apply import OPT_OUT, Guardrails, plan
+from tuner.apply import OPT_OUT, Guardrails, plan, raise_for_failures
+from tuner.changes import Change, Result
 from tuner.recommendation import RecommendationStatus
 
 P = "tke.cloud.tencent.com/"
@@ -84,3 +90,30 @@ def test_short_of_the_analysis_floor_does_not_quote_a_lower_flag() -> None:
         "skipped: 0.2 h of history: too little for a pair of its own"
     )
     assert outcome(short, nec(), min_history_hours=24.0) == "skipped: 0.2 h of history (need 24 h)"
+
+
+def test_a_refused_pair_is_never_in_force_for_a_constant_schedule() -> None:
+    """apply --schedule: a node whose schedule collapsed to 5/5 and whose NEC holds the
+    refused pair 9/3 was 'unchanged' (the defaults taken as in force); it is written
+    (code review, session 5)."""
+    refused = nec("9", "3")
+    wanted = WarmSchedule.constant(Targets(5, 5))
+    before = stored_schedules.held(refused, Mode.ROUTE_ENI)
+    change = stored_schedules.fitted("n", before, wanted, refused, Mode.ROUTE_ENI)
+    assert change.result is Result.CHANGED
+    valid = stored_schedules.fitted("n", before, wanted, nec("5", "5"), Mode.ROUTE_ENI)
+    assert valid.result is Result.UNCHANGED
+
+
+def test_a_failed_run_names_each_node_once() -> None:
+    """switch writes per mode: a NEC failing in both was named twice, and pools were
+    counted as nodes (code review, session 5)."""
+
+    def change(node: str, result: Result) -> Change:
+        return Change(node, Targets(5, 5), Targets(2, 2), result, "boom")
+
+    done = [change("n1", Result.FAILED), change("n1", Result.FAILED),
+            change("n2", Result.CHANGED), change("n2", Result.CHANGED)]  # fmt: skip
+    with pytest.raises(KubernetesError) as caught:
+        raise_for_failures(done)
+    assert str(caught.value) == "1 NEC write(s) failed (n1); 1 other node(s) changed"
