@@ -104,6 +104,18 @@ FAMILIES = (
         lambda r: r.in_flight,
     ),
     Family("eni_pool_pod_starts", COUNTER, "Pods started on the node.", lambda r: r.pod_starts),
+    Family(
+        "eni_pool_pod_start_bursts",
+        COUNTER,
+        "Pod starts that began a burst (2 s after the burst before began; direct-eni 20 s).",
+        lambda r: r.pod_start_bursts,
+    ),
+    Family(
+        "eni_pool_pod_start_pairs",
+        COUNTER,
+        "Pairs of pod starts within one burst (s(s-1)/2 for a burst of s pods).",
+        lambda r: r.pod_start_pairs,
+    ),
     Family("eni_pool_pod_stops", COUNTER, "Pods stopped on the node.", lambda r: r.pod_stops),
     Family(
         "eni_pool_cold_starts",

@@ -50,6 +50,8 @@ class PoolRow:
     in_flight: int | None
     """None where not observed (TKE's agent, in tke-observe)."""
     pod_starts: int
+    pod_start_bursts: int
+    pod_start_pairs: int
     pod_stops: int
     cold_starts: int
     binds: Items
@@ -129,6 +131,8 @@ def take_snapshot(engine: PoolEngine, now: float, cluster: ClusterView | None = 
                 waiting=waiting,
                 in_flight=in_flight,
                 pod_starts=counters.pod_starts,
+                pod_start_bursts=counters.pod_start_bursts,
+                pod_start_pairs=counters.pod_start_pairs,
                 pod_stops=counters.pod_stops,
                 cold_starts=cold,
                 binds=binds,

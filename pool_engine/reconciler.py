@@ -190,7 +190,7 @@ class Reconciler:
     def pod_started(self, pool: NodePool, pod: str, now: float) -> bool:
         self._seen.changed = True
         counters = self._seen.counted((pool.node, pool.mode))
-        counters.pod_starts += 1
+        counters.started(pool.mode, now)
         hit = pool.pod_started(pod, now)
         if hit:
             self._seen.waited(pool.mode, 0.0)

@@ -2,8 +2,9 @@
 
 Range queries go over POST in time chunks (at most ``chunk_points`` steps each, well
 under Prometheus' 11,000-point limit), a few at a time, with retries and a progress
-bar on stderr. Events are placed at the end of the step they fell in: within a step,
-starts come before stops. Pods present at the start of the window are the nodes'
+bar on stderr. Stops are placed at the end of the step they fell in, starts by the
+exporter's burst counts (:mod:`tuner.within_step`; without them at the step's end);
+at one instant starts come before stops. Pods present at the start of the window are the nodes'
 existing pods.
 
 Each node's history spans its own first to last sample (:class:`tuner.queries.
@@ -41,6 +42,7 @@ from pool_engine.trace import Trace
 from tuner.history import History, NodeFacts, first_row_times
 from tuner.queries import ChurnQueries, StateQueries
 from tuner.window import Window
+from tuner.within_step import node_start_times
 
 log = logging.getLogger(__name__)
 MAX_PER_SECOND = 50
@@ -148,6 +150,7 @@ def load(
                                                        limit).items()}  # fmt: skip
             wanted = [("starts", queries.starts)]
             wanted += [("stops", queries.stops)] if queries.stops else [("pods", queries.pods)]
+            wanted += [("bursts", queries.bursts)] if queries.bursts else []
             jobs = [(name, q, a, b) for name, q in wanted for a, b in windows]
             series: dict[str, Points] = defaultdict(lambda: defaultdict(list))
             err = Console(stderr=True)  # a bar only on a terminal: piped, it leaves a blank line
@@ -175,7 +178,8 @@ def load(
     quiet: set[str] = set()  # nodes with the pool's series but no churn: quiet, not absent
     if seen is not None and state is not None and state.per_pool:
         quiet = set(seen.first) | set(seen.last)
-    history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet)
+    history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet,
+                       series["bursts"] if queries.bursts else None, step_s)  # fmt: skip
     if not history.trace.events and not history.existing.any():
         raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
                                  f"in the window")  # fmt: skip
@@ -283,9 +287,12 @@ def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],
 
 def _history(starts: dict[str, list[tuple[float, float]]],
              stops: dict[str, list[tuple[float, float]]], existing: dict[str, int],
-             t0: float, t1: float, origin: datetime,
-             also: set[str] | None = None) -> History:  # fmt: skip
-    """The churn as a trace, a node for every node with churn or pods (and ``also``)."""
+             t0: float, t1: float, origin: datetime, also: set[str] | None = None,
+             bursts: dict[str, list[tuple[float, float]]] | None = None,
+             step_s: int = 0) -> History:  # fmt: skip
+    """The churn as a trace, a node for every node with churn or pods (and ``also``);
+    starts placed in their step by ``bursts`` (:mod:`tuner.within_step`), stops at the
+    step's end."""
     held = {n for n, c in existing.items() if c > 0}
     nodes = sorted((set(starts) | set(stops) | held | (also or set())) - {""})
     total = sum(round(n) for points in (*starts.values(), *stops.values()) for _, n in points)
@@ -299,8 +306,9 @@ def _history(starts: dict[str, list[tuple[float, float]]],
     offsets = [0]
     for node in nodes:
         rows: list[tuple[float, int, int]] = []  # (time, order, kind): starts before stops
-        for t, n in starts.get(node, []):
-            rows.extend([(t - t0, 0, START)] * round(n))
+        counted = dict(bursts[node]) if bursts is not None and node in bursts else None
+        for t in node_start_times(starts.get(node, []), step_s, counted):
+            rows.append((t - t0, 0, START))
         for t, n in stops.get(node, []):
             rows.extend([(t - t0, 1, STOP)] * round(n))
         rows.sort()

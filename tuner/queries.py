@@ -11,7 +11,8 @@ Two sources:
   different instants; their max is the counter as the latest scrape saw it, so the
   differences add up to the true count, where a sum (or a max of per-series
   differences) counts a pod twice. ``> 0`` drops the steps without any, so a week of
-  a quiet cluster is small.
+  a quiet cluster is small. The burst counter (starts that began a burst) is read
+  the same way and says where in its step each start goes (:mod:`tuner.within_step`).
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
   that hold a slot (Pending or Running), from which stops follow (starts minus the
@@ -47,6 +48,9 @@ class ChurnQueries:
     """Pod stops per node in that step (None: derive from ``pods``)."""
     pods: str
     """Pods holding or waiting for a slot per node, at an instant."""
+    bursts: str | None = None
+    """Pod starts that began a burst per node in that step (None: not counted; all of
+    a step's starts are then one burst, :mod:`tuner.within_step`)."""
 
 
 def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
@@ -61,6 +65,7 @@ def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
         starts=per_step("eni_pool_pod_starts_total"),
         stops=per_step("eni_pool_pod_stops_total"),
         pods=f"max by (node) (eni_pool_in_use_slots{sel} + eni_pool_waiting_pods{sel})",
+        bursts=per_step("eni_pool_pod_start_bursts_total"),
     )
 
 

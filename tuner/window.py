@@ -27,7 +27,8 @@ class Window:
     end: datetime
     """Last instant asked for."""
     step: int
-    """Resolution in seconds; events are placed at the end of their step."""
+    """Resolution in seconds; stops are placed at the end of their step, starts by
+    the exporter's burst counters (:mod:`tuner.within_step`)."""
 
     @classmethod
     def parse(cls, start: str, end: str, step: int, now: datetime) -> Window:

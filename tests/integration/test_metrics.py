@@ -165,7 +165,7 @@ def test_the_process_and_the_runtime_are_published(snapshot: Snapshot) -> None:
 
 
 def test_label_values_are_escaped() -> None:
-    row = PoolRow('we"ird\\node', "route-eni", 1, 0, 1, 5, 5, 5, 0, 0, 0, 0, 0, (), (), ())
+    row = PoolRow('we"ird\\node', "route-eni", 1, 0, 1, 5, 5, 5, 0, 0, 0, 0, 0, 0, 0, (), (), ())
     text = Renderer(Instruments("t")).render(Snapshot(0.0, (row,))).decode()
     (family,) = [f for f in parse_text(text) if f.name == "eni_pool_bound_slots"]
     assert family.samples[0].labels["node"] == 'we"ird\\node'
