@@ -26,7 +26,9 @@ services at their mean rate all week, so nothing recurs by hour of day.
 
 Replicas present at time 0 appear as ``start`` rows at time 0 (pods that already
 existed when the history begins). Everything is drawn from one seeded generator,
-so a (nodes, days, seed, churn) tuple always gives the same trace.
+so a (nodes, days, seed, churn) tuple always gives the same trace; node sizes, profiles
+and routines from ``routine_seed`` when given (the simulated cluster's, fixed while
+each week's seed varies).
 """
 
 from __future__ import annotations
@@ -117,8 +119,10 @@ class WorkloadSpec:
     """Seconds from 00:00 UTC of day 0 to this churn's time 0 (where daily routines
     fall; the simulated cluster generates a week at a time)."""
     routine_seed: int | None = None
-    """Seed of the daily routines (None: ``seed``); fixed while the chunks' seeds vary,
-    so a job keeps its hour all run."""
+    """Seed of what belongs to the cluster rather than to one draw of its churn: node
+    sizes, profiles and daily routines (None: ``seed``). The simulated cluster draws a
+    week at a time with a seed per week and keeps this one, so a node keeps its size
+    and what it runs, and a job its hour, all run."""
 
     def node_routines(self) -> list[Routine] | None:
         """Each node's daily routine (sized for the nodes of the routine seed: the
@@ -127,6 +131,10 @@ class WorkloadSpec:
             return None
         seed = self._routine_seed()
         return routines(seed, node_sizes(WorkloadSpec(nodes=self.nodes, seed=seed)))
+
+    def cluster(self) -> WorkloadSpec:
+        """The spec of the cluster's own draws (node sizes and profiles)."""
+        return WorkloadSpec(nodes=self.nodes, seed=self._routine_seed(), quiet=self.quiet)
 
     def rng_of_day(self, node: int) -> RngOfDay:
         return RngOfDay(self._routine_seed(), node)
@@ -179,8 +187,8 @@ def node_profiles(spec: WorkloadSpec) -> list[Profile]:
 
 def generate(spec: WorkloadSpec) -> list[NodeChurn]:
     """Every node's churn; pod ids are unique across the cluster."""
-    sizes = node_sizes(spec)
-    profiles = node_profiles(spec)
+    sizes = node_sizes(spec.cluster())
+    profiles = node_profiles(spec.cluster())
     daily = spec.node_routines()
     out: list[NodeChurn] = []
     next_pod = 0
