@@ -107,7 +107,7 @@ FAMILIES = (
     Family(
         "eni_pool_pod_start_bursts",
         COUNTER,
-        "Pod starts that began a burst (2 s after the burst before began; direct-eni 20 s).",
+        "Pod starts that began a burst (2.5 s after the burst before began; direct-eni 25 s).",
         lambda r: r.pod_start_bursts,
     ),
     Family(

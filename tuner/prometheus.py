@@ -150,7 +150,8 @@ def load(
                                                        limit).items()}  # fmt: skip
             wanted = [("starts", queries.starts)]
             wanted += [("stops", queries.stops)] if queries.stops else [("pods", queries.pods)]
-            wanted += [("bursts", queries.bursts)] if queries.bursts else []
+            wanted += [(name, q) for name, q in (("bursts", queries.bursts),
+                                                 ("pairs", queries.pairs)) if q]  # fmt: skip
             jobs = [(name, q, a, b) for name, q in wanted for a, b in windows]
             series: dict[str, Points] = defaultdict(lambda: defaultdict(list))
             err = Console(stderr=True)  # a bar only on a terminal: piped, it leaves a blank line
@@ -159,9 +160,10 @@ def load(
                 task = bar.add_task("pulling churn history", total=len(jobs))
                 futures = [pool.submit(_range, prom, q, a, b, step_s) for _, q, a, b in jobs]
                 for (name, _, _, _), future in zip(jobs, futures, strict=True):
+                    most = limit * (limit - 1) / 2 if name == "pairs" else limit
                     for node, points in future.result().items():
                         for t, v in points:
-                            value = dropped.number(v, limit)
+                            value = dropped.number(v, most)
                             if value is not None:
                                 series[name][node].append((float(t), value))
                     bar.advance(task)
@@ -178,8 +180,9 @@ def load(
     quiet: set[str] = set()  # nodes with the pool's series but no churn: quiet, not absent
     if seen is not None and state is not None and state.per_pool:
         quiet = set(seen.first) | set(seen.last)
+    bunching = (series["bursts"], series["pairs"]) if queries.bursts else None
     history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet,
-                       series["bursts"] if queries.bursts else None, step_s)  # fmt: skip
+                       bunching, step_s)  # fmt: skip
     if not history.trace.events and not history.existing.any():
         raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
                                  f"in the window")  # fmt: skip
@@ -288,11 +291,11 @@ def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],
 def _history(starts: dict[str, list[tuple[float, float]]],
              stops: dict[str, list[tuple[float, float]]], existing: dict[str, int],
              t0: float, t1: float, origin: datetime, also: set[str] | None = None,
-             bursts: dict[str, list[tuple[float, float]]] | None = None,
+             bunching: tuple[Points, Points] | None = None,
              step_s: int = 0) -> History:  # fmt: skip
     """The churn as a trace, a node for every node with churn or pods (and ``also``);
-    starts placed in their step by ``bursts`` (:mod:`tuner.within_step`), stops at the
-    step's end."""
+    starts placed in their step by ``bunching``, the burst and pair counts by node
+    (:mod:`tuner.within_step`; None: at the step's end), stops at the step's end."""
     held = {n for n, c in existing.items() if c > 0}
     nodes = sorted((set(starts) | set(stops) | held | (also or set())) - {""})
     total = sum(round(n) for points in (*starts.values(), *stops.values()) for _, n in points)
@@ -306,9 +309,10 @@ def _history(starts: dict[str, list[tuple[float, float]]],
     offsets = [0]
     for node in nodes:
         rows: list[tuple[float, int, int]] = []  # (time, order, kind): starts before stops
-        counted = dict(bursts[node]) if bursts is not None and node in bursts else None
-        for t in node_start_times(starts.get(node, []), step_s, counted):
-            rows.append((t - t0, 0, START))
+        bursts = dict(bunching[0].get(node, [])) if bunching is not None else {}
+        pairs = dict(bunching[1].get(node, [])) if bunching is not None else {}
+        for t, count in node_start_times(starts.get(node, []), step_s, bursts, pairs):
+            rows.extend([(t - t0, 0, START)] * count)
         for t, n in stops.get(node, []):
             rows.extend([(t - t0, 1, STOP)] * round(n))
         rows.sort()

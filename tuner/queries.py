@@ -11,8 +11,9 @@ Two sources:
   different instants; their max is the counter as the latest scrape saw it, so the
   differences add up to the true count, where a sum (or a max of per-series
   differences) counts a pod twice. ``> 0`` drops the steps without any, so a week of
-  a quiet cluster is small. The burst counter (starts that began a burst) is read
-  the same way and says where in its step each start goes (:mod:`tuner.within_step`).
+  a quiet cluster is small. The burst and pair counters are read the same way at the
+  steps with starts, zeros kept, and say where in its step each start goes
+  (:mod:`tuner.within_step`).
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
   that hold a slot (Pending or Running), from which stops follow (starts minus the
@@ -49,23 +50,29 @@ class ChurnQueries:
     pods: str
     """Pods holding or waiting for a slot per node, at an instant."""
     bursts: str | None = None
-    """Pod starts that began a burst per node in that step (None: not counted; all of
-    a step's starts are then one burst, :mod:`tuner.within_step`)."""
+    """Pod starts that began a burst per node in each step with starts, 0 included
+    (None: not counted; a step's starts are then one burst, :mod:`tuner.within_step`)."""
+    pairs: str | None = None
+    """Pairs of pod starts within one burst per node in each step with starts."""
 
 
 def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
     sel = f'{{mode="{mode}"}}'
 
-    def per_step(counter: str) -> str:
+    def difference(counter: str) -> str:
         now = f"max by (node) ({counter}{sel})"
         then = f"max by (node) ({counter}{sel} offset {step_s}s)"
-        return f"(({now} - {then}) >= 0 or {now} < {then}) > 0"
+        return f"(({now} - {then}) >= 0 or {now} < {then})"
 
+    starts = f"{difference('eni_pool_pod_starts_total')} > 0"
     return ChurnQueries(
-        starts=per_step("eni_pool_pod_starts_total"),
-        stops=per_step("eni_pool_pod_stops_total"),
+        starts=starts,
+        stops=f"{difference('eni_pool_pod_stops_total')} > 0",
         pods=f"max by (node) (eni_pool_in_use_slots{sel} + eni_pool_waiting_pods{sel})",
-        bursts=per_step("eni_pool_pod_start_bursts_total"),
+        # zeros kept where pods started (a step's starts may all continue a burst); no
+        # value there: that exporter did not count bursts then
+        bursts=f"{difference('eni_pool_pod_start_bursts_total')} and ({starts})",
+        pairs=f"{difference('eni_pool_pod_start_pairs_total')} and ({starts})",
     )
 
 

@@ -6,9 +6,9 @@ replay then asks for three warm slots where one serves, and the recommendation g
 with ``--step`` (2.2x the idle of the true history at 30 s on the simulated daily
 cluster, ``bench/bench_step_placement.py``). The exporter also counts, per pool, the
 starts that began a *burst* (``eni_pool_pod_start_bursts_total``: a start at least a
-bind latency after the one that began the burst before) and the pairs of starts within
-one burst (``eni_pool_pod_start_pairs_total``: s(s - 1) / 2 for a burst of s). A step's
-n starts in b bursts with q pairs are placed as:
+bind latency and a quarter after the one that began the burst before) and the pairs of
+starts within one burst (``eni_pool_pod_start_pairs_total``: s(s - 1) / 2 for a burst
+of s). A step's n starts in b bursts with q pairs are placed as:
 
 - b bursts evenly over the step, the last at its end; the last is the big one, of the
   size S whose pairs with the other b - 1 sharing the rest evenly come closest to q
@@ -16,9 +16,10 @@ n starts in b bursts with q pairs are placed as:
   q = 0, b equal bursts when q is as small as n in b bursts allows;
 - no burst began in the step (b = 0): the starts continue the step before's last
   burst, at the step's start;
-- no burst counts for the node (kube-state-metrics, an exporter before the counters):
-  all n at the step's end, as one burst (what a count alone can say without
-  understating a burst).
+- no burst count for the step (kube-state-metrics, an exporter before the counters,
+  or one upgraded within the window, before its upgrade): all n at the step's end, as
+  one burst (what a count alone can say without understating a burst); a burst count
+  without a pair count: the biggest burst the counts allow.
 """
 
 from __future__ import annotations
@@ -30,19 +31,23 @@ def start_times(end: float, step: float, starts: int, bursts: int | None,
                 pairs: int | None = None) -> list[float]:  # fmt: skip
     """The times of the ``starts`` pod starts of the step ending at ``end``, ``bursts``
     of which began a burst, with ``pairs`` pairs within bursts (None: not counted)."""
+    return [t for t, count in _groups(end, step, starts, bursts, pairs) for _ in range(count)]
+
+
+def _groups(end: float, step: float, starts: int, bursts: int | None,
+            pairs: int | None) -> list[tuple[float, int]]:  # fmt: skip
+    """:func:`start_times` as (time, starts at it)."""
     if starts <= 0:
         return []
     if bursts is None:
-        return [end] * starts
+        return [(end, starts)]
     if bursts <= 0:
-        return [end - step] * starts
+        return [(end - step, starts)]
     b = min(bursts, starts)
     big = big_burst(starts, b, pairs)
     rest = _shares(starts - big, b - 1)
-    out: list[float] = []
-    for j, size in enumerate(rest):
-        out.extend([end - step + step * (j + 1) / b] * size)
-    return out + [end] * big
+    out = [(end - step + step * (j + 1) / b, size) for j, size in enumerate(rest) if size]
+    return [*out, (end, big)]
 
 
 def big_burst(starts: int, bursts: int, pairs: int | None) -> int:
@@ -71,17 +76,29 @@ def _shares(total: int, parts: int) -> list[int]:
 
 def _pairs(big: int, starts: int, bursts: int) -> int:
     """Pairs within bursts of one burst of ``big`` and the others sharing the rest."""
-    return big * (big - 1) // 2 + sum(s * (s - 1) // 2 for s in _shares(starts - big, bursts - 1))
+    rest = starts - big
+    parts = bursts - 1
+    small, extra = divmod(rest, parts)  # ``extra`` parts of small + 1, the others small
+    return big * (big - 1) // 2 + extra * (small + 1) * small // 2 + (parts - extra) * small * (
+        small - 1) // 2  # fmt: skip
 
 
-def node_start_times(points: list[tuple[float, float]], step: float,
-                     bursts: Mapping[float, float] | None,
-                     pairs: Mapping[float, float] | None = None) -> list[float]:  # fmt: skip
-    """Start times of one node's ``(step end, starts)`` points, with its burst and pair
-    counts by step end (None: the node has none)."""
-    out: list[float] = []
+def node_start_times(
+    points: list[tuple[float, float]],
+    step: float,
+    bursts: Mapping[float, float],
+    pairs: Mapping[float, float],
+) -> list[tuple[float, int]]:
+    """One node's starts as (time, starts at it), from its ``(step end, starts)``
+    points with its burst and pair counts by step end; a step without a burst count
+    (none for the node, or its exporter did not count bursts then) has its starts at
+    its end."""
+    out: list[tuple[float, int]] = []
     for t, n in points:
-        b = None if bursts is None else round(bursts.get(t, 0.0))
-        q = None if pairs is None else round(pairs.get(t, 0.0))
-        out.extend(start_times(t, step, round(n), b, q))
+        b = bursts.get(t)
+        if b is None:
+            out.append((t, round(n)))
+        else:
+            q = pairs.get(t)
+            out.extend(_groups(t, step, round(n), round(b), None if q is None else round(q)))
     return out

@@ -6,6 +6,7 @@ bench/bench_step_placement.py). One day backfilled into a real Prometheus, count
 with the engine's own rule (``PoolCounters.started``):
 
 - ``steady``: every hour a pod every 10 s for half an hour, then one stop every 10 s;
+- ``twos``: as ``steady`` for a quarter of an hour, two pods half a second apart;
 - ``bursty``: 20 pods within a second at 7 past every hour, each for 30 minutes;
 - ``old``: ``steady``'s pods from an exporter without the burst counters.
 
@@ -39,12 +40,15 @@ def pods(node: str) -> list[tuple[float, float]]:
     if node == "bursty":
         return [(3600.0 * h + 420.0 + 0.05 * i, 3600.0 * h + 2220.0 + 0.05 * i)
                 for h in range(24) for i in range(20)]  # fmt: skip
+    if node == "twos":  # as steady, two pods half a second apart every 10 s
+        return [(3600.0 * h + 5.0 + 10.0 * i + d, 3600.0 * h + 1805.0 + 10.0 * i + d)
+                for h in range(24) for i in range(90) for d in (0.0, 0.5)]  # fmt: skip
     # every hour: a pod every 10 s for half an hour, then one stops every 10 s
     return [(3600.0 * h + 5.0 + 10.0 * i, 3600.0 * h + 1805.0 + 10.0 * i)
             for h in range(24) for i in range(180)]  # fmt: skip
 
 
-NODES = ("steady", "bursty", "old")
+NODES = ("steady", "twos", "bursty", "old")
 
 
 def events(node: str) -> list[tuple[float, str]]:
@@ -118,18 +122,21 @@ def test_starts_are_placed_by_the_burst_counters(
     trace = tmp_path / "exact.csv"
     # the row at 0 keeps the nodes' first starts starts (a trace's first instant holds
     # the pods that already existed)
-    rows = [f"{t:.3f},{node},{kind}\n" for node in ("steady", "bursty") for t, kind in events(node)]
+    rows = [f"{t:.3f},{node},{kind}\n" for node in NODES[:3] for t, kind in events(node)]
     trace.write_text("time,node,event\n0,marker,stop\n" + "".join(rows))
     exact = run(monkeypatch, capsys, "--trace", str(trace))
 
     def pair(rec: dict[str, Any]) -> tuple[int, int]:
         return rec["min_warm"], rec["max_warm"]
 
-    for node in ("steady", "bursty"):
+    for node in NODES[:3]:
         assert scraped[node]["pod_starts"] == exact[node]["pod_starts"], node
     # a pod every 10 s: one warm slot serves, as in the exact history (step ends: 3)
     assert pair(scraped["steady"]) == pair(exact["steady"])
     assert scraped["steady"]["lead_time_demand_p99"] == exact["steady"]["lead_time_demand_p99"]
+    # bursts of two, three to a step: read as three bursts of two by the pair counter
+    # (without it, two singles and a burst of four: 4/4)
+    assert pair(scraped["twos"]) == pair(exact["twos"]) == (2, 2)
     # a burst of 20 within a second stays a burst of 20: never spread over the step
     assert scraped["bursty"]["lead_time_demand_p99"] == exact["bursty"]["lead_time_demand_p99"]
     assert exact["bursty"]["lead_time_demand_p99"] == 20

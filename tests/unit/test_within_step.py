@@ -4,13 +4,19 @@ the exporter's burst counters they are placed by (pool_engine/counters.py)."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pool_engine.config import Mode
 from pool_engine.counters import BURST_WINDOW, PoolCounters
-from tuner.within_step import big_burst, node_start_times, start_times
+from tuner.within_step import big_burst, start_times
+from tuner.within_step import node_start_times as grouped
+
+
+def node_start_times(*args: Any) -> list[float]:
+    return [t for t, count in grouped(*args) for _ in range(count)]
 
 
 def counted(times: list[float], mode: Mode = Mode.ROUTE_ENI) -> PoolCounters:
@@ -35,7 +41,23 @@ def test_a_burst_is_the_starts_within_its_window_of_its_first() -> None:
 
 def test_without_burst_counts_every_start_is_at_the_step_end() -> None:
     assert start_times(60.0, 30.0, 4, None) == [60.0] * 4
-    assert node_start_times([(30.0, 2.0), (90.0, 1.0)], 30.0, None) == [30.0, 30.0, 90.0]
+    assert node_start_times([(30.0, 2.0), (90.0, 1.0)], 30.0, {}, {}) == [30.0, 30.0, 90.0]
+
+
+def test_a_step_without_a_burst_count_keeps_its_starts_at_its_end() -> None:
+    """An exporter upgraded within the window counts bursts only from then on: the
+    steps before have no burst value (not 0, which says the starts continue a burst)."""
+    points = [(30.0, 3.0), (60.0, 3.0), (90.0, 2.0)]
+    placed = node_start_times(points, 30.0, {60.0: 3.0, 90.0: 0.0}, {60.0: 0.0, 90.0: 1.0})
+    assert placed == [30.0, 30.0, 30.0, 40.0, 50.0, 60.0, 60.0, 60.0]
+
+
+def test_pairs_missing_where_bursts_are_counted_give_the_biggest_burst() -> None:
+    assert node_start_times([(30.0, 6.0)], 30.0, {30.0: 3.0}, {}) == [10.0, 20.0] + [30.0] * 4
+    assert (
+        node_start_times([(30.0, 6.0)], 30.0, {30.0: 3.0}, {30.0: 3.0})
+        == [10.0] * 2 + [20.0] * 2 + [30.0] * 2
+    )
 
 
 def test_singles_spread_over_the_step() -> None:
@@ -107,5 +129,12 @@ def test_the_counters_read_back_per_step_keep_each_count(raw: list[float]) -> No
     placed = node_start_times(points, step, {e: float(c[1]) for e, c in per.items()},
                               {e: float(c[2]) for e, c in per.items()})  # fmt: skip
     assert len(placed) == len(times)
-    for end, (n, _, _) in per.items():
-        assert sum(end - step <= t <= end for t in placed) >= n
+    # the starts of each step are its own, read back in step order: its bursts at
+    # distinct instants in (end - step, end], a continuation at end - step
+    at = 0
+    for end, (n, b, _) in sorted(per.items()):
+        mine = placed[at : at + n]
+        at += n
+        assert all(end - step <= t <= end for t in mine)
+        assert len(set(mine)) == (1 if b == 0 else b)
+        assert (mine[0] == end - step) == (b == 0)
