@@ -1,7 +1,8 @@
 """Benchmark `eni-tuner recommend --prometheus-url` on N nodes x 7 days of history.
 
-Writes the exporter's pod start/stop counters for a synthetic week (the workload
-model, events at the end of their 30 s step, a keep-alive sample every 4 minutes)
+Writes the exporter's pod start/stop counters and its burst and pair counters (counted
+with the engine's rule) for a synthetic week (the workload model, a keep-alive sample
+every 4 minutes)
 and its target and max-attach gauges (a sample every 4 minutes)
 as OpenMetrics, turns them into TSDB blocks with `promtool tsdb create-blocks-from
 openmetrics`, serves them with Prometheus on loopback and times the recommendation
@@ -21,6 +22,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from pool_engine.config import Mode
+from pool_engine.counters import PoolCounters
 from pool_engine.events import START
 from pool_engine.workload import WorkloadSpec, generate
 
@@ -30,7 +33,19 @@ from support.prom import prometheus
 STEP, DAYS, KEEPALIVE = 30, 7, 240
 
 
-def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
+def _bunching(starts: np.ndarray, steps: np.ndarray, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per step, the starts that began a burst and the pairs within bursts."""
+    counters = PoolCounters()
+    began, paired = np.zeros(starts.size, np.int64), np.zeros(starts.size, np.int64)
+    for j, t in enumerate(starts.tolist()):
+        b, q = counters.pod_start_bursts, counters.pod_start_pairs
+        counters.started(Mode.ROUTE_ENI, t)
+        began[j], paired[j] = counters.pod_start_bursts - b, counters.pod_start_pairs - q
+    return (np.bincount(steps, began, minlength=last + 1).astype(np.int64),
+            np.bincount(steps, paired, minlength=last + 1).astype(np.int64))  # fmt: skip
+
+
+def write_openmetrics(path: Path, t0: int, nodes: int, churn: float, with_bursts: bool) -> int:
     last = DAYS * 86400 // STEP
     samples = 0
     with path.open("w") as out:
@@ -39,13 +54,18 @@ def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
             live = node.times > 0
             k = np.maximum(1, np.ceil(node.times[live] / STEP)).astype(np.int64)
             is_start = node.kinds[live] == START
+            bursts, pairs = _bunching(node.times[live][is_start], k[is_start], last)
             series.append((node.name, np.bincount(k[is_start], minlength=last + 1),
                            np.bincount(k[~is_start], minlength=last + 1),
-                           int(((node.times == 0) & (node.kinds == START)).sum())))  # fmt: skip
+                           int(((node.times == 0) & (node.kinds == START)).sum()),
+                           bursts, pairs))  # fmt: skip
         keep = np.zeros(last + 1, dtype=bool)
         keep[:: KEEPALIVE // STEP] = True
         keep[-1] = True
-        for family, which in (("eni_pool_pod_starts", 1), ("eni_pool_pod_stops", 2)):
+        families = [("eni_pool_pod_starts", 1), ("eni_pool_pod_stops", 2)]
+        if with_bursts:
+            families += [("eni_pool_pod_start_bursts", 4), ("eni_pool_pod_start_pairs", 5)]
+        for family, which in families:
             out.write(f"# TYPE {family} counter\n")
             for row in series:
                 counts = row[which]
@@ -76,15 +96,18 @@ def write_openmetrics(path: Path, t0: int, nodes: int, churn: float) -> int:
 @click.option("--nodes", type=int, default=1000, show_default=True)
 @click.option("--churn", type=float, default=1.0, show_default=True)
 @click.option("--reuse", is_flag=True, help="Serve the blocks of an earlier run again.")
-def main(nodes: int, churn: float, reuse: bool) -> None:
-    work = Path(__file__).parent / "out" / f"prom-{nodes}n-churn{churn:g}"
+@click.option("--bursts/--no-bursts", "with_bursts", default=True, show_default=True,
+              help="Also the burst and pair counters (exporters before them had none).")  # fmt: skip
+def main(nodes: int, churn: float, reuse: bool, with_bursts: bool) -> None:
+    name = f"prom-{nodes}n-churn{churn:g}{'' if with_bursts else '-nobursts'}"
+    work = Path(__file__).parent / "out" / name
     work.mkdir(parents=True, exist_ok=True)
     if reuse and (work / "t0").exists():
         t0 = int((work / "t0").read_text())
     else:
         t0 = (int(datetime.now(UTC).timestamp()) - (DAYS + 1) * 86400) // 3600 * 3600
         began = time.perf_counter()
-        samples = write_openmetrics(work / "history.om", t0, nodes, churn)
+        samples = write_openmetrics(work / "history.om", t0, nodes, churn, with_bursts)
         click.echo(f"wrote {samples:,} samples in {time.perf_counter() - began:.0f}s")
         began = time.perf_counter()
         subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",

@@ -162,8 +162,8 @@ history_options = option_group(
         type=click.IntRange(1, 86400),
         default=30,
         show_default=True,
-        help="Resolution in seconds (stops at step ends; starts by the exporter's burst "
-        "counters, without them at step ends).",
+        help="Resolution in seconds, at least the scrape interval (stops at step ends; "
+        "starts placed by the exporter's burst counters, without them at step ends).",
     ),
     click.option(
         "--bearer-token-file",
