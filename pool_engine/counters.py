@@ -33,11 +33,11 @@ BURST_WINDOW = {Mode.ROUTE_ENI: 2.5, Mode.DIRECT_ENI: 25.0}
 """Seconds of a burst of pod starts, by mode: a nominal bind latency (an IP 2 s, an ENI
 attach 20 s) and a quarter. Pods within it of the burst's first cannot all be served by
 binds asked for at its first start; the quarter covers the burst's later pods, whose
-binds complete after the next burst may begin (bench/bench_step_placement.py: from
-30 s steps, a window of one latency gave recommendations idling 0.82x what the exact
-history's do, with 1.07 % cold starts against 0.62 %; one and a quarter 0.92-1.04x
-with cold starts within 0.15 points of the exact history's on four simulated
-clusters)."""
+binds complete after the next burst may begin (bench/bench_step_placement.py, from
+30 s steps: with a window of one latency, recommendations idled 0.82x what the exact
+history's do, at 1.07 % cold starts against 0.62 %; with one and a quarter, 0.95-1.02x
+at cold starts within 0.1 points of the exact history's, on four simulated clusters;
+bench/RESULTS.md)."""
 
 
 @dataclass

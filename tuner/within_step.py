@@ -3,8 +3,8 @@
 Prometheus holds counts per step (30 s by default), not instants. Put every start of a
 step at one instant and a node with a pod every 10 s reads as bursts of three: the
 replay then asks for three warm slots where one serves, and the recommendation grows
-with ``--step`` (2.2x the idle of the true history at 30 s on the simulated daily
-cluster, ``bench/bench_step_placement.py``). The exporter also counts, per pool, the
+with ``--step`` (2.1-2.4x the idle of the true history at 30 s on the simulated daily
+clusters, ``bench/bench_step_placement.py``). The exporter also counts, per pool, the
 starts that began a *burst* (``eni_pool_pod_start_bursts_total``: a start at least a
 bind latency and a quarter after the one that began the burst before) and the pairs of
 starts within one burst (``eni_pool_pod_start_pairs_total``: s(s - 1) / 2 for a burst
