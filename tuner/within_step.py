@@ -76,11 +76,9 @@ def _shares(total: int, parts: int) -> list[int]:
 
 def _pairs(big: int, starts: int, bursts: int) -> int:
     """Pairs within bursts of one burst of ``big`` and the others sharing the rest."""
-    rest = starts - big
-    parts = bursts - 1
-    small, extra = divmod(rest, parts)  # ``extra`` parts of small + 1, the others small
-    return big * (big - 1) // 2 + extra * (small + 1) * small // 2 + (parts - extra) * small * (
-        small - 1) // 2  # fmt: skip
+    small, extra = divmod(starts - big, bursts - 1)  # ``extra`` of small + 1, the rest small
+    others = extra * (small + 1) * small + (bursts - 1 - extra) * small * (small - 1)
+    return (big * (big - 1) + others) // 2
 
 
 def node_start_times(
