@@ -32,7 +32,7 @@ import pandas as pd
 
 from pool_engine.config import Mode
 from pool_engine.counters import PoolCounters
-from tuner.within_step import start_times
+from tuner.within_step import StepCounts, node_start_times
 
 HERE = Path(__file__).parent
 DEFAULT = HERE / "out" / "schedule" / "sim-daily-spread-seed1.first.csv"
@@ -52,7 +52,8 @@ def route_rows(path: Path) -> pd.DataFrame:
 
 
 def from_counts(rows: pd.DataFrame, step: int, bursts: bool) -> pd.DataFrame:
-    """The history the tuner rebuilds from per-step counts (existing pods at 0 kept)."""
+    """The history the tuner rebuilds from per-step counts (existing pods at 0 kept),
+    through the tuner's own placement (:func:`tuner.within_step.node_start_times`)."""
     out: list[tuple[float, str, str]] = []
     for node, group in rows.groupby("node", sort=False):
         times = group["time"].to_numpy(dtype=float)
@@ -73,10 +74,15 @@ def from_counts(rows: pd.DataFrame, step: int, bursts: bool) -> pd.DataFrame:
                 cell[3] += counters.pod_start_pairs - paired
             else:
                 cell[1] += 1
-        for end, (n, stops, b, q) in per.items():
-            for at in start_times(end, step, n, *((b, q) if bursts else (None, None))):
-                out.append((at, str(node), "start"))
-            out.extend([(end, str(node), "stop")] * stops)
+        steps = sorted(per.items())
+        points = [(end, float(c[0])) for end, c in steps if c[0]]
+        # as Prometheus answers: steps without a burst (pair) are left out ("> 0")
+        counts = StepCounts({e: float(c[2]) for e, c in steps if c[2]},
+                            {e: float(c[3]) for e, c in steps if c[3]}, -np.inf)  # fmt: skip
+        for at, count in node_start_times(points, step, counts if bursts else None):
+            out.extend([(at, str(node), "start")] * count)
+        for end, c in steps:
+            out.extend([(end, str(node), "stop")] * c[1])
     frame = pd.DataFrame(out, columns=["time", "node", "event"])
     frame["order"] = (frame["event"] == "stop").astype(int)
     return frame.sort_values(["time", "order"], kind="stable").drop(columns="order")

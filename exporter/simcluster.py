@@ -99,7 +99,7 @@ class SimulatedCluster:
                                      sync_interval=settings.sync_interval,
                                      record_handouts=True,
                                      jitter_seed=self._ids.getrandbits(64))  # fmt: skip
-        self.cores = node_sizes(WorkloadSpec(nodes=settings.nodes, seed=settings.seed))
+        self.cores = node_sizes(self.week_spec(0).cluster())  # as the churn model sizes them
         self.limits: list[Limits] = []
         self.targets: list[Targets] = []
         """Each node's targets: the defaults at first sight (no NEC in a simulation)."""
@@ -244,18 +244,22 @@ class SimulatedCluster:
         if self._writer is not None:
             self._writer.writerow((f"{self.now:.3f}", pool.node, event, pod, pool.mode.value))
 
-    def _load_chunk(self, chunk: int) -> None:
-        span = self.settings.chunk_days * DAY
-        spec = WorkloadSpec(
+    def week_spec(self, chunk: int) -> WorkloadSpec:
+        """The churn of chunk ``chunk`` (a week by default): its own draws, the cluster's
+        nodes (sizes, profiles and routines from the cluster's seed)."""
+        return WorkloadSpec(
             nodes=self.settings.nodes,
             days=self.settings.chunk_days,
             seed=self.settings.seed * 1_000_003 + chunk,
             churn=self.settings.churn,
             workload=self.settings.workload,
-            origin=chunk * span,
+            origin=chunk * self.settings.chunk_days * DAY,
             routine_seed=self.settings.seed,
         )
-        churn = generate(spec)
+
+    def _load_chunk(self, chunk: int) -> None:
+        span = self.settings.chunk_days * DAY
+        churn = generate(self.week_spec(chunk))
         offset = chunk * span
         times = np.concatenate([c.times for c in churn]) + offset
         nodes = np.concatenate(

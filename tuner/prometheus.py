@@ -9,9 +9,10 @@ existing pods.
 
 Each node's history spans its own first to last sample (:class:`tuner.queries.
 StateQueries`), and the exporter's gauges say its targets, max-attach and the bind
-latency. Values that cannot be counts (NaN, +-Inf, negative, fractional beyond
-rounding, or more pod starts in a step than :data:`MAX_PER_SECOND` a second) are
-dropped and counted on stderr in one line; nothing is sized by a value from the data.
+latency. Values that cannot be counts (NaN, +-Inf, negative, or more pod starts in a
+step than :data:`MAX_PER_SECOND` a second, more pairs of starts than so many starts
+can have) are dropped and counted on stderr in one line; nothing is sized by a value
+from the data.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from pool_engine.trace import Trace
 from tuner.history import History, NodeFacts, first_row_times
 from tuner.queries import ChurnQueries, StateQueries
 from tuner.window import Window
-from tuner.within_step import node_start_times
+from tuner.within_step import StepCounts, node_start_times
 
 log = logging.getLogger(__name__)
 MAX_PER_SECOND = 50
@@ -180,7 +181,10 @@ def load(
     quiet: set[str] = set()  # nodes with the pool's series but no churn: quiet, not absent
     if seen is not None and state is not None and state.per_pool:
         quiet = set(seen.first) | set(seen.last)
-    bunching = (series["bursts"], series["pairs"]) if queries.bursts else None
+    bunching = None
+    if queries.bursts:
+        since = seen.bursts_since if seen is not None else _first_points(series["bursts"])
+        bunching = Bunching(series["bursts"], series["pairs"], since)
     history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet,
                        bunching, step_s)  # fmt: skip
     if not history.trace.events and not history.existing.any():
@@ -219,6 +223,8 @@ class Seen:
     last: dict[str, float]
     facts: dict[str, NodeFacts]
     bind_latency: float | None
+    bursts_since: dict[str, float] = field(default_factory=dict)
+    """Per node, its first sample of the burst counter."""
 
 
 def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dropped) -> Seen:
@@ -242,7 +248,8 @@ def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dro
         values = _instant(prom, state.bind_latency, t1, Dropped(), 86400.0)
         positive = [v for v in values.values() if v > 0]
         latency = positive[0] if positive else None
-    return Seen(first, last, facts, latency)
+    since = _instant(prom, state.bursts_since, t1, dropped, math.inf) if state.bursts_since else {}
+    return Seen(first, last, facts, latency, since)
 
 
 def _with_state(history: History, seen: Seen, t0: float, window_seconds: float,
@@ -270,6 +277,27 @@ def _with_state(history: History, seen: Seen, t0: float, window_seconds: float,
     return History(history.trace, history.existing, first, last, facts, seen.bind_latency)
 
 
+@dataclass(frozen=True)
+class Bunching:
+    """The burst and pair counts by node, and since when each node's exporter counts
+    bursts."""
+
+    bursts: Points
+    pairs: Points
+    since: dict[str, float]
+
+    def of(self, node: str) -> StepCounts | None:
+        """The node's counts (None: its exporter counts no bursts)."""
+        since = self.since.get(node)
+        if since is None:
+            return None
+        return StepCounts(dict(self.bursts.get(node, [])), dict(self.pairs.get(node, [])), since)
+
+
+def _first_points(series: Points) -> dict[str, float]:
+    return {node: min(t for t, _ in points) for node, points in series.items() if points}
+
+
 def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],
                        pods: dict[str, list[tuple[float, float]]], pods_now: dict[str, int],
                        step_s: int) -> dict[str, list[tuple[float, float]]]:  # fmt: skip
@@ -291,11 +319,10 @@ def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],
 def _history(starts: dict[str, list[tuple[float, float]]],
              stops: dict[str, list[tuple[float, float]]], existing: dict[str, int],
              t0: float, t1: float, origin: datetime, also: set[str] | None = None,
-             bunching: tuple[Points, Points] | None = None,
-             step_s: int = 0) -> History:  # fmt: skip
+             bunching: Bunching | None = None, step_s: int = 0) -> History:  # fmt: skip
     """The churn as a trace, a node for every node with churn or pods (and ``also``);
-    starts placed in their step by ``bunching``, the burst and pair counts by node
-    (:mod:`tuner.within_step`; None: at the step's end), stops at the step's end."""
+    starts placed in their step by ``bunching`` (:mod:`tuner.within_step`; None: at the
+    step's end), stops at the step's end."""
     held = {n for n, c in existing.items() if c > 0}
     nodes = sorted((set(starts) | set(stops) | held | (also or set())) - {""})
     total = sum(round(n) for points in (*starts.values(), *stops.values()) for _, n in points)
@@ -309,9 +336,8 @@ def _history(starts: dict[str, list[tuple[float, float]]],
     offsets = [0]
     for node in nodes:
         rows: list[tuple[float, int, int]] = []  # (time, order, kind): starts before stops
-        bursts = dict(bunching[0].get(node, [])) if bunching is not None else {}
-        pairs = dict(bunching[1].get(node, [])) if bunching is not None else {}
-        for t, count in node_start_times(starts.get(node, []), step_s, bursts, pairs):
+        counts = bunching.of(node) if bunching is not None else None
+        for t, count in node_start_times(starts.get(node, []), step_s, counts):
             rows.extend([(t - t0, 0, START)] * count)
         for t, n in stops.get(node, []):
             rows.extend([(t - t0, 1, STOP)] * round(n))

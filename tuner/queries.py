@@ -11,9 +11,10 @@ Two sources:
   different instants; their max is the counter as the latest scrape saw it, so the
   differences add up to the true count, where a sum (or a max of per-series
   differences) counts a pod twice. ``> 0`` drops the steps without any, so a week of
-  a quiet cluster is small. The burst and pair counters are read the same way at the
-  steps with starts, zeros kept, and say where in its step each start goes
-  (:mod:`tuner.within_step`).
+  a quiet cluster is small. The burst and pair counters are read the same way and say
+  where in its step each start goes (:mod:`tuner.within_step`); from each node's first
+  sample of the burst counter on (:class:`StateQueries`), a step with starts and no
+  burst value had no burst begin in it, before that its exporter did not count them.
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
   that hold a slot (Pending or Running), from which stops follow (starts minus the
@@ -50,10 +51,10 @@ class ChurnQueries:
     pods: str
     """Pods holding or waiting for a slot per node, at an instant."""
     bursts: str | None = None
-    """Pod starts that began a burst per node in each step with starts, 0 included
-    (None: not counted; a step's starts are then one burst, :mod:`tuner.within_step`)."""
+    """Pod starts that began a burst per node in the step (None: not counted; a step's
+    starts are then one burst, :mod:`tuner.within_step`)."""
     pairs: str | None = None
-    """Pairs of pod starts within one burst per node in each step with starts."""
+    """Pairs of pod starts within one burst per node in the step."""
 
 
 def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
@@ -64,15 +65,12 @@ def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
         then = f"max by (node) ({counter}{sel} offset {step_s}s)"
         return f"(({now} - {then}) >= 0 or {now} < {then})"
 
-    starts = f"{difference('eni_pool_pod_starts_total')} > 0"
     return ChurnQueries(
-        starts=starts,
+        starts=f"{difference('eni_pool_pod_starts_total')} > 0",
         stops=f"{difference('eni_pool_pod_stops_total')} > 0",
         pods=f"max by (node) (eni_pool_in_use_slots{sel} + eni_pool_waiting_pods{sel})",
-        # zeros kept where pods started (a step's starts may all continue a burst); no
-        # value there: that exporter did not count bursts then
-        bursts=f"{difference('eni_pool_pod_start_bursts_total')} and ({starts})",
-        pairs=f"{difference('eni_pool_pod_start_pairs_total')} and ({starts})",
+        bursts=f"{difference('eni_pool_pod_start_bursts_total')} > 0",
+        pairs=f"{difference('eni_pool_pod_start_pairs_total')} > 0",
     )
 
 
@@ -135,6 +133,9 @@ class StateQueries:
     """Max-attach C."""
     bind_latency: str | None = None
     """Median bind latency over the window, seconds (no node label)."""
+    bursts_since: str | None = None
+    """Timestamp of the node's first sample of the burst counter in the window (its
+    exporter counts bursts from then on)."""
     per_pool: bool = False
     """The first/last-sample series are the pool's own (the exporter's, by mode): a node
     seen there without churn is a quiet node of the pool. (kube-state-metrics' are every
@@ -162,6 +163,7 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
         case MetricsSource.EXPORTER:
             sel = f'{{mode="{mode}"}}'
             first, last = _seen(f"eni_pool_min_warm_target{sel}", seconds, step_s)
+            counted, _ = _seen(f"eni_pool_pod_start_bursts_total{sel}", seconds, step_s)
 
             def latest(gauge: str) -> str:
                 return f"max by (node) (last_over_time({gauge}{sel}[{seconds}s]))"
@@ -175,6 +177,7 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 # a direct-eni bind is an ENI attach, left at its default
                 f'histogram_quantile(0.5, sum by (le) (increase({buckets}{{operation="bind"}}'
                 f"[{seconds}s])))" if mode == "route-eni" else None,
+                counted,
                 per_pool=True,
             )  # fmt: skip
         case MetricsSource.KUBE_STATE_METRICS:

@@ -3,7 +3,7 @@
 Prometheus holds counts per step (30 s by default), not instants. Put every start of a
 step at one instant and a node with a pod every 10 s reads as bursts of three: the
 replay then asks for three warm slots where one serves, and the recommendation grows
-with ``--step`` (2.1-2.4x the idle of the true history at 30 s on the simulated daily
+with ``--step`` (1.2-2.4x the idle of the true history at 30 s on the simulated daily
 clusters, ``bench/bench_step_placement.py``). The exporter also counts, per pool, the
 starts that began a *burst* (``eni_pool_pod_start_bursts_total``: a start at least a
 bind latency and a quarter after the one that began the burst before) and the pairs of
@@ -14,28 +14,45 @@ of s). A step's n starts in b bursts with q pairs are placed as:
   size S whose pairs with the other b - 1 sharing the rest evenly come closest to q
   (the bigger on a tie: a deployment's scale-up is never split); b single pods when
   q = 0, b equal bursts when q is as small as n in b bursts allows;
-- no burst began in the step (b = 0): the starts continue the step before's last
+- more pairs than n starts in b bursts can have: a burst that began in the step before
+  went on into this one (a scrape fell inside it); the fewest starts that explain the
+  pairs join the step before's last burst, at the step's start, and the rest are placed
+  as above;
+- no burst began in the step (b = 0): all its starts continue the step before's last
   burst, at the step's start;
 - no burst count for the step (kube-state-metrics, an exporter before the counters,
   or one upgraded within the window, before its upgrade): all n at the step's end, as
-  one burst (what a count alone can say without understating a burst); a burst count
-  without a pair count: the biggest burst the counts allow.
+  one burst (what a count alone can say without understating a burst).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    """One node's burst and pair counts by step end (steps without a value: 0)."""
+
+    bursts: Mapping[float, float]
+    pairs: Mapping[float, float]
+    since: float
+    """The node's exporter counts bursts from this instant on (steps ending before it
+    have no counts)."""
 
 
 def start_times(end: float, step: float, starts: int, bursts: int | None,
-                pairs: int | None = None) -> list[float]:  # fmt: skip
+                pairs: int | None = None, before: int = 0) -> list[float]:  # fmt: skip
     """The times of the ``starts`` pod starts of the step ending at ``end``, ``bursts``
-    of which began a burst, with ``pairs`` pairs within bursts (None: not counted)."""
-    return [t for t, count in _groups(end, step, starts, bursts, pairs) for _ in range(count)]
+    of which began a burst, with ``pairs`` pairs within bursts (None: not counted),
+    after a step whose last burst had ``before`` starts at its end."""
+    groups = _groups(end, step, starts, bursts, pairs, before)
+    return [t for t, count in groups for _ in range(count)]
 
 
-def _groups(end: float, step: float, starts: int, bursts: int | None,
-            pairs: int | None) -> list[tuple[float, int]]:  # fmt: skip
+def _groups(end: float, step: float, starts: int, bursts: int | None, pairs: int | None,
+            before: int = 0) -> list[tuple[float, int]]:  # fmt: skip
     """:func:`start_times` as (time, starts at it)."""
     if starts <= 0:
         return []
@@ -44,10 +61,31 @@ def _groups(end: float, step: float, starts: int, bursts: int | None,
     if bursts <= 0:
         return [(end - step, starts)]
     b = min(bursts, starts)
-    big = big_burst(starts, b, pairs)
-    rest = _shares(starts - big, b - 1)
-    out = [(end - step + step * (j + 1) / b, size) for j, size in enumerate(rest) if size]
+    if pairs == 0 and b == starts:  # the common case: single pods
+        return [(end - step + step * (j + 1) / b, 1) for j in range(b)]
+    carried = 0
+    if pairs is not None and before > 0:
+        carried = _carried(starts, b, pairs, before)
+        pairs -= carried * before + carried * (carried - 1) // 2
+    n = starts - carried
+    big = big_burst(n, b, pairs)
+    rest = _shares(n - big, b - 1)
+    out = [(end - step, carried)] if carried else []
+    out += [(end - step + step * (j + 1) / b, size) for j, size in enumerate(rest) if size]
     return [*out, (end, big)]
+
+
+def _carried(starts: int, bursts: int, pairs: int, before: int) -> int:
+    """The fewest of the step's starts that, joining the step before's last burst of
+    ``before`` starts, let the pairs reach ``pairs`` (0 when its own bursts can)."""
+    carried = 0
+    while carried < starts - bursts:
+        joined = carried * before + carried * (carried - 1) // 2
+        left = starts - carried - (bursts - 1)  # the biggest burst the rest allows
+        if joined + left * (left - 1) // 2 >= pairs:
+            break
+        carried += 1
+    return carried
 
 
 def big_burst(starts: int, bursts: int, pairs: int | None) -> int:
@@ -81,22 +119,25 @@ def _pairs(big: int, starts: int, bursts: int) -> int:
     return (big * (big - 1) + others) // 2
 
 
-def node_start_times(
-    points: list[tuple[float, float]],
-    step: float,
-    bursts: Mapping[float, float],
-    pairs: Mapping[float, float],
-) -> list[tuple[float, int]]:
+def node_start_times(points: list[tuple[float, float]], step: float,
+                     counts: StepCounts | None) -> list[tuple[float, int]]:  # fmt: skip
     """One node's starts as (time, starts at it), from its ``(step end, starts)``
-    points with its burst and pair counts by step end; a step without a burst count
-    (none for the node, or its exporter did not count bursts then) has its starts at
-    its end."""
+    points (in time order) with its burst and pair counts (None: not counted, every
+    step's starts at its end)."""
+    if counts is None:
+        return [(t, round(n)) for t, n in points]
     out: list[tuple[float, int]] = []
+    last_end, last_size = -1.0, 0
     for t, n in points:
-        b = bursts.get(t)
-        if b is None:
-            out.append((t, round(n)))
+        if t < counts.since:
+            groups = [(t, round(n))]
         else:
-            q = pairs.get(t)
-            out.extend(_groups(t, step, round(n), round(b), None if q is None else round(q)))
+            before = last_size if abs(last_end - (t - step)) < 1e-6 else 0
+            b, q = round(counts.bursts.get(t, 0.0)), round(counts.pairs.get(t, 0.0))
+            groups = _groups(t, step, round(n), b, q, before)
+        out.extend(groups)
+        if groups:
+            end_time, size = groups[-1]
+            # the burst at the step's end (a continuation joins the one before)
+            last_end, last_size = t, (size if end_time == t else 0)
     return out

@@ -8,7 +8,9 @@ with the engine's own rule (``PoolCounters.started``):
 - ``steady``: every hour a pod every 10 s for half an hour, then one stop every 10 s;
 - ``twos``: as ``steady`` for a quarter of an hour, two pods half a second apart;
 - ``bursty``: 20 pods within a second at 7 past every hour, each for 30 minutes;
-- ``old``: ``steady``'s pods from an exporter without the burst counters.
+- ``old``: ``steady``'s pods from an exporter without the burst counters;
+- ``restarted``: ``steady``'s pods from an exporter that restarts at midday (every
+  counter from 0 again).
 
 Each node's recommendation from Prometheus is compared with the one from the exact
 trace of the same pods.
@@ -48,7 +50,9 @@ def pods(node: str) -> list[tuple[float, float]]:
             for h in range(24) for i in range(180)]  # fmt: skip
 
 
-NODES = ("steady", "twos", "bursty", "old")
+NODES = ("steady", "twos", "bursty", "old", "restarted")
+RESTART = DAY // STEP // 2 + 7
+"""The step at which ``restarted``'s exporter restarts (inside an hour's starts)."""
 
 
 def events(node: str) -> list[tuple[float, str]]:
@@ -62,6 +66,8 @@ def write_openmetrics(path: Path, t0: int) -> None:
         counters, stops, at, points = PoolCounters(), 0, 0, []
         rows = events(node)
         for k in range(DAY // STEP + 1):
+            if node == "restarted" and k == RESTART:  # a new process counts from 0
+                counters, stops = PoolCounters(), 0
             while at < len(rows) and rows[at][0] <= k * STEP:
                 t, kind = rows[at]
                 if kind == "start":
@@ -141,6 +147,10 @@ def test_starts_are_placed_by_the_burst_counters(
     assert scraped["bursty"]["lead_time_demand_p99"] == exact["bursty"]["lead_time_demand_p99"]
     assert exact["bursty"]["lead_time_demand_p99"] == 20
     assert scraped["bursty"]["min_warm"] >= 16  # 4 cold starts a day at 16 (0.8 %), more below
+    # a restart resets every counter: the reset clause reads each from 0 again
+    restarted = scraped["restarted"]
+    assert restarted["pod_starts"] == scraped["steady"]["pod_starts"]
+    assert pair(restarted) == pair(scraped["steady"]), restarted["reason"]
     # without the counters (an older exporter): the step's starts at its end, as before
     assert scraped["old"]["pod_starts"] == scraped["steady"]["pod_starts"]
     assert scraped["old"]["min_warm"] > scraped["steady"]["min_warm"], scraped["old"]["reason"]

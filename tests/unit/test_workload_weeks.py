@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from exporter.simcluster import ClusterSettings, SimulatedCluster
 from pool_engine.workload import Workload, WorkloadSpec, generate, node_profiles, node_sizes
 
 SEED = 1
 
 
 def week(chunk: int, workload: Workload = Workload.STEADY) -> WorkloadSpec:
-    """The spec of the simulated cluster's week ``chunk`` (as simcluster._load_chunk)."""
-    return WorkloadSpec(nodes=40, days=7, seed=SEED * 1_000_003 + chunk, workload=workload,
-                        origin=chunk * 7 * 86400.0, routine_seed=SEED)  # fmt: skip
+    """The spec of the simulated cluster's week ``chunk``."""
+    cluster = SimulatedCluster(ClusterSettings(nodes=40, seed=SEED, workload=workload))
+    return cluster.week_spec(chunk)
+
+
+def test_the_simulated_clusters_nodes_are_the_churn_models() -> None:
+    """The cores that set a simulated node's limits are those its churn is drawn for,
+    every week."""
+    cluster = SimulatedCluster(ClusterSettings(nodes=40, seed=SEED))
+    for chunk in (0, 1, 3):
+        assert [c.cores for c in generate(cluster.week_spec(chunk))] == cluster.cores.tolist()
 
 
 def test_a_node_keeps_its_size_and_profile_from_week_to_week() -> None:
