@@ -66,6 +66,8 @@ class Trace:
     """Wall-clock time of time 0 for RFC 3339 traces."""
     first: float | None = None
     """The smallest time of the file's rows, of every mode (None: of these rows)."""
+    other_mode_nodes: int = 0
+    """Nodes of the file left out for having rows of the other mode only."""
 
     @property
     def events(self) -> int:
@@ -261,13 +263,14 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
     del kinds
     names = nodes.names()
     end = float(all_times.max()) if all_times.size else 0.0
-    first_time = None
+    first_time, left_out = None, 0
     if mode is not None:
         first_time = float(all_times.min()) if all_times.size else None
         keep = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
         if not keep.all():  # drop the other pool's rows, and nodes left without any
             codes, all_times, all_kinds = codes[keep], all_times[keep], all_kinds[keep]
             used = np.bincount(codes, minlength=len(names)) > 0
+            left_out = int((~used).sum())
             renumber = np.cumsum(used, dtype=np.int32) - 1
             names = [name for name, u in zip(names, used, strict=True) if u]
             codes = renumber[codes]
@@ -276,7 +279,8 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
 
     perm, offsets = group_rows(codes, len(names), all_times)
     del codes
-    return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time)
+    return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time,
+                 left_out)  # fmt: skip
 
 
 def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None]:

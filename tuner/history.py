@@ -12,7 +12,7 @@ its last sample. A node that joined late has a shorter history than the window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -98,9 +98,8 @@ def from_trace(trace: Trace) -> History:
     existing = np.bincount(node_of_row[existing_row], minlength=n)
     kept_per_node = np.bincount(node_of_row[keep], minlength=n)
     offsets = np.concatenate(([0], np.cumsum(kept_per_node))).astype(np.int64)
-    rest = Trace(
-        trace.nodes, trace.times[keep], trace.kinds[keep], offsets, trace.end, trace.origin
-    )
+    rest = replace(trace, times=trace.times[keep], kinds=trace.kinds[keep], offsets=offsets,
+                   first=None)  # fmt: skip
     return History(rest, existing.astype(np.int64), first_seen.astype(np.float64))
 
 
@@ -122,8 +121,8 @@ def rebased(trace: Trace) -> Trace:
     if trace.origin is not None or first <= 0:
         return trace
     origin = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=first)
-    return Trace(trace.nodes, trace.times - first, trace.kinds, trace.offsets,
-                 trace.end - first, origin, 0.0)  # fmt: skip
+    return replace(trace, times=trace.times - first, end=trace.end - first, origin=origin,
+                   first=0.0)  # fmt: skip
 
 
 def load_history(path: str | Path, mode: Mode | None = None) -> History:

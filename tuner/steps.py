@@ -48,6 +48,11 @@ def load_history(source: HistorySource, mode: Mode) -> History:
         f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
         f"({history.hours:.1f} h) in {watch.seconds():.2f}s"
     )
+    others = history.trace.other_mode_nodes
+    if others:
+        other = next(m for m in Mode if m is not mode)
+        log.warning(f"note: {others:,} node(s) have {other.value} rows only and are not "
+                    f"analysed here (--mode {other.value} recommends their pairs)")  # fmt: skip
     return history
 
 
