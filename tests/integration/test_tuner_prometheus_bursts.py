@@ -18,8 +18,6 @@ trace of the same pods.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +27,7 @@ import pytest
 
 from pool_engine.config import Mode
 from pool_engine.counters import PoolCounters
-from support.prom import backfilled
-from tuner.cli import main
+from support.prom import backfilled_past, recommend_json, write_pool_gauges
 
 pytestmark = pytest.mark.prometheus
 STEP = 30
@@ -89,31 +86,15 @@ def write_openmetrics(path: Path, t0: int) -> None:
                 for k, values in enumerate(points):
                     labels = f'node="{node}",mode="route-eni"'
                     out.write(f"{family}_total{{{labels}}} {values[which]} {t0 + k * STEP}\n")
-        for family, value in (("eni_pool_min_warm_target", 5), ("eni_pool_max_warm_target", 5),
-                              ("eni_pool_in_use_slots", 0), ("eni_pool_waiting_pods", 0)):  # fmt: skip
-            out.write(f"# TYPE {family} gauge\n")
-            for node in NODES:
-                labels = f'node="{node}",mode="route-eni"'
-                for k in range(0, DAY // STEP + 1, 4):
-                    out.write(f"{family}{{{labels}}} {value} {t0 + k * STEP}\n")
+        labels = [f'node="{node}",mode="route-eni"' for node in NODES]
+        write_pool_gauges(out, labels, t0, STEP, DAY // STEP)
         out.write("# EOF\n")
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    t0 = (int(datetime.now(UTC).timestamp()) - 3 * DAY) // 3600 * 3600
-    with backfilled(tmp_path_factory.mktemp("bursts"), lambda p: write_openmetrics(p, t0)) as url:
-        yield url, t0
-
-
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        *args: str) -> dict[str, Any]:  # fmt: skip
-    monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", *args, "-o", "json"])
-    try:
-        main()
-    except SystemExit as exited:
-        assert exited.code in (0, None)
-    return {r["node"]: r for r in json.loads(capsys.readouterr().out)}
+    with backfilled_past(tmp_path_factory.mktemp("bursts"), write_openmetrics) as served:
+        yield served
 
 
 def test_starts_are_placed_by_the_burst_counters(
@@ -123,14 +104,14 @@ def test_starts_are_placed_by_the_burst_counters(
     url, t0 = served
     start = datetime.fromtimestamp(t0, UTC).isoformat()
     end = datetime.fromtimestamp(t0 + DAY, UTC).isoformat()
-    scraped = run(monkeypatch, capsys, "--prometheus-url", url, "--start", start, "--end", end,
+    scraped = recommend_json(monkeypatch, capsys, "--prometheus-url", url, "--start", start, "--end", end,
                   "--step", str(STEP))  # fmt: skip
     trace = tmp_path / "exact.csv"
     # the row at 0 keeps the nodes' first starts starts (a trace's first instant holds
     # the pods that already existed)
     rows = [f"{t:.3f},{node},{kind}\n" for node in NODES[:3] for t, kind in events(node)]
     trace.write_text("time,node,event\n0,marker,stop\n" + "".join(rows))
-    exact = run(monkeypatch, capsys, "--trace", str(trace))
+    exact = recommend_json(monkeypatch, capsys, "--trace", str(trace))
 
     def pair(rec: dict[str, Any]) -> tuple[int, int]:
         return rec["min_warm"], rec["max_warm"]

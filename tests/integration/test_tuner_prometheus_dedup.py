@@ -11,8 +11,6 @@ others see 4 pods start every 10 minutes and stop 5 minutes later.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from support.prom import backfilled
-from tuner.cli import main
+from support.prom import backfilled_past, recommend_json, write_pool_gauges
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
@@ -51,36 +48,24 @@ def write_openmetrics(path: Path, t0: int) -> None:
                         labels = f'node="{node}",mode="route-eni",job="{job}"'
                         when = t0 + k * STEP + lag
                         out.write(f"{family}_total{{{labels}}} {value} {when}\n")
-        for family, value in (("eni_pool_min_warm_target", 5), ("eni_pool_max_warm_target", 5),
-                              ("eni_pool_in_use_slots", 0), ("eni_pool_waiting_pods", 0)):  # fmt: skip
-            out.write(f"# TYPE {family} gauge\n")
-            for node, jobs in series.items():
-                for job in jobs:
-                    labels = f'node="{node}",mode="route-eni",job="{job}"'
-                    for k in range(0, STEPS + 1, 4):
-                        out.write(f"{family}{{{labels}}} {value} {t0 + k * STEP}\n")
+        labels = [f'node="{node}",mode="route-eni",job="{job}"'
+                  for node, jobs in series.items() for job in jobs]  # fmt: skip
+        write_pool_gauges(out, labels, t0, STEP, STEPS)
         out.write("# EOF\n")
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    t0 = (int(datetime.now(UTC).timestamp()) - 3 * DAY) // 3600 * 3600
-    with backfilled(tmp_path_factory.mktemp("dedup"), lambda p: write_openmetrics(p, t0)) as url:
-        yield url, t0
+    with backfilled_past(tmp_path_factory.mktemp("dedup"), write_openmetrics) as served:
+        yield served
 
 
 def recommend(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
               t0: int) -> dict[str, Any]:  # fmt: skip
     start = datetime.fromtimestamp(t0, UTC).isoformat()
     end = datetime.fromtimestamp(t0 + DAY, UTC).isoformat()
-    monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", "--prometheus-url", url,
-                                      "--start", start, "--end", end, "--step", str(STEP),
-                                      "-o", "json"])  # fmt: skip
-    try:
-        main()
-    except SystemExit as exited:
-        assert exited.code in (0, None)
-    return {r["node"]: r for r in json.loads(capsys.readouterr().out)}
+    return recommend_json(monkeypatch, capsys, "--prometheus-url", url, "--start", start,
+                          "--end", end, "--step", str(STEP))  # fmt: skip
 
 
 def test_a_node_scraped_twice_or_restarted_counts_each_pod_once(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO
 
 import pytest
 
@@ -89,3 +92,38 @@ def backfilled(workdir: Path, write: Callable[[Path], None]) -> Iterator[str]:
                     str(workdir / "tsdb")], check=True, capture_output=True)  # fmt: skip
     with prometheus(workdir) as url:
         yield url
+
+
+@contextmanager
+def backfilled_past(workdir: Path, write: Callable[[Path, int], None],
+                    days: int = 3) -> Iterator[tuple[str, int]]:  # fmt: skip
+    """:func:`backfilled` with history that ``write(path, t0)`` starts at ``t0``, the hour
+    ``days`` days ago; yield the URL and ``t0``."""
+    t0 = (int(time.time()) - days * 86400) // 3600 * 3600
+    with backfilled(workdir, lambda path: write(path, t0)) as url:
+        yield url, t0
+
+
+def write_pool_gauges(out: TextIO, labels: list[str], t0: int, step: int, steps: int) -> None:
+    """The exporter's targets (5/5) and an empty pool for each label set, every fourth
+    step (inside Prometheus' 5-minute lookback at 60 s steps)."""
+    for family, value in (("eni_pool_min_warm_target", 5), ("eni_pool_max_warm_target", 5),
+                          ("eni_pool_in_use_slots", 0), ("eni_pool_waiting_pods", 0)):  # fmt: skip
+        out.write(f"# TYPE {family} gauge\n")
+        for label in labels:
+            for k in range(0, steps + 1, 4):
+                out.write(f"{family}{{{label}}} {value} {t0 + k * step}\n")
+
+
+def recommend_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                   *args: str) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """`eni-tuner recommend ARGS -o json` in process (main(), as the console script),
+    the records by node."""
+    from tuner.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", *args, "-o", "json"])
+    try:
+        main()
+    except SystemExit as exited:
+        assert exited.code in (0, None)
+    return {r["node"]: r for r in json.loads(capsys.readouterr().out)}
