@@ -97,7 +97,7 @@ def write_openmetrics(path: Path, t0: int, nodes: int, churn: float, with_bursts
 @click.option("--churn", type=float, default=1.0, show_default=True)
 @click.option("--reuse", is_flag=True, help="Serve the blocks of an earlier run again.")
 @click.option("--bursts/--no-bursts", "with_bursts", default=True, show_default=True,
-              help="Also the burst and pair counters (exporters before them had none).")  # fmt: skip
+              help="Also the burst and pair counters (older exporters had none).")  # fmt: skip
 def main(nodes: int, churn: float, reuse: bool, with_bursts: bool) -> None:
     name = f"prom-{nodes}n-churn{churn:g}{'' if with_bursts else '-nobursts'}"
     work = Path(__file__).parent / "out" / name
