@@ -183,7 +183,11 @@ def load(
         quiet = set(seen.first) | set(seen.last)
     bunching = None
     if queries.bursts:
-        since = seen.bursts_since if seen is not None else _first_points(series["bursts"])
+        # a node's first burst sample: the subquery's, else (it may miss young data) the
+        # first step with a burst
+        since = _first_points(series["bursts"])
+        if seen is not None:
+            since.update({n: min(t, since.get(n, t)) for n, t in seen.bursts_since.items()})
         bunching = Bunching(series["bursts"], series["pairs"], since)
     history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet,
                        bunching, step_s)  # fmt: skip
@@ -337,7 +341,7 @@ def _history(starts: dict[str, list[tuple[float, float]]],
     for node in nodes:
         rows: list[tuple[float, int, int]] = []  # (time, order, kind): starts before stops
         counts = bunching.of(node) if bunching is not None else None
-        for t, count in node_start_times(starts.get(node, []), step_s, counts):
+        for t, count in node_start_times(sorted(starts.get(node, [])), step_s, counts):
             rows.extend([(t - t0, 0, START)] * count)
         for t, n in stops.get(node, []):
             rows.extend([(t - t0, 1, STOP)] * round(n))
