@@ -87,7 +87,7 @@ def _check_url(url: str) -> None:
     except ValueError:  # an unclosed [IPv6 bracket, a port that is no number
         ok = False
     if not ok or any(c.isspace() for c in url):
-        from tuner.prometheus import redacted  # the error path only: the client loads
+        from tuner.prometheus_errors import redacted  # the error path only
 
         raise click.BadParameter(
             f"{redacted(url)!r} is not an http(s) URL (e.g. http://prometheus:9090)",

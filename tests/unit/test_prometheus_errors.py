@@ -11,7 +11,7 @@ import pytest
 
 from support.prom import free_port
 from tuner.cli import main
-from tuner.prometheus import redacted
+from tuner.prometheus_errors import redacted
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
