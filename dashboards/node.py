@@ -161,24 +161,6 @@ def build() -> db.Dashboard:
                 unit=PERCENT,
             )
         )
-        .with_panel(
-            graph(
-                "Bunched pod starts",
-                "Share of the node's pod starts that came within a burst begun by another "
-                "(within 2.5 s of its first; direct-eni 25 s), over 30 minutes. eni-tuner reads "
-                "the burst and pair counters to place the starts of each Prometheus step; "
-                "bunched starts need more warm slots than their rate says.",
-                [
-                    (
-                        f"(sum by (mode) (node_mode:eni_pool_pod_starts:rate30m{{{S}}}) - sum by "
-                        f"(mode) (rate(eni_pool_pod_start_bursts_total{{{S}}}[30m]))) / clamp_min("
-                        f"sum by (mode) (node_mode:eni_pool_pod_starts:rate30m{{{S}}}), 1e-9)",
-                        "{{mode}}",
-                    )
-                ],
-                unit=PERCENT,
-            )
-        )
         .with_row(row("Binds, releases, configuration"))
         .with_panel(
             graph(
