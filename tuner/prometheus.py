@@ -185,7 +185,7 @@ def load(
     if queries.bursts:
         # a node's first burst sample: the subquery's, else (it may miss young data) the
         # first step with a burst
-        since = _first_points(series["bursts"])
+        since = _first_points(series["bursts"], step_s)
         if seen is not None:
             since.update({n: min(t, since.get(n, t)) for n, t in seen.bursts_since.items()})
         bunching = Bunching(series["bursts"], series["pairs"], since)
@@ -298,8 +298,10 @@ class Bunching:
         return StepCounts(dict(self.bursts.get(node, [])), dict(self.pairs.get(node, [])), since)
 
 
-def _first_points(series: Points) -> dict[str, float]:
-    return {node: min(t for t, _ in points) for node, points in series.items() if points}
+def _first_points(series: Points, step_s: int) -> dict[str, float]:
+    """Per node, the start of its first step with a value (the difference had a sample
+    there)."""
+    return {node: min(t for t, _ in points) - step_s for node, points in series.items() if points}
 
 
 def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],

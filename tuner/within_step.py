@@ -27,8 +27,11 @@ of s). A step's n starts in b bursts with q pairs are placed as:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from pool_engine.counters import BURST_WINDOW
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,16 @@ def start_times(end: float, step: float, starts: int, bursts: int | None,
 
 
 def _groups(end: float, step: float, starts: int, bursts: int | None, pairs: int | None,
-            before: int = 0) -> list[tuple[float, int]]:  # fmt: skip
-    """:func:`start_times` as (time, starts at it)."""
+            before: int = 0, open_at: float | None = None) -> list[tuple[float, int]]:  # fmt: skip
+    """:func:`start_times` as (time, starts at it); starts that continue the open burst
+    go to ``open_at`` (None: the step's start)."""
     if starts <= 0:
         return []
     if bursts is None:
         return [(end, starts)]
+    joining = end - step if open_at is None else open_at
     if bursts <= 0:
-        return [(end - step, starts)]
+        return [(joining, starts)]
     b = min(bursts, starts)
     if pairs == 0 and b == starts:  # the common case: single pods
         return [(end - step + step * (j + 1) / b, 1) for j in range(b)]
@@ -70,7 +75,7 @@ def _groups(end: float, step: float, starts: int, bursts: int | None, pairs: int
     n = starts - carried
     big = big_burst(n, b, pairs)
     rest = _shares(n - big, b - 1)
-    out = [(end - step, carried)] if carried else []
+    out = [(joining, carried)] if carried else []
     out += [(end - step + step * (j + 1) / b, size) for j, size in enumerate(rest) if size]
     return [*out, (end, big)]
 
@@ -123,21 +128,29 @@ def node_start_times(points: list[tuple[float, float]], step: float,
                      counts: StepCounts | None) -> list[tuple[float, int]]:  # fmt: skip
     """One node's starts as (time, starts at it), from its ``(step end, starts)``
     points (in time order) with its burst and pair counts (None: not counted, every
-    step's starts at its end)."""
+    step's starts at its end). A step is counted when its start is at or after the
+    node's first burst sample (its difference needs one there). Starts that continue a
+    burst join the open one where it was placed, however many steps it spans (a
+    direct-eni burst lasts up to 25 s)."""
     if counts is None:
         return [(t, round(n)) for t, n in points]
+    span = max(BURST_WINDOW.values()) + 2 * step
     out: list[tuple[float, int]] = []
-    last_end, last_size = -1.0, 0
+    open_at, open_size = -math.inf, 0  # the latest burst: where placed, its starts so far
     for t, n in points:
-        if t < counts.since:
-            groups = [(t, round(n))]
+        starts = round(n)
+        if t - step < counts.since:
+            groups = [(t, starts)]
         else:
-            before = last_size if abs(last_end - (t - step)) < 1e-6 else 0
+            is_open = t - open_at <= span
             b, q = round(counts.bursts.get(t, 0.0)), round(counts.pairs.get(t, 0.0))
-            groups = _groups(t, step, round(n), b, q, before)
+            groups = _groups(t, step, starts, b, q, open_size if is_open else 0,
+                             open_at if is_open else None)  # fmt: skip
+            if b <= 0 and groups:
+                open_at, open_size = groups[0][0], (open_size if is_open else 0) + starts
+                out.extend(groups)
+                continue
         out.extend(groups)
         if groups:
-            end_time, size = groups[-1]
-            # the burst at the step's end (a continuation joins the one before)
-            last_end, last_size = t, (size if end_time == t else 0)
+            open_at, open_size = groups[-1]
     return out

@@ -73,7 +73,7 @@ def test_a_step_without_a_burst_count_keeps_its_starts_at_its_end() -> None:
     """An exporter upgraded within the window counts bursts only from then on: the
     steps before have no burst value (not 0, which says the starts continue a burst)."""
     points = [(30.0, 3.0), (60.0, 3.0), (90.0, 2.0)]
-    placed = node_start_times(points, 30.0, {60.0: 3.0}, {90.0: 1.0}, since=45.0)
+    placed = node_start_times(points, 30.0, {60.0: 3.0}, {90.0: 1.0}, since=30.0)
     assert placed == [30.0, 30.0, 30.0, 40.0, 50.0, 60.0, 60.0, 60.0]
 
 
@@ -178,4 +178,45 @@ def test_no_burst_is_read_back_smaller(bursts: list[tuple[float, int, float]]) -
         counters.started(Mode.ROUTE_ENI, t)
         biggest = max(biggest, counters.burst_size)
     placed = Counter(read_back(times, 30.0))
+    assert max(placed.values()) >= biggest
+
+
+def test_the_step_of_an_upgrade_is_not_counted() -> None:
+    """The step holding a node's first burst sample has no burst difference (none at
+    its start): its starts are not a continuation of the uncounted step before."""
+    placed = grouped([(1000.0, 3.0), (1030.0, 2.0)], 30.0, StepCounts({}, {}, 1020.0))
+    assert placed == [(1000.0, 3), (1030.0, 2)]
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 3000.0), st.integers(1, 12), st.floats(0.0, 24.9)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([5.0, 10.0, 15.0, 30.0]),
+)
+def test_no_direct_eni_burst_is_read_back_smaller(
+    bursts: list[tuple[float, int, float]], step: float
+) -> None:
+    """A direct-eni burst lasts up to 25 s, over several short steps: continuations
+    join the open burst however many steps it spans."""
+    times = sorted(t + spread * i / size for t, size, spread in bursts for i in range(size))
+    counters, biggest = PoolCounters(), 0
+    per: dict[float, list[int]] = {}
+    for t in times:
+        before = (counters.pod_start_bursts, counters.pod_start_pairs)
+        counters.started(Mode.DIRECT_ENI, t)
+        biggest = max(biggest, counters.burst_size)
+        cell = per.setdefault(max(step, -(-t // step) * step), [0, 0, 0])
+        cell[0] += 1
+        cell[1] += counters.pod_start_bursts - before[0]
+        cell[2] += counters.pod_start_pairs - before[1]
+    points = [(end, float(c[0])) for end, c in sorted(per.items())]
+    counts = StepCounts({e: float(c[1]) for e, c in per.items() if c[1]},
+                        {e: float(c[2]) for e, c in per.items() if c[2]}, -1e18)  # fmt: skip
+    placed = Counter()
+    for t, count in grouped(points, step, counts):
+        placed[t] += count
+    assert sum(placed.values()) == len(times)
     assert max(placed.values()) >= biggest
