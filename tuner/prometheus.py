@@ -183,11 +183,7 @@ def load(
         quiet = set(seen.first) | set(seen.last)
     bunching = None
     if queries.bursts:
-        # a node's first burst sample: the subquery's, else (it may miss young data) the
-        # first step with a burst
         since = _first_points(series["bursts"], step_s)
-        if seen is not None:
-            since.update({n: min(t, since.get(n, t)) for n, t in seen.bursts_since.items()})
         bunching = Bunching(series["bursts"], series["pairs"], since)
     history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet,
                        bunching, step_s)  # fmt: skip
@@ -227,8 +223,6 @@ class Seen:
     last: dict[str, float]
     facts: dict[str, NodeFacts]
     bind_latency: float | None
-    bursts_since: dict[str, float] = field(default_factory=dict)
-    """Per node, its first sample of the burst counter."""
 
 
 def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dropped) -> Seen:
@@ -252,8 +246,7 @@ def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dro
         values = _instant(prom, state.bind_latency, t1, Dropped(), 86400.0)
         positive = [v for v in values.values() if v > 0]
         latency = positive[0] if positive else None
-    since = _instant(prom, state.bursts_since, t1, dropped, math.inf) if state.bursts_since else {}
-    return Seen(first, last, facts, latency, since)
+    return Seen(first, last, facts, latency)
 
 
 def _with_state(history: History, seen: Seen, t0: float, window_seconds: float,
@@ -299,8 +292,8 @@ class Bunching:
 
 
 def _first_points(series: Points, step_s: int) -> dict[str, float]:
-    """Per node, the start of its first step with a value (the difference had a sample
-    there)."""
+    """Per node, the start of its first step with a burst: the first start its exporter
+    counted began one, so its counted steps begin there."""
     return {node: min(t for t, _ in points) - step_s for node, points in series.items() if points}
 
 

@@ -12,9 +12,10 @@ Two sources:
   differences add up to the true count, where a sum (or a max of per-series
   differences) counts a pod twice. ``> 0`` drops the steps without any, so a week of
   a quiet cluster is small. The burst and pair counters are read the same way and say
-  where in its step each start goes (:mod:`tuner.within_step`); from each node's first
-  sample of the burst counter on (:class:`StateQueries`), a step with starts and no
-  burst value had no burst begin in it, before that its exporter did not count them.
+  where in its step each start goes (:mod:`tuner.within_step`). A node's first step
+  with a burst value starts its counted steps: the first start an exporter counts
+  always begins a burst, so a later step with starts and no burst value had none
+  begin in it, and an earlier one was not counted.
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
   that hold a slot (Pending or Running), from which stops follow (starts minus the
@@ -133,9 +134,6 @@ class StateQueries:
     """Max-attach C."""
     bind_latency: str | None = None
     """Median bind latency over the window, seconds (no node label)."""
-    bursts_since: str | None = None
-    """Timestamp of the node's first sample of the burst counter in the window (its
-    exporter counts bursts from then on)."""
     per_pool: bool = False
     """The first/last-sample series are the pool's own (the exporter's, by mode): a node
     seen there without churn is a quiet node of the pool. (kube-state-metrics' are every
@@ -163,7 +161,6 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
         case MetricsSource.EXPORTER:
             sel = f'{{mode="{mode}"}}'
             first, last = _seen(f"eni_pool_min_warm_target{sel}", seconds, step_s)
-            counted, _ = _seen(f"eni_pool_pod_start_bursts_total{sel}", seconds, step_s)
 
             def latest(gauge: str) -> str:
                 return f"max by (node) (last_over_time({gauge}{sel}[{seconds}s]))"
@@ -177,7 +174,6 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 # a direct-eni bind is an ENI attach, left at its default
                 f'histogram_quantile(0.5, sum by (le) (increase({buckets}{{operation="bind"}}'
                 f"[{seconds}s])))" if mode == "route-eni" else None,
-                counted,
                 per_pool=True,
             )  # fmt: skip
         case MetricsSource.KUBE_STATE_METRICS:

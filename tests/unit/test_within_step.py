@@ -20,13 +20,14 @@ def node_start_times(points: list[tuple[float, float]], step: float, bursts: dic
     return [t for t, count in grouped(points, step, counts) for _ in range(count)]
 
 
-def per_step(times: list[float], step: float) -> dict[float, list[int]]:
+def per_step(times: list[float], step: float,
+             mode: Mode = Mode.ROUTE_ENI) -> dict[float, list[int]]:  # fmt: skip
     """Per step end: starts, bursts begun and pairs, counted with the engine's rule."""
     counters = PoolCounters()
     per: dict[float, list[int]] = {}
     for t in sorted(times):
         before = (counters.pod_start_bursts, counters.pod_start_pairs)
-        counters.started(Mode.ROUTE_ENI, t)
+        counters.started(mode, t)
         end = max(step, -(-t // step) * step)
         cell = per.setdefault(end, [0, 0, 0])
         cell[0] += 1
@@ -35,9 +36,9 @@ def per_step(times: list[float], step: float) -> dict[float, list[int]]:
     return per
 
 
-def read_back(times: list[float], step: float) -> list[float]:
+def read_back(times: list[float], step: float, mode: Mode = Mode.ROUTE_ENI) -> list[float]:
     """The starts as the tuner places them from the per-step counts."""
-    per = per_step(times, step)
+    per = per_step(times, step, mode)
     points = [(end, float(c[0])) for end, c in sorted(per.items())]
     counts = StepCounts({e: float(c[1]) for e, c in per.items() if c[1]},
                         {e: float(c[2]) for e, c in per.items() if c[2]}, -1e18)  # fmt: skip
@@ -203,20 +204,9 @@ def test_no_direct_eni_burst_is_read_back_smaller(
     join the open burst however many steps it spans."""
     times = sorted(t + spread * i / size for t, size, spread in bursts for i in range(size))
     counters, biggest = PoolCounters(), 0
-    per: dict[float, list[int]] = {}
     for t in times:
-        before = (counters.pod_start_bursts, counters.pod_start_pairs)
         counters.started(Mode.DIRECT_ENI, t)
         biggest = max(biggest, counters.burst_size)
-        cell = per.setdefault(max(step, -(-t // step) * step), [0, 0, 0])
-        cell[0] += 1
-        cell[1] += counters.pod_start_bursts - before[0]
-        cell[2] += counters.pod_start_pairs - before[1]
-    points = [(end, float(c[0])) for end, c in sorted(per.items())]
-    counts = StepCounts({e: float(c[1]) for e, c in per.items() if c[1]},
-                        {e: float(c[2]) for e, c in per.items() if c[2]}, -1e18)  # fmt: skip
-    placed = Counter()
-    for t, count in grouped(points, step, counts):
-        placed[t] += count
+    placed = Counter(read_back(times, step, Mode.DIRECT_ENI))
     assert sum(placed.values()) == len(times)
     assert max(placed.values()) >= biggest
