@@ -161,6 +161,18 @@ def build() -> db.Dashboard:
                 unit=PERCENT,
             )
         )
+        .with_panel(
+            graph(
+                "Bunched pod starts",
+                "Share of the node's pod starts that came within a burst begun by another "
+                "(within 2.5 s of its first; direct-eni 25 s), over 30 minutes; both rates "
+                "are recorded by one rule group, and a node without starts shows nothing. "
+                "eni-tuner reads the burst and pair counters to place the starts of each "
+                "Prometheus step; bunched starts need more warm slots than their rate says.",
+                [(f"node_mode:eni_pool_bunched_start_ratio:rate30m{{{S}}}", "{{mode}}")],
+                unit=PERCENT,
+            )
+        )
         .with_row(row("Binds, releases, configuration"))
         .with_panel(
             graph(
