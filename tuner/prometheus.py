@@ -5,7 +5,8 @@ under Prometheus' 11,000-point limit), a few at a time, with retries and a progr
 bar on stderr. Stops are placed at the end of the step they fell in, starts by the
 exporter's burst counts (:mod:`tuner.within_step`; without them at the step's end);
 at one instant starts come before stops. Pods present at the start of the window are the nodes'
-existing pods.
+existing pods; so are, on a node whose series begin inside the window, its pods at its
+first step (started before the first scrape, they are in no counted step).
 
 Each node's history spans its own first to last sample (:class:`tuner.queries.
 StateQueries`), and the exporter's gauges say its targets, max-attach and the bind
@@ -19,11 +20,13 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from string import Template
 
 import numpy as np
 import requests
@@ -37,22 +40,25 @@ from rich.progress import Progress
 from urllib3.util.retry import Retry
 
 from pool_engine.errors import HistoryUnavailable, InputError
-from pool_engine.events import START, STOP
-from pool_engine.trace import Trace
-from tuner.history import History, NodeFacts, first_row_times
+from tuner.history import History, NodeFacts
+from tuner.prometheus_counts import (
+    Bunching,
+    Points,
+    Seen,
+    counts_history,
+    first_points,
+    stops_from_counts,
+    with_state,
+)
 from tuner.prometheus_errors import readable, redacted
 from tuner.queries import ChurnQueries, StateQueries
 from tuner.window import Window
-from tuner.within_step import StepCounts, node_start_times
 
 log = logging.getLogger(__name__)
 MAX_PER_SECOND = 50
 """More pod starts or stops than this per second of a step on one node is no count."""
-MAX_EVENTS = 200_000_000
-"""Pod starts and stops a history may hold (a week of 1,000 busy nodes is ~20 M)."""
 MAX_GAUGE = 2**31 - 1
 """Targets and max-attach above this are no counts."""
-Points = dict[str, list[tuple[float, float]]]
 
 UNREADABLE = (
     requests.RequestException,
@@ -169,6 +175,10 @@ def load(
                                 series[name][node].append((float(t), value))
                     bar.advance(task)
             seen = _state(prom, state, t1, dropped) if state is not None else None
+            if seen is not None and state is not None and state.arrived_pods:
+                arrived = _arrived(prom, state, seen.first, pods_now, (t0, step_s),
+                                   source.concurrency, dropped, limit)  # fmt: skip
+                pods_now.update(arrived)
     except UNREADABLE as error:
         where = redacted(source.url)
         raise HistoryUnavailable(f"cannot read history: {where}: {readable(error)}") from None
@@ -177,22 +187,22 @@ def load(
         log.warning(f"warning: dropped {dropped.values:,} values from {where} that are "
                     f"no counts (NaN, +-Inf, negative or absurd)")  # fmt: skip
     if "pods" in series:
-        series["stops"] = _stops_from_counts(series["starts"], series["pods"], pods_now, step_s)
+        series["stops"] = stops_from_counts(series["starts"], series["pods"], pods_now, step_s)
     quiet: set[str] = set()  # nodes with the pool's series but no churn: quiet, not absent
     if seen is not None and state is not None and state.per_pool:
         quiet = set(seen.first) | set(seen.last)
     bunching = None
     if queries.bursts:
-        since = _first_points(series["bursts"], step_s)
+        since = first_points(series["bursts"], step_s)
         bunching = Bunching(series["bursts"], series["pairs"], since)
-    history = _history(series["starts"], series["stops"], pods_now, t0, t1, window.start, quiet,
-                       bunching, step_s)  # fmt: skip
+    history = counts_history(series["starts"], series["stops"], pods_now, t0, t1, window.start,
+                             quiet, bunching, step_s)  # fmt: skip
     if not history.trace.events and not history.existing.any():
         raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
                                  f"in the window")  # fmt: skip
     if seen is None:
         return history
-    return _with_state(history, seen, t0, t1 - t0, step_s)
+    return with_state(history, seen, t0, t1 - t0, step_s)
 
 
 def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
@@ -215,14 +225,39 @@ def _range(prom: PrometheusConnect, query: str, a: float, b: float,
             for r in result}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Seen:
-    """What the state queries answered, per node."""
+def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float],
+             known: dict[str, int], grid: tuple[float, int], concurrency: int,
+             dropped: Dropped, limit: float) -> dict[str, int]:  # fmt: skip
+    """Pods on each node whose series begin inside the window, at its first step on the
+    range queries' grid: the step after it is the node's first counted one, so these
+    pods are in no counted step and are its existing pods, as a node's pods at the
+    window's start are. A first sample is known to a resolution (the subquery's, found
+    inwards), so each group of nodes seen first at one instant is read over the
+    resolution before it, one range query per group."""
+    assert state.arrived_pods is not None
+    t0, step_s = grid
+    groups: dict[float, list[str]] = defaultdict(list)
+    for node, at in first.items():
+        if node not in known and at > t0:
+            groups[at].append(node)
 
-    first: dict[str, float]
-    last: dict[str, float]
-    facts: dict[str, NodeFacts]
-    bind_latency: float | None
+    def on_grid(t: float) -> float:
+        return t0 + math.ceil((t - t0) / step_s - 1e-9) * step_s
+
+    def read(at: float, nodes: list[str]) -> dict[str, list[tuple[float, str]]]:
+        pattern = "|".join(re.escape(n) for n in sorted(nodes)).replace("\\", "\\\\")
+        query = Template(state.arrived_pods or "").substitute(nodes=pattern)
+        a = on_grid(max(t0, at - state.resolution))
+        return _range(prom, query, a, max(a, on_grid(at)), step_s)
+
+    out: dict[str, int] = {}
+    with ThreadPoolExecutor(concurrency) as pool:
+        for points in pool.map(lambda g: read(*g), groups.items()):
+            for node, values in points.items():
+                value = dropped.number(min(values)[1], limit) if values else None
+                if value is not None and node in first:
+                    out[node] = int(value)
+    return out
 
 
 def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dropped) -> Seen:
@@ -247,112 +282,3 @@ def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dro
         positive = [v for v in values.values() if v > 0]
         latency = positive[0] if positive else None
     return Seen(first, last, facts, latency)
-
-
-def _with_state(history: History, seen: Seen, t0: float, window_seconds: float,
-                step_s: int) -> History:  # fmt: skip
-    """Each node's own span (first to last sample), its exporter's facts, the latency.
-
-    A node the first/last-sample subqueries missed (its samples all fall between their
-    evaluations: data younger than the resolution, e.g. 40 min of a 7-day window) is
-    spanned from what the range queries saw of it (the window's start when it had pods
-    there, else its first step with churn) to the end of the data, as a trace's node
-    is: never the whole window."""
-    nodes = history.nodes
-    trace = history.trace
-    from_rows = np.where(history.existing > 0, 0.0, first_row_times(trace))
-    first = np.array([seen.first[n] - t0 if n in seen.first else from_rows[k]
-                      for k, n in enumerate(nodes)])  # fmt: skip
-    first = np.clip(first, 0.0, None)
-    last = np.array([seen.last.get(n, t0 + trace.end) - t0 for n in nodes])
-    last = np.maximum(last, first)
-    span = float((last - first).max()) if nodes else 0.0
-    if span < window_seconds - 2 * step_s:
-        log.warning(f"warning: the window asks for {window_seconds / 3600:.1f} h of history; "
-                    f"the data holds at most {span / 3600:.1f} h of any node")  # fmt: skip
-    facts = {n: seen.facts[n] for n in nodes if n in seen.facts}
-    return History(history.trace, history.existing, first, last, facts, seen.bind_latency)
-
-
-@dataclass(frozen=True)
-class Bunching:
-    """The burst and pair counts by node, and since when each node's exporter counts
-    bursts."""
-
-    bursts: Points
-    pairs: Points
-    since: dict[str, float]
-
-    def of(self, node: str) -> StepCounts | None:
-        """The node's counts (None: its exporter counts no bursts)."""
-        since = self.since.get(node)
-        if since is None:
-            return None
-        return StepCounts(dict(self.bursts.get(node, [])), dict(self.pairs.get(node, [])), since)
-
-
-def _first_points(series: Points, step_s: int) -> dict[str, float]:
-    """Per node, the start of its first step with a burst: the first start its exporter
-    counted began one, so its counted steps begin there."""
-    return {node: min(t for t, _ in points) - step_s for node, points in series.items() if points}
-
-
-def _stops_from_counts(starts: dict[str, list[tuple[float, float]]],
-                       pods: dict[str, list[tuple[float, float]]], pods_now: dict[str, int],
-                       step_s: int) -> dict[str, list[tuple[float, float]]]:  # fmt: skip
-    """kube-state-metrics: stops in a step = starts - (pods after - pods before)."""
-    out: dict[str, list[tuple[float, float]]] = {}
-    for node, points in pods.items():
-        started = dict(starts.get(node, []))
-        before = pods_now.get(node, 0)
-        stops = []
-        for t, count in sorted(points):
-            n = started.get(t, 0.0) - (count - before)
-            if n > 0:
-                stops.append((t, n))
-            before = int(count)
-        out[node] = stops
-    return out
-
-
-def _history(starts: dict[str, list[tuple[float, float]]],
-             stops: dict[str, list[tuple[float, float]]], existing: dict[str, int],
-             t0: float, t1: float, origin: datetime, also: set[str] | None = None,
-             bunching: Bunching | None = None, step_s: int = 0) -> History:  # fmt: skip
-    """The churn as a trace, a node for every node with churn or pods (and ``also``);
-    starts placed in their step by ``bunching`` (:mod:`tuner.within_step`; None: at the
-    step's end), stops at the step's end."""
-    held = {n for n, c in existing.items() if c > 0}
-    nodes = sorted((set(starts) | set(stops) | held | (also or set())) - {""})
-    total = sum(round(n) for points in (*starts.values(), *stops.values()) for _, n in points)
-    if total > MAX_EVENTS:
-        raise HistoryUnavailable(
-            f"cannot read history: {total:,} pod starts and stops in the window, "
-            f"more than {MAX_EVENTS:,}: use a shorter window"
-        )
-    times: list[np.ndarray] = []
-    kinds: list[np.ndarray] = []
-    offsets = [0]
-    for node in nodes:
-        rows: list[tuple[float, int, int]] = []  # (time, order, kind): starts before stops
-        counts = bunching.of(node) if bunching is not None else None
-        for t, count in node_start_times(sorted(starts.get(node, [])), step_s, counts):
-            rows.extend([(t - t0, 0, START)] * count)
-        for t, n in stops.get(node, []):
-            rows.extend([(t - t0, 1, STOP)] * round(n))
-        rows.sort()
-        times.append(np.array([r[0] for r in rows], dtype=np.float64))
-        kinds.append(np.array([r[2] for r in rows], dtype=np.int8))
-        offsets.append(offsets[-1] + len(rows))
-    all_times = np.concatenate(times) if times else np.zeros(0)
-    # As for a trace file, the history ends at its last event.
-    end = float(all_times.max()) if all_times.size else t1 - t0
-    trace = Trace(
-        nodes,
-        all_times,
-        np.concatenate(kinds) if kinds else np.zeros(0, np.int8),
-        np.array(offsets, dtype=np.int64),
-        end,
-        origin,
-    )
-    return History(trace, np.array([existing.get(n, 0) for n in nodes], dtype=np.int64))

@@ -138,6 +138,12 @@ class StateQueries:
     """The first/last-sample series are the pool's own (the exporter's, by mode): a node
     seen there without churn is a quiet node of the pool. (kube-state-metrics' are every
     node of the cluster, of any network mode.)"""
+    resolution: int = 0
+    """Seconds between the first/last-sample subqueries' evaluations."""
+    arrived_pods: str | None = None
+    """Pods per node at each step of the nodes matching the regex ``$nodes`` (exporter
+    only): what a node whose series begin inside the window already runs at its first
+    step, which no counted step holds (a series' first step is left out)."""
 
 
 SEEN_POINTS = 250
@@ -148,8 +154,13 @@ shorter history, never a longer one). A node still present at the window's end h
 last sample exactly."""
 
 
+def seen_resolution(seconds: int, step_s: int) -> int:
+    """Seconds between the first/last-sample subqueries' evaluations."""
+    return max(step_s, -(-seconds // SEEN_POINTS))
+
+
 def _seen(selector: str, seconds: int, step_s: int) -> tuple[str, str]:
-    resolution = max(step_s, -(-seconds // SEEN_POINTS))
+    resolution = seen_resolution(seconds, step_s)
     stamps = f"timestamp({selector})[{seconds}s:{resolution}s]"
     return (f"min by (node) (min_over_time({stamps}))",
             f"max by (node) (timestamp({selector}) or max_over_time({stamps}))")  # fmt: skip
@@ -166,6 +177,7 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 return f"max by (node) (last_over_time({gauge}{sel}[{seconds}s]))"
 
             buckets = "eni_pool_cloud_api_duration_seconds_bucket"
+            on = f'{{mode="{mode}",node=~"$nodes"}}'
             return StateQueries(
                 first, last,
                 latest("eni_pool_min_warm_target"), latest("eni_pool_max_warm_target"),
@@ -175,6 +187,9 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 f'histogram_quantile(0.5, sum by (le) (increase({buckets}{{operation="bind"}}'
                 f"[{seconds}s])))" if mode == "route-eni" else None,
                 per_pool=True,
+                resolution=seen_resolution(seconds, step_s),
+                arrived_pods=f"max by (node) (eni_pool_in_use_slots{on} "
+                f"+ eni_pool_waiting_pods{on})",
             )  # fmt: skip
         case MetricsSource.KUBE_STATE_METRICS:
             first, last = _seen("kube_node_info", seconds, step_s)

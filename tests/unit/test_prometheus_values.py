@@ -1,4 +1,5 @@
-"""tuner.prometheus: answers that are no counts are dropped and counted, never expanded."""
+"""tuner.prometheus: answers that are no counts are dropped and counted, never expanded;
+tuner.prometheus_counts: a history too big is refused."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pool_engine.errors import HistoryUnavailable
-from tuner import prometheus
+from tuner import prometheus_counts
 from tuner.prometheus import Dropped
 
 
@@ -23,7 +24,9 @@ def test_values_that_are_no_counts_are_dropped_and_counted() -> None:
 def test_a_history_too_big_to_hold_is_refused_before_it_is_built(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(prometheus, "MAX_EVENTS", 10)
+    monkeypatch.setattr(prometheus_counts, "MAX_EVENTS", 10)
     starts = {"a": [(60.0, 6.0), (120.0, 6.0)]}
     with pytest.raises(HistoryUnavailable, match="12 pod starts and stops in the window"):
-        prometheus._history(starts, {}, {}, 0.0, 180.0, datetime(2024, 1, 1, tzinfo=UTC))
+        prometheus_counts.counts_history(
+            starts, {}, {}, 0.0, 180.0, datetime(2024, 1, 1, tzinfo=UTC)
+        )
