@@ -3,7 +3,11 @@ against the simulated VPC — the embedded default behind ``eni-exporter simulat
 
 Nodes come in mixed sizes (2–32 cores) with TKE's default limits for their size;
 one node in five runs its pods in direct-eni mode. Churn is generated a week at a
-time; pods still running at the end of a week stop there and the next week starts.
+time (one week's rows in memory); the pods running at a week's end run on into the
+next week, which neither stops nor starts them again: the churn model carries them
+with the stops it drew (:func:`pool_engine.workload.generate_chunk`) and the scheduler
+keeps them on their nodes (:mod:`exporter.scheduler`), so the weeks do not show in
+the churn.
 Time is virtual: ``advance(until)`` replays everything up to ``until`` in order (pod
 events, cloud completions, the engine's own timers, engine restarts), so a test can
 run days in seconds and the daemon can pace it against the wall clock.
@@ -30,15 +34,24 @@ import numpy as np
 
 from exporter.cloud import CloudSettings, SimulatedVpc
 from exporter.podbook import PodBook
+from exporter.scheduler import Scheduler
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Defaults, Limits, Mode, Targets, default_limits
 from pool_engine.events import START
-from pool_engine.placement import UNPLACED, NodeShapes, Placement, place
+from pool_engine.placement import UNPLACED, Placement
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
 from pool_engine.schedule import DEFAULT_SYNC_INTERVAL
-from pool_engine.workload import DAY, NodeChurn, Workload, WorkloadSpec, generate, node_sizes
+from pool_engine.workload import (
+    DAY,
+    Carry,
+    NodeChurn,
+    Workload,
+    WorkloadSpec,
+    generate_chunk,
+    node_sizes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +63,8 @@ class ClusterSettings:
     churn: float = 1.0
     """Multiplier on the workload's arrival rates."""
     chunk_days: float = 7.0
-    """Churn is generated this many days at a time."""
+    """Churn is generated this many days at a time (pods running at a chunk's end run
+    on into the next)."""
     direct_every: int = 5
     """Every n-th node runs direct-eni pods (0: none)."""
     defaults: Defaults = field(default_factory=Defaults)
@@ -111,6 +125,10 @@ class SimulatedCluster:
             self.pools.append(self.registry.ensure(f"node-{k:04d}", mode, self.limits[k], 0.0))
         self.running: dict[str, int] = {}
         """Pod -> node index, in start order."""
+        route = np.array([self.mode_of(k) is Mode.ROUTE_ENI for k in range(settings.nodes)])
+        self._scheduler = Scheduler(self.cores, self.limits, route, settings.placement)
+        self._carry: Carry | None = None
+        """What the churn model's last week left the next (None: before the first)."""
         self._chunk = -1
         self._load_chunk(0)
         every = settings.restart_every
@@ -133,7 +151,7 @@ class SimulatedCluster:
         waits for the next call: none happens at the end of a run)."""
         while True:
             rows = self._i < self._times.shape[0]
-            t_event = float(self._times[self._i]) if rows else self._chunk_end  # the week ends
+            t_event = float(self._times[self._i]) if rows else self._chunk_end  # the next week
             t_done = self.vpc.next_finish()
             t_done = math.inf if t_done is None else t_done
             t_wake = self.reconciler.next_wake(self.now)
@@ -259,23 +277,24 @@ class SimulatedCluster:
 
     def _load_chunk(self, chunk: int) -> None:
         span = self.settings.chunk_days * DAY
-        churn = generate(self.week_spec(chunk))
+        churn, self._carry = generate_chunk(self.week_spec(chunk), self._carry)
         offset = chunk * span
         times = np.concatenate([c.times for c in churn]) + offset
         nodes = np.concatenate(
             [np.full(c.times.shape[0], k, np.int32) for k, c in enumerate(churn)]
         )
         kinds = np.concatenate([c.kinds for c in churn])
-        pods = np.concatenate([c.pods for c in churn]) + chunk * 10_000_000
+        pods = np.concatenate([c.pods for c in churn])
         requests = np.concatenate([_requests(c) for c in churn])
         routine = np.concatenate([c.routine_rows() for c in churn])
         order = np.argsort(times, kind="stable")
         times, nodes, kinds, pods = times[order], nodes[order], kinds[order], pods[order]
-        routine = routine[order]
+        requests, routine = requests[order], routine[order]
         where = nodes.astype(np.int64)  # a routine's pods run on their node
         scheduled = ~routine
-        where[scheduled] = self._place(nodes[scheduled], kinds[scheduled], pods[scheduled],
-                                       requests[order][scheduled])  # fmt: skip
+        where[scheduled] = self._scheduler.place(
+            nodes[scheduled], kinds[scheduled], pods[scheduled], requests[scheduled]
+        )
         placed = where != UNPLACED  # a pod that fits nowhere never starts
         self._times, self._nodes = times[placed], where[placed].astype(np.int32)
         self._kinds, self._pods = kinds[placed], pods[placed]
@@ -283,31 +302,10 @@ class SimulatedCluster:
         self._chunk = chunk
         self._chunk_end = offset + span
 
-    def _place(
-        self, nodes: np.ndarray, kinds: np.ndarray, pods: np.ndarray, requests: np.ndarray
-    ) -> np.ndarray:
-        """Where kube-scheduler would put each row's pod: route-eni pods on any route-eni
-        node, scored by --placement over CPU requests and the pool's slots; direct-eni
-        pods (they request a direct ENI only their node type offers) where they are."""
-        route = np.array([self.mode_of(k) is Mode.ROUTE_ENI for k in range(len(self.pools))])
-        pinned = np.where(route[nodes], -1, nodes).astype(np.int64)
-        shapes = NodeShapes(
-            (self.cores.astype(np.float64) * 1000 * ALLOCATABLE_CPU).astype(np.int64),
-            np.array([limits.capacity for limits in self.limits], dtype=np.int64),
-            route,
-        )
-        return place(kinds, pods, requests, pinned, shapes, self.settings.placement)
-
     def _next_chunk(self) -> None:
-        """End the week: pods still running stop at its end; the next week begins."""
+        """The next week begins; the pods running now run on into it."""
         self.now = max(self.now, self._chunk_end)
-        for pod in list(self.running):
-            self.stop_pod(pod)
         self._load_chunk(self._chunk + 1)
-
-
-ALLOCATABLE_CPU = 0.92
-"""Share of a node's cores that pods may request (the rest is reserved for the system)."""
 
 
 def _requests(churn: NodeChurn) -> np.ndarray:

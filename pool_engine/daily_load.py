@@ -1,6 +1,6 @@
 """Daily structure in the workload: recurring jobs, business-hours services and morning
 scale-ups, the load a time-of-day schedule is for (``eni-exporter simulate --workload
-daily``, mixed with the background churn of :mod:`pool_engine.workload`).
+daily``, mixed with the background churn of :mod:`pool_engine.background`).
 
 Time is seconds from 00:00 UTC of day 0, so the hour of day of ``t`` is
 ``floor((t mod 86400) / 3600)``. Day 0 is the epoch's, a Thursday, as the tuner reads a
@@ -9,7 +9,8 @@ numeric trace (:func:`tuner.recurrence.weekdays`): days 2, 3, 9, 10, ... are the
 kept as it was so that the steady workload is unchanged.) Each node's :class:`Routine`
 is drawn once from the seed and holds every day of the run; only jitter and per-day
 counts are drawn per day, from (seed, node, day), so a day's pods do not depend on how
-the run is cut into chunks.
+the run is cut into chunks: a chunk has the pods that start in it, each with its own
+stop, also when that falls in a later chunk.
 
 - **Daily jobs** (70 % of nodes, one or two each): a job of 10–40 pods (at most four a
   core) starting at a fixed UTC time each day — mostly at night, e.g. a 02:00 ETL —
@@ -79,9 +80,9 @@ class Routine:
     windows: tuple[Window, ...]
 
     def pods(self, rng_of_day: RngOfDay, origin: float, horizon: float) -> DailyPods:
-        """Every pod of the days that overlap [origin, origin + horizon), in local
-        time (seconds from ``origin``): pods starting after the horizon are left out,
-        stops after it are inf."""
+        """Every pod that starts in [origin, origin + horizon), in local time (seconds
+        from ``origin``), with its stop, which may come after the horizon (the next
+        chunk's rows hold it: :mod:`pool_engine.podtable`)."""
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         first, last = int(origin // DAY), int((origin + horizon) // DAY)
         for day in range(first, last + 1):
@@ -97,14 +98,13 @@ class Routine:
             return DailyPods(np.empty(0), np.empty(0))
         starts = np.concatenate([p[0] for p in parts])
         stops = np.concatenate([p[1] for p in parts])
-        keep = (starts >= 0.0) & (starts <= horizon)
-        stops = np.where(stops > horizon, np.inf, stops)
+        keep = (starts >= 0.0) & (starts < horizon)
         return DailyPods(np.round(starts[keep], 3), np.round(stops[keep], 3))
 
 
 @dataclass(frozen=True)
 class DailyPods:
-    """(start, stop) of each pod; stop is inf for pods still running."""
+    """(start, stop) of each pod."""
 
     starts: np.ndarray
     stops: np.ndarray

@@ -1,17 +1,9 @@
 """Synthetic pod churn: the workload behind benchmarks, demos and the simulated cluster.
 
-Per node, four kinds of churn are mixed (rates scale with node size and ``churn``, and
-with the node's profile: 40 % of nodes run steady long-lived services with little
-churn, 40 % a mix, 20 % are batch-heavy):
-
-- **services** under an HPA: Poisson arrivals whose rate follows a daily curve
-  (peak in the afternoon, trough at night, weekends at 60 %), log-normal lifetimes
-  (median 25 min, so an 8-core node runs ~20 of them at a time);
-- **rollouts**: the node hosts two replicas each of a few deployments; a rollout
-  replaces a deployment's pods in surge waves of one (a new pod every 45 s, the old
-  one stopping 30 s later), about once a day per deployment;
-- **batch bursts**: 10–40 pods inside 20 s, running 5–30 minutes;
-- **cron fan-outs**: on the hour, 3–8 pods inside 5 s, running 30–120 s.
+Every node runs the background churn of :mod:`pool_engine.background` (services under
+an HPA, rollouts, batch bursts, cron fan-outs; rates scale with node size and
+``churn``, and with the node's profile: 40 % of nodes run steady long-lived services
+with little churn, 40 % a mix, 20 % are batch-heavy).
 
 With ``quiet`` > 0 that share of nodes is dedicated to a few long-lived services
 (a node selector keeps other pods off): a few pod starts a week. Every pod asks for
@@ -24,11 +16,18 @@ scale-ups); its pods run on their node, outside the scheduler model (``routine``
 ``Workload.STEADY`` (the default) is the churn above alone; ``Workload.FLAT`` is it with
 services at their mean rate all week, so nothing recurs by hour of day.
 
-Replicas present at time 0 appear as ``start`` rows at time 0 (pods that already
-existed when the history begins). Everything is drawn from one seeded generator,
-so a (nodes, days, seed, churn) tuple always gives the same trace; node sizes, profiles
-and routines from ``routine_seed`` when given (the simulated cluster's, fixed while
-each week's seed varies).
+:func:`generate` draws one history: replicas present at time 0 appear as ``start`` rows
+at time 0 (pods that already existed when the history begins); pods still running at
+its end have no stop, and pods drawn to start after it are left out.
+:func:`generate_chunk` draws a long history a chunk at a time (the simulated cluster:
+a week): each chunk goes on from the :class:`Carry` of the chunk before, the pods
+running at its end, each with the stop the model drew for it (or none: a replica no
+rollout has replaced yet, whose stop the next chunk's rollouts decide), and the pods
+drawn to start after it (:mod:`pool_engine.podtable`). The next chunk starts none of
+them again, so no boundary shows in the rows.
+Everything is drawn from seeded generators, so a (nodes, days, seed, churn) tuple
+always gives the same trace; node sizes, profiles and routines from ``routine_seed``
+when given (the simulated cluster's, fixed while each week's seed varies).
 """
 
 from __future__ import annotations
@@ -39,8 +38,9 @@ from typing import assert_never
 
 import numpy as np
 
+from pool_engine.background import PROFILES, QUIET, Profile, draw_background
 from pool_engine.daily_load import RngOfDay, Routine, routines
-from pool_engine.events import START, STOP
+from pool_engine.podtable import PodTable
 
 DAY = 86400.0
 ROUTINE_REQUEST = 100
@@ -116,8 +116,9 @@ class WorkloadSpec:
     """Share of nodes dedicated to a few long-lived services (a few starts a week)."""
     workload: Workload = Workload.STEADY
     origin: float = 0.0
-    """Seconds from 00:00 UTC of day 0 to this churn's time 0 (where daily routines
-    fall; the simulated cluster generates a week at a time)."""
+    """Seconds from 00:00 UTC of day 0 to this churn's time 0 (where daily routines,
+    the services' daily curve and the cron's hours fall; the simulated cluster
+    generates a week at a time)."""
     routine_seed: int | None = None
     """Seed of what belongs to the cluster rather than to one draw of its churn: node
     sizes, profiles and daily routines (None: ``seed``). The simulated cluster draws a
@@ -150,28 +151,6 @@ def node_sizes(spec: WorkloadSpec) -> np.ndarray:
     return rng.choice(np.array(cores), size=spec.nodes, p=np.array(weights))
 
 
-@dataclass(frozen=True)
-class Profile:
-    """What a node mostly runs: multipliers on the churn components."""
-
-    name: str
-    services: float
-    bursts: float
-    cron: float
-    rollouts: float = 1.0
-
-
-PROFILES = (
-    (Profile("steady", services=0.1, bursts=0.0, cron=0.0), 0.4),
-    (Profile("mixed", services=1.0, bursts=1.0, cron=1.0), 0.4),
-    (Profile("batch", services=1.0, bursts=3.0, cron=1.0), 0.2),
-)
-
-
-QUIET = Profile("quiet", services=0.0015, bursts=0.0, cron=0.0, rollouts=0.1)
-"""A dedicated node: about one service pod a day and a rollout every few weeks."""
-
-
 def node_profiles(spec: WorkloadSpec) -> list[Profile]:
     """Per node: steady long-lived services (40 %), a mix (40 %) or batch-heavy (20 %);
     with ``spec.quiet``, that share of nodes quiet instead."""
@@ -185,127 +164,77 @@ def node_profiles(spec: WorkloadSpec) -> list[Profile]:
     return profiles
 
 
+@dataclass(frozen=True)
+class Carry:
+    """What a chunk of churn leaves the next (:func:`generate_chunk`)."""
+
+    nodes: tuple[PodTable, ...]
+    """Per node, the pods alive after the chunk's end, in the next chunk's time."""
+    next_pod: int
+    """The first id the next chunk gives a pod."""
+
+
 def generate(spec: WorkloadSpec) -> list[NodeChurn]:
     """Every node's churn; pod ids are unique across the cluster."""
+    return generate_chunk(spec)[0]
+
+
+def generate_chunk(spec: WorkloadSpec, carry: Carry | None = None) -> tuple[list[NodeChurn], Carry]:
+    """Every node's churn over ``spec``'s span and what it leaves the next chunk;
+    ``carry`` from the chunk before (None: the history begins with this one)."""
+    if carry is not None and len(carry.nodes) != spec.nodes:
+        raise ValueError(f"a carry of {len(carry.nodes)} nodes for a spec of {spec.nodes}")
     sizes = node_sizes(spec.cluster())
     profiles = node_profiles(spec.cluster())
     daily = spec.node_routines()
+    horizon = spec.days * DAY
     out: list[NodeChurn] = []
-    next_pod = 0
+    left: list[PodTable] = []
+    next_pod = 0 if carry is None else carry.next_pod
     for k in range(spec.nodes):
-        rng = np.random.default_rng([spec.seed, 2, k])
-        starts, stops = _node_pods(rng, int(sizes[k]), spec.days * DAY, spec.churn, profiles[k],
-                                   spec.workload.has_daily_curve())  # fmt: skip
-        background = starts.shape[0]
-        routine = None
-        if daily is not None:
-            extra = daily[k].pods(spec.rng_of_day(k), spec.origin, spec.days * DAY)
-            starts = np.concatenate((starts, extra.starts))
-            stops = np.concatenate((stops, extra.stops))
-            routine = np.arange(starts.shape[0]) >= background
-        n = starts.shape[0]
-        ids = np.arange(next_pod, next_pod + n, dtype=np.int64)
-        next_pod += n
-        ended = np.isfinite(stops)
-        times = np.concatenate((starts, stops[ended]))
-        kinds = np.concatenate(
-            (np.full(n, START, np.int8), np.full(int(ended.sum()), STOP, np.int8))
-        )
-        pods = np.concatenate((ids, ids[ended]))
-        order = np.lexsort((kinds, times))  # at a tie, starts before stops
-        name = f"node-{k:04d}"
-        cpu = _requests(np.random.default_rng([spec.seed, 5, k]), background)
-        cpu = np.concatenate((cpu, np.full(n - background, ROUTINE_REQUEST, np.int64)))
-        requests = np.concatenate((cpu, cpu[ended]))[order]
-        rows = None if routine is None else np.concatenate((routine, routine[ended]))[order]
-        out.append(NodeChurn(name, int(sizes[k]), times[order], kinds[order], pods[order],
-                             requests, profiles[k] is QUIET, rows))  # fmt: skip
-    return out
+        before = None if carry is None else carry.nodes[k]
+        routine = None if daily is None else daily[k]
+        table = _node_pods(spec, k, int(sizes[k]), profiles[k], routine, before)
+        table, next_pod = table.numbered(horizon, next_pod)
+        times, kinds, pods, requests, rows = table.rows(horizon)
+        out.append(NodeChurn(f"node-{k:04d}", int(sizes[k]), times, kinds, pods, requests,
+                             profiles[k] is QUIET, None if daily is None else rows))  # fmt: skip
+        left.append(table.after(horizon))
+    return out, Carry(tuple(left), next_pod)
 
 
-def _node_pods(rng: np.random.Generator, cores: int, horizon: float, churn: float,
-               profile: Profile, curve: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """(start, stop) of every pod on one node; stop is inf for pods still running."""
-    scale = churn * (cores / 8.0) ** 0.5
-    parts = [
-        _services(rng, horizon, 0.5 / 60.0 * scale * profile.services, curve),
-        _rollouts(rng, horizon, replicas=max(2, cores // 2), per_day=churn * profile.rollouts),
-        _bursts(rng, horizon, per_day=2.0 * scale * profile.bursts),
-        _cron(rng, horizon, probability=min(1.0, 0.8 * churn * profile.cron)),
-    ]
-    starts = np.concatenate([p[0] for p in parts])
-    stops = np.concatenate([p[1] for p in parts])
-    stops[stops > horizon] = np.inf
-    keep = starts <= horizon
-    return np.round(starts[keep], 3), np.round(stops[keep], 3)
+def _node_pods(spec: WorkloadSpec, k: int, cores: int, profile: Profile,
+               routine: Routine | None, before: PodTable | None) -> PodTable:  # fmt: skip
+    """Node ``k``'s pods of the chunk: those ``before`` left it, its background churn
+    (the replicas running at the start carried over, not started again) and its
+    routine's pods."""
+    horizon = spec.days * DAY
+    replicas = np.empty(0, np.int64) if before is None else before.replicas()
+    drawn = draw_background(np.random.default_rng([spec.seed, 2, k]), cores, profile,
+                            horizon=horizon, origin=spec.origin, churn=spec.churn,
+                            curve=spec.workload.has_daily_curve(),
+                            since=None if before is None else before.starts[replicas])  # fmt: skip
+    ours = PodTable.of(drawn.starts, drawn.stops, 0, routine=False)
+    fresh = np.ones(drawn.starts.shape[0], dtype=bool)
+    carried = []
+    if before is not None:
+        ours.ids[drawn.replicas] = before.ids[replicas]
+        ours.requests[drawn.replicas] = before.requests[replicas]
+        fresh[drawn.replicas] = False
+        carried.append(before.without(replicas))
+    ours.slots[drawn.holders] = np.arange(drawn.holders.shape[0])
+    # requests: first of the pods that start in the chunk (as a history of one chunk
+    # draws them), then of those drawn to start after it
+    cpu = np.random.default_rng([spec.seed, 5, k])
+    for due in (drawn.starts <= horizon, drawn.starts > horizon):
+        ours.requests[fresh & due] = _requests(cpu, int((fresh & due).sum()))
+    tables = [*carried, ours]
+    if routine is not None:
+        extra = routine.pods(spec.rng_of_day(k), spec.origin, horizon)
+        tables.append(PodTable.of(extra.starts, extra.stops, ROUTINE_REQUEST, routine=True))
+    return PodTable.join(tables)
 
 
 def _requests(rng: np.random.Generator, n: int) -> np.ndarray:
     """CPU requests of ``n`` pods, millicores: log-normal, median 200m, 50m..4000m."""
     return np.clip(np.round(rng.lognormal(np.log(200.0), 0.7, n)), 50, 4000).astype(np.int64)
-
-
-WEEKLY_MEAN_RATE = (5 + 2 * 0.6) / 7
-"""The mean of :func:`_daily_rate` over a week (its hour curve averages 1)."""
-
-
-def _daily_rate(t: np.ndarray) -> np.ndarray:
-    """Relative arrival rate: 1.6 at 15:00, 0.4 at 03:00, weekends (days 5, 6) x 0.6."""
-    hour_curve = 1.0 + 0.6 * np.sin(2 * np.pi * (t / DAY - 0.375))
-    weekend = np.where((t // DAY) % 7 >= 5, 0.6, 1.0)
-    return hour_curve * weekend
-
-
-def _services(
-    rng: np.random.Generator, horizon: float, rate: float, curve: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Arrivals thinned by the daily curve, or (``curve=False``) at its weekly mean."""
-    peak = rate * 1.6
-    n = rng.poisson(peak * horizon)
-    t = np.sort(rng.uniform(0.0, horizon, n))
-    keep = _daily_rate(t) if curve else np.full(n, WEEKLY_MEAN_RATE)
-    t = t[rng.uniform(0.0, 1.6, n) < keep]
-    life = rng.lognormal(np.log(25 * 60.0), 1.0, t.shape[0])
-    return t, t + life
-
-
-def _rollouts(
-    rng: np.random.Generator, horizon: float, replicas: int, per_day: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The node hosts two replicas each of ``replicas // 2`` deployments, from time 0.
-    A rollout of one deployment replaces its pods here in surge waves of one: a new pod
-    every 45 s, the old one stopping 30 s after its successor starts."""
-    deployments = max(1, replicas // 2)
-    slot_pods: list[int] = list(range(2 * deployments))  # each replica's current pod
-    all_starts = [0.0] * (2 * deployments)
-    all_stops = [np.inf] * (2 * deployments)
-    n_rollouts = rng.poisson(per_day * deployments * horizon / DAY)
-    for t0, dep in sorted(zip(rng.uniform(0.0, horizon, n_rollouts),
-                              rng.integers(0, deployments, n_rollouts), strict=True)):  # fmt: skip
-        for wave, slot in enumerate((2 * dep, 2 * dep + 1)):
-            t_new = t0 + 45.0 * wave
-            all_stops[slot_pods[slot]] = min(all_stops[slot_pods[slot]], t_new + 30.0)
-            slot_pods[slot] = len(all_starts)
-            all_starts.append(t_new)
-            all_stops.append(np.inf)
-    return np.array(all_starts), np.array(all_stops)
-
-
-def _bursts(
-    rng: np.random.Generator, horizon: float, per_day: float
-) -> tuple[np.ndarray, np.ndarray]:
-    when = rng.uniform(0.0, horizon, rng.poisson(per_day * horizon / DAY))
-    sizes = rng.integers(10, 41, when.shape[0])
-    t = np.repeat(when, sizes) + rng.uniform(0.0, 20.0, int(sizes.sum()))
-    duration = np.repeat(rng.uniform(300.0, 1800.0, when.shape[0]), sizes)
-    return t, t + duration * rng.uniform(0.9, 1.1, t.shape[0])
-
-
-def _cron(
-    rng: np.random.Generator, horizon: float, probability: float
-) -> tuple[np.ndarray, np.ndarray]:
-    hours = np.arange(3600.0, horizon, 3600.0)
-    hours = hours[rng.uniform(0.0, 1.0, hours.shape[0]) < probability]
-    sizes = rng.integers(3, 9, hours.shape[0])
-    t = np.repeat(hours, sizes) + rng.uniform(0.0, 5.0, int(sizes.sum()))
-    return t, t + rng.uniform(30.0, 120.0, t.shape[0])

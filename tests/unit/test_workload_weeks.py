@@ -1,6 +1,7 @@
 """The simulated cluster draws its churn a week at a time (exporter/simcluster.py); each
-week's pods are new draws, but a node stays the node it was: its size and what it runs
-(its profile) belong to the cluster, not to the week. Before, every week re-drew both
+week's arrivals are new draws, but a node stays the node it was: its size and what it
+runs (its profile) belong to the cluster, not to the week (and its pods running at a
+week's end run on into the next: test_week_boundary.py). Before, every week re-drew both
 from the week's seed, so at each week boundary ~60 % of the nodes changed profile and
 the churn was scaled for a core count the node did not have: on a two-week trace of
 `eni-exporter simulate --workload flat` node-0009 went from ~70 to ~520 pod starts a
