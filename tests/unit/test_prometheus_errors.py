@@ -26,6 +26,30 @@ def test_passwords_never_leave_the_url() -> None:
     assert redacted("https://prom:9090") == "https://prom:9090"
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://admin:se/cret@127.0.0.1:1", "http://admin:***@127.0.0.1:1"),
+        ("http://admin:p@ss/w@rd@prom:9090/x", "http://admin:***@prom:9090/x"),
+        ("https://glpat-T0KEN@prom:9090", "https://***@prom:9090"),
+    ],
+    ids=["slash", "at-and-slash", "token-as-user"],
+)
+def test_a_password_with_a_slash_is_redacted_too(url: str, shown: str) -> None:
+    """Found by an adversarial review (session 6): the password ran only to the first
+    '/', so 'se/cret' was printed whole in the 'is not an http(s) URL' error."""
+    assert redacted(url) == shown
+
+
+def test_a_bad_url_with_a_slash_in_its_password_keeps_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://admin:se/cret@127.0.0.1:1"
+    assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 2
+    err = capsys.readouterr().err
+    assert "cret" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_an_unreachable_prometheus_is_one_clean_line_exit_3(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,6 +130,8 @@ def serving() -> Iterator[Callable[[int, str, bytes], str]]:
     [
         (503, "text/plain", b"upstream down", "HTTP 503 (after retries)"),
         (200, "text/html", b"<html><body>Sign in</body></html>", "not a Prometheus API (the answer is not JSON: a login page or a proxy?)"),
+        # session 6: the body's newline was printed as a literal '\\n'
+        (404, "text/plain", b"404 page not found\n", "HTTP 404: 404 page not found"),
     ],
 )  # fmt: skip
 def test_what_stands_in_for_prometheus_is_named_in_words(
