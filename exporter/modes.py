@@ -35,7 +35,7 @@ from exporter.kube import Change, NecWriter, start_watchers
 from exporter.metrics import Instruments
 from exporter.outbox import Outbox
 from exporter.replica import Replica
-from exporter.server import Endpoints, Status, serve
+from exporter.server import Endpoints, Status, bound, hostport, serve
 from exporter.settings import Address, ClusterModeSettings, Provider, SimulationModeSettings
 from exporter.simcluster import SimulatedCluster
 from kube_adapter import logs
@@ -80,8 +80,7 @@ def run_cluster(settings: ClusterModeSettings) -> None:
     listen = settings.server.listen
     assert listen is not None  # only simulate serves nothing
     server = _serve(replica.endpoints(), listen)
-    log.info("serving http://%s:%d/metrics, provider %s", listen.host, listen.port,
-             settings.provider)  # fmt: skip
+    log.info("serving http://%s/metrics, provider %s", bound(server), settings.provider)
     _stop_on_signals(stop)
     try:
         if elector is None:
@@ -185,10 +184,10 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
                 server.shutdown()
                 server.server_close()
             raise InputError(str(settings.record), None, error.strerror or str(error)) from None
-    if listen is not None:
-        log.info("serving http://%s:%d/metrics for %d simulated nodes at %s",
-                 listen.host, listen.port, settings.cluster.nodes,
-                 "max speed" if speed is None else f"{speed:g}x")  # fmt: skip
+    if server is not None:
+        pace = "max speed" if speed is None else f"{speed:g}x"
+        log.info("serving http://%s/metrics for %d simulated nodes at %s", bound(server),
+                 settings.cluster.nodes, pace)  # fmt: skip
     _stop_on_signals(daemon.stop)
     try:
         if speed is None:
@@ -216,7 +215,8 @@ def _serve(endpoints: Endpoints, listen: Address) -> ThreadingHTTPServer:
     try:
         return serve(endpoints, listen.host, listen.port)
     except OSError as error:  # e.g. the address is taken
-        problem = f"cannot listen on {listen.host}:{listen.port}: {error.strerror or error}"
+        where = hostport(listen.host, listen.port)
+        problem = f"cannot listen on {where}: {error.strerror or error}"
         raise InputError("--listen", None, problem) from None
 
 
