@@ -177,9 +177,10 @@ def _csv_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
     for col in COLUMNS:
         if col not in header:
             raise TraceError(name, 1, f"missing column {col!r} (header is {','.join(header)})")
+    for col in (*COLUMNS, MODE_COLUMN):
         if header.count(col) > 1:
             raise TraceError(name, 1, f"column {col!r} appears twice")
-    columns = list(COLUMNS) + ([MODE_COLUMN] if header.count(MODE_COLUMN) == 1 else [])
+    columns = list(COLUMNS) + ([MODE_COLUMN] if MODE_COLUMN in header else [])
     convert = pacsv.ConvertOptions(
         include_columns=columns,
         column_types={

@@ -40,6 +40,13 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         ("time,node,event\n1,a,start\n2,a\n", 3, "expected 3 fields, got 2"),
         ("time,node,event\n1,a,start\ninf,a,stop\n", 3, "time 'inf' is not a finite number"),
         ("time,node,event\n1,a,start\n1e308,a,stop\n", 3, "time '1e308' is above the limit"),
+        # adversarial review, session 6: read as no mode column (all route-eni); Parquet
+        # refused it
+        (
+            "time,node,event,mode,mode\n1,a,start,direct-eni,direct-eni\n",
+            1,
+            "column 'mode' appears twice",
+        ),
     ],
 )
 def test_bad_trace_fails_with_one_line(
