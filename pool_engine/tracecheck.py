@@ -11,7 +11,7 @@ import csv
 import math
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,10 @@ trace is a typo (``1e308``) rather than history, and the replay's integrals (slo
 times seconds) stay far from float overflow below it."""
 _DECIMAL = re.compile(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)", re.I)
 """Seconds as written: a decimal number, or one that is not finite (refused by name)."""
+_LEAP_SECOND = re.compile(
+    r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d))"
+)
+"""An RFC 3339 time at second 60 (a leap second), with its offset."""
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 """A byte that is not UTF-8, as ``errors="surrogateescape"`` reads it."""
 EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
@@ -44,6 +48,23 @@ def parse_time(text: str) -> float | datetime | None:
     text = text.strip()
     if _DECIMAL.fullmatch(text):
         return float(text)
+    return _stamp(text)
+
+
+def _stamp(text: str) -> datetime | None:
+    """RFC 3339 with an offset, ``t`` and ``z`` in either case; a leap second (second
+    60, which Python has not) is the next second's instant, as for ``--start``."""
+    leap = _LEAP_SECOND.fullmatch(text)
+    if leap:
+        before = _stamp(f"{leap['head']}:59{leap['tail']}")
+        try:
+            return None if before is None else before + timedelta(seconds=1)
+        except OverflowError:  # 9999-12-31T23:59:60Z
+            return None
+    if text[10:11] == "t":
+        text = f"{text[:10]}T{text[11:]}"
+    if text.endswith("z"):
+        text = f"{text[:-1]}Z"
     try:
         stamp = datetime.fromisoformat(text)
     except ValueError:
