@@ -105,11 +105,16 @@ class PrometheusSource:
 
     def _token(self) -> str:
         assert self.bearer_token_file is not None
+        where = str(self.bearer_token_file)
         try:
-            return self.bearer_token_file.read_text().strip()
+            token = self.bearer_token_file.read_bytes().decode().strip()
         except OSError as error:
-            problem = error.strerror or "cannot read"
-            raise InputError(str(self.bearer_token_file), None, problem) from None
+            raise InputError(where, None, error.strerror or "cannot read") from None
+        except UnicodeDecodeError:
+            raise InputError(where, None, "not UTF-8 text") from None
+        if "\n" in token or "\r" in token:  # no header could carry it
+            raise InputError(where, None, "more than one line")
+        return token
 
 
 class Dropped:
