@@ -34,6 +34,8 @@ from exporter.settings import (
     lease_timings,
     listen_flag,
     log_flags,
+    parse_namespace,
+    parse_object_name,
     parse_seconds,
     parse_speed,
     positive,
@@ -86,12 +88,14 @@ def cli() -> None:
     "--lease-name",
     default="eni-exporter",
     show_default=True,
+    callback=parse_object_name,
     help="Lease that elects the one acting replica.",
 )
 @click.option(
     "--lease-namespace",
     default=lambda: os.environ.get("POD_NAMESPACE", "kube-system"),
     show_default="$POD_NAMESPACE or kube-system",
+    callback=parse_namespace,
     help="Namespace of the Lease.",
 )
 @lease_flags

@@ -15,15 +15,17 @@ providers elect: only the acting replica publishes pool series.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -35,7 +37,7 @@ from exporter.kube import Change, NecWriter, start_watchers
 from exporter.metrics import Instruments
 from exporter.outbox import Outbox
 from exporter.replica import Replica
-from exporter.server import Endpoints, Status, serve
+from exporter.server import Endpoints, Status, bound, hostport, serve
 from exporter.settings import Address, ClusterModeSettings, Provider, SimulationModeSettings
 from exporter.simcluster import SimulatedCluster
 from kube_adapter import logs
@@ -80,8 +82,7 @@ def run_cluster(settings: ClusterModeSettings) -> None:
     listen = settings.server.listen
     assert listen is not None  # only simulate serves nothing
     server = _serve(replica.endpoints(), listen)
-    log.info("serving http://%s:%d/metrics, provider %s", listen.host, listen.port,
-             settings.provider)  # fmt: skip
+    log.info("serving http://%s/metrics, provider %s", bound(server), settings.provider)
     _stop_on_signals(stop)
     try:
         if elector is None:
@@ -166,7 +167,8 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
     instruments.acting.set(1)
 
     def advance(now: float) -> None:
-        cluster.advance(now)
+        with _recording(settings.record):
+            cluster.advance(now)
         daemon.engine.reconciler = cluster.reconciler  # a restart makes a new engine
 
     daemon = Daemon(Engine(cluster.reconciler, advance), instruments, clock)
@@ -185,10 +187,10 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
                 server.shutdown()
                 server.server_close()
             raise InputError(str(settings.record), None, error.strerror or str(error)) from None
-    if listen is not None:
-        log.info("serving http://%s:%d/metrics for %d simulated nodes at %s",
-                 listen.host, listen.port, settings.cluster.nodes,
-                 "max speed" if speed is None else f"{speed:g}x")  # fmt: skip
+    if server is not None:
+        pace = "max speed" if speed is None else f"{speed:g}x"
+        log.info("serving http://%s/metrics for %d simulated nodes at %s", bound(server),
+                 settings.cluster.nodes, pace)  # fmt: skip
     _stop_on_signals(daemon.stop)
     try:
         if speed is None:
@@ -206,17 +208,30 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
         if server is not None:
             server.shutdown()
             server.server_close()
-        cluster.close()
+        with _recording(settings.record):
+            cluster.close()
     log.info("stopped after %.0f simulated seconds, %d pod events, %d engine restarts",
              cluster.now, cluster.events, cluster.restarts)  # fmt: skip
     return report
+
+
+@contextlib.contextmanager
+def _recording(record: Path | None) -> Iterator[None]:
+    """A failed write of the recorded trace (the disk is full) as one line, exit 2: the
+    simulated cluster's only file."""
+    try:
+        yield
+    except OSError as error:
+        problem = f"cannot record: {error.strerror or error}"
+        raise InputError(str(record), None, problem) from None
 
 
 def _serve(endpoints: Endpoints, listen: Address) -> ThreadingHTTPServer:
     try:
         return serve(endpoints, listen.host, listen.port)
     except OSError as error:  # e.g. the address is taken
-        problem = f"cannot listen on {listen.host}:{listen.port}: {error.strerror or error}"
+        where = hostport(listen.host, listen.port)
+        problem = f"cannot listen on {where}: {error.strerror or error}"
         raise InputError("--listen", None, problem) from None
 
 

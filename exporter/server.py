@@ -10,6 +10,7 @@ half-open connection) costs a thread for a while and never delays other requests
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,8 +52,25 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def hostport(host: str, port: int) -> str:
+    """``host:port`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def bound(server: ThreadingHTTPServer) -> str:
+    """Where ``server`` listens, its port as bound (``--listen 127.0.0.1:0`` picks one)."""
+    host, port = server.server_address[:2]
+    return hostport(str(host), int(port))
+
+
 def serve(endpoints: Endpoints, host: str, port: int) -> ThreadingHTTPServer:
-    """Start serving in a background thread; ``shutdown()`` the result to stop."""
+    """Start serving in a background thread; ``shutdown()`` the result to stop. An IPv6
+    address (``::`` is every address, both families where the system allows) needs an
+    IPv6 socket."""
 
     class Handler(BaseHTTPRequestHandler):
         timeout = REQUEST_TIMEOUT
@@ -84,6 +102,6 @@ def serve(endpoints: Endpoints, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             log.debug("http: " + format, *args)
 
-    server = _Server((host, port), Handler)
+    server = (_Server6 if ":" in host else _Server)((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

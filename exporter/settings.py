@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,10 +110,35 @@ class SimulationModeSettings:
 
 
 def parse_listen(ctx: click.Context, param: click.Parameter, value: str) -> Address:
+    """HOST:PORT; an IPv6 host in brackets (``[::]:9808``); no host: every IPv4 address."""
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or "[" in host or "]" in host:
         raise click.BadParameter(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9808)")
     return Address(host or "0.0.0.0", int(port))
+
+
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+"""A Kubernetes object name (RFC 1123 subdomain: lower case, digits, '-' and '.')."""
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+"""A namespace name (RFC 1123 label: no '.')."""
+
+
+def parse_object_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--lease-name: a name the API server takes (it answers 422 to any other)."""
+    if len(value) > 253 or not _NAME.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not a Kubernetes object name (lower case "
+                                 "letters, digits, '-' and '.', at most 253)")  # fmt: skip
+    return value
+
+
+def parse_namespace(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--lease-namespace (also from $POD_NAMESPACE): a name the API server takes."""
+    if len(value) > 63 or not _LABEL.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not a Kubernetes namespace (lower case "
+                                 "letters, digits and '-', at most 63)")  # fmt: skip
+    return value
 
 
 def parse_listen_or_none(ctx: click.Context, param: click.Parameter, value: str) -> Address | None:

@@ -11,6 +11,8 @@ programs' command lines load without it.
 
 from __future__ import annotations
 
+import binascii
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +59,8 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
     from kubernetes import config as kube_config
 
     where = _kubeconfig_files(settings.kubeconfig)
-    with map_kubernetes_errors(kubeconfig=where):
+    logged = _LibraryErrors()
+    with map_kubernetes_errors(kubeconfig=where), logged:
         try:
             if settings.context is not None:
                 _check_context(where, settings.context)
@@ -70,8 +73,35 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
             raise KubeconfigError(where, one_line(error.strerror or str(error))) from error
         except UnicodeDecodeError as error:  # before ValueError-like catch-alls: not text
             raise KubeconfigError(where, f"not text (not UTF-8 at byte {error.start})") from error
+        except binascii.Error as error:  # certificate-authority-data and the like
+            raise KubeconfigError(where, f"a *-data field is not base64: {error}") from error
         except (TypeError, AttributeError, KeyError) as error:  # YAML, but not a kubeconfig
             raise KubeconfigError(where, "not a kubeconfig (no clusters/contexts/users)") from error
+    if logged.messages:
+        problem = f"the exec plugin gave no credentials: {one_line(logged.messages[0])}"
+        raise KubeconfigError(where, problem)
+
+
+class _LibraryErrors(logging.Filter):
+    """What the client library logs on the root logger instead of raising while it loads a
+    kubeconfig (a failing exec plugin: it goes on without credentials, and the API
+    answers 401 later): kept, to be raised as one error line, and not printed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def __enter__(self) -> None:
+        logging.getLogger().addFilter(self)
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.module in ("kube_config", "exec_provider"):
+            self.messages.append(record.getMessage())
+            return False
+        return True
 
 
 def _kubeconfig_files(path: Path | None) -> str:
@@ -82,7 +112,9 @@ def _kubeconfig_files(path: Path | None) -> str:
         return str(path)
     from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
 
-    files = [os.path.expanduser(f) for f in KUBE_CONFIG_DEFAULT_LOCATION.split(os.pathsep) if f]
+    # KUBECONFIG set but empty is unset, as for kubectl
+    default = KUBE_CONFIG_DEFAULT_LOCATION or "~/.kube/config"
+    files = [os.path.expanduser(f) for f in default.split(os.pathsep) if f]
     if not any(os.path.exists(f) for f in files):
         raise KubeconfigError(
             os.pathsep.join(files),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pool_engine.config import Targets
 from pool_engine.errors import TargetsError
+from pool_engine.filekind import HEAD, foreign_kind
 from pool_engine.replay import NodeTargets
 from pool_engine.warm_schedule import Block, ScheduleProblem, WarmSchedule
 
@@ -41,9 +42,17 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
     """Read a targets file; raise :class:`TargetsError` naming the line and problem."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")  # a BOM is no part of the header
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise TargetsError(name, None, exc.strerror or "cannot open") from None
+    kind = foreign_kind(data[:HEAD])
+    if kind is not None:
+        raise TargetsError(name, None, kind)
+    try:
+        text = data.decode("utf-8-sig")  # a BOM is no part of the header
+    except UnicodeDecodeError as bad:
+        problem = f"not UTF-8 text (byte {data[bad.start]:#04x} at offset {bad.start})"
+        raise TargetsError(name, None, problem) from None
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in reader.fieldnames or []]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ import numpy as np
 
 from pool_engine.errors import TraceError
 from pool_engine.events import COLUMNS, Codes, Unencodable, values_of
+from pool_engine.filekind import HEAD, foreign_kind
 from pool_engine.tracecheck import (
     EARLIEST,
     LATEST,
@@ -93,25 +96,44 @@ def load_trace(path: str | Path, mode: str | None = None) -> Trace:
     Times must lie within :data:`pool_engine.tracecheck.MAX_SECONDS` of time 0; a file
     with no rows is refused. With ``mode``, only that pool's rows are kept (the trace's
     end and first instant stay those of the whole file); the result may be empty."""
-    import pyarrow as pa
-
     path = Path(path)
     name = str(path)
-    if not path.is_file():
+    if not path.exists():
         raise TraceError(name, None, "no such file")
-    with path.open("rb") as f:
-        magic = f.read(4)
-    parquet = magic == b"PAR1" or path.suffix in (".parquet", ".pq")
     try:
-        batches = _parquet_batches(path) if parquet else _csv_batches(path)
+        if path.is_file():
+            return _load(path, name, mode)
+        # A pipe or a device (<(zcat t.csv.gz), /dev/stdin, /dev/null) reads only once,
+        # and reading a trace opens it more than once: take a copy first.
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / path.name
+            with path.open("rb") as source, copy.open("wb") as target:
+                shutil.copyfileobj(source, target)
+            return _load(copy, name, mode)
+    except OSError as exc:  # a directory, a read error (EIO): the system's reason
+        raise TraceError(name, None, exc.strerror or "cannot read") from None
+
+
+def _load(path: Path, name: str, mode: str | None) -> Trace:
+    """:func:`load_trace` of a regular file; errors name it ``name``."""
+    import pyarrow as pa
+
+    with path.open("rb") as f:
+        head = f.read(max(4, HEAD))
+    parquet = head[:4] == b"PAR1" or path.suffix in (".parquet", ".pq")
+    kind = None if parquet else foreign_kind(head)
+    if kind is not None:
+        raise TraceError(name, None, kind)
+    try:
+        batches = _parquet_batches(path, name) if parquet else _csv_batches(path, name)
         trace = _build(batches, MAX_SECONDS, mode)
     except UnknownMode as bad:
         raise TraceError(name, None, str(bad)) from None
     except (Unencodable, pa.ArrowException, UnicodeDecodeError) as bad:
         if parquet:
-            located = locate_in_batches(name, _parquet_batches(path))
+            located = locate_in_batches(name, _parquet_batches(path, name))
         else:
-            located = locate_in_csv(path)
+            located = locate_in_csv(path, name)
         raise located or TraceError(name, None, _first_line(bad)) from None
     if not trace.events and (mode is None or trace.first is None):
         rows = "no rows" if parquet else "a header but no rows"
@@ -142,7 +164,7 @@ def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
         raise
 
 
-def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
+def _csv_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -150,14 +172,15 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
         header = next(csv.reader(f), None)
     if header is None:
-        raise TraceError(str(path), 1, "empty file, expected header time,node,event")
+        raise TraceError(name, 1, "empty file, expected header time,node,event")
     header = [h.strip() for h in header]
     for col in COLUMNS:
         if col not in header:
-            raise TraceError(str(path), 1, f"missing column {col!r} (header is {','.join(header)})")
+            raise TraceError(name, 1, f"missing column {col!r} (header is {','.join(header)})")
+    for col in (*COLUMNS, MODE_COLUMN):
         if header.count(col) > 1:
-            raise TraceError(str(path), 1, f"column {col!r} appears twice")
-    columns = list(COLUMNS) + ([MODE_COLUMN] if header.count(MODE_COLUMN) == 1 else [])
+            raise TraceError(name, 1, f"column {col!r} appears twice")
+    columns = list(COLUMNS) + ([MODE_COLUMN] if MODE_COLUMN in header else [])
     convert = pacsv.ConvertOptions(
         include_columns=columns,
         column_types={
@@ -171,21 +194,21 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     yield from reader
 
 
-def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
+def _parquet_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         handle = pq.ParquetFile(path)
     except pa.ArrowException as exc:
-        raise TraceError(str(path), None, f"not a readable Parquet file: {exc}") from None
+        raise TraceError(name, None, f"not a readable Parquet file: {exc}") from None
     names = handle.schema_arrow.names
     for col in (*COLUMNS, MODE_COLUMN):
         if names.count(col) > 1:
-            raise TraceError(str(path), None, f"column {col!r} appears twice")
+            raise TraceError(name, None, f"column {col!r} appears twice")
     for col in COLUMNS:
         if col not in names:
-            raise TraceError(str(path), None, f"missing column {col!r}")
+            raise TraceError(name, None, f"missing column {col!r}")
     extra = [MODE_COLUMN] if MODE_COLUMN in names else []
     yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS) + extra)
 
@@ -230,8 +253,9 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
     kinds: list[np.ndarray] = []
     masks: list[np.ndarray] = []
     for batch in batches:
+        mask = _mode_mask(batch, mode or MODES[0])  # refuses an unknown mode, any mode
         if mode is not None:
-            masks.append(_mode_mask(batch, mode))
+            masks.append(mask)
         seconds, ns = _time_values(batch.column("time"))
         if seconds is not None:
             times.append(seconds)

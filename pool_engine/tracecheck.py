@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,14 @@ MAX_SECONDS = 10 * YEAR
 """The largest time of a trace file, in seconds from time 0: ten years. Beyond it a
 trace is a typo (``1e308``) rather than history, and the replay's integrals (slots
 times seconds) stay far from float overflow below it."""
+_DECIMAL = re.compile(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)", re.I)
+"""Seconds as written: a decimal number, or one that is not finite (refused by name)."""
+_LEAP_SECOND = re.compile(
+    r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d))"
+)
+"""An RFC 3339 time at second 60 (a leap second), with its offset."""
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+"""A byte that is not UTF-8, as ``errors="surrogateescape"`` reads it."""
 EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
 """The earliest RFC 3339 time: timestamps are held as int64 nanoseconds since 1970."""
 LATEST = datetime(2262, 1, 1, tzinfo=UTC)
@@ -34,12 +43,28 @@ LATEST = datetime(2262, 1, 1, tzinfo=UTC)
 
 def parse_time(text: str) -> float | datetime | None:
     """Seconds (possibly not finite), or an RFC 3339 time with an offset; None when it
-    is neither."""
+    is neither. Seconds are ASCII decimal (``float()`` alone would read ``1_000`` and
+    other scripts' digits)."""
     text = text.strip()
-    try:
+    if _DECIMAL.fullmatch(text):
         return float(text)
-    except ValueError:
-        pass
+    return _stamp(text)
+
+
+def _stamp(text: str) -> datetime | None:
+    """RFC 3339 with an offset, ``t`` and ``z`` in either case; a leap second (second
+    60, which Python has not) is the next second's instant, as for ``--start``."""
+    leap = _LEAP_SECOND.fullmatch(text)
+    if leap:
+        before = _stamp(f"{leap['head']}:59{leap['tail']}")
+        try:
+            return None if before is None else before + timedelta(seconds=1)
+        except OverflowError:  # 9999-12-31T23:59:60Z
+            return None
+    if text[10:11] == "t":
+        text = f"{text[:10]}T{text[11:]}"
+    if text.endswith("z"):
+        text = f"{text[:-1]}Z"
     try:
         stamp = datetime.fromisoformat(text)
     except ValueError:
@@ -119,11 +144,13 @@ class _Span:
         )
 
 
-def locate_in_csv(path: Path) -> TraceError | None:
-    """The first bad line of a CSV trace, or None when every line reads."""
+def locate_in_csv(path: Path, name: str) -> TraceError | None:
+    """The first bad line of a CSV trace, or None when every line reads; errors name the
+    file ``name``."""
     kinds: set[type] = set()
     span = _Span("line ")
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+    # surrogateescape: a byte that is not UTF-8 stays visible, to name its line
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader)]
         at = [header.index(c) for c in COLUMNS]
@@ -131,8 +158,10 @@ def locate_in_csv(path: Path) -> TraceError | None:
             if not row:
                 continue
             line = reader.line_num
+            if any(_NOT_UTF8.search(field) for field in row):
+                return TraceError(name, line, "not UTF-8 text")
             if len(row) != len(header):
-                return TraceError(str(path), line, f"expected {len(header)} fields, got {len(row)}")
+                return TraceError(name, line, f"expected {len(header)} fields, got {len(row)}")
             values = [row[j] for j in at]
             problem = check_row(*values)
             parsed = parse_time(values[0])
@@ -142,7 +171,7 @@ def locate_in_csv(path: Path) -> TraceError | None:
             if not problem and isinstance(parsed, datetime):
                 problem = span.add(parsed, line, repr(values[0]))
             if problem:
-                return TraceError(str(path), line, problem)
+                return TraceError(name, line, problem)
     return None
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,13 +124,27 @@ def _user_password(text: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP header name (RFC 9110 token)."""
+
+
 def _header_fields(headers: Sequence[str]) -> dict[str, str]:
+    """--header 'Name: value' as sent; what requests or the server would refuse is a
+    usage error, not an unreachable Prometheus."""
     fields = {}
     for header in headers:
-        name, sep, value = header.partition(":")
-        if not sep:
-            raise click.BadParameter(f"{header!r} is not 'Name: value'", param_hint="--header")
-        fields[name.strip()] = value.strip()
+        name, sep, value = (part.strip() for part in header.partition(":"))
+        problem = (
+            "" if not sep
+            else "no name before ':'" if not name
+            else f"{name!r} is not a header name" if not _TOKEN.fullmatch(name)
+            else "a value holds a line break" if "\r" in value or "\n" in value
+            else None
+        )  # fmt: skip
+        if problem is not None:
+            said = f"{header!r} is not 'Name: value'" + (f": {problem}" if problem else "")
+            raise click.BadParameter(said, param_hint="--header")
+        fields[name] = value
     return fields
 
 

@@ -12,8 +12,9 @@ Each node's history spans its own first to last sample (:class:`tuner.queries.
 StateQueries`), and the exporter's gauges say its targets, max-attach and the bind
 latency. Values that cannot be counts (NaN, +-Inf, negative, or more pod starts in a
 step than :data:`MAX_PER_SECOND` a second, more pairs of starts than so many starts
-can have) are dropped and counted on stderr in one line; nothing is sized by a value
-from the data.
+can have), and timestamps outside the window asked for, are dropped and counted on
+stderr in one line; nothing is sized by a value from the data. JSON that is no query
+result is history unavailable (exit 3), never a traceback.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import logging
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import numpy as np
 import requests
@@ -108,11 +111,16 @@ class PrometheusSource:
 
     def _token(self) -> str:
         assert self.bearer_token_file is not None
+        where = str(self.bearer_token_file)
         try:
-            return self.bearer_token_file.read_text().strip()
+            token = self.bearer_token_file.read_bytes().decode().strip()
         except OSError as error:
-            problem = error.strerror or "cannot read"
-            raise InputError(str(self.bearer_token_file), None, problem) from None
+            raise InputError(where, None, error.strerror or "cannot read") from None
+        except UnicodeDecodeError:
+            raise InputError(where, None, "not UTF-8 text") from None
+        if "\n" in token or "\r" in token:  # no header could carry it
+            raise InputError(where, None, "more than one line")
+        return token
 
 
 class Dropped:
@@ -131,6 +139,13 @@ class Dropped:
             self.values += 1
             return None
         return value
+
+    def within(self, t: float, lo: float, hi: float) -> bool:
+        """Whether a point's timestamp lies in the [lo, hi] asked for (else counted)."""
+        if lo <= t <= hi:
+            return True
+        self.values += 1
+        return False
 
 
 def load(
@@ -166,12 +181,13 @@ def load(
             with bar, ThreadPoolExecutor(source.concurrency) as pool:
                 task = bar.add_task("pulling churn history", total=len(jobs))
                 futures = [pool.submit(_range, prom, q, a, b, step_s) for _, q, a, b in jobs]
-                for (name, _, _, _), future in zip(jobs, futures, strict=True):
+                for (name, _, a, b), future in zip(jobs, futures, strict=True):
                     most = limit * (limit - 1) / 2 if name == "pairs" else limit
                     for node, points in future.result().items():
                         for t, v in points:
                             value = dropped.number(v, most)
-                            if value is not None:
+                            # a second of slack: the server reads the bounds in ms
+                            if value is not None and dropped.within(t, a - 1.0, b + 1.0):
                                 series[name][node].append((float(t), value))
                     bar.advance(task)
             seen = _state(prom, state, t1, dropped) if state is not None else None
@@ -207,7 +223,7 @@ def load(
 
 def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
              limit: float) -> dict[str, float]:  # fmt: skip
-    result = prom.custom_query(query, params={"time": at})
+    result = _series(lambda: prom.custom_query(query, params={"time": at}))
     out = {}
     for r in result:
         node = r.get("metric", {}).get("node", "")
@@ -219,10 +235,23 @@ def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
 
 def _range(prom: PrometheusConnect, query: str, a: float, b: float,
            step_s: int) -> dict[str, list[tuple[float, str]]]:  # fmt: skip
-    result = prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
-                                     datetime.fromtimestamp(b, UTC), f"{step_s}s")  # fmt: skip
+    result = _series(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
+                                                     datetime.fromtimestamp(b, UTC),
+                                                     f"{step_s}s"))  # fmt: skip
     return {r.get("metric", {}).get("node", ""): [(float(t), v) for t, v in r.get("values", [])]
             for r in result}  # fmt: skip
+
+
+def _series(ask: Callable[[], object]) -> list[dict[str, Any]]:
+    """The series a query answered; ValueError when the JSON is no query result (another
+    API's, a proxy's error; the client indexes it blindly: TypeError, KeyError)."""
+    try:
+        result = ask()
+    except (TypeError, KeyError, AttributeError):
+        raise ValueError("not a Prometheus API answer (JSON without data.result)") from None
+    if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
+        raise ValueError("not a Prometheus API answer (a result that is no list of series)")
+    return result
 
 
 def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float],
@@ -261,8 +290,8 @@ def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, floa
 
 
 def _state(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dropped) -> Seen:
-    first = _instant(prom, state.first_seen, t1, dropped, math.inf)
-    last = _instant(prom, state.last_seen, t1, dropped, math.inf)
+    first = _instant(prom, state.first_seen, t1, dropped, t1)  # timestamps: none after t1
+    last = _instant(prom, state.last_seen, t1, dropped, t1)
     gauges = {}
     for name, query in (("min_warm", state.min_warm), ("max_warm", state.max_warm),
                         ("max_slots", state.max_slots)):  # fmt: skip

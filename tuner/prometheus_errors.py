@@ -7,14 +7,18 @@ import re
 
 import requests
 
-PASSWORD = re.compile(r"(//[^/@]*?:)[^/]*@")
-"""The password of a URL's user info (up to its last ``@``), found without parsing the
-URL, which may not parse."""
-
 
 def redacted(url: str) -> str:
-    """``url`` without a password (``http://user:secret@host`` -> ``http://user:***@host``)."""
-    return PASSWORD.sub(r"\1***@", url)
+    """``url`` without a password (``http://user:secret@host`` -> ``http://user:***@host``;
+    a user alone may be a token: ``http://***@host``). Found without parsing the URL,
+    which may not parse: the user info runs to the last ``@``, as a password may hold
+    ``@`` and ``/`` (a path with an ``@`` is hidden too: better too much than a secret)."""
+    scheme, slashes, rest = url.partition("//")
+    info, at, host = rest.rpartition("@")
+    if not (slashes and at):
+        return url
+    user, colon, _ = info.partition(":")
+    return f"{scheme}//{user}:***@{host}" if colon else f"{scheme}//***@{host}"
 
 
 def readable(error: BaseException) -> str:
@@ -45,7 +49,7 @@ def readable(error: BaseException) -> str:
     text = " ".join(str(error).split())
     coded = re.fullmatch(r"HTTP Status Code (\d{3}) \(b?['\"]?(.*?)['\"]?\)", text)
     if coded:  # prometheus_api_client's own message, with the raw body as a bytes literal
-        body = coded.group(2).strip()
+        body = " ".join(coded.group(2).replace("\\n", " ").split())  # escaped newlines too
         if not body or "<" in body:
             return f"HTTP {coded.group(1)}"
         return f"HTTP {coded.group(1)}: {body[:120]}"

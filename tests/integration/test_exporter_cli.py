@@ -166,3 +166,17 @@ def test_an_unwritable_record_is_one_line_exit_2_and_frees_the_address(tmp_path:
     assert len(done.stderr.splitlines()) == 1
     with socket.socket() as again:  # the listener it had opened is closed
         again.bind(("127.0.0.1", port))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("speed", ["max", "1000000"])
+def test_a_record_that_fills_the_disk_is_one_line_exit_2(speed: str) -> None:
+    """/dev/full opens, and every write fails (ENOSPC), as a disk filling up mid-run.
+    Found by an adversarial review (session 6): an OSError traceback, exit 1."""
+    done = subprocess.run(
+        [*EXPORTER, "simulate", "--listen", "none", "--speed", speed, "--duration", "86400",
+         "--record", "/dev/full", "--log-level", "error"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "error: /dev/full: cannot record: No space left on device\n"

@@ -40,6 +40,13 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         ("time,node,event\n1,a,start\n2,a\n", 3, "expected 3 fields, got 2"),
         ("time,node,event\n1,a,start\ninf,a,stop\n", 3, "time 'inf' is not a finite number"),
         ("time,node,event\n1,a,start\n1e308,a,stop\n", 3, "time '1e308' is above the limit"),
+        # adversarial review, session 6: read as no mode column (all route-eni); Parquet
+        # refused it
+        (
+            "time,node,event,mode,mode\n1,a,start,direct-eni,direct-eni\n",
+            1,
+            "column 'mode' appears twice",
+        ),
     ],
 )
 def test_bad_trace_fails_with_one_line(
@@ -181,6 +188,23 @@ def test_rfc3339_with_space_separator_is_accepted(write: Write) -> None:
     )
     assert trace.times.tolist() == [0.0, 10.0]
     assert trace.origin is not None
+
+
+@pytest.mark.parametrize(
+    ("first", "seconds"),
+    [("2024-01-01t00:00:00z", 10.0), ("2023-12-31T23:59:60Z", 10.0),
+     ("2023-12-31T23:59:60.5+00:00", 9.5)],
+    ids=["lower-case", "leap-second", "leap-second-fraction"],
+)  # fmt: skip
+def test_rfc3339_in_lower_case_and_at_a_leap_second_is_accepted(
+    write: Write, first: str, seconds: float
+) -> None:
+    """RFC 3339 allows 't' and 'z' in lower case, and second 60; --start/--end read both,
+    a trace refused them as unparseable (adversarial review, session 6). A leap second is
+    the next second's instant, as for --start."""
+    trace = load_trace(write("t.csv", f"time,node,event\n{first},a,start\n"
+                                      "2024-01-01T00:00:10Z,a,stop\n"))  # fmt: skip
+    assert trace.times.tolist() == [0.0, seconds]
 
 
 def test_json_output_is_the_document_alone(write: Write) -> None:

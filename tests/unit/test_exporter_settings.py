@@ -60,6 +60,22 @@ def test_run_flags(ran: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "address"),
+    [("[::1]:9808", Address("::1", 9808)), ("[::]:80", Address("::", 80)),
+     (":9808", Address("0.0.0.0", 9808))],
+)  # fmt: skip
+def test_an_ipv6_listen_address_is_written_in_brackets(
+    ran: list[object], value: str, address: Address
+) -> None:
+    """Before: '[::1]:9808' kept its brackets, and listening failed ('Name or service not
+    known', exit 2): no way to serve on an IPv6-only pod network."""
+    invoke("run", "--listen", value)
+    settings = ran[0]
+    assert isinstance(settings, ClusterModeSettings)
+    assert settings.server.listen == address
+
+
 def test_run_lease_flags(ran: list[object]) -> None:
     invoke("run", "--lease-duration", "3", "--renew-deadline", "2", "--retry-period", "0.5",
            "--no-leader-elect", "--lease-name", "x", "--lease-namespace", "ns")  # fmt: skip
@@ -151,6 +167,13 @@ def test_faults_stop_at_the_duration_at_the_latest(ran: list[object]) -> None:
         ),
         (["run", "--renew-deadline", "15"], "need 0 < retry period (2) < renew deadline (15)"),
         (["run", "--retry-period", "10"], "need 0 < retry period (10) < renew deadline (10)"),
+        # adversarial review, session 6: the API server refuses them (422) on every try,
+        # and the exporter retried for ever, never acting, never saying why at start
+        (["run", "--lease-name", "Bad_Name"], "'Bad_Name' is not a Kubernetes object name"),
+        (["run", "--lease-name", "x" * 254], "is not a Kubernetes object name"),
+        (["run", "--lease-namespace", "UPPER"], "'UPPER' is not a Kubernetes namespace"),
+        (["run", "--lease-namespace", "a.b"], "'a.b' is not a Kubernetes namespace"),
+        (["run", "--listen", "[::1:9808"], "is not HOST:PORT"),
     ],
 )
 def test_bad_flags_are_refused_before_anything_runs(

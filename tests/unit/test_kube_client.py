@@ -116,3 +116,52 @@ def test_the_exporter_says_it_in_one_line_and_exits_2(
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: {path}: ") and message in done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def with_user(path: Path, user: dict[str, object], cluster: dict[str, object]) -> Path:
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://c.example:6443", **cluster}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }))  # fmt: skip
+    return path
+
+
+def test_certificate_data_that_is_not_base64_is_bad_input(tmp_path: Path) -> None:
+    """Found by an adversarial review (session 6): binascii.Error, a traceback, exit 1."""
+    path = with_user(tmp_path / "config", {"token": "t"},
+                     {"certificate-authority-data": "notbase64!!"})  # fmt: skip
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value).startswith(f"{path}: a *-data field is not base64: ")
+    assert caught.value.exit_code == 2
+
+
+def test_an_exec_plugin_that_fails_is_one_line(tmp_path: Path) -> None:
+    """Found by an adversarial review (session 6): the client library logged the failure
+    ('[Errno 2] No such file or directory: ...') and went on without credentials, so
+    stderr had two lines and the error blamed the API server."""
+    plugin = tmp_path / "no-such-plugin"
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin)}}
+    path = with_user(tmp_path / "config", user, {})
+    done = subprocess.run([*EXPORTER, "run", "--kubeconfig", str(path), "--listen", "127.0.0.1:0"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: {path}: the exec plugin gave no credentials: "
+        f"[Errno 2] No such file or directory: '{plugin}'"
+    ]
+
+
+def test_an_empty_kubeconfig_variable_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KUBECONFIG= (empty) named no file at all: ': no such file, ...'. kubectl reads
+    ~/.kube/config then."""
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings())
+    assert caught.value.path == f"{tmp_path}/.kube/config"

@@ -57,3 +57,14 @@ def test_the_image_and_ci_install_from_the_lock() -> None:
     command = "hack/install-test-deps.sh && python3 -m pytest"
     assert command in ci and command in readme
     assert "uv pip compile pyproject.toml --extra test --extra dashboards" in readme
+
+
+def test_the_build_backend_reads_the_license_string() -> None:
+    """`pip install -e .` (the README's first command) builds with the newest setuptools
+    the requirement allows, but a pinned or offline index may give the oldest: before
+    77, setuptools refuses `license = "Apache-2.0"` (a PEP 639 SPDX string), and the
+    requirement said >=69 (found by an adversarial review, session 6)."""
+    toml = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert isinstance(toml["project"]["license"], str)
+    requires = [r for r in toml["build-system"]["requires"] if r.startswith("setuptools")]
+    assert requires == ["setuptools>=77"]

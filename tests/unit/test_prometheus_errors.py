@@ -4,7 +4,9 @@ PromQL, no urllib3 retry chatter, no HTML page; a URL that is not http(s) is bad
 from __future__ import annotations
 
 import http.server
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,6 +26,30 @@ def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
 def test_passwords_never_leave_the_url() -> None:
     assert redacted("http://admin:s3cret@prom:9090/x") == "http://admin:***@prom:9090/x"
     assert redacted("https://prom:9090") == "https://prom:9090"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://admin:se/cret@127.0.0.1:1", "http://admin:***@127.0.0.1:1"),
+        ("http://admin:p@ss/w@rd@prom:9090/x", "http://admin:***@prom:9090/x"),
+        ("https://glpat-T0KEN@prom:9090", "https://***@prom:9090"),
+    ],
+    ids=["slash", "at-and-slash", "token-as-user"],
+)
+def test_a_password_with_a_slash_is_redacted_too(url: str, shown: str) -> None:
+    """Found by an adversarial review (session 6): the password ran only to the first
+    '/', so 'se/cret' was printed whole in the 'is not an http(s) URL' error."""
+    assert redacted(url) == shown
+
+
+def test_a_bad_url_with_a_slash_in_its_password_keeps_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://admin:se/cret@127.0.0.1:1"
+    assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 2
+    err = capsys.readouterr().err
+    assert "cret" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_unreachable_prometheus_is_one_clean_line_exit_3(
@@ -106,6 +132,8 @@ def serving() -> Iterator[Callable[[int, str, bytes], str]]:
     [
         (503, "text/plain", b"upstream down", "HTTP 503 (after retries)"),
         (200, "text/html", b"<html><body>Sign in</body></html>", "not a Prometheus API (the answer is not JSON: a login page or a proxy?)"),
+        # session 6: the body's newline was printed as a literal '\\n'
+        (404, "text/plain", b"404 page not found\n", "HTTP 404: 404 page not found"),
     ],
 )  # fmt: skip
 def test_what_stands_in_for_prometheus_is_named_in_words(
@@ -147,3 +175,55 @@ def test_a_step_longer_than_the_window_is_bad_input(
     assert run_main(monkeypatch, *args) == 2
     err = capsys.readouterr().err
     assert "--step 600 is longer than the window (300 s)" in err
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"[1, 2, 3]", "not a Prometheus API answer"),
+        (b'{"status": "success", "data": {"resultType": "scalar", "result": [1, "1"]}}',
+         "not a Prometheus API answer"),
+        (b'{"status": "error", "errorType": "bad_data", "error": "parse error"}',
+         "not a Prometheus API answer"),
+    ],
+    ids=["a-list", "a-scalar", "status-error"],
+)  # fmt: skip
+def test_json_that_is_no_query_result_is_history_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    serving: Callable[[int, str, bytes], str],
+    body: bytes,
+    said: str,
+) -> None:
+    """Found by an adversarial review (session 6): a JSON list, or a scalar where a
+    vector belongs, was a TypeError or AttributeError traceback (exit 1); an error
+    status was named as "'data'"."""
+    url = serving(200, "application/json", body)
+    assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot read history: {redacted(url)}: ")
+    assert said in lines[0]
+
+
+def test_timestamps_that_are_no_times_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    serving: Callable[[int, str, bytes], str],
+) -> None:
+    """Every query answers the same series: an instant value of 1e400 (the first and last
+    samples' timestamps, read as +inf) and range points some of whose timestamps lie
+    outside the window or are NaN. Found by an adversarial review (session 6): a node's
+    history was -inf hours (a ValueError traceback writing the JSON), or the trace's end
+    was NaN (a traceback in the analysis)."""
+    now = time.time()
+    points = [[now - 600, "1"], [now - 570, "2"], [1e300, "1"], [-5, "1"], ["NaN", "1"]]
+    result = [{"metric": {"node": "n1"}, "value": [now, "1e400"], "values": points}]
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
+    url = serving(200, "application/json", body.encode())
+    monkeypatch.setattr("sys.argv", ["eni-tuner", "recommend", "--prometheus-url", url,
+                                     "--start", "-1h", "-o", "json"])  # fmt: skip
+    main()  # exit 0: returns
+    captured = capsys.readouterr()
+    assert captured.err.startswith("warning: dropped 18 values from ")
+    (node,) = json.loads(captured.out)
+    assert node["node"] == "n1" and 0 <= node["history_hours"] <= 1

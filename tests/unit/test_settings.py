@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from kube_adapter.logs import LogFormat
 from pool_engine.config import Mode, Targets
+from pool_engine.errors import InputError
 from pool_engine.replay import NodeTargets, SimulationSettings
 from tuner.cli import cli
 from tuner.history_options import build_source, required
@@ -158,6 +159,40 @@ def test_the_prometheus_connection() -> None:
         build(prometheus_url="http://prom", basic_auth="me")
     with pytest.raises(click.BadParameter, match="is not 'Name: value'"):
         build(prometheus_url="http://prom", headers=("X-Org 7",))
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [("X: a\r\nEvil: 1", "a value holds a line break"), (": v", "no name before ':'"),
+     ("Bad Name: v", "'Bad Name' is not a header name")],
+    ids=["line-break", "no-name", "space-in-name"],
+)  # fmt: skip
+def test_a_header_requests_would_refuse_is_bad_input(header: str, problem: str) -> None:
+    """Found by an adversarial review (session 6): refused only when sent, as history
+    unavailable (exit 3: 'Invalid leading whitespace, reserved character(s), ...'), or
+    by Prometheus (HTTP 400)."""
+    with pytest.raises(click.BadParameter) as caught:
+        build(prometheus_url="http://prom", headers=(header,))
+    assert caught.value.message == f"{header!r} is not 'Name: value': {problem}"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [(b"\xff\xfet\x00o\x00k\x00", "not UTF-8 text"), (b"line1\nline2\n", "more than one line")],
+    ids=["utf-16", "two-lines"],
+)  # fmt: skip
+def test_a_token_file_that_is_no_token_is_bad_input(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    """Before: exit 3, 'cannot read history: ...: 'utf-8' codec can't decode byte 0xff'
+    (or requests' refusal of the line break): the file is the user's, not the server's."""
+    token = tmp_path / "token"
+    token.write_bytes(data)
+    source = PrometheusSource("http://prom", bearer_token_file=token)
+    with pytest.raises(InputError) as caught:
+        source.connect()
+    assert str(caught.value) == f"{token}: {problem}"
+    assert caught.value.exit_code == 2
 
 
 def test_apply_guardrails() -> None:

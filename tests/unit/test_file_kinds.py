@@ -1,0 +1,148 @@
+"""Files that are not UTF-8 CSV where a trace or a targets file is expected: compressed,
+UTF-16, a device, unreadable. Each is one line naming the file and the problem, exit 2,
+never a traceback (docs/contracts/trace.md, "Errors"). Found by an adversarial review
+(session 6)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pool_engine.errors import TargetsError, TraceError
+from pool_engine.overrides import load_overrides
+from pool_engine.trace import load_trace
+
+TRACE = "time,node,event\n1,a,start\n100,a,stop\n"
+TARGETS = "node,min_warm,max_warm\na,1,2\n"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from tuner.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def trace_refusal(path: Path) -> str:
+    with pytest.raises(TraceError) as caught:
+        load_trace(path)
+    return str(caught.value)
+
+
+def targets_refusal(path: Path) -> str:
+    with pytest.raises(TargetsError) as caught:
+        load_overrides(path)
+    return str(caught.value)
+
+
+def test_a_gzipped_trace_is_named_as_such(tmp_path: Path) -> None:
+    """Before: 'missing column 'time' (header is <binary garbage>)'."""
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(TRACE.encode()))
+    assert trace_refusal(path) == f"{path}: gzip-compressed; decompress it first"
+
+
+def test_a_utf16_trace_is_named_as_such(tmp_path: Path) -> None:
+    """Before: 'missing column 'time' (header is ��time,node,event)'."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(TRACE.encode("utf-16"))
+    assert trace_refusal(path) == f"{path}: UTF-16 text; save it as UTF-8"
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    """Before: 'In CSV column #1: CSV conversion error to string: invalid UTF8 data'."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"time,node,event\n1,a,start\n2,b\xff,stop\n")
+    assert trace_refusal(path) == f"{path}:3: not UTF-8 text"
+
+
+def test_dev_null_is_an_empty_trace_not_a_missing_one() -> None:
+    """Before: '/dev/null: no such file' though it exists."""
+    assert trace_refusal(Path("/dev/null")) == (
+        "/dev/null:1: empty file, expected header time,node,event"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
+def test_a_pipe_is_read_once_whole() -> None:
+    """`eni-tuner simulate <(zcat t.csv.gz)`: the trace is a pipe, read more than once
+    by the loader. Before: '/dev/fd/N: no such file'."""
+    read, written = os.pipe()
+    try:
+        os.write(written, TRACE.encode())
+        os.close(written)
+        trace = load_trace(f"/dev/fd/{read}")
+    finally:
+        os.close(read)
+    assert (trace.nodes, trace.times.tolist(), trace.end) == (["a"], [1.0, 100.0], 100.0)
+
+
+def test_a_byte_order_mark_and_a_bad_row(tmp_path: Path) -> None:
+    """The line-by-line pass read the mark as part of the first column's name. Before:
+    a traceback ending in "ValueError: 'time' is not in list", exit 1."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbftime,node,event\n1,a,start\n2,a,strat\n")
+    assert trace_refusal(path) == f"{path}:3: unknown event 'strat' (expected start or stop)"
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux procfs")
+def test_a_read_error_is_one_line_not_a_traceback() -> None:
+    """/proc/self/mem opens but fails to read (EIO), as a bad disk or a lost NFS server
+    would. Before: a traceback ending in 'OSError: [Errno 5] Input/output error', exit 1."""
+    done = run_cli("simulate", "/proc/self/mem", "-o", "json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == ["error: /proc/self/mem: Input/output error"]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (gzip.compress(TARGETS.encode()), "gzip-compressed; decompress it first"),
+        (TARGETS.encode("utf-16"), "UTF-16 text; save it as UTF-8"),
+        (b"node,min_warm,max_warm\na\xff,1,2\n", "not UTF-8 text (byte 0xff at offset 24)"),
+    ],
+    ids=["gzip", "utf-16", "latin-1"],
+)
+def test_a_targets_file_that_is_not_utf8_is_one_line(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    """Before: a UnicodeDecodeError traceback, exit 1."""
+    path = tmp_path / "targets.csv"
+    path.write_bytes(data)
+    assert targets_refusal(path) == f"{path}: {problem}"
+    trace = tmp_path / "t.csv"
+    trace.write_text(TRACE)
+    done = run_cli("simulate", str(trace), "--targets", str(path), "-o", "json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [f"error: {path}: {problem}"]
+
+
+def test_simulate_refuses_an_unknown_mode_too(tmp_path: Path) -> None:
+    """The analysis commands refused 'mode' values other than the two; simulate replayed
+    them as if they named a pool."""
+    path = tmp_path / "t.csv"
+    path.write_text("time,node,event,mode\n1,a,start,route-eni\n2,a,stop,ipvlan\n")
+    done = run_cli("simulate", str(path), "-o", "json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        f"error: {path}: unknown mode 'ipvlan' (expected route-eni or direct-eni)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", ["1_000", "١٢", "٣.5"], ids=["underscore", "arabic", "arabic-decimal"]
+)
+def test_a_time_is_written_in_ascii_decimal(tmp_path: Path, value: str) -> None:
+    """Python's float() reads '1_000' as 1000 and Arabic-Indic digits as numbers."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"time,node,event\n1,a,start\n{value},a,stop\n", encoding="utf-8")
+    assert trace_refusal(path) == (
+        f"{path}:3: unparseable time {value!r} (expected seconds or RFC 3339 with offset)"
+    )
