@@ -25,7 +25,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
@@ -194,7 +194,9 @@ def load(
             if seen is not None and state is not None and state.arrived_pods:
                 arrived = _arrived(prom, state, seen.first, pods_now, (t0, step_s),
                                    source.concurrency, dropped, limit)  # fmt: skip
-                pods_now.update(arrived)
+                pods_now.update({node: pods for node, (_, pods) in arrived.items()})
+                first = {node: at for node, (at, _) in arrived.items()}
+                seen = replace(seen, first=seen.first | first)
     except UNREADABLE as error:
         where = redacted(source.url)
         raise HistoryUnavailable(f"cannot read history: {where}: {readable(error)}") from None
@@ -256,13 +258,14 @@ def _series(ask: Callable[[], object]) -> list[dict[str, Any]]:
 
 def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float],
              known: dict[str, int], grid: tuple[float, int], concurrency: int,
-             dropped: Dropped, limit: float) -> dict[str, int]:  # fmt: skip
-    """Pods on each node whose series begin inside the window, at its first step on the
-    range queries' grid: the step after it is the node's first counted one, so these
-    pods are in no counted step and are its existing pods, as a node's pods at the
-    window's start are. A first sample is known to a resolution (the subquery's, found
-    inwards), so each group of nodes seen first at one instant is read over the
-    resolution before it, one range query per group."""
+             dropped: Dropped, limit: float) -> dict[str, tuple[float, int]]:  # fmt: skip
+    """(first step, pods then) of each node whose series begin inside the window: its
+    first step on the range queries' grid, where its history begins (to the step, where
+    the first-sample subquery knows it to its resolution, inwards), and the pods it holds
+    there. The step after it is the node's first counted one, so these pods are in no
+    counted step and are its existing pods, as a node's pods at the window's start are.
+    Each group of nodes seen first at one instant is read over the resolution before it,
+    one range query per group."""
     assert state.arrived_pods is not None
     t0, step_s = grid
     groups: dict[float, list[str]] = defaultdict(list)
@@ -279,13 +282,16 @@ def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, floa
         a = on_grid(max(t0, at - state.resolution))
         return _range(prom, query, a, max(a, on_grid(at)), step_s)
 
-    out: dict[str, int] = {}
+    out: dict[str, tuple[float, int]] = {}
     with ThreadPoolExecutor(concurrency) as pool:
         for points in pool.map(lambda g: read(*g), groups.items()):
             for node, values in points.items():
-                value = dropped.number(min(values)[1], limit) if values else None
-                if value is not None and node in first:
-                    out[node] = int(value)
+                if not values or node not in first:
+                    continue
+                at, raw = min(values)
+                value = dropped.number(raw, limit)
+                if value is not None:
+                    out[node] = (float(at), int(value))
     return out
 
 

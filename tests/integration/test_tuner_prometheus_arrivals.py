@@ -106,3 +106,12 @@ def test_pods_at_a_nodes_first_sample_are_its_existing_pods(history: History, no
     assert running.min() == 0  # every stop is of a pod the history holds
     assert int((kinds == START).sum()) == 15 * 6  # the pods before the first scrape are no starts
     assert int((kinds != START).sum()) == EXISTING + 15 * 6
+
+
+def test_a_late_nodes_history_begins_at_its_first_step(history: History) -> None:
+    """Found to the step, not to the first-sample subquery's resolution (the window / 250:
+    6 minutes here), so a node that came late is not given less history than it has."""
+    assert history.first is not None
+    truth = HOUR + FIRST["late"]  # seconds from the window's start
+    late = history.first[history.nodes.index("late")]
+    assert truth <= late < truth + STEP
