@@ -19,6 +19,7 @@ result is history unavailable (exit 3), never a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -156,7 +157,10 @@ def load(
     state: StateQueries | None = None,
 ) -> History:
     """Churn per node over ``window``; :class:`HistoryUnavailable` if it cannot be read."""
-    t0, t1 = window.bounds()
+    # whole seconds: the client sends a range query's bounds rounded to them, so the
+    # pods at the start are read on the range queries' grid (else a scrape between the
+    # two instants is a pod both existing and started, or neither)
+    t0, t1 = (float(math.floor(t)) for t in window.bounds())
     step_s = window.step
     if t1 <= t0:
         raise HistoryUnavailable(
@@ -211,7 +215,8 @@ def load(
     if queries.bursts:
         since = first_points(series["bursts"], step_s)
         bunching = Bunching(series["bursts"], series["pairs"], since)
-    history = counts_history(series["starts"], series["stops"], pods_now, t0, t1, window.start,
+    origin = datetime.fromtimestamp(t0, UTC)
+    history = counts_history(series["starts"], series["stops"], pods_now, t0, t1, origin,
                              quiet, bunching, step_s)  # fmt: skip
     if not history.trace.events and not history.existing.any():
         raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
@@ -274,8 +279,9 @@ def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, floa
         return t0 + math.ceil((t - t0) / step_s - 1e-9) * step_s
 
     def read(at: float, nodes: list[str]) -> dict[str, list[tuple[float, str]]]:
-        pattern = "|".join(re.escape(n) for n in sorted(nodes)).replace("\\", "\\\\")
-        query = Template(state.arrived_pods or "").substitute(nodes=pattern)
+        pattern = "|".join(re.escape(n) for n in sorted(nodes))
+        # inside PromQL's double quotes: JSON's escapes (\\ \" \n \uXXXX) are PromQL's
+        query = Template(state.arrived_pods or "").substitute(nodes=json.dumps(pattern)[1:-1])
         a = on_grid(max(t0, at - state.resolution))
         return _range(prom, query, a, max(a, on_grid(at)), step_s)
 
