@@ -231,8 +231,8 @@ def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
     result = _series(lambda: prom.custom_query(query, params={"time": at}))
     out = {}
     for r in result:
-        node = r.get("metric", {}).get("node", "")
-        value = dropped.number((r.get("value") or [None, None])[1], limit)
+        node = _node(r)
+        value = dropped.number(_point(r.get("value") or [None, None])[1], limit)
         if value is not None:
             out[node] = value
     return out
@@ -243,8 +243,13 @@ def _range(prom: PrometheusConnect, query: str, a: float, b: float,
     result = _series(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
                                                      datetime.fromtimestamp(b, UTC),
                                                      f"{step_s}s"))  # fmt: skip
-    return {r.get("metric", {}).get("node", ""): [(float(t), v) for t, v in r.get("values", [])]
-            for r in result}  # fmt: skip
+    out = {}
+    for r in result:
+        values = r.get("values", [])
+        if not isinstance(values, list):
+            raise ValueError(NO_SERIES)
+        out[_node(r)] = [(float(t), v) for t, v in map(_point, values)]
+    return out
 
 
 def _series(ask: Callable[[], object]) -> list[dict[str, Any]]:
@@ -257,6 +262,25 @@ def _series(ask: Callable[[], object]) -> list[dict[str, Any]]:
     if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
         raise ValueError("not a Prometheus API answer (a result that is no list of series)")
     return result
+
+
+NO_SERIES = "not a Prometheus API answer (a series without a label set or its points)"
+
+
+def _node(series: dict[str, Any]) -> str:
+    """A series' ``node`` label ("" without one); ValueError when it has no label set."""
+    metric = series.get("metric", {})
+    node = metric.get("node", "") if isinstance(metric, dict) else None
+    if not isinstance(node, str):
+        raise ValueError(NO_SERIES)
+    return node
+
+
+def _point(point: object) -> tuple[str, str]:
+    """A [timestamp, value] pair as text; ValueError when it is not one."""
+    if not isinstance(point, list) or len(point) != 2:
+        raise ValueError(NO_SERIES)
+    return str(point[0]), str(point[1])
 
 
 def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float],
