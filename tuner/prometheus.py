@@ -121,6 +121,10 @@ class PrometheusSource:
             raise InputError(where, None, "not UTF-8 text") from None
         if "\n" in token or "\r" in token:  # no header could carry it
             raise InputError(where, None, "more than one line")
+        try:
+            token.encode("latin-1")  # as requests sends a header
+        except UnicodeEncodeError:
+            raise InputError(where, None, "outside Latin-1 (what an HTTP header carries)") from None
         return token
 
 
