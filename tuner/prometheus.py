@@ -24,13 +24,11 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
-from typing import Any
 
 import numpy as np
 import requests
@@ -45,6 +43,7 @@ from urllib3.util.retry import Retry
 
 from pool_engine.errors import HistoryUnavailable, InputError
 from tuner.history import History, NodeFacts
+from tuner.prometheus_answers import NO_SERIES, Dropped, node_of, point_of, series_of
 from tuner.prometheus_counts import (
     Bunching,
     Points,
@@ -128,31 +127,6 @@ class PrometheusSource:
         return token
 
 
-class Dropped:
-    """Counts the values thrown away, for one line on stderr."""
-
-    def __init__(self) -> None:
-        self.values = 0
-
-    def number(self, raw: object, limit: float) -> float | None:
-        """``raw`` as a finite count in [0, limit], else None (counted)."""
-        try:
-            value = float(str(raw))
-        except ValueError:
-            value = math.nan
-        if not (0.0 <= value <= limit):  # NaN fails every comparison
-            self.values += 1
-            return None
-        return value
-
-    def within(self, t: float, lo: float, hi: float) -> bool:
-        """Whether a point's timestamp lies in the [lo, hi] asked for (else counted)."""
-        if lo <= t <= hi:
-            return True
-        self.values += 1
-        return False
-
-
 def load(
     source: PrometheusSource,
     queries: ChurnQueries,
@@ -234,11 +208,11 @@ def load(
 
 def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
              limit: float) -> dict[str, float]:  # fmt: skip
-    result = _series(lambda: prom.custom_query(query, params={"time": at}))
+    result = series_of(lambda: prom.custom_query(query, params={"time": at}))
     out = {}
     for r in result:
-        node = _node(r)
-        value = dropped.number(_point(r.get("value") or [None, None])[1], limit)
+        node = node_of(r)
+        value = dropped.number(point_of(r.get("value") or [None, None])[1], limit)
         if value is not None:
             out[node] = value
     return out
@@ -246,7 +220,7 @@ def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
 
 def _range(prom: PrometheusConnect, query: str, a: float, b: float,
            step_s: int) -> dict[str, list[tuple[float, str]]]:  # fmt: skip
-    result = _series(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
+    result = series_of(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
                                                      datetime.fromtimestamp(b, UTC),
                                                      f"{step_s}s"))  # fmt: skip
     out = {}
@@ -254,39 +228,8 @@ def _range(prom: PrometheusConnect, query: str, a: float, b: float,
         values = r.get("values", [])
         if not isinstance(values, list):
             raise ValueError(NO_SERIES)
-        out[_node(r)] = [(float(t), v) for t, v in map(_point, values)]
+        out[node_of(r)] = [(float(t), v) for t, v in map(point_of, values)]
     return out
-
-
-def _series(ask: Callable[[], object]) -> list[dict[str, Any]]:
-    """The series a query answered; ValueError when the JSON is no query result (another
-    API's, a proxy's error; the client indexes it blindly: TypeError, KeyError)."""
-    try:
-        result = ask()
-    except (TypeError, KeyError, AttributeError):
-        raise ValueError("not a Prometheus API answer (JSON without data.result)") from None
-    if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
-        raise ValueError("not a Prometheus API answer (a result that is no list of series)")
-    return result
-
-
-NO_SERIES = "not a Prometheus API answer (a series without a label set or its points)"
-
-
-def _node(series: dict[str, Any]) -> str:
-    """A series' ``node`` label ("" without one); ValueError when it has no label set."""
-    metric = series.get("metric", {})
-    node = metric.get("node", "") if isinstance(metric, dict) else None
-    if not isinstance(node, str):
-        raise ValueError(NO_SERIES)
-    return node
-
-
-def _point(point: object) -> tuple[str, str]:
-    """A [timestamp, value] pair as text; ValueError when it is not one."""
-    if not isinstance(point, list) or len(point) != 2:
-        raise ValueError(NO_SERIES)
-    return str(point[0]), str(point[1])
 
 
 def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float],
