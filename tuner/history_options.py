@@ -121,7 +121,19 @@ def _user_password(text: str | None) -> tuple[str, str] | None:
     user, sep, password = text.partition(":")
     if not sep:
         raise click.BadParameter("expected USER:PASSWORD", param_hint="--basic-auth")
+    if not latin_1(text):  # requests would refuse it when sending (never echo it)
+        raise click.BadParameter("USER:PASSWORD has a character outside Latin-1 (what an "
+                                 "HTTP header carries)", param_hint="--basic-auth")  # fmt: skip
     return user, password
+
+
+def latin_1(text: str) -> bool:
+    """Whether an HTTP header can carry ``text`` (requests sends them as Latin-1)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -139,6 +151,7 @@ def _header_fields(headers: Sequence[str]) -> dict[str, str]:
             else "no name before ':'" if not name
             else f"{name!r} is not a header name" if not _TOKEN.fullmatch(name)
             else "a value holds a line break" if "\r" in value or "\n" in value
+            else "a value outside Latin-1 (what an HTTP header carries)" if not latin_1(value)
             else None
         )  # fmt: skip
         if problem is not None:

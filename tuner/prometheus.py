@@ -19,17 +19,16 @@ result is history unavailable (exit 3), never a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
-from typing import Any
 
 import numpy as np
 import requests
@@ -44,6 +43,7 @@ from urllib3.util.retry import Retry
 
 from pool_engine.errors import HistoryUnavailable, InputError
 from tuner.history import History, NodeFacts
+from tuner.prometheus_answers import NO_SERIES, Dropped, node_of, point_of, series_of
 from tuner.prometheus_counts import (
     Bunching,
     Points,
@@ -120,32 +120,11 @@ class PrometheusSource:
             raise InputError(where, None, "not UTF-8 text") from None
         if "\n" in token or "\r" in token:  # no header could carry it
             raise InputError(where, None, "more than one line")
-        return token
-
-
-class Dropped:
-    """Counts the values thrown away, for one line on stderr."""
-
-    def __init__(self) -> None:
-        self.values = 0
-
-    def number(self, raw: object, limit: float) -> float | None:
-        """``raw`` as a finite count in [0, limit], else None (counted)."""
         try:
-            value = float(str(raw))
-        except ValueError:
-            value = math.nan
-        if not (0.0 <= value <= limit):  # NaN fails every comparison
-            self.values += 1
-            return None
-        return value
-
-    def within(self, t: float, lo: float, hi: float) -> bool:
-        """Whether a point's timestamp lies in the [lo, hi] asked for (else counted)."""
-        if lo <= t <= hi:
-            return True
-        self.values += 1
-        return False
+            token.encode("latin-1")  # as requests sends a header
+        except UnicodeEncodeError:
+            raise InputError(where, None, "outside Latin-1 (what an HTTP header carries)") from None
+        return token
 
 
 def load(
@@ -156,7 +135,10 @@ def load(
     state: StateQueries | None = None,
 ) -> History:
     """Churn per node over ``window``; :class:`HistoryUnavailable` if it cannot be read."""
-    t0, t1 = window.bounds()
+    # whole seconds: the client sends a range query's bounds rounded to them, so the
+    # pods at the start are read on the range queries' grid (else a scrape between the
+    # two instants is a pod both existing and started, or neither)
+    t0, t1 = (float(math.floor(t)) for t in window.bounds())
     step_s = window.step
     if t1 <= t0:
         raise HistoryUnavailable(
@@ -205,7 +187,9 @@ def load(
         log.warning(f"warning: dropped {dropped.values:,} values from {where} that are "
                     f"no counts (NaN, +-Inf, negative or absurd)")  # fmt: skip
     if "pods" in series:
-        series["stops"] = stops_from_counts(series["starts"], series["pods"], pods_now, step_s)
+        series["stops"], arrived = stops_from_counts(series["starts"], series["pods"], pods_now,
+                                                     step_s)  # fmt: skip
+        pods_now.update(arrived)
     quiet: set[str] = set()  # nodes with the pool's series but no churn: quiet, not absent
     if seen is not None and state is not None and state.per_pool:
         quiet = set(seen.first) | set(seen.last)
@@ -213,7 +197,8 @@ def load(
     if queries.bursts:
         since = first_points(series["bursts"], step_s)
         bunching = Bunching(series["bursts"], series["pairs"], since)
-    history = counts_history(series["starts"], series["stops"], pods_now, t0, t1, window.start,
+    origin = datetime.fromtimestamp(t0, UTC)
+    history = counts_history(series["starts"], series["stops"], pods_now, t0, t1, origin,
                              quiet, bunching, step_s)  # fmt: skip
     if not history.trace.events and not history.existing.any():
         raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
@@ -225,11 +210,11 @@ def load(
 
 def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
              limit: float) -> dict[str, float]:  # fmt: skip
-    result = _series(lambda: prom.custom_query(query, params={"time": at}))
+    result = series_of(lambda: prom.custom_query(query, params={"time": at}))
     out = {}
     for r in result:
-        node = r.get("metric", {}).get("node", "")
-        value = dropped.number((r.get("value") or [None, None])[1], limit)
+        node = node_of(r)
+        value = dropped.number(point_of(r.get("value") or [None, None])[1], limit)
         if value is not None:
             out[node] = value
     return out
@@ -237,23 +222,16 @@ def _instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
 
 def _range(prom: PrometheusConnect, query: str, a: float, b: float,
            step_s: int) -> dict[str, list[tuple[float, str]]]:  # fmt: skip
-    result = _series(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
+    result = series_of(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
                                                      datetime.fromtimestamp(b, UTC),
                                                      f"{step_s}s"))  # fmt: skip
-    return {r.get("metric", {}).get("node", ""): [(float(t), v) for t, v in r.get("values", [])]
-            for r in result}  # fmt: skip
-
-
-def _series(ask: Callable[[], object]) -> list[dict[str, Any]]:
-    """The series a query answered; ValueError when the JSON is no query result (another
-    API's, a proxy's error; the client indexes it blindly: TypeError, KeyError)."""
-    try:
-        result = ask()
-    except (TypeError, KeyError, AttributeError):
-        raise ValueError("not a Prometheus API answer (JSON without data.result)") from None
-    if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
-        raise ValueError("not a Prometheus API answer (a result that is no list of series)")
-    return result
+    out = {}
+    for r in result:
+        values = r.get("values", [])
+        if not isinstance(values, list):
+            raise ValueError(NO_SERIES)
+        out[node_of(r)] = [(float(t), v) for t, v in map(point_of, values)]
+    return out
 
 
 def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float],
@@ -277,8 +255,9 @@ def _arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, floa
         return t0 + math.ceil((t - t0) / step_s - 1e-9) * step_s
 
     def read(at: float, nodes: list[str]) -> dict[str, list[tuple[float, str]]]:
-        pattern = "|".join(re.escape(n) for n in sorted(nodes)).replace("\\", "\\\\")
-        query = Template(state.arrived_pods or "").substitute(nodes=pattern)
+        pattern = "|".join(re.escape(n) for n in sorted(nodes))
+        # inside PromQL's double quotes: JSON's escapes (\\ \" \n \uXXXX) are PromQL's
+        query = Template(state.arrived_pods or "").substitute(nodes=json.dumps(pattern)[1:-1])
         a = on_grid(max(t0, at - state.resolution))
         return _range(prom, query, a, max(a, on_grid(at)), step_s)
 

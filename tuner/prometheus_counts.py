@@ -86,20 +86,30 @@ def first_points(series: Points, step_s: int) -> dict[str, float]:
 
 def stops_from_counts(starts: dict[str, list[tuple[float, float]]],
                       pods: dict[str, list[tuple[float, float]]], pods_now: dict[str, int],
-                       step_s: int) -> dict[str, list[tuple[float, float]]]:  # fmt: skip
-    """kube-state-metrics: stops in a step = starts - (pods after - pods before)."""
-    out: dict[str, list[tuple[float, float]]] = {}
+                      step_s: int) -> tuple[Points, dict[str, int]]:  # fmt: skip
+    """kube-state-metrics: stops in a step = starts - (pods after - pods before); and
+    the existing pods of each node without a count at the window's start: those of its
+    first count that did not start in that step (they started before its first
+    sample, in no step, as for the exporter's :func:`tuner.prometheus._arrived`)."""
+    out: Points = {}
+    arrived: dict[str, int] = {}
     for node, points in pods.items():
         started = dict(starts.get(node, []))
-        before = pods_now.get(node, 0)
+        points = sorted(points)
+        if node in pods_now or not points:
+            before = pods_now.get(node, 0)
+        else:
+            t, count = points[0]
+            before = arrived[node] = max(0, int(count) - round(started.get(t, 0.0)))
         stops = []
-        for t, count in sorted(points):
+        for t, count in points:
             n = started.get(t, 0.0) - (count - before)
             if n > 0:
                 stops.append((t, n))
             before = int(count)
-        out[node] = stops
-    return out
+        if stops or any(count > 0 for _, count in points):  # never any: no pool here
+            out[node] = stops
+    return out, arrived
 
 
 def counts_history(starts: dict[str, list[tuple[float, float]]],

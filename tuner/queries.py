@@ -18,11 +18,11 @@ Two sources:
   begin in it, and an earlier one was not counted.
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
-  that hold a slot (Pending or Running), from which stops follow (starts minus the
-  count's rise). A pod's mode comes from its extended-resource requests: route-eni
-  pods request ``tke.cloud.tencent.com/eni-ip``, direct-eni pods
-  ``tke.cloud.tencent.com/direct-eni`` (TKE's admission webhook adds them); pods that
-  request neither (host network, other network modes) hold no slot.
+  that hold a slot (Pending or Running; 0 on a node that runs other pods only), from
+  which stops follow (starts minus the count's rise). A pod's mode comes from its
+  extended-resource requests: route-eni pods request ``tke.cloud.tencent.com/eni-ip``,
+  direct-eni pods ``tke.cloud.tencent.com/direct-eni`` (TKE's admission webhook adds
+  them); pods that request neither (host network, other network modes) hold no slot.
 
 Nothing here talks to Prometheus; :mod:`tuner.prometheus` does.
 """
@@ -99,9 +99,12 @@ def kube_state_metrics(step_s: int, mode: str = "route-eni") -> ChurnQueries:
         f"count by (node) (((time() - kube_pod_start_time) < {step_s}) "
         f"* on (namespace, pod) group_left (node) {pods})"
     )
+    # a node without such pods has no count: 0 where it runs any pod (a DaemonSet's),
+    # or the stops of its last pods would wait for its next pod (or never come)
     holding = (
-        f"count by (node) ({pods} and on (namespace, pod) "
-        f'(kube_pod_status_phase{{phase=~"{KSM_HOLDING_PHASES}"}} == 1))'
+        f"(count by (node) ({pods} and on (namespace, pod) "
+        f'(kube_pod_status_phase{{phase=~"{KSM_HOLDING_PHASES}"}} == 1)) '
+        f'or 0 * count by (node) (kube_pod_info{{node!=""}}))'
     )
     return ChurnQueries(starts=started, stops=None, pods=holding)
 

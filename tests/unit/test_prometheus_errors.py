@@ -227,3 +227,33 @@ def test_timestamps_that_are_no_times_are_dropped(
     assert captured.err.startswith("warning: dropped 18 values from ")
     (node,) = json.loads(captured.out)
     assert node["node"] == "n1" and 0 <= node["history_hours"] <= 1
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        {"metric": {"node": "n1"}, "value": [1, "1"], "values": None},
+        {"metric": {"node": "n1"}, "value": [1, "1"], "values": [1, 2]},
+        {"metric": {"node": "n1"}, "value": [5], "values": []},
+        {"metric": {"node": "n1"}, "value": 5, "values": []},
+        {"metric": None, "value": [1, "1"], "values": []},
+        {"metric": [], "value": [1, "1"], "values": []},
+        {"metric": {"node": 5}, "value": [1, "1"], "values": [[1, "1"]]},
+    ],
+    ids=["values-null", "values-flat", "value-short", "value-number", "metric-null",
+         "metric-list", "node-number"],
+)  # fmt: skip
+def test_a_series_that_is_no_series_is_history_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    serving: Callable[[int, str, bytes], str],
+    series: dict[str, object],
+) -> None:
+    """Found by an adversarial review (session 7): a result list whose series have no
+    list of points, a point of one number, or labels that are no label set was a
+    TypeError, IndexError or AttributeError traceback (exit 1)."""
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [series]}})
+    url = serving(200, "application/json", body.encode())
+    assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "not a Prometheus API answer" in lines[0]

@@ -9,7 +9,7 @@ import pytest
 
 from pool_engine.errors import HistoryUnavailable
 from tuner import prometheus_counts
-from tuner.prometheus import Dropped
+from tuner.prometheus_answers import Dropped
 
 
 def test_values_that_are_no_counts_are_dropped_and_counted() -> None:

@@ -164,8 +164,9 @@ def test_the_prometheus_connection() -> None:
 @pytest.mark.parametrize(
     ("header", "problem"),
     [("X: a\r\nEvil: 1", "a value holds a line break"), (": v", "no name before ':'"),
-     ("Bad Name: v", "'Bad Name' is not a header name")],
-    ids=["line-break", "no-name", "space-in-name"],
+     ("Bad Name: v", "'Bad Name' is not a header name"),
+     ("X-Org: 5 \u20ac", "a value outside Latin-1 (what an HTTP header carries)")],
+    ids=["line-break", "no-name", "space-in-name", "euro-sign"],
 )  # fmt: skip
 def test_a_header_requests_would_refuse_is_bad_input(header: str, problem: str) -> None:
     """Found by an adversarial review (session 6): refused only when sent, as history
@@ -178,8 +179,9 @@ def test_a_header_requests_would_refuse_is_bad_input(header: str, problem: str) 
 
 @pytest.mark.parametrize(
     ("data", "problem"),
-    [(b"\xff\xfet\x00o\x00k\x00", "not UTF-8 text"), (b"line1\nline2\n", "more than one line")],
-    ids=["utf-16", "two-lines"],
+    [(b"\xff\xfet\x00o\x00k\x00", "not UTF-8 text"), (b"line1\nline2\n", "more than one line"),
+     ("tok\u20acn\n".encode(), "outside Latin-1 (what an HTTP header carries)")],
+    ids=["utf-16", "two-lines", "euro-sign"],
 )  # fmt: skip
 def test_a_token_file_that_is_no_token_is_bad_input(
     tmp_path: Path, data: bytes, problem: str
@@ -193,6 +195,14 @@ def test_a_token_file_that_is_no_token_is_bad_input(
         source.connect()
     assert str(caught.value) == f"{token}: {problem}"
     assert caught.value.exit_code == 2
+
+
+def test_a_password_outside_latin_1_is_bad_input() -> None:
+    """Found by an adversarial review (session 7), with the header value and the token
+    outside Latin-1: requests refused it when sending (UnicodeEncodeError), read as
+    history unavailable (exit 3, 'cannot read history: ...: 'latin-1' codec ...')."""
+    with pytest.raises(click.BadParameter, match="outside Latin-1"):
+        build(prometheus_url="http://prom", basic_auth="me:pa\u20acss")
 
 
 def test_apply_guardrails() -> None:
