@@ -187,9 +187,9 @@ def load(
         log.warning(f"warning: dropped {dropped.values:,} values from {where} that are "
                     f"no counts (NaN, +-Inf, negative or absurd)")  # fmt: skip
     if "pods" in series:
-        series["stops"], arrived = stops_from_counts(series["starts"], series["pods"], pods_now,
-                                                     step_s)  # fmt: skip
-        pods_now.update(arrived)
+        series["stops"], listed = stops_from_counts(series["starts"], series["pods"], pods_now,
+                                                    step_s)  # fmt: skip
+        pods_now.update(listed)
     quiet: set[str] = set()  # nodes with the pool's series but no churn: quiet, not absent
     if seen is not None and state is not None and state.per_pool:
         quiet = set(seen.first) | set(seen.last)
