@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,17 +12,10 @@ from click.testing import CliRunner
 
 from pool_engine.errors import TraceError
 from pool_engine.trace import from_rows, load_trace
+from support.cli import run_tuner
 from tuner.cli import cli
 
 Write = Callable[[str, str], Path]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from tuner.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-    )
 
 
 @pytest.mark.parametrize(
@@ -62,7 +53,7 @@ def test_bad_trace_fails_with_one_line(
 
 def test_bad_trace_exit_code_and_single_stderr_line(write: Write) -> None:
     trace = write("bad.csv", "time,node,event\n0,a,start\n7,a,launch\n")
-    done = run_cli("simulate", str(trace), "-o", "json")
+    done = run_tuner("simulate", str(trace), "-o", "json")
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -119,7 +110,7 @@ def test_bad_targets_file(
     trace's 'loaded ...' first)."""
     trace = write("ok.csv", "time,node,event\n0,a,start\n7200,a,stop\n")
     targets = write("targets.csv", body)
-    done = run_cli(*(a.format(trace=trace) for a in command), str(targets), "-o", "json")
+    done = run_tuner(*(a.format(trace=trace) for a in command), str(targets), "-o", "json")
     assert done.returncode == 2
     assert done.stderr.strip().startswith(f"error: {targets}:{line}: {problem}")
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -142,7 +133,7 @@ def test_bad_options_exit_2(write: Write, args: list[str]) -> None:
 
 
 def test_missing_trace_file(tmp_path: Path) -> None:
-    done = run_cli("simulate", str(tmp_path / "nope.csv"))
+    done = run_tuner("simulate", str(tmp_path / "nope.csv"))
     assert done.returncode == 2
     assert "nope.csv: no such file" in done.stderr
 
@@ -209,7 +200,7 @@ def test_rfc3339_in_lower_case_and_at_a_leap_second_is_accepted(
 
 def test_json_output_is_the_document_alone(write: Write) -> None:
     trace = write("ok.csv", "time,node,event\n0,a,start\n")
-    done = run_cli("simulate", str(trace), "-o", "json")
+    done = run_tuner("simulate", str(trace), "-o", "json")
     assert done.returncode == 0
     assert done.stdout.lstrip().startswith("{") and done.stdout.rstrip().endswith("}")
     assert "loaded" in done.stderr
@@ -233,7 +224,7 @@ def test_out_of_range_flags_are_refused_in_one_line(
     traceback (a 20-digit --min-warm used to end in OverflowError, exit 1; inf and nan
     latencies used to be accepted)."""
     trace = write("t.csv", "time,node,event\n0,a,start\n5,a,stop\n")
-    done = run_cli("simulate", str(trace), *flags, "-o", "json")
+    done = run_tuner("simulate", str(trace), *flags, "-o", "json")
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -246,6 +237,6 @@ def test_a_parquet_trace_with_a_column_twice_is_one_line(tmp_path: Path) -> None
                       pa.array(["b", "b"])], names=["time", "node", "event", "node"])  # fmt: skip
     path = tmp_path / "dup.parquet"
     pq.write_table(table, path)
-    done = run_cli("simulate", str(path), "-o", "json")
+    done = run_tuner("simulate", str(path), "-o", "json")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: {path}: column 'node' appears twice"

@@ -4,16 +4,15 @@ code of docs/contracts/cli.md, nothing on stdout (never an empty table and exit 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support.cli import run_tuner
 from support.prom import prometheus
 
 pytestmark = pytest.mark.prometheus
-TUNER = [sys.executable, "-c", "from tuner.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +20,6 @@ def empty_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prometheus that scraped nothing: no exporter, no kube-state-metrics."""
     with prometheus(tmp_path_factory.mktemp("prometheus")) as url:
         yield url
-
-
-def tuner(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TUNER, *args], capture_output=True, text=True, timeout=120)
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -36,14 +31,14 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize("command", ["recommend", "backtest"])
 @pytest.mark.parametrize("source", ["exporter", "kube-state-metrics"])
 def test_no_churn_in_the_window_is_exit_3(empty_prometheus: str, command: str, source: str) -> None:
-    done = tuner(command, "--prometheus-url", empty_prometheus, "--source", source,
+    done = run_tuner(command, "--prometheus-url", empty_prometheus, "--source", source,
                  "--start", "-2h", "-o", "json")  # fmt: skip
     assert done.returncode == 3
     assert empty_prometheus in one_line(done)
 
 
 def test_an_empty_window_is_exit_3(empty_prometheus: str) -> None:
-    done = tuner(
+    done = run_tuner(
         "recommend", "--prometheus-url", empty_prometheus, "--start", "-1h", "--end", "-2h"
     )
     assert done.returncode == 3
@@ -54,7 +49,7 @@ def test_an_empty_window_is_exit_3(empty_prometheus: str) -> None:
 def test_a_window_with_a_trace_is_exit_2_not_ignored(tmp_path: Path, flags: list[str]) -> None:
     trace = tmp_path / "t.csv"
     trace.write_text("time,node,event\n0,a,start\n3600,a,stop\n")
-    done = tuner("recommend", "--trace", str(trace), *flags)
+    done = run_tuner("recommend", "--trace", str(trace), *flags)
     assert done.returncode == 2
     given = "/".join(f for f in flags if f.startswith("--"))
     one_line(done)
@@ -66,6 +61,6 @@ def test_a_window_with_a_trace_is_exit_2_not_ignored(tmp_path: Path, flags: list
 def test_a_header_only_trace_is_exit_2(tmp_path: Path, command: str) -> None:
     trace = tmp_path / "t.csv"
     trace.write_text("time,node,event\n")
-    done = tuner(command, "--trace", str(trace))
+    done = run_tuner(command, "--trace", str(trace))
     assert done.returncode == 2
     assert str(trace) in one_line(done)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,18 +14,10 @@ import pytest
 from pool_engine.errors import TargetsError, TraceError
 from pool_engine.overrides import load_overrides
 from pool_engine.trace import load_trace
+from support.cli import run_tuner
 
 TRACE = "time,node,event\n1,a,start\n100,a,stop\n"
 TARGETS = "node,min_warm,max_warm\na,1,2\n"
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from tuner.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def trace_refusal(path: Path) -> str:
@@ -96,7 +86,7 @@ def test_a_byte_order_mark_and_a_bad_row(tmp_path: Path) -> None:
 def test_a_read_error_is_one_line_not_a_traceback() -> None:
     """/proc/self/mem opens but fails to read (EIO), as a bad disk or a lost NFS server
     would. Before: a traceback ending in 'OSError: [Errno 5] Input/output error', exit 1."""
-    done = run_cli("simulate", "/proc/self/mem", "-o", "json")
+    done = run_tuner("simulate", "/proc/self/mem", "-o", "json")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines() == ["error: /proc/self/mem: Input/output error"]
 
@@ -119,7 +109,7 @@ def test_a_targets_file_that_is_not_utf8_is_one_line(
     assert targets_refusal(path) == f"{path}: {problem}"
     trace = tmp_path / "t.csv"
     trace.write_text(TRACE)
-    done = run_cli("simulate", str(trace), "--targets", str(path), "-o", "json")
+    done = run_tuner("simulate", str(trace), "--targets", str(path), "-o", "json")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines() == [f"error: {path}: {problem}"]
 
@@ -129,7 +119,7 @@ def test_simulate_refuses_an_unknown_mode_too(tmp_path: Path) -> None:
     them as if they named a pool."""
     path = tmp_path / "t.csv"
     path.write_text("time,node,event,mode\n1,a,start,route-eni\n2,a,stop,ipvlan\n")
-    done = run_cli("simulate", str(path), "-o", "json")
+    done = run_tuner("simulate", str(path), "-o", "json")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines() == [
         f"error: {path}: unknown mode 'ipvlan' (expected route-eni or direct-eni)"

@@ -4,8 +4,6 @@ years from time 0; a file with no rows refused; header names may carry spaces.""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,18 +15,10 @@ import pytest
 from pool_engine.errors import TraceError
 from pool_engine.trace import from_rows, load_trace
 from pool_engine.tracecheck import MAX_SECONDS
+from support.cli import run_tuner
 
 Write = Callable[[str, str], Path]
 HEADER = "time,node,event\n"
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from tuner.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def refusal(path: Path) -> TraceError:
@@ -73,7 +63,7 @@ def test_every_command_refuses_an_endless_trace_at_once(
 ) -> None:
     path = write("t.csv", f"{HEADER}0,a,start\n{value},a,stop\n")
     args = [command, str(path)] if command == "simulate" else [command, "--trace", str(path)]
-    done = run_cli(*args, "-o", "json")
+    done = run_tuner(*args, "-o", "json")
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {path}:3: time '{value}'")
@@ -81,7 +71,7 @@ def test_every_command_refuses_an_endless_trace_at_once(
 
 def test_json_at_the_limit_is_strict_json(write: Write) -> None:
     path = write("t.csv", f"{HEADER}0,a,start\n{MAX_SECONDS:.0f},a,stop\n")
-    done = run_cli("simulate", str(path), "--min-warm", "0", "--max-warm", "9", "-o", "json")
+    done = run_tuner("simulate", str(path), "--min-warm", "0", "--max-warm", "9", "-o", "json")
     assert done.returncode == 0, done.stderr
 
     def no_constants(name: str) -> None:
@@ -190,7 +180,7 @@ def test_every_command_refuses_a_header_only_trace(tmp_path: Path, command: str)
     path = tmp_path / "t.csv"
     path.write_text(HEADER)
     args = [command, str(path)] if command == "simulate" else [command, "--trace", str(path)]
-    done = run_cli(*args, "-o", "json")
+    done = run_tuner(*args, "-o", "json")
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines()[-1] == (
