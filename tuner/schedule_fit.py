@@ -6,7 +6,11 @@
    error (Poisson: the days vary); the other hours' are pulled towards the node's background (the
    mean over its non-recurring cells) with :attr:`FitSettings.pseudo_days` days of
    weight: a burst seen once at 14:00 says little about 14:00 tomorrow, so a node
-   without daily structure gets the same estimate in every hour, and one pair.
+   without daily structure gets the same estimate in every hour, and one pair. A block
+   raised for a burst is entered from a lower pair, so R1 binds up to its min only,
+   where the pair's all-day replay may hold up to its max from the day before: in an
+   hour with a recurring burst a pair is estimated as its band-0 sibling (min, min)
+   sees it, if that is worse.
 2. **Never lower on a prediction alone.** A pair below the all-day pair (either target
    lower) may run in an hour only where history shows that hour, under that pair, no
    worse than under the all-day pair on :attr:`FitSettings.quiet` of the days.
@@ -95,6 +99,11 @@ def fit(table: HourTable, days: np.ndarray, rate: float, lead_need: np.ndarray,
         np.where(~recurring, seen, 0.0).sum(axis=1), 1e-9)  # fmt: skip
     k = settings.pseudo_days * seen
     est = np.where(recurring, cold, (cold * seen + k * background[:, None]) / (seen + k))
+    # a block raised for a burst is entered from a lower pair: R1 binds up to its min
+    # only, where the pair's all-day replay may still hold up to its max from the day
+    # before; a burst hour is estimated as the pair's band-0 sibling sees it, if worse
+    sibling = _siblings(table.pairs)
+    est = np.where(bursts[None, :], np.maximum(est, est[sibling]), est)
     allowed = _allowed(table, w, seen, settings.quiet)
     allowance = rate * float(((table.starts * w).sum(axis=0) / seen).sum())
     price, choice = _priced(idle, est, allowed, allowance)
@@ -199,3 +208,9 @@ def _led(choice: np.ndarray, table: HourTable,
             out[prev] = choice[h]
             lead.add(prev)
     return out, lead
+
+
+def _siblings(pairs: list[tuple[int, int]]) -> np.ndarray:
+    """(C,) for each pair (m, M) the index of (m, m), or its own where there is none."""
+    index = {pair: c for c, pair in enumerate(pairs)}
+    return np.array([index.get((m, m), c) for c, (m, _) in enumerate(pairs)], dtype=np.int64)

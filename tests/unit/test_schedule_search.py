@@ -175,3 +175,25 @@ def test_the_aim_spends_the_budget_within_its_margin() -> None:
     node.held_checks = [(budget - 1, 60.0 - a) for a in range(len(AIMS) - 1)]
     node.held_checks.append((budget + 1, 1.0))
     assert choose_aim([node], settings) == len(AIMS) - 2
+
+
+def test_a_burst_on_the_hour_is_sized_as_a_block_entered_from_below_sees_it(
+    tmp_path: Path,
+) -> None:
+    """Found by an adversarial review (session 7): 20 pods at 00:00:00 every day were
+    held back. The hour table replays each pair all day, and a pair whose max covered
+    the burst kept that many slots idle from the day before under slow release, so its
+    hour 0 showed no cold starts even with a min of 16; the schedule enters the block
+    from 1/1 and binds up to its min only, and the held-back days counted the 4 short."""
+    rng = np.random.default_rng(1)
+    rows: list[dt.Row] = []
+    for day in range(7):  # the 20 pods end a second apart; a pod an hour for 500 s
+        rows += dt.pods("midnight", np.full(20, day * dt.DAY), 1800.0 + np.arange(20.0))
+        hourly = day * dt.DAY + np.arange(24) * dt.HOUR + rng.integers(0, 3000, 24)
+        rows += dt.pods("midnight", hourly, np.full(24, 500.0))
+    rec, advice = searched(tmp_path / "t.csv", rows)["midnight"]
+    assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
+    assert advice.schedule.at_hour(0).min_warm >= 20
+    assert advice.schedule.at_hour(23) == advice.schedule.at_hour(0)  # binds done before
+    assert advice.expected is not None and rec.after is not None
+    assert advice.expected.idle_slot_seconds < 0.5 * rec.after.idle_slot_seconds
