@@ -255,3 +255,15 @@ def _etcd_call(etcd_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def altered_kubeconfig(control_plane: ControlPlane, tmp_path: Path, **changes: str) -> Path:
+    """The control plane's kubeconfig with its ``server`` or ``token`` replaced."""
+    document = json.loads(control_plane.kubeconfig.read_text())
+    if "server" in changes:
+        document["clusters"][0]["cluster"]["server"] = changes["server"]
+    if "token" in changes:
+        document["users"][0]["user"]["token"] = changes["token"]
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps(document))
+    return path

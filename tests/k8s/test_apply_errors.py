@@ -3,7 +3,6 @@ server is one line and exit 4 within seconds, before any history is read."""
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from support.prom import free_port
 
-from .control_plane import ControlPlane
+from .control_plane import ControlPlane, altered_kubeconfig
 
 pytestmark = pytest.mark.k8s
 TUNER = [sys.executable, "-c", "from tuner.cli import main; main()"]
@@ -40,18 +39,6 @@ def called(listener: socket.socket) -> bool:
     return True
 
 
-def kubeconfig(control_plane: ControlPlane, tmp_path: Path, **changes: str) -> Path:
-    """The control plane's kubeconfig with its server or token replaced."""
-    document = json.loads(control_plane.kubeconfig.read_text())
-    if "server" in changes:
-        document["clusters"][0]["cluster"]["server"] = changes["server"]
-    if "token" in changes:
-        document["users"][0]["user"]["token"] = changes["token"]
-    path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps(document))
-    return path
-
-
 def apply(config: Path, url: str) -> tuple[subprocess.CompletedProcess[str], float]:
     began = time.monotonic()
     done = subprocess.run(
@@ -65,7 +52,7 @@ def test_a_refusing_api_server_is_exit_4_before_any_history_is_read(
     control_plane: ControlPlane, tmp_path: Path, history_server: tuple[str, socket.socket]
 ) -> None:
     url, listener = history_server
-    done, _ = apply(kubeconfig(control_plane, tmp_path, token="not-a-token"), url)
+    done, _ = apply(altered_kubeconfig(control_plane, tmp_path, token="not-a-token"), url)
     assert done.returncode == 4, done.stderr
     assert done.stderr.startswith("error: Kubernetes API") and "401" in done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
@@ -77,7 +64,7 @@ def test_an_unreachable_api_server_is_exit_4_quickly_before_any_history_is_read(
 ) -> None:
     url, listener = history_server
     closed = f"https://127.0.0.1:{free_port()}"
-    done, seconds = apply(kubeconfig(control_plane, tmp_path, server=closed), url)
+    done, seconds = apply(altered_kubeconfig(control_plane, tmp_path, server=closed), url)
     assert done.returncode == 4, done.stderr
     assert done.stderr.startswith("error: cannot reach the Kubernetes API")
     assert closed in done.stderr

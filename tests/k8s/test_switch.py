@@ -7,88 +7,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from kubernetes import client
 
 from kube_adapter.client import ClientSettings, connect
-from kube_adapter.logs import error_line
 from pool_engine.config import Mode, Targets
-from pool_engine.errors import PoolEngineError
 from pool_engine.replay import NodeTargets
 from pool_engine.warm_schedule import Block, WarmSchedule
 from support import daily_traces
 from tuner import stored_schedules
 from tuner.changes import Guardrails
-from tuner.cli import cli
 from tuner.recommendation import Recommendation, RecommendationStatus
 
 from .control_plane import ControlPlane
-from .objects import NEC_GROUP, NEC_PLURAL, NEC_VERSION, create_nec, unique_name
+from .objects import create_nec, unique_name
+from .switching import (
+    DIRECT_SCHEDULE,
+    DMAX,
+    DMIN,
+    MAX,
+    MIN,
+    OPT_OUT,
+    SCHEDULE,
+    P,
+    Ran,
+    events,
+    label,
+    nec,
+    notes,
+    pair,
+    run,
+)
 
 pytestmark = pytest.mark.k8s
-P = "tke.cloud.tencent.com/"
-MIN, MAX = P + "route-eni-ip-min-warm-target", P + "route-eni-ip-max-warm-target"
-DMIN, DMAX = P + "direct-eni-min-warm-target", P + "direct-eni-max-warm-target"
-SCHEDULE = "eni-pool.io/warm-schedule"
-DIRECT_SCHEDULE = "eni-pool.io/direct-eni-warm-schedule"
-OPT_OUT = "eni-pool.io/tuner-opt-out"
 NIGHT = WarmSchedule.from_blocks(
     [Block(22, 6, Targets(20, 25)), Block(6, 9, Targets(8, 10)), Block(9, 22, Targets(2, 4))]
 )
 """20/25 from 22:00 to 06:00 (past midnight), 8/10 until 09:00, 2/4 in the day."""
-
-
-@dataclass(frozen=True)
-class Ran:
-    exit_code: int
-    stdout: str
-    error: str
-    """The one-line error ``main`` would print, or ""."""
-
-
-def run(*args: str) -> Ran:
-    """The command as ``eni-tuner`` runs it: our errors end it with their exit code."""
-    result = CliRunner().invoke(cli, list(args))
-    error = result.exception
-    if isinstance(error, PoolEngineError):
-        return Ran(error.exit_code, result.stdout, error_line(error))
-    if error is not None and not isinstance(error, SystemExit):
-        raise error
-    return Ran(result.exit_code, result.stdout, result.output if result.exit_code else "")
-
-
-def nec(api: client.ApiClient, name: str) -> dict[str, Any]:
-    got: dict[str, Any] = client.CustomObjectsApi(api).get_cluster_custom_object(
-        NEC_GROUP, NEC_VERSION, NEC_PLURAL, name
-    )
-    return got
-
-
-def notes(api: client.ApiClient, name: str) -> dict[str, str]:
-    return dict(nec(api, name)["metadata"].get("annotations") or {})
-
-
-def pair(api: client.ApiClient, name: str, keys: tuple[str, str] = (MIN, MAX)) -> tuple[str, str]:
-    got = notes(api, name)
-    return got.get(keys[0], "-"), got.get(keys[1], "-")
-
-
-def events(api: client.ApiClient, name: str, reason: str) -> list[client.CoreV1Event]:
-    found = client.CoreV1Api(api).list_event_for_all_namespaces(
-        field_selector=f"involvedObject.name={name}"
-    )
-    return [e for e in found.items if e.reason == reason]
-
-
-def label(api: client.ApiClient, name: str, value: str) -> None:
-    client.CustomObjectsApi(api).patch_cluster_custom_object(
-        NEC_GROUP, NEC_VERSION, NEC_PLURAL, name, {"metadata": {"labels": {"run": value}}}
-    )
 
 
 @pytest.fixture

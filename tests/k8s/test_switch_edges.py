@@ -19,9 +19,9 @@ from pool_engine.config import Targets
 from pool_engine.warm_schedule import Block, WarmSchedule
 from support.prom import free_port
 
-from .control_plane import ControlPlane
+from .control_plane import ControlPlane, altered_kubeconfig
 from .objects import NEC_GROUP, NEC_PLURAL, NEC_VERSION, create_nec, unique_name
-from .test_switch import MAX, MIN, SCHEDULE, Ran, events, label, pair, run
+from .switching import MAX, MIN, SCHEDULE, Ran, events, label, pair, run
 
 pytestmark = pytest.mark.k8s
 AT_TWO = WarmSchedule.from_blocks([Block(0, 2, Targets(1, 2)), Block(2, 24, Targets(7, 9))])
@@ -92,18 +92,6 @@ def test_a_nec_deleted_before_the_write_is_skipped_and_the_others_written(
     assert pair(api, kept) == ("7", "9")
 
 
-def kubeconfig(cp: ControlPlane, tmp_path: Path, **changes: str) -> Path:
-    """The control plane's kubeconfig with its server or token replaced."""
-    document = json.loads(cp.kubeconfig.read_text())
-    if "server" in changes:
-        document["clusters"][0]["cluster"]["server"] = changes["server"]
-    if "token" in changes:
-        document["users"][0]["user"]["token"] = changes["token"]
-    path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps(document))
-    return path
-
-
 @pytest.mark.parametrize("broken", ["token", "server"])
 @pytest.mark.parametrize(
     "command",
@@ -119,7 +107,7 @@ def test_a_refusing_or_unreachable_api_server_is_exit_4_in_one_line(
         command = [*command, str(trace)]
     change = ({"token": "not-a-token"} if broken == "token"
               else {"server": f"https://127.0.0.1:{free_port()}"})  # fmt: skip
-    config = kubeconfig(control_plane, tmp_path, **change)
+    config = altered_kubeconfig(control_plane, tmp_path, **change)
     done = subprocess.run([*TUNER, *command, "--kubeconfig", str(config)],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 4, done.stderr

@@ -21,7 +21,7 @@ from pool_engine.warm_schedule import Block, WarmSchedule
 
 from .control_plane import ControlPlane
 from .objects import NEC_GROUP, NEC_PLURAL, NEC_VERSION, create_nec, unique_name
-from .test_switch import DIRECT_SCHEDULE, MAX, MIN, SCHEDULE, events, label, pair, run
+from .switching import DIRECT_SCHEDULE, MAX, MIN, SCHEDULE, events, label, pair, run
 
 pytestmark = pytest.mark.k8s
 NOON = "2025-01-07T12:00:00Z"
