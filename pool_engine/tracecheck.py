@@ -30,9 +30,9 @@ times seconds) stay far from float overflow below it."""
 _DECIMAL = re.compile(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)", re.I)
 """Seconds as written: a decimal number, or one that is not finite (refused by name)."""
 _LEAP_SECOND = re.compile(
-    r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d))"
+    r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)"
 )
-"""An RFC 3339 time at second 60 (a leap second), with its offset."""
+"""An RFC 3339 time at second 60 (a leap second)."""
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 """A byte that is not UTF-8, as ``errors="surrogateescape"`` reads it."""
 EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
@@ -48,15 +48,17 @@ def parse_time(text: str) -> float | datetime | None:
     text = text.strip()
     if _DECIMAL.fullmatch(text):
         return float(text)
-    return _stamp(text)
+    stamp = read_stamp(text)
+    return stamp if stamp is not None and stamp.tzinfo is not None else None
 
 
-def _stamp(text: str) -> datetime | None:
-    """RFC 3339 with an offset, ``t`` and ``z`` in either case; a leap second (second
-    60, which Python has not) is the next second's instant, as for ``--start``."""
+def read_stamp(text: str) -> datetime | None:
+    """An RFC 3339 time (naive without an offset), ``t`` and ``z`` in either case; a
+    leap second (second 60, which Python has not) is the next second's instant. None
+    when it is not one. Traces and ``--start``/``--end`` read times with it."""
     leap = _LEAP_SECOND.fullmatch(text)
     if leap:
-        before = _stamp(f"{leap['head']}:59{leap['tail']}")
+        before = read_stamp(f"{leap['head']}:59{leap['tail']}")
         try:
             return None if before is None else before + timedelta(seconds=1)
         except OverflowError:  # 9999-12-31T23:59:60Z
@@ -66,10 +68,9 @@ def _stamp(text: str) -> datetime | None:
     if text.endswith("z"):
         text = f"{text[:-1]}Z"
     try:
-        stamp = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-    return stamp if stamp.tzinfo is not None else None
 
 
 def in_range(stamp: datetime) -> bool:

@@ -6,16 +6,13 @@ Times are RFC 3339 (a stamp without a zone is UTC) or relative to now: ``now``,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from pool_engine.tracecheck import read_stamp
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 """Seconds per unit of a relative time."""
-LEAP_SECOND = re.compile(
-    r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)$"
-)
-"""An RFC 3339 stamp at second 60 (a leap second)."""
 
 
 @dataclass(frozen=True)
@@ -53,15 +50,7 @@ def parse_window(text: str, now: datetime) -> datetime:
             )
         except (ValueError, OverflowError, OSError):  # not a number, or out of any calendar
             pass
-    leap = LEAP_SECOND.match(text)
-    if leap:  # 23:59:60Z: Python has no second 60, the instant is the next second's
-        try:
-            return parse_window(leap["head"] + ":59" + leap["tail"], now) + timedelta(seconds=1)
-        except OverflowError:  # 9999-12-31T23:59:60Z
-            raise ValueError(f"{text!r} is past the last representable time") from None
-    if text[10:11] == "t":  # RFC 3339 allows the separator and the zone in lower case
-        text = text[:10] + "T" + text[11:]
-    if text.endswith("z"):
-        text = text[:-1] + "Z"
-    stamp = datetime.fromisoformat(text)
+    stamp = read_stamp(text)
+    if stamp is None:
+        raise ValueError(f"Invalid isoformat string: {text!r}")
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
