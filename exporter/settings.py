@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
 from kube_adapter.lease import LeaseTimings
 from kube_adapter.logs import LogFormat, LogLevel
+from kube_adapter.names import namespace_name, object_name
 from pool_engine.config import Defaults
 
 #: Bounds on simulate's numbers: nodes, and seconds (2**31 s is 68 years).
@@ -119,15 +119,9 @@ def parse_listen(ctx: click.Context, param: click.Parameter, value: str) -> Addr
     return Address(host or "0.0.0.0", int(port))
 
 
-_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-"""A Kubernetes object name (RFC 1123 subdomain: lower case, digits, '-' and '.')."""
-_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-"""A namespace name (RFC 1123 label: no '.')."""
-
-
 def parse_object_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """--lease-name: a name the API server takes (it answers 422 to any other)."""
-    if len(value) > 253 or not _NAME.fullmatch(value):
+    if not object_name(value):
         raise click.BadParameter(f"{value!r} is not a Kubernetes object name (lower case "
                                  "letters, digits, '-' and '.', at most 253)")  # fmt: skip
     return value
@@ -135,7 +129,7 @@ def parse_object_name(ctx: click.Context, param: click.Parameter, value: str) ->
 
 def parse_namespace(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """--lease-namespace (also from $POD_NAMESPACE): a name the API server takes."""
-    if len(value) > 63 or not _LABEL.fullmatch(value):
+    if not namespace_name(value):
         raise click.BadParameter(f"{value!r} is not a Kubernetes namespace (lower case "
                                  "letters, digits and '-', at most 63)")  # fmt: skip
     return value

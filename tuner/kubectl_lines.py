@@ -18,10 +18,10 @@ escaped.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 
+from kube_adapter.names import object_name
 from kube_adapter.nec import SCHEDULE_KEY
 from pool_engine.config import MAX_WARM_KEY, MIN_WARM_KEY, Mode
 from pool_engine.warm_schedule import WarmSchedule
@@ -29,13 +29,11 @@ from tuner.recommendation import Recommendation, RecommendationStatus
 
 CONTINUED = " \\\n    "
 """Between the arguments of a shell command broken over lines."""
-NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-"""A Kubernetes node name: an RFC 1123 subdomain (and at most 253 characters)."""
 
 
 def node_name(name: str) -> bool:
     """Whether ``name`` can name a node (and its NEC) in a Kubernetes cluster."""
-    return len(name) <= 253 and NODE_NAME.fullmatch(name) is not None
+    return object_name(name)
 
 
 def writes(rec: Recommendation) -> bool:
