@@ -15,17 +15,15 @@ providers elect: only the acting replica publishes pool series.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -167,8 +165,7 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
     instruments.acting.set(1)
 
     def advance(now: float) -> None:
-        with _recording(settings.record):
-            cluster.advance(now)
+        cluster.advance(now)
         daemon.engine.reconciler = cluster.reconciler  # a restart makes a new engine
 
     daemon = Daemon(Engine(cluster.reconciler, advance), instruments, clock)
@@ -208,22 +205,10 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
         if server is not None:
             server.shutdown()
             server.server_close()
-        with _recording(settings.record):
-            cluster.close()
+        cluster.close()
     log.info("stopped after %.0f simulated seconds, %d pod events, %d engine restarts",
              cluster.now, cluster.events, cluster.restarts)  # fmt: skip
     return report
-
-
-@contextlib.contextmanager
-def _recording(record: Path | None) -> Iterator[None]:
-    """A failed write of the recorded trace (the disk is full) as one line, exit 2: the
-    simulated cluster's only file."""
-    try:
-        yield
-    except OSError as error:
-        problem = f"cannot record: {error.strerror or error}"
-        raise InputError(str(record), None, problem) from None
 
 
 def _serve(endpoints: Endpoints, listen: Address) -> ThreadingHTTPServer:

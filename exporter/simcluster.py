@@ -37,6 +37,7 @@ from exporter.podbook import PodBook
 from exporter.scheduler import Scheduler
 from pool_engine.backoff import TokenBucket
 from pool_engine.config import Defaults, Limits, Mode, Targets, default_limits
+from pool_engine.errors import InputError
 from pool_engine.events import START
 from pool_engine.placement import UNPLACED, Placement
 from pool_engine.pool import NodePool
@@ -135,6 +136,7 @@ class SimulatedCluster:
         self._next_restart = every if every else math.inf
         self._record: TextIO | None = None
         self._writer: csv.Writer | None = None  # type: ignore[name-defined]
+        self._record_path: Path | None = None
         if record is not None:
             self.record_to(record)
         for pool in self.pools:
@@ -221,13 +223,17 @@ class SimulatedCluster:
         (time,node,event,pod,mode); OSError if it cannot be written."""
         assert self._record is None, "already recording"
         self._record = path.open("w", newline="", encoding="utf-8")
+        self._record_path = path
         self._writer = csv.writer(self._record)
         self._writer.writerow(("time", "node", "event", "pod", "mode"))
 
     def close(self) -> None:
-        if self._record is not None:
-            self._record.close()
-            self._record = None
+        record, self._record, self._writer = self._record, None, None
+        if record is not None:
+            try:
+                record.close()
+            except OSError as error:
+                raise self._unrecordable(error) from None
 
     # --- internals ------------------------------------------------------------------------
 
@@ -260,7 +266,16 @@ class SimulatedCluster:
 
     def _recorded(self, pool: NodePool, event: str, pod: str) -> None:
         if self._writer is not None:
-            self._writer.writerow((f"{self.now:.3f}", pool.node, event, pod, pool.mode.value))
+            try:
+                self._writer.writerow((f"{self.now:.3f}", pool.node, event, pod,
+                                       pool.mode.value))  # fmt: skip
+            except OSError as error:  # the disk filled up
+                raise self._unrecordable(error) from None
+
+    def _unrecordable(self, error: OSError) -> InputError:
+        """A failed write of the recorded trace: one line, exit 2."""
+        problem = f"cannot record: {error.strerror or error}"
+        return InputError(str(self._record_path), None, problem)
 
     def week_spec(self, chunk: int) -> WorkloadSpec:
         """The churn of chunk ``chunk`` (a week by default): its own draws, the cluster's
