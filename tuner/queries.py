@@ -58,6 +58,11 @@ class ChurnQueries:
     """Pairs of pod starts within one burst per node in the step."""
 
 
+def _exporter_pods(selector: str) -> str:
+    """Pods per node holding a slot or waiting for one, from the exporter's gauges."""
+    return f"max by (node) (eni_pool_in_use_slots{selector} + eni_pool_waiting_pods{selector})"
+
+
 def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
     sel = f'{{mode="{mode}"}}'
 
@@ -69,7 +74,7 @@ def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
     return ChurnQueries(
         starts=f"{difference('eni_pool_pod_starts_total')} > 0",
         stops=f"{difference('eni_pool_pod_stops_total')} > 0",
-        pods=f"max by (node) (eni_pool_in_use_slots{sel} + eni_pool_waiting_pods{sel})",
+        pods=_exporter_pods(sel),
         bursts=f"{difference('eni_pool_pod_start_bursts_total')} > 0",
         pairs=f"{difference('eni_pool_pod_start_pairs_total')} > 0",
     )
@@ -191,8 +196,7 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 f"[{seconds}s])))" if mode == "route-eni" else None,
                 per_pool=True,
                 resolution=seen_resolution(seconds, step_s),
-                arrived_pods=f"max by (node) (eni_pool_in_use_slots{on} "
-                f"+ eni_pool_waiting_pods{on})",
+                arrived_pods=_exporter_pods(on),
             )  # fmt: skip
         case MetricsSource.KUBE_STATE_METRICS:
             first, last = _seen("kube_node_info", seconds, step_s)
