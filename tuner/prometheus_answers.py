@@ -36,6 +36,14 @@ class Dropped:
         return False
 
 
+def below_zero(raw: object) -> bool:
+    """Whether ``raw`` is a number below 0 (a difference of a counter that went back)."""
+    try:
+        return float(str(raw)) < 0.0
+    except ValueError:
+        return False
+
+
 def series_of(ask: Callable[[], object]) -> list[dict[str, Any]]:
     """The series a query answered; ValueError when the JSON is no query result (another
     API's, a proxy's error; the client indexes it blindly: TypeError, KeyError)."""

@@ -1,5 +1,5 @@
 """Per-step counts read from Prometheus, shaped as a :class:`History` (no I/O: the
-queries are :mod:`tuner.prometheus`'s).
+queries are :mod:`tuner.prometheus_reads`').
 
 Stops go at the end of the step they fell in, starts where the exporter's burst counts
 place them (:mod:`tuner.within_step`; without them at the step's end); at one instant
@@ -90,7 +90,7 @@ def stops_from_counts(starts: dict[str, list[tuple[float, float]]],
     """kube-state-metrics: stops in a step = starts - (pods after - pods before); and
     the existing pods of each node without a count at the window's start: those of its
     first count that did not start in that step (they started before its first
-    sample, in no step, as for the exporter's :func:`tuner.prometheus._arrived`)."""
+    sample, in no step, as for the exporter's :func:`tuner.prometheus_reads.arrived`)."""
     out: Points = {}
     arrived: dict[str, int] = {}
     for node, points in pods.items():

@@ -4,18 +4,19 @@ Two sources:
 
 - ``exporter``: our exporter's per-node counters. Pod starts (stops) in the step
   ending at t are ``max by (node) (counter) - max by (node) (counter offset step)``,
-  or the first term itself where it fell (the exporter restarted and counts from 0; a
-  node new in the step is left out, as its first value may hold what came before the
-  scrapes). ``max``, not ``sum``: one exporter scraped by two jobs (a ServiceMonitor
-  and annotation scraping) gives a node two copies of each counter, scraped at
-  different instants; their max is the counter as the latest scrape saw it, so the
-  differences add up to the true count, where a sum (or a max of per-series
-  differences) counts a pod twice. ``> 0`` drops the steps without any, so a week of
-  a quiet cluster is small. The burst and pair counters are read the same way and say
-  where in its step each start goes (:mod:`tuner.within_step`). A node's first step
-  with a burst value starts its counted steps: the first start an exporter counts
-  always begins a burst, so a later step with starts and no burst value had none
-  begin in it, and an earlier one was not counted.
+  or the first term itself where the difference is below 0 (the exporter restarted and
+  counts from 0; the level is read at those few instants only); a node new in the step
+  is left out, as its first value may hold what came before the scrapes. ``max``, not
+  ``sum``: one exporter scraped by two jobs (a ServiceMonitor and annotation scraping)
+  gives a node two copies of each counter, scraped at different instants; their max is
+  the counter as the latest scrape saw it, so the differences add up to the true
+  count, where a sum (or a max of per-series differences) counts a pod twice. ``!= 0``
+  drops the steps without any, so a week of a quiet cluster is small. The burst and
+  pair counters are read the same way and say where in its step each start goes
+  (:mod:`tuner.within_step`). A node's first step with a burst value starts its
+  counted steps: the first start an exporter counts always begins a burst, so a later
+  step with starts and no burst value had none begin in it, and an earlier one was not
+  counted.
 - ``kube-state-metrics`` alone: pods of the mode whose start time falls in the step,
   joined to their node through ``kube_pod_info``, and per node the pods of the mode
   that hold a slot (Pending or Running; 0 on a node that runs other pods only), from
@@ -24,13 +25,14 @@ Two sources:
   direct-eni pods ``tke.cloud.tencent.com/direct-eni`` (TKE's admission webhook adds
   them); pods that request neither (host network, other network modes) hold no slot.
 
-Nothing here talks to Prometheus; :mod:`tuner.prometheus` does.
+Nothing here talks to Prometheus; :mod:`tuner.prometheus_reads` does.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import assert_never
 
 
@@ -56,6 +58,12 @@ class ChurnQueries:
     starts are then one burst, :mod:`tuner.within_step`)."""
     pairs: str | None = None
     """Pairs of pod starts within one burst per node in the step."""
+    levels: Mapping[str, str] = field(default_factory=dict)
+    """Per series read as a counter's difference (``starts``, ``stops``, ``bursts``,
+    ``pairs``), the counter's level per node. A difference below 0 is a counter that
+    went back (the exporter restarted and counts from 0, or a replica that had counted
+    less took over): that step's count is the level itself, read at the few instants
+    where one went back (:func:`tuner.prometheus_reads.went_back`)."""
 
 
 def _exporter_pods(selector: str) -> str:
@@ -66,17 +74,24 @@ def _exporter_pods(selector: str) -> str:
 def exporter(step_s: int, mode: str = "route-eni") -> ChurnQueries:
     sel = f'{{mode="{mode}"}}'
 
-    def difference(counter: str) -> str:
-        now = f"max by (node) ({counter}{sel})"
-        then = f"max by (node) ({counter}{sel} offset {step_s}s)"
-        return f"(({now} - {then}) >= 0 or {now} < {then})"
+    counters = {"starts": "eni_pool_pod_starts_total", "stops": "eni_pool_pod_stops_total",
+                "bursts": "eni_pool_pod_start_bursts_total",
+                "pairs": "eni_pool_pod_start_pairs_total"}  # fmt: skip
+    levels = {name: f"max by (node) ({counter}{sel})" for name, counter in counters.items()}
+
+    def difference(name: str) -> str:
+        # != 0 keeps the steps where the counter went back; `(now - then) >= 0 or now <
+        # then` counted them on the server at twice the cost of the difference alone
+        then = f"max by (node) ({counters[name]}{sel} offset {step_s}s)"
+        return f"({levels[name]} - {then}) != 0"
 
     return ChurnQueries(
-        starts=f"{difference('eni_pool_pod_starts_total')} > 0",
-        stops=f"{difference('eni_pool_pod_stops_total')} > 0",
+        starts=difference("starts"),
+        stops=difference("stops"),
         pods=_exporter_pods(sel),
-        bursts=f"{difference('eni_pool_pod_start_bursts_total')} > 0",
-        pairs=f"{difference('eni_pool_pod_start_pairs_total')} > 0",
+        bursts=difference("bursts"),
+        pairs=difference("pairs"),
+        levels=levels,
     )
 
 

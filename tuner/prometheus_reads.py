@@ -1,0 +1,138 @@
+"""The reads :mod:`tuner.prometheus` makes: instant and range queries answered
+defensively, the counters' levels where they went back, the pods of nodes that arrive
+inside the window, and the nodes' first and last samples and gauges.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from string import Template
+
+from prometheus_api_client import PrometheusConnect
+
+from tuner.history import NodeFacts
+from tuner.prometheus_answers import NO_SERIES, Dropped, node_of, point_of, series_of
+from tuner.prometheus_counts import Seen
+from tuner.queries import StateQueries
+
+MAX_GAUGE = 2**31 - 1
+"""Targets and max-attach above this are no counts."""
+
+
+def instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
+            limit: float) -> dict[str, float]:  # fmt: skip
+    result = series_of(lambda: prom.custom_query(query, params={"time": at}))
+    out = {}
+    for r in result:
+        node = node_of(r)
+        value = dropped.number(point_of(r.get("value") or [None, None])[1], limit)
+        if value is not None:
+            out[node] = value
+    return out
+
+
+def most(name: str, limit: float) -> float:
+    """The largest count a step of series ``name`` can hold: ``limit`` pod starts (or
+    stops, or bursts), or as many pairs as so many starts make."""
+    return limit * (limit - 1) / 2 if name == "pairs" else limit
+
+
+def went_back(prom: PrometheusConnect, levels: Mapping[str, str],
+              back: dict[str, dict[float, list[str]]], concurrency: int, dropped: Dropped,
+              limit: float) -> Iterator[tuple[str, str, tuple[float, float]]]:  # fmt: skip
+    """(series, node, point) where a counter went back (the exporter restarted, or a
+    replica that had counted less took over): the step's count is the counter's level
+    then, one instant query per series and instant."""
+    asks = [(name, t, nodes) for name, at in back.items() for t, nodes in sorted(at.items())]
+    with ThreadPoolExecutor(concurrency) as pool:
+        answers = pool.map(lambda a: instant(prom, levels[a[0]], a[1], dropped,
+                                             most(a[0], limit)), asks)  # fmt: skip
+        for (name, t, nodes), values in zip(asks, answers, strict=True):
+            for node in nodes:
+                if values.get(node):  # 0: nothing counted since
+                    yield name, node, (t, values[node])
+
+
+def range_points(prom: PrometheusConnect, query: str, a: float, b: float,
+                 step_s: int) -> dict[str, list[tuple[float, str]]]:  # fmt: skip
+    result = series_of(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
+                                                     datetime.fromtimestamp(b, UTC),
+                                                     f"{step_s}s"))  # fmt: skip
+    out = {}
+    for r in result:
+        values = r.get("values", [])
+        if not isinstance(values, list):
+            raise ValueError(NO_SERIES)
+        out[node_of(r)] = [(float(t), v) for t, v in map(point_of, values)]
+    return out
+
+
+def arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float],
+            known: dict[str, int], grid: tuple[float, int], concurrency: int,
+            dropped: Dropped, limit: float) -> dict[str, tuple[float, int]]:  # fmt: skip
+    """(first step, pods then) of each node whose series begin inside the window: its
+    first step on the range queries' grid, where its history begins (to the step, where
+    the first-sample subquery knows it to its resolution, inwards), and the pods it holds
+    there. The step after it is the node's first counted one, so these pods are in no
+    counted step and are its existing pods, as a node's pods at the window's start are.
+    Each group of nodes seen first at one instant is read over the resolution before it,
+    one range query per group."""
+    assert state.arrived_pods is not None
+    t0, step_s = grid
+    groups: dict[float, list[str]] = defaultdict(list)
+    for node, at in first.items():
+        if node not in known and at > t0:
+            groups[at].append(node)
+
+    def on_grid(t: float) -> float:
+        return t0 + math.ceil((t - t0) / step_s - 1e-9) * step_s
+
+    def read(at: float, nodes: list[str]) -> dict[str, list[tuple[float, str]]]:
+        pattern = "|".join(re.escape(n) for n in sorted(nodes))
+        # inside PromQL's double quotes: JSON's escapes (\\ \" \n \uXXXX) are PromQL's
+        query = Template(state.arrived_pods or "").substitute(nodes=json.dumps(pattern)[1:-1])
+        a = on_grid(max(t0, at - state.resolution))
+        return range_points(prom, query, a, max(a, on_grid(at)), step_s)
+
+    out: dict[str, tuple[float, int]] = {}
+    with ThreadPoolExecutor(concurrency) as pool:
+        for points in pool.map(lambda g: read(*g), groups.items()):
+            for node, values in points.items():
+                if not values or node not in first:
+                    continue
+                at, raw = min(values)
+                value = dropped.number(raw, limit)
+                if value is not None:
+                    out[node] = (float(at), int(value))
+    return out
+
+
+def state_of(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: Dropped) -> Seen:
+    """The nodes' first and last samples, their targets and max-attach, the latency."""
+    first = instant(prom, state.first_seen, t1, dropped, t1)  # timestamps: none after t1
+    last = instant(prom, state.last_seen, t1, dropped, t1)
+    gauges = {}
+    for name, query in (("min_warm", state.min_warm), ("max_warm", state.max_warm),
+                        ("max_slots", state.max_slots)):  # fmt: skip
+        gauges[name] = instant(prom, query, t1, dropped, MAX_GAUGE) if query else {}
+    facts = {}
+    for node in set().union(*gauges.values()):
+        low, high = gauges["min_warm"].get(node), gauges["max_warm"].get(node)
+        cap = gauges["max_slots"].get(node)
+        if low is not None and high is not None and low > high:
+            low = high = None  # a pair the engine would refuse: not in force
+        facts[node] = NodeFacts(None if low is None else int(low),
+                                None if high is None else int(high),
+                                None if cap is None else int(cap))  # fmt: skip
+    latency = None
+    if state.bind_latency:
+        values = instant(prom, state.bind_latency, t1, Dropped(), 86400.0)
+        positive = [v for v in values.values() if v > 0]
+        latency = positive[0] if positive else None
+    return Seen(first, last, facts, latency)
