@@ -17,7 +17,6 @@ the exact line to name in the error.
 
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 import tempfile
@@ -30,8 +29,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pool_engine.errors import TraceError
-from pool_engine.events import COLUMNS, Codes, Unencodable, values_of
+from pool_engine.events import Codes, Unencodable, values_of
 from pool_engine.filekind import HEAD, foreign_kind
+from pool_engine.trace_batches import (
+    MODES,
+    UnknownMode,
+    csv_batches,
+    maybe_hex,
+    mode_mask,
+    parquet_batches,
+)
 from pool_engine.tracecheck import (
     EARLIEST,
     LATEST,
@@ -125,16 +132,20 @@ def _load(path: Path, name: str, mode: str | None) -> Trace:
     if kind is not None:
         raise TraceError(name, None, kind)
     try:
-        batches = _parquet_batches(path, name) if parquet else _csv_batches(path, name)
+        batches = parquet_batches(path, name) if parquet else csv_batches(path, name)
         trace = _build(batches, MAX_SECONDS, mode)
     except UnknownMode as bad:
         raise TraceError(name, None, str(bad)) from None
     except (Unencodable, pa.ArrowException, UnicodeDecodeError) as bad:
         if parquet:
-            located = locate_in_batches(name, _parquet_batches(path, name))
+            located = locate_in_batches(name, parquet_batches(path, name))
         else:
             located = locate_in_csv(path, name)
         raise located or TraceError(name, None, _first_line(bad)) from None
+    if not parquet and maybe_hex(path):  # arrow reads 0x10 in a column of integers as 16
+        located = locate_in_csv(path, name)
+        if located is not None:
+            raise located
     if not trace.events and (mode is None or trace.first is None):
         rows = "no rows" if parquet else "a header but no rows"
         raise TraceError(name, None, f"no events (the file has {rows})")
@@ -164,84 +175,6 @@ def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:
         raise
 
 
-def _csv_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first name
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
-        header = next(csv.reader(f), None)
-    if header is None:
-        raise TraceError(name, 1, "empty file, expected header time,node,event")
-    header = [h.strip() for h in header]
-    for col in COLUMNS:
-        if col not in header:
-            raise TraceError(name, 1, f"missing column {col!r} (header is {','.join(header)})")
-    for col in (*COLUMNS, MODE_COLUMN):
-        if header.count(col) > 1:
-            raise TraceError(name, 1, f"column {col!r} appears twice")
-    columns = list(COLUMNS) + ([MODE_COLUMN] if MODE_COLUMN in header else [])
-    convert = pacsv.ConvertOptions(
-        include_columns=columns,
-        column_types={
-            name: pa.dictionary(pa.int32(), pa.string()) for name in ("node", "event", MODE_COLUMN)
-        },
-        strings_can_be_null=False,
-    )
-    # The header as read above (names stripped of spaces) replaces the file's own.
-    read = pacsv.ReadOptions(block_size=8 << 20, column_names=header, skip_rows=1)
-    reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
-    yield from reader
-
-
-def _parquet_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        handle = pq.ParquetFile(path)
-    except pa.ArrowException as exc:
-        raise TraceError(name, None, f"not a readable Parquet file: {exc}") from None
-    names = handle.schema_arrow.names
-    for col in (*COLUMNS, MODE_COLUMN):
-        if names.count(col) > 1:
-            raise TraceError(name, None, f"column {col!r} appears twice")
-    for col in COLUMNS:
-        if col not in names:
-            raise TraceError(name, None, f"missing column {col!r}")
-    extra = [MODE_COLUMN] if MODE_COLUMN in names else []
-    yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS) + extra)
-
-
-class UnknownMode(Exception):
-    """A ``mode`` value that is neither route-eni nor direct-eni."""
-
-
-MODE_COLUMN = "mode"
-"""The optional column naming a row's pool."""
-MODES = ("route-eni", "direct-eni")
-"""Its values; empty means the first."""
-
-
-def _mode_mask(batch: pa.RecordBatch, mode: str) -> np.ndarray:
-    """Which rows of ``batch`` belong to ``mode``'s pool."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if MODE_COLUMN not in batch.schema.names:
-        return np.full(batch.num_rows, mode == MODES[0])
-    column = pc.cast(batch.column(MODE_COLUMN), pa.string())
-    values = pc.fill_null(pc.utf8_trim_whitespace(column), "")
-    known = pc.is_in(values, value_set=pa.array(["", *MODES]))
-    if not pc.all(known).as_py():
-        bad = pc.filter(values, pc.invert(known))[0].as_py()
-        raise UnknownMode(f"unknown mode {bad!r} (expected route-eni or direct-eni)")
-    wanted = pc.equal(values, mode)
-    if mode == MODES[0]:
-        wanted = pc.or_(wanted, pc.equal(values, ""))
-    return np.asarray(wanted.to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = None) -> Trace:
     """The trace of ``batches``; every time must be finite and within ``limit`` s of
     time 0, or :class:`Unencodable` is raised (vectorised: one min and one max). With
@@ -253,7 +186,7 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
     kinds: list[np.ndarray] = []
     masks: list[np.ndarray] = []
     for batch in batches:
-        mask = _mode_mask(batch, mode or MODES[0])  # refuses an unknown mode, any mode
+        mask = mode_mask(batch, mode or MODES[0])  # refuses an unknown mode, any mode
         if mode is not None:
             masks.append(mask)
         seconds, ns = _time_values(batch.column("time"))

@@ -136,3 +136,23 @@ def test_a_time_is_written_in_ascii_decimal(tmp_path: Path, value: str) -> None:
     assert trace_refusal(path) == (
         f"{path}:3: unparseable time {value!r} (expected seconds or RFC 3339 with offset)"
     )
+
+
+@pytest.mark.parametrize("rows", [["0x10", "20"], ["5", "0X1f"]], ids=["first", "upper"])
+def test_a_hex_time_is_refused_when_every_other_time_is_an_integer(
+    tmp_path: Path, rows: list[str]
+) -> None:
+    """Arrow reads '0x10' as the integer 16 when the whole column is integers (a float
+    anywhere made it text, which was refused): the file's meaning hung on its other rows."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"time,node,event\n{rows[0]},a,start\n{rows[1]},a,stop\n")
+    line, value = (2, rows[0]) if "x" in rows[0].lower() else (3, rows[1])
+    assert trace_refusal(path) == (
+        f"{path}:{line}: unparseable time {value!r} (expected seconds or RFC 3339 with offset)"
+    )
+
+
+def test_a_node_named_like_hex_is_no_hex_time(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("time,node,event\n1,node-0x1,start\n2,node-0x1,stop\n")
+    assert load_trace(path).nodes == ["node-0x1"]

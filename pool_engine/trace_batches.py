@@ -1,0 +1,105 @@
+"""The rows of a trace file as arrow record batches (CSV or Parquet; the columns
+checked), which pool each row belongs to (the optional ``mode`` column), and a fast
+scan for what arrow reads more leniently than the trace contract (docs/contracts/trace.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import mmap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pool_engine.errors import TraceError
+from pool_engine.events import COLUMNS
+
+if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
+    import pyarrow as pa
+
+
+class UnknownMode(Exception):
+    """A ``mode`` value that is neither route-eni nor direct-eni."""
+
+
+MODE_COLUMN = "mode"
+"""The optional column naming a row's pool."""
+MODES = ("route-eni", "direct-eni")
+"""Its values; empty means the first."""
+
+
+def mode_mask(batch: pa.RecordBatch, mode: str) -> np.ndarray:
+    """Which rows of ``batch`` belong to ``mode``'s pool."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if MODE_COLUMN not in batch.schema.names:
+        return np.full(batch.num_rows, mode == MODES[0])
+    column = pc.cast(batch.column(MODE_COLUMN), pa.string())
+    values = pc.fill_null(pc.utf8_trim_whitespace(column), "")
+    known = pc.is_in(values, value_set=pa.array(["", *MODES]))
+    if not pc.all(known).as_py():
+        bad = pc.filter(values, pc.invert(known))[0].as_py()
+        raise UnknownMode(f"unknown mode {bad!r} (expected route-eni or direct-eni)")
+    wanted = pc.equal(values, mode)
+    if mode == MODES[0]:
+        wanted = pc.or_(wanted, pc.equal(values, ""))
+    return np.asarray(wanted.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def csv_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first name
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        header = next(csv.reader(f), None)
+    if header is None:
+        raise TraceError(name, 1, "empty file, expected header time,node,event")
+    header = [h.strip() for h in header]
+    for col in COLUMNS:
+        if col not in header:
+            raise TraceError(name, 1, f"missing column {col!r} (header is {','.join(header)})")
+    for col in (*COLUMNS, MODE_COLUMN):
+        if header.count(col) > 1:
+            raise TraceError(name, 1, f"column {col!r} appears twice")
+    columns = list(COLUMNS) + ([MODE_COLUMN] if MODE_COLUMN in header else [])
+    convert = pacsv.ConvertOptions(
+        include_columns=columns,
+        column_types={
+            name: pa.dictionary(pa.int32(), pa.string()) for name in ("node", "event", MODE_COLUMN)
+        },
+        strings_can_be_null=False,
+    )
+    # The header as read above (names stripped of spaces) replaces the file's own.
+    read = pacsv.ReadOptions(block_size=8 << 20, column_names=header, skip_rows=1)
+    reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
+    yield from reader
+
+
+def parquet_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(path)
+    except pa.ArrowException as exc:
+        raise TraceError(name, None, f"not a readable Parquet file: {exc}") from None
+    names = handle.schema_arrow.names
+    for col in (*COLUMNS, MODE_COLUMN):
+        if names.count(col) > 1:
+            raise TraceError(name, None, f"column {col!r} appears twice")
+    for col in COLUMNS:
+        if col not in names:
+            raise TraceError(name, None, f"missing column {col!r}")
+    extra = [MODE_COLUMN] if MODE_COLUMN in names else []
+    yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS) + extra)
+
+
+def maybe_hex(path: Path) -> bool:
+    """Whether the file holds a '0x' anywhere (a fast scan; the slow pass then says
+    whether it is a time)."""
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        return view.find(b"0x") >= 0 or view.find(b"0X") >= 0
