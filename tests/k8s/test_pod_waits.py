@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from .control_plane import ControlPlane
+from .exporters import exporter, within
 from .objects import (
     bind,
     create_node,
@@ -26,7 +27,6 @@ from .objects import (
     start_running,
     unique_name,
 )
-from .test_exporter import exporter, within
 
 pytestmark = pytest.mark.k8s
 ROUTE = {"mode": "route-eni"}

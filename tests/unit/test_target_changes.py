@@ -8,12 +8,12 @@ import json
 
 from hypothesis import given
 from hypothesis import strategies as st
-from test_cluster_engine import ROUTE, Engine, nec, node, pair
 
 from exporter.kube import Change
 from exporter.metrics import Renderer
 from exporter.target_changes import TUNER_RECORD, Source, source_of
 from kube_adapter.watcher import Resource
+from support.cluster_engine import ROUTE, Engine, nec, node, pair
 from tuner.changes import PREVIOUS
 
 
