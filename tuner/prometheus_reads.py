@@ -52,12 +52,13 @@ def went_back(prom: PrometheusConnect, levels: Mapping[str, str],
               limit: float) -> Iterator[tuple[str, str, tuple[float, float]]]:  # fmt: skip
     """(series, node, point) where a counter went back (the exporter restarted, or a
     replica that had counted less took over): the step's count is the counter's level
-    then, one instant query per series and instant. The query answers every node's
-    level; only those of the nodes that went back are counts (a long-running
-    exporter's level is far above a step's count, and no value to drop)."""
+    then, one instant query per series and instant, of the nodes that went back there
+    (only their levels are counts: a long-running exporter's is far above a step's
+    count, and no value to drop)."""
     asks = [(name, t, nodes) for name, at in back.items() for t, nodes in sorted(at.items())]
     with ThreadPoolExecutor(concurrency) as pool:
-        answers = pool.map(lambda a: _instant_raw(prom, levels[a[0]], a[1]), asks)
+        answers = pool.map(lambda a: _instant_raw(prom, of_nodes(levels[a[0]], a[2]), a[1]),
+                           asks)  # fmt: skip
         for (name, t, nodes), raws in zip(asks, answers, strict=True):
             for node in nodes:
                 if node not in raws:
@@ -65,6 +66,13 @@ def went_back(prom: PrometheusConnect, levels: Mapping[str, str],
                 value = dropped.number(raws[node], most(name, limit))
                 if value:  # 0: nothing counted since
                     yield name, node, (t, value)
+
+
+def of_nodes(template: str, nodes: list[str]) -> str:
+    """``template`` with ``$nodes`` the regex matching exactly ``nodes``."""
+    pattern = "|".join(re.escape(n) for n in sorted(nodes))
+    # inside PromQL's double quotes: JSON's escapes (\\ \" \n \uXXXX) are PromQL's
+    return Template(template).substitute(nodes=json.dumps(pattern)[1:-1])
 
 
 def range_points(prom: PrometheusConnect, query: str, a: float, b: float,
@@ -102,9 +110,7 @@ def arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float
         return t0 + math.ceil((t - t0) / step_s - 1e-9) * step_s
 
     def read(at: float, nodes: list[str]) -> dict[str, list[tuple[float, str]]]:
-        pattern = "|".join(re.escape(n) for n in sorted(nodes))
-        # inside PromQL's double quotes: JSON's escapes (\\ \" \n \uXXXX) are PromQL's
-        query = Template(state.arrived_pods or "").substitute(nodes=json.dumps(pattern)[1:-1])
+        query = of_nodes(state.arrived_pods or "", nodes)
         a = on_grid(max(t0, at - state.resolution))
         return range_points(prom, query, a, max(a, on_grid(at)), step_s)
 
