@@ -142,7 +142,7 @@ def _load(path: Path, name: str, mode: str | None) -> Trace:
         else:
             located = locate_in_csv(path, name)
         raise located or TraceError(name, None, _first_line(bad)) from None
-    if not parquet and maybe_hex(path):  # arrow reads 0x10 in a column of integers as 16
+    if not parquet and maybe_hex(path, name):  # arrow reads 0x10 in a column of integers as 16
         located = locate_in_csv(path, name)
         if located is not None:
             raise located

@@ -27,14 +27,18 @@ MAX_GAUGE = 2**31 - 1
 
 def instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
             limit: float) -> dict[str, float]:  # fmt: skip
-    result = series_of(lambda: prom.custom_query(query, params={"time": at}))
     out = {}
-    for r in result:
-        node = node_of(r)
-        value = dropped.number(point_of(r.get("value") or [None, None])[1], limit)
+    for node, raw in _instant_raw(prom, query, at).items():
+        value = dropped.number(raw, limit)
         if value is not None:
             out[node] = value
     return out
+
+
+def _instant_raw(prom: PrometheusConnect, query: str, at: float) -> dict[str, str]:
+    """Each node's value at ``at`` as the server wrote it."""
+    result = series_of(lambda: prom.custom_query(query, params={"time": at}))
+    return {node_of(r): point_of(r.get("value") or [None, None])[1] for r in result}
 
 
 def most(name: str, limit: float) -> float:
@@ -48,15 +52,27 @@ def went_back(prom: PrometheusConnect, levels: Mapping[str, str],
               limit: float) -> Iterator[tuple[str, str, tuple[float, float]]]:  # fmt: skip
     """(series, node, point) where a counter went back (the exporter restarted, or a
     replica that had counted less took over): the step's count is the counter's level
-    then, one instant query per series and instant."""
+    then, one instant query per series and instant, of the nodes that went back there
+    (only their levels are counts: a long-running exporter's is far above a step's
+    count, and no value to drop)."""
     asks = [(name, t, nodes) for name, at in back.items() for t, nodes in sorted(at.items())]
     with ThreadPoolExecutor(concurrency) as pool:
-        answers = pool.map(lambda a: instant(prom, levels[a[0]], a[1], dropped,
-                                             most(a[0], limit)), asks)  # fmt: skip
-        for (name, t, nodes), values in zip(asks, answers, strict=True):
+        answers = pool.map(lambda a: _instant_raw(prom, of_nodes(levels[a[0]], a[2]), a[1]),
+                           asks)  # fmt: skip
+        for (name, t, nodes), raws in zip(asks, answers, strict=True):
             for node in nodes:
-                if values.get(node):  # 0: nothing counted since
-                    yield name, node, (t, values[node])
+                if node not in raws:
+                    continue
+                value = dropped.number(raws[node], most(name, limit))
+                if value:  # 0: nothing counted since
+                    yield name, node, (t, value)
+
+
+def of_nodes(template: str, nodes: list[str]) -> str:
+    """``template`` with ``$nodes`` the regex matching exactly ``nodes``."""
+    pattern = "|".join(re.escape(n) for n in sorted(nodes))
+    # inside PromQL's double quotes: JSON's escapes (\\ \" \n \uXXXX) are PromQL's
+    return Template(template).substitute(nodes=json.dumps(pattern)[1:-1])
 
 
 def range_points(prom: PrometheusConnect, query: str, a: float, b: float,
@@ -94,9 +110,7 @@ def arrived(prom: PrometheusConnect, state: StateQueries, first: dict[str, float
         return t0 + math.ceil((t - t0) / step_s - 1e-9) * step_s
 
     def read(at: float, nodes: list[str]) -> dict[str, list[tuple[float, str]]]:
-        pattern = "|".join(re.escape(n) for n in sorted(nodes))
-        # inside PromQL's double quotes: JSON's escapes (\\ \" \n \uXXXX) are PromQL's
-        query = Template(state.arrived_pods or "").substitute(nodes=json.dumps(pattern)[1:-1])
+        query = of_nodes(state.arrived_pods or "", nodes)
         a = on_grid(max(t0, at - state.resolution))
         return range_points(prom, query, a, max(a, on_grid(at)), step_s)
 
