@@ -1,5 +1,5 @@
-"""Churn history from Prometheus as a :class:`History` (the reads themselves are
-:mod:`tuner.prometheus_reads`'; nothing else talks to Prometheus).
+"""Churn history from Prometheus as a :class:`History` (its queries go through
+:mod:`tuner.prometheus_reads`; nothing else talks to Prometheus).
 
 Range queries go over POST in time chunks (at most ``chunk_points`` steps each, well
 under Prometheus' 11,000-point limit), a few at a time, with retries and a progress

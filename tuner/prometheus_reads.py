@@ -27,6 +27,7 @@ MAX_GAUGE = 2**31 - 1
 
 def instant(prom: PrometheusConnect, query: str, at: float, dropped: Dropped,
             limit: float) -> dict[str, float]:  # fmt: skip
+    """Each node's value of ``query`` at ``at`` that is a count up to ``limit``."""
     out = {}
     for node, raw in _instant_raw(prom, query, at).items():
         value = dropped.number(raw, limit)
@@ -77,6 +78,8 @@ def of_nodes(template: str, nodes: list[str]) -> str:
 
 def range_points(prom: PrometheusConnect, query: str, a: float, b: float,
                  step_s: int) -> dict[str, list[tuple[float, str]]]:  # fmt: skip
+    """Each node's [timestamp, value] points of ``query`` from ``a`` to ``b``, values as
+    the server wrote them."""
     result = series_of(lambda: prom.custom_query_range(query, datetime.fromtimestamp(a, UTC),
                                                      datetime.fromtimestamp(b, UTC),
                                                      f"{step_s}s"))  # fmt: skip
