@@ -6,8 +6,6 @@ tke-observe it applies nothing and publishes the block all the same."""
 from __future__ import annotations
 
 import queue
-import threading
-from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry
 
@@ -15,11 +13,11 @@ from exporter.cluster import ClusterEngine
 from exporter.incidents import Incidents
 from exporter.kube import Change, NecInfo, NodeInfo
 from exporter.metrics import Instruments, PoolCollector
-from kube_adapter.events import NecEvent
 from kube_adapter.nec import LAST_VALID_TARGETS, SCHEDULE_KEY
 from kube_adapter.watcher import Resource
 from pool_engine.config import Defaults, Mode, Targets
 from pool_engine.warm_schedule import Block, WarmSchedule
+from support.cluster_engine import Recorder, Synced
 
 P = "tke.cloud.tencent.com/"
 PAIR = {P + "route-eni-ip-min-warm-target": "5", P + "route-eni-ip-max-warm-target": "5"}
@@ -28,24 +26,6 @@ HOUR = 3600.0
 NIGHT = WarmSchedule.from_blocks(
     [Block(22, 6, Targets(6, 9)), Block(6, 9, Targets(3, 4)), Block(9, 22, Targets(1, 2))]
 )
-
-
-class Synced:
-    def __init__(self) -> None:
-        self.synced = threading.Event()
-        self.synced.set()
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[NecEvent] = []
-        self.records: list[tuple[str, dict[str, str]]] = []
-
-    def post(self, event: NecEvent) -> None:
-        self.events.append(event)
-
-    def remember(self, nec: str, annotations: Mapping[str, str]) -> None:
-        self.records.append((nec, dict(annotations)))
 
 
 class Engine:
