@@ -42,12 +42,14 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
     """Read a targets file; raise :class:`TargetsError` naming the line and problem."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as source:
+            head = source.read(HEAD)  # known before the rest: /dev/zero would never end
+            kind = foreign_kind(head)
+            if kind is not None:
+                raise TargetsError(name, None, kind)
+            data = head + source.read()
     except OSError as exc:
         raise TargetsError(name, None, exc.strerror or "cannot open") from None
-    kind = foreign_kind(data[:HEAD])
-    if kind is not None:
-        raise TargetsError(name, None, kind)
     try:
         text = data.decode("utf-8-sig")  # a BOM is no part of the header
     except UnicodeDecodeError as bad:

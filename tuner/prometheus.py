@@ -60,6 +60,9 @@ from tuner.window import Window
 log = logging.getLogger(__name__)
 MAX_PER_SECOND = 50
 """More pod starts or stops than this per second of a step on one node is no count."""
+MAX_HEADER_BYTES = 1 << 20
+"""The most a bearer token file may hold: Prometheus (Go's HTTP server) refuses a
+request whose headers are larger."""
 
 UNREADABLE = (
     requests.RequestException,
@@ -111,9 +114,14 @@ class PrometheusSource:
         assert self.bearer_token_file is not None
         where = str(self.bearer_token_file)
         try:
-            token = self.bearer_token_file.read_bytes().decode().strip()
+            with self.bearer_token_file.open("rb") as source:
+                data = source.read(MAX_HEADER_BYTES + 1)  # /dev/zero would never end
         except OSError as error:
             raise InputError(where, None, error.strerror or "cannot read") from None
+        if len(data) > MAX_HEADER_BYTES:
+            raise InputError(where, None, "above 1 MiB, more than a server takes in headers")
+        try:
+            token = data.decode().strip()
         except UnicodeDecodeError:
             raise InputError(where, None, "not UTF-8 text") from None
         if "\n" in token or "\r" in token:  # no header could carry it

@@ -228,3 +228,13 @@ def test_a_builder_must_take_exactly_the_group_options() -> None:
     group = option_group("level", build_one, click.option("--depth", type=int))
     with pytest.raises(TypeError, match="build_one"):
         group(lambda **values: None)
+
+
+def test_a_token_file_that_never_ends_is_bad_input() -> None:
+    """Found by an adversarial review (session 8): `--bearer-token-file /dev/zero` was read
+    whole, until memory ran out (a MemoryError traceback, exit 1)."""
+    source = PrometheusSource("http://prom", bearer_token_file=Path("/dev/zero"))
+    with pytest.raises(InputError) as caught:
+        source.connect()
+    assert str(caught.value) == "/dev/zero: above 1 MiB, more than a server takes in headers"
+    assert caught.value.exit_code == 2
