@@ -228,3 +228,27 @@ def test_an_endless_device_is_refused_from_its_first_bytes(
     finally:
         pipe.close()
     assert pipe.sent < pipe.cap
+
+
+LONG = "x" * 200_000
+"""A field above the csv module's limit of 128 KiB (pyarrow reads it)."""
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal", "line"),
+    [
+        (f"time,node,event,{LONG}\n1,a,start,1\n", trace_refusal, 1),
+        (f"time,node,event\n1,a,start\n2,{LONG},strat\n", trace_refusal, 3),
+        (f"node,min_warm,max_warm,{LONG}\na,1,2,3\n", targets_refusal, 1),
+        (f"node,min_warm,max_warm\na,1,2\n{LONG},1,2\n", targets_refusal, 3),
+    ],
+    ids=["trace-header", "trace-bad-row", "targets-header", "targets-row"],
+)
+def test_a_field_above_the_csv_modules_limit_is_one_line(
+    tmp_path: Path, text: str, refusal: Callable[[Path], str], line: int
+) -> None:
+    """Found by an adversarial review (session 8): a traceback ending in '_csv.Error:
+    field larger than field limit (131072)', exit 1."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    assert refusal(path) == f"{path}:{line}: unreadable CSV: field larger than field limit (131072)"
