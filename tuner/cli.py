@@ -20,7 +20,7 @@ from pool_engine.errors import PoolEngineError
 from pool_engine.tracecheck import MAX_SECONDS
 from tuner import output as renderers
 from tuner import pipeline, schedule_pipeline
-from tuner.command_options import apply_options, backtest_options, switch_options
+from tuner.command_options import apply_options, backtest_options, switch_options, writable
 from tuner.history_options import history_options, required
 from tuner.options import HOURS, Finite, objective_options, output_option, replay_options
 from tuner.output import OutputFormat
@@ -231,6 +231,7 @@ def backtest(
     "--timeline",
     "timeline_file",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=writable,
     help="Also write CSV time,node,bound,in_use,waiting,idle at every change.",
 )
 @output_option(renderers.SIMULATE)
