@@ -9,6 +9,7 @@ API could not be reached or refused a request (docs/contracts/cli.md).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,9 +46,17 @@ def cli() -> None:
     """
 
 
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
+"""The shape of every tz database name (Etc/GMT+8, America/Argentina/Buenos_Aires); a
+name of another shape is no zone, and zoneinfo would look for its file (a name too
+long for one, a path too deep to search, a traceback either way)."""
+
+
 def _zone(ctx: click.Context, param: click.Parameter, value: str) -> ZoneInfo:
     """An IANA time zone name (``--timezone``)."""
     try:
+        if not _ZONE_NAME.fullmatch(value):
+            raise ValueError(value)
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(
