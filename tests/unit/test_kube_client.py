@@ -165,3 +165,38 @@ def test_an_empty_kubeconfig_variable_is_unset(
     with pytest.raises(KubeconfigError) as caught:
         connect(ClientSettings())
     assert caught.value.path == f"{tmp_path}/.kube/config"
+
+
+def laughs(levels: int) -> str:
+    """A kubeconfig whose aliases expand to 10**levels strings (a 'billion laughs')."""
+    lines = ['l0: &l0 ["ha","ha","ha","ha","ha","ha","ha","ha","ha","ha"]']
+    lines += [f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * 10)}]" for k in range(1, levels)]
+    return "\n".join(
+        [
+            *lines,
+            f"clusters:\n- name: c\n  cluster: {{server: 'https://c.example', x: *l{levels - 1}}}",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: " + "[" * 50_000 + "]" * 50_000 + "\n", "not valid YAML: nested too deep"),
+        (laughs(7), "not valid YAML: its aliases expand to more than 1,000,000 values"),
+    ],
+    ids=["nested", "aliases"],
+)
+def test_a_kubeconfig_that_would_exhaust_the_reader_is_bad_input(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """Found by an adversarial review (session 8): nesting was a RecursionError traceback
+    (exit 1); aliases expanding to 10**12 strings hung until memory ran out, as the client
+    library formats every cluster, context and user as text (kubectl's YAML reader refuses
+    excessive aliasing)."""
+    path = tmp_path / "config"
+    path.write_text(text)
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: {problem}"
+    assert caught.value.exit_code == 2
