@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -103,12 +104,25 @@ class PrometheusSource:
             headers["Authorization"] = f"Bearer {self._token()}"
         session = requests.Session()
         if self.ca_bundle is not None:
-            session.verify = str(self.ca_bundle)
+            session.verify = self._ca_file()
         retry = Retry(total=self.retries, backoff_factor=0.5,
                       status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None)  # fmt: skip
         return PrometheusConnect(url=self.url, headers=headers, auth=self.basic_auth,
                                  session=session, retry=retry, timeout=int(self.timeout),
                                  method="POST")  # fmt: skip
+
+    def _ca_file(self) -> str:
+        """--ca-bundle, checked to hold certificates: a wrong file is the user's input
+        (exit 2), not a server that cannot be reached (exit 3)."""
+        assert self.ca_bundle is not None
+        where = str(self.ca_bundle)
+        try:
+            ssl.create_default_context(cafile=where)
+        except ssl.SSLError as error:
+            raise InputError(where, None, f"not PEM CA certificates ({error.reason})") from None
+        except OSError as error:
+            raise InputError(where, None, error.strerror or "cannot read") from None
+        return where
 
     def _token(self) -> str:
         assert self.bearer_token_file is not None
