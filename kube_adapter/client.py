@@ -14,6 +14,7 @@ from __future__ import annotations
 import binascii
 import logging
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,6 +89,25 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
     if logged.messages:
         problem = f"the exec plugin gave no credentials: {one_line(logged.messages[0])}"
         raise KubeconfigError(where, problem)
+    _check_certificates(configuration, where)
+
+
+def _check_certificates(configuration: Configuration, where: str) -> None:
+    """Load the kubeconfig's certificates as a connection will: ones that do not load
+    are a malformed kubeconfig (exit 2), not an API server that cannot be reached."""
+    try:
+        if configuration.verify_ssl and configuration.ssl_ca_cert:
+            ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+    except ssl.SSLError as error:
+        problem = f"certificate-authority is not PEM certificates ({error.reason})"
+        raise KubeconfigError(where, problem) from None
+    try:
+        if configuration.cert_file:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    except ssl.SSLError:  # its reason is often empty: "PEM lib"
+        problem = "client-certificate and client-key are not a PEM certificate and its key"
+        raise KubeconfigError(where, problem) from None
 
 
 class _LibraryErrors(logging.Filter):

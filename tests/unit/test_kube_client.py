@@ -200,3 +200,29 @@ def test_a_kubeconfig_that_would_exhaust_the_reader_is_bad_input(
         connect(ClientSettings(path))
     assert str(caught.value) == f"{path}: {problem}"
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("user", "cluster", "problem"),
+    [
+        ({}, {"certificate-authority-data": "aGVsbG8="},
+         "certificate-authority is not PEM certificates (NO_CERTIFICATE_OR_CRL_FOUND)"),
+        ({"client-certificate-data": "aGVsbG8=", "client-key-data": "aGVsbG8="}, {},
+         "client-certificate and client-key are not a PEM certificate and its key"),
+    ],
+    ids=["ca", "client-certificate"],
+)  # fmt: skip
+def test_a_kubeconfig_whose_certificates_do_not_load_is_bad_input(
+    tmp_path: Path, user: dict[str, str], cluster: dict[str, str], problem: str
+) -> None:
+    """Found by an adversarial review (session 8): 'hello' as certificate data was exit 4,
+    'cannot reach the Kubernetes API', and `eni-exporter run` retried it for ever."""
+    path = kubeconfig(tmp_path / "config", "prod")
+    document = json.loads(path.read_text())
+    document["clusters"][0]["cluster"].update(cluster)
+    document["users"][0]["user"].update(user)
+    path.write_text(json.dumps(document))
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: {problem}"
+    assert caught.value.exit_code == 2
