@@ -86,10 +86,27 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
             raise KubeconfigError(where, f"a *-data field is not base64: {error}") from error
         except (TypeError, AttributeError, KeyError) as error:  # YAML, but not a kubeconfig
             raise KubeconfigError(where, "not a kubeconfig (no clusters/contexts/users)") from error
+        except ValueError as error:  # the library's own checks: an unclosed [IPv6 bracket
+            raise KubeconfigError(where, f"not usable: {one_line(str(error))}") from error
     if logged.messages:
         problem = f"the exec plugin gave no credentials: {one_line(logged.messages[0])}"
         raise KubeconfigError(where, problem)
+    _check_server(configuration.host, where)
     _check_certificates(configuration, where)
+
+
+def _check_server(server: str, where: str) -> None:
+    """An http(s) URL with a host and a port number, as urllib3 will read it; else a
+    malformed kubeconfig (exit 2), not an API server that cannot be reached."""
+    from urllib3.util import parse_url
+
+    try:
+        url = parse_url(server)
+        ok = url.scheme in ("http", "https") and bool(url.host) and url.port != 0
+    except ValueError:  # a port that is no number or above 65535, a space in the host
+        ok = False
+    if not ok:
+        raise KubeconfigError(where, f"server {server!r} is not an http(s) URL")
 
 
 def _check_certificates(configuration: Configuration, where: str) -> None:

@@ -226,3 +226,26 @@ def test_a_kubeconfig_whose_certificates_do_not_load_is_bad_input(
         connect(ClientSettings(path))
     assert str(caught.value) == f"{path}: {problem}"
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("server", "problem"),
+    [("", "server '' is not an http(s) URL"),
+     ("127.0.0.1:6443", "server '127.0.0.1:6443' is not an http(s) URL"),
+     ("ftp://h.example", "server 'ftp://h.example' is not an http(s) URL"),
+     ("https://h.example:99999", "server 'https://h.example:99999' is not an http(s) URL"),
+     ("https://a b", "server 'https://a b' is not an http(s) URL"),
+     ("https://[::1", "not usable: Invalid IPv6 URL")],
+    ids=["empty", "no-scheme", "ftp", "port", "space", "bracket"],
+)  # fmt: skip
+def test_a_server_that_is_no_url_is_bad_input(tmp_path: Path, server: str, problem: str) -> None:
+    """Found by an adversarial review (session 8): exit 4 'cannot reach the Kubernetes API'
+    (an empty server with urllib3's three-line FutureWarning first), and for an unclosed
+    [IPv6 bracket a ValueError traceback (exit 1)."""
+    path = kubeconfig(tmp_path / "config", "prod")
+    document = json.loads(path.read_text())
+    document["clusters"][0]["cluster"]["server"] = server
+    path.write_text(json.dumps(document))
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: {problem}"
