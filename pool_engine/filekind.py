@@ -18,6 +18,8 @@ MAGIC = (
     (b"\xfe\xff", "UTF-16 text; save it as UTF-8"),
 )
 """Leading bytes, and what a file starting with them is (and what to do)."""
+PARQUET_SUFFIXES = (".parquet", ".pq")
+"""Names read and written as Parquet (a trace is also Parquet when it starts with PAR1)."""
 HEAD = 4096
 """Bytes to read to tell them apart: the magic numbers, and a NUL byte, which no text
 holds (random bytes hold one in 4096 but for a chance of 1 in 10 million)."""

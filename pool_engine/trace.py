@@ -30,7 +30,7 @@ import numpy as np
 
 from pool_engine.errors import TraceError
 from pool_engine.events import Codes, Unencodable, values_of
-from pool_engine.filekind import HEAD, foreign_kind
+from pool_engine.filekind import HEAD, PARQUET_SUFFIXES, foreign_kind
 from pool_engine.trace_batches import (
     MODES,
     UnknownMode,
@@ -155,7 +155,7 @@ def _load(path: Path, name: str, mode: str | None) -> Trace:
 
 
 def _parquet(head: bytes, path: Path) -> bool:
-    return head[:4] == b"PAR1" or path.suffix in (".parquet", ".pq")
+    return head[:4] == b"PAR1" or path.suffix in PARQUET_SUFFIXES
 
 
 def _refuse_foreign(head: bytes, path: Path, name: str) -> None:

@@ -180,3 +180,20 @@ def test_a_record_that_fills_the_disk_is_one_line_exit_2(speed: str) -> None:
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "error: /dev/full: cannot record: No space left on device\n"
+
+
+@pytest.mark.parametrize("name", ["churn.parquet", "churn.pq"])
+def test_a_record_named_as_parquet_is_refused_before_the_run(tmp_path: Path, name: str) -> None:
+    """Found by an adversarial review (session 8): --record writes CSV whatever the name,
+    and eni-tuner reads a .parquet/.pq name as Parquet, so the trace just recorded was
+    'not a readable Parquet file'."""
+    record = tmp_path / name
+    done = subprocess.run(
+        [*EXPORTER, "simulate", "--listen", "none", "--speed", "max", "--duration", "60",
+         "--record", str(record)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: Invalid value for '--record': {record}: --record writes CSV")
+    assert not record.exists()
