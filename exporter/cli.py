@@ -36,6 +36,7 @@ from exporter.settings import (
     log_flags,
     parse_namespace,
     parse_object_name,
+    parse_record,
     parse_seconds,
     parse_speed,
     positive,
@@ -213,6 +214,7 @@ def run(
 @click.option(
     "--record",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=parse_record,
     help="Write the churn as a trace (time,node,event,pod,mode) for eni-tuner.",
 )
 @click.option(

@@ -221,7 +221,8 @@ def _serve(endpoints: Endpoints, listen: Address) -> ThreadingHTTPServer:
 
 
 def _stop_at(daemon: Daemon, wall_seconds: float) -> None:
-    daemon.stop.wait(wall_seconds)
+    # a wait beyond TIMEOUT_MAX (292 years) overflows; a slow --speed may ask for it
+    daemon.stop.wait(min(wall_seconds, threading.TIMEOUT_MAX))
     daemon.stop.set()
 
 

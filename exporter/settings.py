@@ -20,6 +20,7 @@ from kube_adapter.lease import LeaseTimings
 from kube_adapter.logs import LogFormat, LogLevel
 from kube_adapter.names import namespace_name, object_name
 from pool_engine.config import Defaults
+from pool_engine.filekind import PARQUET_SUFFIXES
 
 #: Bounds on simulate's numbers: nodes, and seconds (2**31 s is 68 years).
 MAX_NODES = 100_000
@@ -187,6 +188,14 @@ def to_enum(kind: type[E]) -> Callable[[click.Context, click.Parameter, str], E]
         return kind(value)
 
     return convert
+
+
+def parse_record(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--record: a CSV trace, written as the run goes; a Parquet name would make
+    eni-tuner read it as Parquet."""
+    if value is not None and value.suffix in PARQUET_SUFFIXES:
+        raise click.BadParameter(f"{value}: --record writes CSV; name it .csv")
+    return value
 
 
 def parse_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import binascii
 import logging
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +23,14 @@ from kube_adapter.errors import map_kubernetes_errors, one_line, quiet_retry_war
 from pool_engine.errors import KubeconfigError
 
 if TYPE_CHECKING:  # for annotations elsewhere, without importing kubernetes at run time
+    import yaml
     from kubernetes.client import ApiClient as ApiClient
     from kubernetes.client import Configuration
     from kubernetes.client import CustomObjectsApi as CustomObjectsApi
+
+
+MAX_YAML_VALUES = 1_000_000
+"""The most values a kubeconfig may hold, its aliases expanded (one holds hundreds)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
     logged = _LibraryErrors()
     with map_kubernetes_errors(kubeconfig=where), logged:
         try:
+            _check_aliases(where)
             if settings.context is not None:
                 _check_context(where, settings.context)
             kube_config.load_kube_config(
@@ -69,6 +76,8 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
             )
         except yaml.YAMLError as error:
             raise KubeconfigError(where, f"not valid YAML: {_yaml_problem(error)}") from error
+        except RecursionError:  # the YAML reader recurses per level of nesting
+            raise KubeconfigError(where, "not valid YAML: nested too deep") from None
         except OSError as error:
             raise KubeconfigError(where, one_line(error.strerror or str(error))) from error
         except UnicodeDecodeError as error:  # before ValueError-like catch-alls: not text
@@ -77,9 +86,45 @@ def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> 
             raise KubeconfigError(where, f"a *-data field is not base64: {error}") from error
         except (TypeError, AttributeError, KeyError) as error:  # YAML, but not a kubeconfig
             raise KubeconfigError(where, "not a kubeconfig (no clusters/contexts/users)") from error
+        except ValueError as error:  # the library's own checks: an unclosed [IPv6 bracket
+            raise KubeconfigError(where, f"not usable: {one_line(str(error))}") from error
     if logged.messages:
         problem = f"the exec plugin gave no credentials: {one_line(logged.messages[0])}"
         raise KubeconfigError(where, problem)
+    _check_server(configuration.host, where)
+    _check_certificates(configuration, where)
+
+
+def _check_server(server: str, where: str) -> None:
+    """An http(s) URL with a host and a port number, as urllib3 will read it; else a
+    malformed kubeconfig (exit 2), not an API server that cannot be reached."""
+    from urllib3.util import parse_url
+
+    try:
+        url = parse_url(server)
+        ok = url.scheme in ("http", "https") and bool(url.host) and url.port != 0
+    except ValueError:  # a port that is no number or above 65535, a space in the host
+        ok = False
+    if not ok:
+        raise KubeconfigError(where, f"server {server!r} is not an http(s) URL")
+
+
+def _check_certificates(configuration: Configuration, where: str) -> None:
+    """Load the kubeconfig's certificates as a connection will: ones that do not load
+    are a malformed kubeconfig (exit 2), not an API server that cannot be reached."""
+    try:
+        if configuration.verify_ssl and configuration.ssl_ca_cert:
+            ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+    except ssl.SSLError as error:
+        problem = f"certificate-authority is not PEM certificates ({error.reason})"
+        raise KubeconfigError(where, problem) from None
+    try:
+        if configuration.cert_file:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    except ssl.SSLError:  # its reason is often empty: "PEM lib"
+        problem = "client-certificate and client-key are not a PEM certificate and its key"
+        raise KubeconfigError(where, problem) from None
 
 
 class _LibraryErrors(logging.Filter):
@@ -123,6 +168,44 @@ def _kubeconfig_files(path: Path | None) -> str:
             else "no such file, and the in-cluster ServiceAccount is not usable",
         )
     return os.pathsep.join(files)
+
+
+def _check_aliases(where: str) -> None:
+    """Refuse a kubeconfig whose YAML aliases expand to more than :data:`MAX_YAML_VALUES`
+    values (a "billion laughs"): the client library formats every cluster, context and
+    user as text, aliases expanded, and would fill memory. kubectl's YAML reader refuses
+    excessive aliasing too. A file that is not a regular one (a pipe) reads only once:
+    the library's read is that one."""
+    import yaml
+
+    for name in where.split(os.pathsep):
+        if not os.path.isfile(name):
+            continue
+        try:
+            with open(name, "rb") as source:
+                documents = list(yaml.compose_all(source, Loader=yaml.SafeLoader))
+        except yaml.YAMLError:
+            continue  # the library's own read names the problem, as it always has
+        sizes: dict[int, int] = {}
+        if sum(_expanded(document, sizes) for document in documents) > MAX_YAML_VALUES:
+            problem = f"its aliases expand to more than {MAX_YAML_VALUES:,} values"
+            raise KubeconfigError(where, f"not valid YAML: {problem}")
+
+
+def _expanded(node: yaml.Node | None, sizes: dict[int, int]) -> int:
+    """How many values ``node`` holds with its aliases expanded; ``sizes`` by node id, as
+    an alias is the node it names."""
+    import yaml
+
+    if node is None or id(node) in sizes:
+        return sizes.get(id(node), 0)
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    sizes[id(node)] = 1 + sum(_expanded(child, sizes) for child in children)
+    return sizes[id(node)]
 
 
 def _check_context(where: str, context: str) -> None:

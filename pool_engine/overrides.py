@@ -13,8 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pool_engine.config import Targets
 from pool_engine.errors import TargetsError
@@ -28,6 +30,7 @@ MAX_COUNT = 2**31 - 1
 """The largest count a targets file may give: no node binds two billion slots."""
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _BLOCK = re.compile(r"block (\d+)")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,14 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
     """Read a targets file; raise :class:`TargetsError` naming the line and problem."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as source:
+            head = source.read(HEAD)  # known before the rest: /dev/zero would never end
+            kind = foreign_kind(head)
+            if kind is not None:
+                raise TargetsError(name, None, kind)
+            data = head + source.read()
     except OSError as exc:
         raise TargetsError(name, None, exc.strerror or "cannot open") from None
-    kind = foreign_kind(data[:HEAD])
-    if kind is not None:
-        raise TargetsError(name, None, kind)
     try:
         text = data.decode("utf-8-sig")  # a BOM is no part of the header
     except UnicodeDecodeError as bad:
@@ -55,7 +60,7 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
         raise TargetsError(name, None, problem) from None
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
+        header = [h.strip() for h in _read(reader, name, lambda: reader.fieldnames) or []]
         reader.fieldnames = header
         for col in header:
             if col and header.count(col) > 1:  # which would hold? (blank ones are no columns)
@@ -69,7 +74,7 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
         if len(present) == 1:
             raise TargetsError(name, 1, "from_hour and to_hour go together: one without the other")
         rows: dict[str, list[_Row]] = {}
-        for raw in reader:
+        while (raw := _read(reader, name, lambda: next(reader, None))) is not None:
             line = reader.line_num
             extra = raw.get(None)  # type: ignore[call-overload]  # DictReader's restkey
             if extra and any(v.strip() for v in extra):  # short rows and trailing commas pass
@@ -85,6 +90,15 @@ def load_overrides(path: str | Path) -> dict[str, NodeTargets]:
             _check_with_earlier(node, row, rows.setdefault(node, []), name)
             rows[node].append(row)
     return {node: _node_targets(node, mine, name) for node, mine in rows.items()}
+
+
+def _read(reader: csv.DictReader[str], name: str, read: Callable[[], T]) -> T:
+    """``read()`` of the reader; a line the csv module cannot read (a field above its
+    128 KiB limit) is refused naming the line."""
+    try:
+        return read()
+    except csv.Error as error:
+        raise TargetsError(name, reader.reader.line_num, f"unreadable CSV: {error}") from None
 
 
 def _row(raw: dict[str, str | None], name: str, line: int) -> _Row:

@@ -30,7 +30,7 @@ import numpy as np
 
 from pool_engine.errors import TraceError
 from pool_engine.events import Codes, Unencodable, values_of
-from pool_engine.filekind import HEAD, foreign_kind
+from pool_engine.filekind import HEAD, PARQUET_SUFFIXES, foreign_kind
 from pool_engine.trace_batches import (
     MODES,
     UnknownMode,
@@ -111,10 +111,14 @@ def load_trace(path: str | Path, mode: str | None = None) -> Trace:
         if path.is_file():
             return _load(path, name, mode)
         # A pipe or a device (<(zcat t.csv.gz), /dev/stdin, /dev/null) reads only once,
-        # and reading a trace opens it more than once: take a copy first.
+        # and reading a trace opens it more than once: take a copy first, once its first
+        # bytes are known to be a trace's (/dev/zero would never end).
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / path.name
             with path.open("rb") as source, copy.open("wb") as target:
+                head = source.read(HEAD)
+                _refuse_foreign(head, path, name)
+                target.write(head)
                 shutil.copyfileobj(source, target)
             return _load(copy, name, mode)
     except OSError as exc:  # a directory, a read error (EIO): the system's reason
@@ -126,11 +130,9 @@ def _load(path: Path, name: str, mode: str | None) -> Trace:
     import pyarrow as pa
 
     with path.open("rb") as f:
-        head = f.read(max(4, HEAD))
-    parquet = head[:4] == b"PAR1" or path.suffix in (".parquet", ".pq")
-    kind = None if parquet else foreign_kind(head)
-    if kind is not None:
-        raise TraceError(name, None, kind)
+        head = f.read(HEAD)
+    parquet = _parquet(head, path)
+    _refuse_foreign(head, path, name)
     try:
         batches = parquet_batches(path, name) if parquet else csv_batches(path, name)
         trace = _build(batches, MAX_SECONDS, mode)
@@ -150,6 +152,17 @@ def _load(path: Path, name: str, mode: str | None) -> Trace:
         rows = "no rows" if parquet else "a header but no rows"
         raise TraceError(name, None, f"no events (the file has {rows})")
     return trace
+
+
+def _parquet(head: bytes, path: Path) -> bool:
+    return head[:4] == b"PAR1" or path.suffix in PARQUET_SUFFIXES
+
+
+def _refuse_foreign(head: bytes, path: Path, name: str) -> None:
+    """Refuse a CSV trace whose first bytes say it is no text (compressed, binary)."""
+    kind = None if _parquet(head, path) else foreign_kind(head)
+    if kind is not None:
+        raise TraceError(name, None, kind)
 
 
 def from_rows(times: list[float], nodes: list[str], events: list[str]) -> Trace:

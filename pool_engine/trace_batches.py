@@ -56,7 +56,10 @@ def csv_batches(path: Path, name: str, times_only: bool = False) -> Iterator[pa.
 
     # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first name
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
-        header = next(csv.reader(f), None)
+        try:
+            header = next(csv.reader(f), None)
+        except csv.Error as error:  # a name above the csv module's limit (128 KiB)
+            raise TraceError(name, 1, f"unreadable CSV: {error}") from None
     if header is None:
         raise TraceError(name, 1, "empty file, expected header time,node,event")
     header = [h.strip() for h in header]

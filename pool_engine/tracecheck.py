@@ -155,24 +155,27 @@ def locate_in_csv(path: Path, name: str) -> TraceError | None:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader)]
         at = [header.index(c) for c in COLUMNS]
-        for row in reader:
-            if not row:
-                continue
-            line = reader.line_num
-            if any(_NOT_UTF8.search(field) for field in row):
-                return TraceError(name, line, "not UTF-8 text")
-            if len(row) != len(header):
-                return TraceError(name, line, f"expected {len(header)} fields, got {len(row)}")
-            values = [row[j] for j in at]
-            problem = check_row(*values)
-            parsed = parse_time(values[0])
-            kinds.add(type(parsed))
-            if not problem and len(kinds) > 1:
-                problem = "time mixes seconds and RFC 3339"
-            if not problem and isinstance(parsed, datetime):
-                problem = span.add(parsed, line, repr(values[0]))
-            if problem:
-                return TraceError(name, line, problem)
+        try:
+            for row in reader:
+                if not row:
+                    continue
+                line = reader.line_num
+                if any(_NOT_UTF8.search(field) for field in row):
+                    return TraceError(name, line, "not UTF-8 text")
+                if len(row) != len(header):
+                    return TraceError(name, line, f"expected {len(header)} fields, got {len(row)}")
+                values = [row[j] for j in at]
+                problem = check_row(*values)
+                parsed = parse_time(values[0])
+                kinds.add(type(parsed))
+                if not problem and len(kinds) > 1:
+                    problem = "time mixes seconds and RFC 3339"
+                if not problem and isinstance(parsed, datetime):
+                    problem = span.add(parsed, line, repr(values[0]))
+                if problem:
+                    return TraceError(name, line, problem)
+        except csv.Error as error:  # a field above the csv module's limit (128 KiB)
+            return TraceError(name, reader.line_num, f"unreadable CSV: {error}")
     return None
 
 

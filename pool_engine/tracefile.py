@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pool_engine.events import event_column
+from pool_engine.filekind import PARQUET_SUFFIXES
 from pool_engine.workload import NodeChurn
 
 if TYPE_CHECKING:  # pyarrow loads where a table is read or written, not on import
@@ -42,7 +43,7 @@ def write_table(table: pa.Table, path: Path) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    if path.suffix in (".parquet", ".pq"):
+    if path.suffix in PARQUET_SUFFIXES:
         pq.write_table(table, path, compression="zstd")
         return
     plain = table.cast(

@@ -9,6 +9,7 @@ API could not be reached or refused a request (docs/contracts/cli.md).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +21,7 @@ from pool_engine.errors import PoolEngineError
 from pool_engine.tracecheck import MAX_SECONDS
 from tuner import output as renderers
 from tuner import pipeline, schedule_pipeline
-from tuner.command_options import apply_options, backtest_options, switch_options
+from tuner.command_options import apply_options, backtest_options, switch_options, writable
 from tuner.history_options import history_options, required
 from tuner.options import HOURS, Finite, objective_options, output_option, replay_options
 from tuner.output import OutputFormat
@@ -45,9 +46,17 @@ def cli() -> None:
     """
 
 
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
+"""The shape of every tz database name (Etc/GMT+8, America/Argentina/Buenos_Aires); a
+name of another shape is no zone, and zoneinfo would look for its file (a name too
+long for one, a path too deep to search, a traceback either way)."""
+
+
 def _zone(ctx: click.Context, param: click.Parameter, value: str) -> ZoneInfo:
     """An IANA time zone name (``--timezone``)."""
     try:
+        if not _ZONE_NAME.fullmatch(value):
+            raise ValueError(value)
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(
@@ -231,6 +240,7 @@ def backtest(
     "--timeline",
     "timeline_file",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=writable,
     help="Also write CSV time,node,bound,in_use,waiting,idle at every change.",
 )
 @output_option(renderers.SIMULATE)

@@ -24,11 +24,13 @@ _CONTEXT = click.option(
 )
 
 
-def _writable(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+def writable(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """An output file whose directory exists and takes files: checked before the history
     is read and analysed, not after."""
     if value is None:
         return value
+    if value.is_dir():  # '' is '.'
+        raise click.BadParameter(f"{str(value)!r} is a directory")
     folder = value.parent if str(value.parent) else Path(".")
     if not folder.is_dir():
         raise click.BadParameter(f"{value}: no such directory {str(folder)!r}")
@@ -213,7 +215,7 @@ backtest_options = option_group(
         "--png",
         "png_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        callback=_writable,
+        callback=writable,
         help="Write the headline and idle slots and cold starts per hour, for all nodes and "
         "for the nodes worth a look (the biggest savings, more cold starts, more idle), as a PNG.",
     ),
@@ -221,7 +223,7 @@ backtest_options = option_group(
         "--html",
         "html_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        callback=_writable,
+        callback=writable,
         help="Write a self-contained HTML report: headline, the same figure and a sortable "
         "per-node table.",
     ),

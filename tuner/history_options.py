@@ -81,10 +81,13 @@ MAX_STEPS = 2_000_000
 def _check_url(url: str) -> None:
     """An http(s) URL with a host and, if any, a port number; else a bad parameter
     (exit 2) that shows the URL without its password."""
+    from urllib3.util import parse_url
+
     try:
         parts = urlsplit(url)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
         ok = ok and (parts.port is None or parts.port > 0)  # .port raises on a bad one
+        ok = ok and bool(parse_url(url).host)  # as requests reads it: '%zz' is no host
     except ValueError:  # an unclosed [IPv6 bracket, a port that is no number
         ok = False
     if not ok or any(c.isspace() for c in url):

@@ -6,8 +6,9 @@ did in each hour of each day: pod starts, cold starts and idle slot-seconds. The
 replays are the compiled ones of :func:`pool_engine.replay.replay`, with buckets
 aligned to UTC hours (bucket ``b`` is hour of day ``b % 24`` of UTC day ``b // 24``).
 Only cells (at least half) inside the node's own history count, and only its last
-:data:`MAX_DAYS` days. Nodes are replayed a chunk at a time, so memory stays bounded
-however many nodes the history has.
+:data:`MAX_DAYS` days. Nodes are replayed a chunk at a time (fewer runs the longer the
+history: every run counts all its hours), so memory stays bounded however many nodes
+the history has and however long it is.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from tuner.search import M_GRID, Pair
 
 MAX_DAYS = 14
 """Days of history a schedule is fitted on, at most (the latest ones)."""
-CHUNK_RUNS = 3000
-"""Runs replayed per batch: with 14 days of hourly buckets, about 100 MB."""
+CHUNK_CELLS = 3000 * MAX_DAYS * HOURS
+"""Hour buckets replayed per batch, runs times the history's hours (3,000 runs of 14
+days: about 100 MB); a longer history replays fewer runs at a time."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,12 @@ def build(
     sim: SimulationSettings,
 ) -> Iterator[HourTable]:
     """The hour tables of ``nodes`` (each with its ladder), a chunk of runs at a time."""
+    hours = int((history.trace.end + history.trace.day_offset()) // HOUR) + 1  # as replay
+    chunk_runs = max(1, CHUNK_CELLS // hours)
     lo = 0
     while lo < len(nodes):
         hi, size = lo, 0
-        while hi < len(nodes) and (hi == lo or size + len(ladders[hi]) <= CHUNK_RUNS):
+        while hi < len(nodes) and (hi == lo or size + len(ladders[hi]) <= chunk_runs):
             size += len(ladders[hi])
             hi += 1
         yield from _chunk(history, nodes[lo:hi], ladders[lo:hi], fallbacks[lo:hi], caps, sim)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 import click
+from click.core import ParameterSource
 
 from pool_engine.config import DEFAULT_DIRECT_ENI_TARGETS, DEFAULT_ROUTE_ENI_TARGETS, Mode
 from tuner.objective import Objective
@@ -201,6 +202,15 @@ def build_objective(
         raise click.BadParameter(
             "give both --idle-slot-hour-cost and --cold-start-cost",
             param_hint="--idle-slot-hour-cost",
+        )
+    ctx = click.get_current_context(silent=True)
+    rate_given = ctx is not None and ctx.get_parameter_source("max_cold_start_rate") not in (
+        ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP,
+    )  # fmt: skip
+    if idle_slot_hour_cost is not None and rate_given:  # the costs would win in silence
+        raise click.BadParameter(
+            "one objective: --max-cold-start-rate or --idle-slot-hour-cost with --cold-start-cost",
+            param_hint="--max-cold-start-rate",
         )
     return ObjectiveSettings(
         objective=Objective(max_cold_start_rate, idle_slot_hour_cost, cold_start_cost),

@@ -9,6 +9,7 @@ and the renderer of the chosen output format, and nothing else.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -242,7 +243,7 @@ def simulate(
     result = replay_trace(loaded, settings, overrides, timeline=timeline_file is not None)
     log.info(f"replayed {len(loaded.nodes):,} nodes in {watch.seconds():.2f}s")
     if timeline_file is not None and result.timeline is not None:
-        write_timeline(timeline_file, result.timeline)
+        _writing(timeline_file, lambda path: write_timeline(path, result.timeline))
         log.info(f"wrote {result.timeline.num_rows:,} timeline rows to {timeline_file}")
     return render(SimulationReport(result, settings), renderer)
 
@@ -255,5 +256,6 @@ def _writing(path: Path, write: Callable[[Path], None]) -> None:
     """Write an output file; an OS error (disk full, permissions) is one line, exit 2."""
     try:
         write(path)
-    except OSError as error:
-        raise InputError(str(path), None, error.strerror or "cannot write") from None
+    except OSError as error:  # pyarrow's strerror is a paragraph; its errno the reason
+        reason = os.strerror(error.errno) if error.errno else error.strerror
+        raise InputError(str(path), None, reason or "cannot write") from None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -60,6 +61,9 @@ from tuner.window import Window
 log = logging.getLogger(__name__)
 MAX_PER_SECOND = 50
 """More pod starts or stops than this per second of a step on one node is no count."""
+MAX_HEADER_BYTES = 1 << 20
+"""The most a bearer token file may hold: Prometheus (Go's HTTP server) refuses a
+request whose headers are larger."""
 
 UNREADABLE = (
     requests.RequestException,
@@ -100,20 +104,38 @@ class PrometheusSource:
             headers["Authorization"] = f"Bearer {self._token()}"
         session = requests.Session()
         if self.ca_bundle is not None:
-            session.verify = str(self.ca_bundle)
+            session.verify = self._ca_file()
         retry = Retry(total=self.retries, backoff_factor=0.5,
                       status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None)  # fmt: skip
         return PrometheusConnect(url=self.url, headers=headers, auth=self.basic_auth,
                                  session=session, retry=retry, timeout=int(self.timeout),
                                  method="POST")  # fmt: skip
 
+    def _ca_file(self) -> str:
+        """--ca-bundle, checked to hold certificates: a wrong file is the user's input
+        (exit 2), not a server that cannot be reached (exit 3)."""
+        assert self.ca_bundle is not None
+        where = str(self.ca_bundle)
+        try:
+            ssl.create_default_context(cafile=where)
+        except ssl.SSLError as error:
+            raise InputError(where, None, f"not PEM CA certificates ({error.reason})") from None
+        except OSError as error:
+            raise InputError(where, None, error.strerror or "cannot read") from None
+        return where
+
     def _token(self) -> str:
         assert self.bearer_token_file is not None
         where = str(self.bearer_token_file)
         try:
-            token = self.bearer_token_file.read_bytes().decode().strip()
+            with self.bearer_token_file.open("rb") as source:
+                data = source.read(MAX_HEADER_BYTES + 1)  # /dev/zero would never end
         except OSError as error:
             raise InputError(where, None, error.strerror or "cannot read") from None
+        if len(data) > MAX_HEADER_BYTES:
+            raise InputError(where, None, "above 1 MiB, more than a server takes in headers")
+        try:
+            token = data.decode().strip()
         except UnicodeDecodeError:
             raise InputError(where, None, "not UTF-8 text") from None
         if "\n" in token or "\r" in token:  # no header could carry it

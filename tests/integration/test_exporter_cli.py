@@ -4,9 +4,11 @@ bad input."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -180,3 +182,35 @@ def test_a_record_that_fills_the_disk_is_one_line_exit_2(speed: str) -> None:
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "error: /dev/full: cannot record: No space left on device\n"
+
+
+@pytest.mark.parametrize("name", ["churn.parquet", "churn.pq"])
+def test_a_record_named_as_parquet_is_refused_before_the_run(tmp_path: Path, name: str) -> None:
+    """Found by an adversarial review (session 8): --record writes CSV whatever the name,
+    and eni-tuner reads a .parquet/.pq name as Parquet, so the trace just recorded was
+    'not a readable Parquet file'."""
+    record = tmp_path / name
+    done = subprocess.run(
+        [*EXPORTER, "simulate", "--listen", "none", "--speed", "max", "--duration", "60",
+         "--record", str(record)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: Invalid value for '--record': {record}: --record writes CSV")
+    assert not record.exists()
+
+
+def test_a_speed_whose_duration_lasts_for_ever_stops_on_sigterm_without_a_traceback() -> None:
+    """Found by an adversarial review (session 8): --duration 1 at --speed 1e-300 is 1e300
+    wall seconds, beyond what a thread can wait: an OverflowError traceback from the
+    thread that ends the run."""
+    with subprocess.Popen(
+        [*EXPORTER, "simulate", "--listen", "none", "--speed", "1e-300", "--duration", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:  # fmt: skip
+        time.sleep(3)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert (process.returncode, out) == (0, "")
+    assert "Traceback" not in err and "received SIGTERM" in err

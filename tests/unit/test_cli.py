@@ -6,8 +6,10 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from support.cli import run_tuner
 from tuner.cli import cli
 
 TRACE = """
@@ -67,3 +69,29 @@ def test_no_command_prints_the_help_not_a_one_line_error() -> None:
         assert done.returncode == 2, (program, done.stderr)
         assert done.stderr.startswith(f"Usage: {program} [OPTIONS] COMMAND"), done.stderr
         assert len(done.stderr.splitlines()) > 5 and "error:" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "line"),
+    [
+        (
+            "missing/timeline.csv",
+            "error: Invalid value for '--timeline': {path}: no such directory",
+        ),
+        ("", "error: Invalid value for '--timeline': '.' is a directory"),
+        ("/dev/full", "error: /dev/full: No space left on device"),
+    ],
+    ids=["no-directory", "empty", "disk-full"],
+)
+def test_a_timeline_file_that_cannot_be_written_is_one_line(
+    write: Callable[[str, str], Path], tmp_path: Path, where: str, line: str
+) -> None:
+    """Found by an adversarial review (session 8): a FileNotFoundError, IsADirectoryError or
+    'No space left on device' traceback from pyarrow, exit 1, after the replay."""
+    if where == "/dev/full" and not Path(where).exists():
+        pytest.skip("needs /dev/full")
+    path = str(tmp_path / where) if where.startswith("missing") else where
+    done = run_tuner("simulate", str(write("t.csv", TRACE)), "--timeline", path, "-o", "json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines()[-1].startswith(line.format(path=path))
+    assert "Traceback" not in done.stderr

@@ -18,6 +18,7 @@ from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import load_trace
 from pool_engine.warm_schedule import WarmSchedule
 from support import daily_traces as dt
+from support.cli import run_tuner
 from tuner.cli import cli
 
 FORECAST = {"pod_starts", "cold_starts", "cold_start_rate", "idle_slot_seconds", "idle_slots_avg"}
@@ -150,6 +151,16 @@ def test_an_unknown_timezone_is_one_line_exit_2(trace: Path) -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "'Mars/Base' is not an IANA time zone" in done.stderr
+
+
+@pytest.mark.parametrize("zone", ["A" * 300, "a/" * 300 + "x"], ids=["name-too-long", "too-deep"])
+def test_a_timezone_no_file_could_hold_is_one_line_exit_2(trace: Path, zone: str) -> None:
+    """Found by an adversarial review (session 8): an OSError (File name too long) or a
+    RecursionError traceback from zoneinfo, exit 1."""
+    done = run_tuner("recommend", "--trace", str(trace), "--schedule", "--timezone", zone)
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: Invalid value for '--timezone': {zone!r} is not an IANA")
 
 
 def test_backtest_schedule_adds_the_schedules_series_and_totals(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,70 @@ def test_a_hex_name_does_not_change_what_a_file_means(tmp_path: Path) -> None:
         path = tmp_path / "t.csv"
         path.write_bytes(b"time,node,event,note\n1,a,start,\xff\n2,a,stop," + note + b"\n")
         assert load_trace(path).times.tolist() == [1.0, 2.0], note
+
+
+class EndlessPipe:
+    """A pipe fed NUL bytes until its reader goes away, as /dev/zero would feed it for
+    ever; for the test's sake it stops after ``cap`` bytes."""
+
+    def __init__(self, cap: int = 64 << 20) -> None:
+        self.read, self.written = os.pipe()
+        self.sent = 0
+        self.cap = cap
+        self.feeder = threading.Thread(target=self._feed)
+        self.feeder.start()
+
+    def _feed(self) -> None:
+        block = bytes(65536)
+        try:
+            while self.sent < self.cap:
+                self.sent += os.write(self.written, block)
+        except BrokenPipeError:  # the reader stopped early, as it should
+            pass
+        finally:
+            os.close(self.written)
+
+    def close(self) -> None:
+        os.close(self.read)
+        self.feeder.join()
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
+@pytest.mark.parametrize("refusal", [trace_refusal, targets_refusal], ids=["trace", "targets"])
+def test_an_endless_device_is_refused_from_its_first_bytes(
+    refusal: Callable[[Path], str],
+) -> None:
+    """Found by an adversarial review (session 8): `eni-tuner simulate /dev/zero` copied
+    the device to a temporary file until the disk was full (and left the file behind when
+    stopped), `--targets /dev/zero` read it into memory until the kernel stopped it."""
+    pipe = EndlessPipe()
+    try:
+        path = Path(f"/dev/fd/{pipe.read}")
+        assert refusal(path) == f"{path}: binary data (a NUL byte at offset 0), not text"
+    finally:
+        pipe.close()
+    assert pipe.sent < pipe.cap
+
+
+LONG = "x" * 200_000
+"""A field above the csv module's limit of 128 KiB (pyarrow reads it)."""
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal", "line"),
+    [
+        (f"time,node,event,{LONG}\n1,a,start,1\n", trace_refusal, 1),
+        (f"time,node,event\n1,a,start\n2,{LONG},strat\n", trace_refusal, 3),
+        (f"node,min_warm,max_warm,{LONG}\na,1,2,3\n", targets_refusal, 1),
+        (f"node,min_warm,max_warm\na,1,2\n{LONG},1,2\n", targets_refusal, 3),
+    ],
+    ids=["trace-header", "trace-bad-row", "targets-header", "targets-row"],
+)
+def test_a_field_above_the_csv_modules_limit_is_one_line(
+    tmp_path: Path, text: str, refusal: Callable[[Path], str], line: int
+) -> None:
+    """Found by an adversarial review (session 8): a traceback ending in '_csv.Error:
+    field larger than field limit (131072)', exit 1."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    assert refusal(path) == f"{path}:{line}: unreadable CSV: field larger than field limit (131072)"

@@ -165,3 +165,87 @@ def test_an_empty_kubeconfig_variable_is_unset(
     with pytest.raises(KubeconfigError) as caught:
         connect(ClientSettings())
     assert caught.value.path == f"{tmp_path}/.kube/config"
+
+
+def laughs(levels: int) -> str:
+    """A kubeconfig whose aliases expand to 10**levels strings (a 'billion laughs')."""
+    lines = ['l0: &l0 ["ha","ha","ha","ha","ha","ha","ha","ha","ha","ha"]']
+    lines += [f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * 10)}]" for k in range(1, levels)]
+    return "\n".join(
+        [
+            *lines,
+            f"clusters:\n- name: c\n  cluster: {{server: 'https://c.example', x: *l{levels - 1}}}",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: " + "[" * 50_000 + "]" * 50_000 + "\n", "not valid YAML: nested too deep"),
+        (laughs(7), "not valid YAML: its aliases expand to more than 1,000,000 values"),
+    ],
+    ids=["nested", "aliases"],
+)
+def test_a_kubeconfig_that_would_exhaust_the_reader_is_bad_input(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """Found by an adversarial review (session 8): nesting was a RecursionError traceback
+    (exit 1); aliases expanding to 10**12 strings hung until memory ran out, as the client
+    library formats every cluster, context and user as text (kubectl's YAML reader refuses
+    excessive aliasing)."""
+    path = tmp_path / "config"
+    path.write_text(text)
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: {problem}"
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("user", "cluster", "problem"),
+    [
+        ({}, {"certificate-authority-data": "aGVsbG8="},
+         "certificate-authority is not PEM certificates (NO_CERTIFICATE_OR_CRL_FOUND)"),
+        ({"client-certificate-data": "aGVsbG8=", "client-key-data": "aGVsbG8="}, {},
+         "client-certificate and client-key are not a PEM certificate and its key"),
+    ],
+    ids=["ca", "client-certificate"],
+)  # fmt: skip
+def test_a_kubeconfig_whose_certificates_do_not_load_is_bad_input(
+    tmp_path: Path, user: dict[str, str], cluster: dict[str, str], problem: str
+) -> None:
+    """Found by an adversarial review (session 8): 'hello' as certificate data was exit 4,
+    'cannot reach the Kubernetes API', and `eni-exporter run` retried it for ever."""
+    path = kubeconfig(tmp_path / "config", "prod")
+    document = json.loads(path.read_text())
+    document["clusters"][0]["cluster"].update(cluster)
+    document["users"][0]["user"].update(user)
+    path.write_text(json.dumps(document))
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: {problem}"
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("server", "problem"),
+    [("", "server '' is not an http(s) URL"),
+     ("127.0.0.1:6443", "server '127.0.0.1:6443' is not an http(s) URL"),
+     ("ftp://h.example", "server 'ftp://h.example' is not an http(s) URL"),
+     ("https://h.example:99999", "server 'https://h.example:99999' is not an http(s) URL"),
+     ("https://a b", "server 'https://a b' is not an http(s) URL"),
+     ("https://[::1", "not usable: Invalid IPv6 URL")],
+    ids=["empty", "no-scheme", "ftp", "port", "space", "bracket"],
+)  # fmt: skip
+def test_a_server_that_is_no_url_is_bad_input(tmp_path: Path, server: str, problem: str) -> None:
+    """Found by an adversarial review (session 8): exit 4 'cannot reach the Kubernetes API'
+    (an empty server with urllib3's three-line FutureWarning first), and for an unclosed
+    [IPv6 bracket a ValueError traceback (exit 1)."""
+    path = kubeconfig(tmp_path / "config", "prod")
+    document = json.loads(path.read_text())
+    document["clusters"][0]["cluster"]["server"] = server
+    path.write_text(json.dumps(document))
+    with pytest.raises(KubeconfigError) as caught:
+        connect(ClientSettings(path))
+    assert str(caught.value) == f"{path}: {problem}"

@@ -112,6 +112,16 @@ def test_bad_objective_is_one_line_exit_2(write: Write) -> None:
     assert result.exit_code == 2
 
 
+def test_two_objectives_are_refused_not_one_ignored(write: Write) -> None:
+    """Found by an adversarial review (session 8): with explicit costs, a
+    --max-cold-start-rate given beside them was dropped without a word."""
+    trace = write("t.csv", trace_text(quiet("calm")))
+    result = CliRunner().invoke(cli, ["recommend", "--trace", str(trace), "--max-cold-start-rate",
+                                      "0.5%", "--idle-slot-hour-cost", "1", "--cold-start-cost", "1"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "--max-cold-start-rate or --idle-slot-hour-cost with --cold-start-cost" in result.output
+
+
 def test_little_history_borrows_from_similar_nodes(write: Write) -> None:
     rows = []
     for k in range(4):

@@ -197,3 +197,38 @@ def test_a_burst_on_the_hour_is_sized_as_a_block_entered_from_below_sees_it(
     assert advice.schedule.at_hour(23) == advice.schedule.at_hour(0)  # binds done before
     assert advice.expected is not None and rec.after is not None
     assert advice.expected.idle_slot_seconds < 0.5 * rec.after.idle_slot_seconds
+
+
+def test_the_hour_tables_replay_fewer_runs_at_once_over_a_longer_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by an adversarial review (session 8): chunks of 3,000 runs were sized for 14
+    days of hourly buckets, but the buckets span the whole history: 300 nodes with a
+    trace spanning ten years asked for 2.35 GiB at once (an _ArrayMemoryError traceback)."""
+    from pool_engine.replay import SimulationSettings
+    from pool_engine.trace import from_rows
+    from tuner import hour_table
+    from tuner.history import from_trace
+
+    replayed: list[int] = []
+    real = hour_table.replay
+
+    def counting(trace: Trace, runs: list[object], *args: object, **kwargs: object) -> object:
+        replayed.append(len(runs))
+        return real(trace, runs, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hour_table, "replay", counting)
+    days = 400  # hourly buckets: 399 days and an hour, 9,577
+    rows = [(3600.0 * 24 * d + k, f"n{k}", "start") for k in range(5) for d in range(days)]
+    history = from_trace(from_rows(*(list(column) for column in zip(*rows, strict=True))))
+    ladders = [[(1, 1), (2, 3)]] * 5
+    tables = list(hour_table.build(history, range(5), ladders, [(1, 1)] * 5,
+                                   np.full(5, 100), SimulationSettings()))  # fmt: skip
+    assert [t.node for t in tables] == list(range(5))
+    assert replayed == [10]  # the whole ladder of every node at once: 10 x 9,577 hours
+    replayed.clear()
+    monkeypatch.setattr(hour_table, "CHUNK_CELLS", 2 * 9577)  # one node's two runs
+    again = list(hour_table.build(history, range(5), ladders, [(1, 1)] * 5,
+                                  np.full(5, 100), SimulationSettings()))  # fmt: skip
+    assert replayed == [2] * 5
+    assert all(np.array_equal(a.idle, b.idle) for a, b in zip(tables, again, strict=True))

@@ -228,3 +228,32 @@ def test_a_builder_must_take_exactly_the_group_options() -> None:
     group = option_group("level", build_one, click.option("--depth", type=int))
     with pytest.raises(TypeError, match="build_one"):
         group(lambda **values: None)
+
+
+def test_a_token_file_that_never_ends_is_bad_input() -> None:
+    """Found by an adversarial review (session 8): `--bearer-token-file /dev/zero` was read
+    whole, until memory ran out (a MemoryError traceback, exit 1)."""
+    source = PrometheusSource("http://prom", bearer_token_file=Path("/dev/zero"))
+    with pytest.raises(InputError) as caught:
+        source.connect()
+    assert str(caught.value) == "/dev/zero: above 1 MiB, more than a server takes in headers"
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("absent.pem", "No such file or directory"),
+     ("zeros.pem", "not PEM CA certificates (NO_CERTIFICATE_OR_CRL_FOUND)")],
+)  # fmt: skip
+def test_a_ca_bundle_that_holds_no_certificate_is_bad_input(
+    tmp_path: Path, name: str, problem: str
+) -> None:
+    """Found by an adversarial review (session 8): a file that holds no certificate was
+    'cannot read history: ...: cannot connect' (exit 3, the server blamed), a path that
+    does not exist a traceback from requests (exit 1)."""
+    (tmp_path / "zeros.pem").write_bytes(bytes(4096))
+    source = PrometheusSource("https://prom", ca_bundle=tmp_path / name)
+    with pytest.raises(InputError) as caught:
+        source.connect()
+    assert str(caught.value) == f"{tmp_path / name}: {problem}"
+    assert caught.value.exit_code == 2
