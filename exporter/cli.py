@@ -1,5 +1,6 @@
 """``eni-exporter``: command-line entry. Flags become typed settings
-(:mod:`exporter.settings`); :mod:`exporter.modes` runs them.
+(:mod:`exporter.settings`, through :mod:`exporter.flags`); :mod:`exporter.modes`
+runs them.
 
 Exit codes (docs/contracts/cli.md): 0 clean shutdown (SIGTERM/SIGINT or --duration
 reached); 2 bad input, printed as one line (flags, --listen taken, kubeconfig);
@@ -16,14 +17,7 @@ from pathlib import Path
 import click
 
 from exporter.cloud import CloudSettings
-from exporter.settings import (
-    MAX_NODES,
-    Address,
-    ClusterModeSettings,
-    LeaseSettings,
-    Provider,
-    ServerSettings,
-    SimulationModeSettings,
+from exporter.flags import (
     engine_defaults,
     engine_flags,
     enum_choice,
@@ -41,6 +35,15 @@ from exporter.settings import (
     parse_speed,
     positive,
     to_enum,
+)
+from exporter.settings import (
+    MAX_NODES,
+    Address,
+    ClusterModeSettings,
+    LeaseSettings,
+    Provider,
+    ServerSettings,
+    SimulationModeSettings,
 )
 from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
