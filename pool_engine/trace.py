@@ -33,6 +33,7 @@ from pool_engine.events import Codes, Unencodable, values_of
 from pool_engine.filekind import HEAD, PARQUET_SUFFIXES, foreign_kind
 from pool_engine.trace_batches import (
     MODES,
+    IntegerTimes,
     UnknownMode,
     csv_batches,
     maybe_hex,
@@ -133,8 +134,9 @@ def _load(path: Path, name: str, mode: str | None) -> Trace:
         head = f.read(HEAD)
     parquet = _parquet(head, path)
     _refuse_foreign(head, path, name)
+    integers = None if parquet else IntegerTimes(csv_batches(path, name))
     try:
-        batches = parquet_batches(path, name) if parquet else csv_batches(path, name)
+        batches = parquet_batches(path, name) if integers is None else iter(integers)
         trace = _build(batches, MAX_SECONDS, mode)
     except UnknownMode as bad:
         raise TraceError(name, None, str(bad)) from None
@@ -144,7 +146,7 @@ def _load(path: Path, name: str, mode: str | None) -> Trace:
         else:
             located = locate_in_csv(path, name)
         raise located or TraceError(name, None, _first_line(bad)) from None
-    if not parquet and maybe_hex(path, name):  # arrow reads 0x10 in a column of integers as 16
+    if integers is not None and integers.seen and maybe_hex(path, name):  # 0x10 read as 16
         located = locate_in_csv(path, name)
         if located is not None:
             raise located

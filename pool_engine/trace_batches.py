@@ -101,6 +101,22 @@ def parquet_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
     yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS) + extra)
 
 
+class IntegerTimes:
+    """The batches passed through, noting whether arrow read their times as integers
+    (only then can a '0x10' have been read as 16: as a float it is no number)."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self._batches = batches
+        self.seen = False
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        for batch in self._batches:
+            self.seen = self.seen or pa.types.is_integer(batch.schema.field("time").type)
+            yield batch
+
+
 def maybe_hex(path: Path, name: str) -> bool:
     """Whether a time of the CSV holds a '0x' (the slow pass then says where): a fast
     scan of the whole file, then, where it finds one, of the times alone (a '0x' in a
