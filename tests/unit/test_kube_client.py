@@ -26,6 +26,22 @@ def kubeconfig(path: Path, *contexts: str) -> Path:
     return path
 
 
+def refusal(settings: ClientSettings) -> KubeconfigError:
+    """The error :func:`connect` refuses ``settings`` with."""
+    with pytest.raises(KubeconfigError) as caught:
+        connect(settings)
+    return caught.value
+
+
+def edited(path: Path, **fields: dict[str, str]) -> Path:
+    """The kubeconfig at ``path`` with its first cluster's and user's fields updated."""
+    document = json.loads(path.read_text())
+    document["clusters"][0]["cluster"].update(fields.get("cluster", {}))
+    document["users"][0]["user"].update(fields.get("user", {}))
+    path.write_text(json.dumps(document))
+    return path
+
+
 def test_the_current_context_or_the_one_asked_for(tmp_path: Path) -> None:
     path = kubeconfig(tmp_path / "config", "prod", "staging")
     assert connect(ClientSettings(path)).configuration.host == "https://prod.example:6443"
@@ -55,29 +71,26 @@ def test_a_malformed_kubeconfig_is_named_with_the_problem(
 ) -> None:
     path = tmp_path / "config"
     path.write_text(text)
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings(path))
-    assert str(caught.value) == f"{path}: {problem.format(path=path)}"
-    assert caught.value.exit_code == 2
+    error = refusal(ClientSettings(path))
+    assert str(error) == f"{path}: {problem.format(path=path)}"
+    assert error.exit_code == 2
 
 
 def test_a_binary_kubeconfig_is_bad_input_not_a_crash(tmp_path: Path) -> None:
     """Random bytes were a UnicodeDecodeError traceback, exit 1."""
     path = tmp_path / "config"
     path.write_bytes(b"\x99\xfe" + bytes(range(256)) * 4)
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings(path))
-    assert str(caught.value) == f"{path}: not text (not UTF-8 at byte 0)"
-    assert caught.value.exit_code == 2
+    error = refusal(ClientSettings(path))
+    assert str(error) == f"{path}: not text (not UTF-8 at byte 0)"
+    assert error.exit_code == 2
 
 
 def test_a_missing_file_and_an_unknown_context_are_named(tmp_path: Path) -> None:
     with pytest.raises(KubeconfigError, match=f"^{tmp_path}/absent: no such file$"):
         connect(ClientSettings(tmp_path / "absent"))
     path = kubeconfig(tmp_path / "config", "prod", "staging")
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings(path, "dev"))
-    assert str(caught.value) == f"{path}: no context 'dev' (contexts: prod, staging)"
+    error = refusal(ClientSettings(path, "dev"))
+    assert str(error) == f"{path}: no context 'dev' (contexts: prod, staging)"
 
 
 def test_outside_a_cluster_without_a_kubeconfig(
@@ -85,9 +98,8 @@ def test_outside_a_cluster_without_a_kubeconfig(
 ) -> None:
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / "none"))
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings())
-    assert str(caught.value) == (
+    error = refusal(ClientSettings())
+    assert str(error) == (
         f"{tmp_path}/none: no such file, and not inside a cluster (KUBERNETES_SERVICE_HOST is not set)"
     )
     monkeypatch.setattr(
@@ -132,10 +144,9 @@ def test_certificate_data_that_is_not_base64_is_bad_input(tmp_path: Path) -> Non
     """Found by an adversarial review (session 6): binascii.Error, a traceback, exit 1."""
     path = with_user(tmp_path / "config", {"token": "t"},
                      {"certificate-authority-data": "notbase64!!"})  # fmt: skip
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings(path))
-    assert str(caught.value).startswith(f"{path}: a *-data field is not base64: ")
-    assert caught.value.exit_code == 2
+    error = refusal(ClientSettings(path))
+    assert str(error).startswith(f"{path}: a *-data field is not base64: ")
+    assert error.exit_code == 2
 
 
 def test_an_exec_plugin_that_fails_is_one_line(tmp_path: Path) -> None:
@@ -162,9 +173,8 @@ def test_an_empty_kubeconfig_variable_is_unset(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", "")
     monkeypatch.setenv("HOME", str(tmp_path))
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings())
-    assert caught.value.path == f"{tmp_path}/.kube/config"
+    error = refusal(ClientSettings())
+    assert error.path == f"{tmp_path}/.kube/config"
 
 
 def laughs(levels: int) -> str:
@@ -196,10 +206,9 @@ def test_a_kubeconfig_that_would_exhaust_the_reader_is_bad_input(
     excessive aliasing)."""
     path = tmp_path / "config"
     path.write_text(text)
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings(path))
-    assert str(caught.value) == f"{path}: {problem}"
-    assert caught.value.exit_code == 2
+    error = refusal(ClientSettings(path))
+    assert str(error) == f"{path}: {problem}"
+    assert error.exit_code == 2
 
 
 @pytest.mark.parametrize(
@@ -217,15 +226,10 @@ def test_a_kubeconfig_whose_certificates_do_not_load_is_bad_input(
 ) -> None:
     """Found by an adversarial review (session 8): 'hello' as certificate data was exit 4,
     'cannot reach the Kubernetes API', and `eni-exporter run` retried it for ever."""
-    path = kubeconfig(tmp_path / "config", "prod")
-    document = json.loads(path.read_text())
-    document["clusters"][0]["cluster"].update(cluster)
-    document["users"][0]["user"].update(user)
-    path.write_text(json.dumps(document))
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings(path))
-    assert str(caught.value) == f"{path}: {problem}"
-    assert caught.value.exit_code == 2
+    path = edited(kubeconfig(tmp_path / "config", "prod"), cluster=cluster, user=user)
+    error = refusal(ClientSettings(path))
+    assert str(error) == f"{path}: {problem}"
+    assert error.exit_code == 2
 
 
 @pytest.mark.parametrize(
@@ -242,10 +246,6 @@ def test_a_server_that_is_no_url_is_bad_input(tmp_path: Path, server: str, probl
     """Found by an adversarial review (session 8): exit 4 'cannot reach the Kubernetes API'
     (an empty server with urllib3's three-line FutureWarning first), and for an unclosed
     [IPv6 bracket a ValueError traceback (exit 1)."""
-    path = kubeconfig(tmp_path / "config", "prod")
-    document = json.loads(path.read_text())
-    document["clusters"][0]["cluster"]["server"] = server
-    path.write_text(json.dumps(document))
-    with pytest.raises(KubeconfigError) as caught:
-        connect(ClientSettings(path))
-    assert str(caught.value) == f"{path}: {problem}"
+    path = edited(kubeconfig(tmp_path / "config", "prod"), cluster={"server": server})
+    error = refusal(ClientSettings(path))
+    assert str(error) == f"{path}: {problem}"
