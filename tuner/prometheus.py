@@ -45,7 +45,7 @@ from urllib3.util.retry import Retry
 from pool_engine.errors import HistoryUnavailable, InputError
 from tuner import prometheus_reads as reads
 from tuner.history import History
-from tuner.prometheus_answers import Dropped, below_zero
+from tuner.prometheus_answers import Dropped
 from tuner.prometheus_counts import (
     Bunching,
     Points,
@@ -187,16 +187,19 @@ def load(
                     pool.submit(reads.range_points, prom, q, a, b, step_s) for _, q, a, b in jobs
                 ]
                 for (name, _, a, b), future in zip(jobs, futures, strict=True):
-                    most = reads.most(name, limit)
+                    most, difference = reads.most(name, limit), name in queries.levels
                     for node, points in future.result().items():
                         for t, v in points:
                             # a second of slack: the server reads the bounds in ms
                             if not dropped.within(t, a - 1.0, b + 1.0):
                                 continue
-                            if name in queries.levels and below_zero(v):  # counter went back
-                                back[name][float(t)].append(node)
-                            elif (value := dropped.number(v, most)) is not None:
-                                series[name][node].append((float(t), value))
+                            value = dropped.number(v, most, went_back=difference)
+                            if value is None:
+                                continue
+                            if value < 0.0:  # the counter went back: its level, below
+                                back[name][t].append(node)
+                            else:
+                                series[name][node].append((t, value))
                     bar.advance(task)
                 for name, node, point in reads.went_back(prom, queries.levels, back,
                                                          source.concurrency, dropped,

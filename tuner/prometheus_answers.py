@@ -17,12 +17,16 @@ class Dropped:
     def __init__(self) -> None:
         self.values = 0
 
-    def number(self, raw: object, limit: float) -> float | None:
-        """``raw`` as a finite count in [0, limit], else None (counted)."""
+    def number(self, raw: object, limit: float, *, went_back: bool = False) -> float | None:
+        """``raw`` as a finite count in [0, limit], else None (counted). With
+        ``went_back``, a finite value below 0 (a counter's difference where the counter
+        went back) is returned as it is."""
         try:
             value = float(str(raw))
         except ValueError:
             value = math.nan
+        if went_back and -math.inf < value < 0.0:
+            return value
         if not (0.0 <= value <= limit):  # NaN fails every comparison
             self.values += 1
             return None
@@ -33,14 +37,6 @@ class Dropped:
         if lo <= t <= hi:
             return True
         self.values += 1
-        return False
-
-
-def below_zero(raw: object) -> bool:
-    """Whether ``raw`` is a number below 0 (a difference of a counter that went back)."""
-    try:
-        return float(str(raw)) < 0.0
-    except ValueError:
         return False
 
 
