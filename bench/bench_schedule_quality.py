@@ -202,7 +202,7 @@ def greedy_hourly(trace: Trace, g: Grid, half: float) -> Score:
 
 def groups(path: Path, trace: Trace, g: Grid, half: float, schedule: Path) -> list[str]:
     """Rows of where the idle is, by the node's ``schedule_status`` in the schedule file
-    (nodes it does not list: those of the other mode, replayed at `simulate`'s 5/5)."""
+    (nodes it does not list, if any: replayed at `simulate`'s 5/5)."""
     done = tuner("simulate", str(path), "--count-from", f"{half:.3f}", "--targets",
                  str(schedule), "-o", "json")  # fmt: skip
     if done.returncode != 0:

@@ -79,6 +79,8 @@ class Trace:
     """The smallest time of the file's rows, of every mode (None: of these rows)."""
     other_mode_nodes: int = 0
     """Nodes of the file left out for having rows of the other mode only."""
+    other_mode_rows: int = 0
+    """Rows of the file left out for being of the other mode."""
 
     @property
     def events(self) -> int:
@@ -235,11 +237,12 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
     del kinds
     names = nodes.names()
     end = float(all_times.max()) if all_times.size else 0.0
-    first_time, left_out = None, 0
+    first_time, left_out, other_rows = None, 0, 0
     if mode is not None:
         first_time = float(all_times.min()) if all_times.size else None
         keep = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
-        if not keep.all():  # drop the other pool's rows, and nodes left without any
+        other_rows = int(keep.size - np.count_nonzero(keep))
+        if other_rows:  # drop the other pool's rows, and nodes left without any
             codes, all_times, all_kinds = codes[keep], all_times[keep], all_kinds[keep]
             used = np.bincount(codes, minlength=len(names)) > 0
             left_out = int((~used).sum())
@@ -252,7 +255,7 @@ def _build(batches: Iterator[pa.RecordBatch], limit: float, mode: str | None = N
     perm, offsets = group_rows(codes, len(names), all_times)
     del codes
     return Trace(names, all_times[perm], all_kinds[perm], offsets, end, origin, first_time,
-                 left_out)  # fmt: skip
+                 left_out, other_rows)  # fmt: skip
 
 
 def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None]:

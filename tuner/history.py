@@ -12,6 +12,7 @@ its last sample. A node that joined late has a shorter history than the window.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,12 @@ import numpy as np
 from pool_engine.config import Mode
 from pool_engine.errors import HistoryUnavailable
 from pool_engine.events import START
+from pool_engine.replay import SimulationSettings
 from pool_engine.trace import Trace, load_trace
+
+TRACE_BIND_LATENCY = SimulationSettings().bind_latency
+"""A trace carries no bind latency: it is analysed as ``simulate`` replays it, every
+pool at the simulation contract's default (2 s; docs/contracts/simulation.md)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,8 @@ class History:
     """What the source says about a node's pool beyond churn (Prometheus: the
     exporter's gauges); empty for a trace."""
     bind_latency: float | None = None
-    """Bind latency the source measured (Prometheus: the exporter's histogram)."""
+    """The source's bind latency: Prometheus: what the exporter's histogram measured
+    (None: none); a trace: :data:`TRACE_BIND_LATENCY`."""
 
     @property
     def nodes(self) -> list[str]:
@@ -88,7 +95,9 @@ def from_trace(trace: Trace) -> History:
     does, its hours of day kept (:func:`rebased`)."""
     n = len(trace.nodes)
     if trace.events == 0:
-        return History(trace, np.zeros(n, dtype=np.int64), np.zeros(n))
+        return History(
+            trace, np.zeros(n, dtype=np.int64), np.zeros(n), bind_latency=TRACE_BIND_LATENCY
+        )
     trace = rebased(trace)
     first_seen = first_row_times(trace)
     first = trace.first if trace.first is not None else float(trace.times.min())
@@ -100,7 +109,12 @@ def from_trace(trace: Trace) -> History:
     offsets = np.concatenate(([0], np.cumsum(kept_per_node))).astype(np.int64)
     rest = replace(trace, times=trace.times[keep], kinds=trace.kinds[keep], offsets=offsets,
                    first=None)  # fmt: skip
-    return History(rest, existing.astype(np.int64), first_seen.astype(np.float64))
+    return History(
+        rest,
+        existing.astype(np.int64),
+        first_seen.astype(np.float64),
+        bind_latency=TRACE_BIND_LATENCY,
+    )
 
 
 def first_row_times(trace: Trace) -> np.ndarray:
@@ -123,6 +137,18 @@ def rebased(trace: Trace) -> Trace:
     origin = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=first)
     return replace(trace, times=trace.times - first, end=trace.end - first, origin=origin,
                    first=0.0)  # fmt: skip
+
+
+def load_pools(path: str | Path) -> Iterator[tuple[Mode, History]]:
+    """Each pool the trace file has rows of, route-eni first, read when its turn comes
+    (what ``recommend --trace`` without ``--mode`` analyses)."""
+    route = load_trace(path, Mode.ROUTE_ENI.value)
+    others = route.other_mode_rows
+    if route.nodes:
+        yield Mode.ROUTE_ENI, from_trace(route)
+    del route
+    if others:
+        yield Mode.DIRECT_ENI, from_trace(load_trace(path, Mode.DIRECT_ENI.value))
 
 
 def load_history(path: str | Path, mode: Mode | None = None) -> History:

@@ -143,14 +143,14 @@ replay_options = option_group(
         "--min-warm",
         type=COUNT,
         help="Min warm target m of every node the targets file does not cover (<= --max-warm)"
-        f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.min_warm}; --mode direct-eni: "
+        f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.min_warm}; a direct-eni analysis: "
         f"{DEFAULT_DIRECT_ENI_TARGETS.min_warm}]",
     ),
     click.option(
         "--max-warm",
         type=COUNT,
         help="Max warm target M of every node the targets file does not cover"
-        f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.max_warm}; --mode direct-eni: "
+        f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.max_warm}; a direct-eni analysis: "
         f"{DEFAULT_DIRECT_ENI_TARGETS.max_warm}]",
     ),
     click.option(
@@ -175,8 +175,8 @@ replay_options = option_group(
     click.option(
         "--bind-latency",
         type=SECONDS,
-        help="Seconds from a bind request to a usable slot  [default: measured by the "
-        "exporter where Prometheus has it, else 2; --mode direct-eni: 20, an ENI attach]",
+        help="Seconds from a bind request to a usable slot  [default: 2; from Prometheus: "
+        "the exporter's measured latency, else 2 (direct-eni: 20, an ENI attach)]",
     ),
     click.option(
         "--release-interval",
@@ -194,7 +194,7 @@ def build_objective(
     idle_slot_hour_cost: float | None,
     cold_start_cost: float | None,
     target_agent: TargetAgent,
-    mode: Mode,
+    mode: Mode | None,
     half_life_hours: float,
     min_pod_starts: int,
 ) -> ObjectiveSettings:
@@ -215,7 +215,8 @@ def build_objective(
     return ObjectiveSettings(
         objective=Objective(max_cold_start_rate, idle_slot_hour_cost, cold_start_cost),
         agent=target_agent,
-        mode=mode,
+        mode=Mode.ROUTE_ENI if mode is None else mode,
+        every_pool=mode is None,
         half_life_hours=half_life_hours,
         min_pod_starts=min_pod_starts,
     )
@@ -252,9 +253,8 @@ objective_options = option_group(
     click.option(
         "--mode",
         type=EnumChoice(Mode),
-        default=Mode.ROUTE_ENI.value,
-        show_default=True,
-        help="Which annotation pair to set.",
+        help="Which pool: its rows or series, its defaults, its annotation pair  [default: "
+        "route-eni; recommend --trace: every pool the trace has rows of]",
     ),
     click.option(
         "--half-life",

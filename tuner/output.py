@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, assert_never
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, assert_never
 
 import yaml
 
@@ -18,6 +18,8 @@ from tuner import kubectl_lines, render, report, schedule_render, schedule_repor
 from tuner.backtest import Backtest
 from tuner.pipeline import ApplyReport, RecommendReport, ScheduleReport, SimulationReport
 from tuner.schedule_pipeline import StoredScheduleReport, SwitchReport
+
+R = TypeVar("R", RecommendReport, ScheduleReport)
 
 
 class OutputFormat(enum.StrEnum):
@@ -70,34 +72,77 @@ def _yaml(document: Any) -> None:
     sys.stdout.write(str(yaml.safe_dump(document, sort_keys=False)))
 
 
-RECOMMEND: Mapping[OutputFormat, Callable[[RecommendReport], None]] = {
-    OutputFormat.TABLE: lambda r: report.print_table(r.recommendations, r.mode, r.objective),
-    OutputFormat.WIDE: lambda r: report.print_table(
-        r.recommendations, r.mode, r.objective, report.WIDE
+def _pools(reports: Sequence[R], table: Callable[[R, str], None]) -> None:
+    """The table of each pool in turn, a blank line between; with several, each title
+    names its pool."""
+    for k, one in enumerate(reports):
+        if k:
+            sys.stdout.write("\n")
+        pool = _recommend(one)
+        label = f"{pool.objective}; {pool.mode.value}" if len(reports) > 1 else pool.objective
+        table(one, label)
+
+
+def _recommend(one: RecommendReport | ScheduleReport) -> RecommendReport:
+    return one.recommend if isinstance(one, ScheduleReport) else one
+
+
+def _documents(reports: Sequence[RecommendReport]) -> list[dict[str, Any]]:
+    return [d for r in reports for d in report.as_dicts(r.recommendations, r.mode)]
+
+
+def _schedule_documents(reports: Sequence[ScheduleReport]) -> list[dict[str, Any]]:
+    return [d for r in reports
+            for d in schedule_render.documents(r.recommend.recommendations, r.schedules,
+                                               r.recommend.mode)]  # fmt: skip
+
+
+RECOMMEND: Mapping[OutputFormat, Callable[[Sequence[RecommendReport]], None]] = {
+    OutputFormat.TABLE: lambda rs: _pools(
+        rs, lambda r, title: report.print_table(r.recommendations, r.mode, title)
     ),
-    OutputFormat.JSON: lambda r: _json(report.as_dicts(r.recommendations, r.mode)),
-    OutputFormat.YAML: lambda r: _yaml(report.as_dicts(r.recommendations, r.mode)),
-    OutputFormat.CSV: lambda r: _text(report.to_csv(r.recommendations)),
-    OutputFormat.KUBECTL: lambda r: _text(kubectl_lines.to_kubectl(r.recommendations, r.mode)),
+    OutputFormat.WIDE: lambda rs: _pools(
+        rs, lambda r, title: report.print_table(r.recommendations, r.mode, title, report.WIDE)
+    ),
+    OutputFormat.JSON: lambda rs: _json(_documents(rs)),
+    OutputFormat.YAML: lambda rs: _yaml(_documents(rs)),
+    OutputFormat.CSV: lambda rs: _text(
+        "".join(report.to_csv(r.recommendations, r.mode, header=k == 0) for k, r in enumerate(rs))
+    ),
+    OutputFormat.KUBECTL: lambda rs: _text(
+        "".join(kubectl_lines.to_kubectl(r.recommendations, r.mode) for r in rs)
+    ),
 }
-RECOMMEND_SCHEDULE: Mapping[OutputFormat, Callable[[ScheduleReport], None]] = {
-    OutputFormat.TABLE: lambda r: schedule_render.print_table(
-        r.recommend.recommendations, r.schedules, r.recommend.objective, r.display
+"""``recommend``: each format over the report of every pool analysed (one, or every
+pool of a trace)."""
+RECOMMEND_SCHEDULE: Mapping[OutputFormat, Callable[[Sequence[ScheduleReport]], None]] = {
+    OutputFormat.TABLE: lambda rs: _pools(
+        rs,
+        lambda r, title: schedule_render.print_table(
+            r.recommend.recommendations, r.schedules, title, r.display
+        ),
     ),
-    OutputFormat.WIDE: lambda r: schedule_render.print_table(
-        r.recommend.recommendations, r.schedules, r.recommend.objective, r.display, wide=True
+    OutputFormat.WIDE: lambda rs: _pools(
+        rs,
+        lambda r, title: schedule_render.print_table(
+            r.recommend.recommendations, r.schedules, title, r.display, wide=True
+        ),
     ),
-    OutputFormat.JSON: lambda r: _json(
-        schedule_render.documents(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    OutputFormat.JSON: lambda rs: _json(_schedule_documents(rs)),
+    OutputFormat.YAML: lambda rs: _yaml(_schedule_documents(rs)),
+    OutputFormat.CSV: lambda rs: _text(
+        "".join(
+            schedule_render.to_csv(
+                r.recommend.recommendations, r.schedules, r.recommend.mode, header=k == 0
+            )
+            for k, r in enumerate(rs)
+        )
     ),
-    OutputFormat.YAML: lambda r: _yaml(
-        schedule_render.documents(r.recommend.recommendations, r.schedules, r.recommend.mode)
-    ),
-    OutputFormat.CSV: lambda r: _text(
-        schedule_render.to_csv(r.recommend.recommendations, r.schedules)
-    ),
-    OutputFormat.KUBECTL: lambda r: _text(
-        schedule_render.to_kubectl(r.recommend.recommendations, r.schedules, r.recommend.mode)
+    OutputFormat.KUBECTL: lambda rs: _text(
+        "".join(
+            schedule_render.to_kubectl(r.recommend.recommendations, r.schedules, r.recommend.mode)
+            for r in rs
+        )
     ),
 }
 """``recommend --schedule``: the same formats, each node with its schedule."""

@@ -39,6 +39,7 @@ from tuner.steps import (
     analyse,
     current_from,
     load_history,
+    pools,
     recommendations,
     render,
     search_schedules,
@@ -96,12 +97,16 @@ def recommend(
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history_hours: float,
-    renderer: Callable[[RecommendReport], None],
-) -> RecommendReport:
-    """``eni-tuner recommend``."""
-    recs = recommendations(source, replay, objective, min_history_hours)
-    report = RecommendReport(recs, objective.mode, objective.objective.describe())
-    return render(report, renderer)
+    renderer: Callable[[list[RecommendReport]], None],
+) -> list[RecommendReport]:
+    """``eni-tuner recommend``: one report per pool (:func:`tuner.steps.pools`)."""
+    replay.overrides()  # a bad targets file: its one line, before any history's
+    reports = [
+        RecommendReport(recommendations(source, replay, pool, min_history_hours, history),
+                        pool.mode, pool.objective.describe())
+        for pool, history in pools(source, objective)
+    ]  # fmt: skip
+    return render(reports, renderer)
 
 
 def recommend_schedules(
@@ -110,17 +115,20 @@ def recommend_schedules(
     objective: ObjectiveSettings,
     min_history_hours: float,
     zone: ZoneInfo,
-    renderer: Callable[[ScheduleReport], None],
-) -> ScheduleReport:
-    """``eni-tuner recommend --schedule``: the all-day analysis, then each node's
-    schedule around its all-day pair (:mod:`tuner.schedule_search`)."""
-    history, recs, schedules = search_schedules(source, replay, objective, min_history_hours)
-    origin = history.trace.origin or datetime.fromtimestamp(0, UTC)
-    display = HourDisplay.of(zone, origin + timedelta(seconds=history.trace.end))
-    report = ScheduleReport(
-        RecommendReport(recs, objective.mode, objective.objective.describe()), schedules, display
-    )
-    return render(report, renderer)
+    renderer: Callable[[list[ScheduleReport]], None],
+) -> list[ScheduleReport]:
+    """``eni-tuner recommend --schedule``: per pool, the all-day analysis, then each
+    node's schedule around its all-day pair (:mod:`tuner.schedule_search`)."""
+    replay.overrides()
+    reports = []
+    for pool, loaded in pools(source, objective):
+        history, recs, schedules = search_schedules(source, replay, pool, min_history_hours,
+                                                    loaded)  # fmt: skip
+        origin = history.trace.origin or datetime.fromtimestamp(0, UTC)
+        display = HourDisplay.of(zone, origin + timedelta(seconds=history.trace.end))
+        recommend = RecommendReport(recs, pool.mode, pool.objective.describe())
+        reports.append(ScheduleReport(recommend, schedules, display))
+    return render(reports, renderer)
 
 
 def apply(

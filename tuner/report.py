@@ -18,7 +18,7 @@ from tuner.recommendation import Expected, Recommendation, RecommendationStatus
 CSV_FIELDS = (
     "node", "status", "current_min_warm", "current_max_warm", "min_warm", "max_warm",
     "cold_start_rate_before", "cold_start_rate_after", "idle_slots_before", "idle_slots_after",
-    "history_hours", "pod_starts", "confidence", "reason",
+    "history_hours", "pod_starts", "confidence", "reason", "mode",
 )  # fmt: skip
 
 
@@ -26,6 +26,7 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
     return [
         {
             "node": r.node,
+            "mode": mode.value,
             "min_warm": r.recommended.min_warm,
             "max_warm": r.recommended.max_warm,
             "status": r.status.value,
@@ -44,10 +45,13 @@ def as_dicts(recs: Sequence[Recommendation], mode: Mode) -> list[dict[str, Any]]
     ]
 
 
-def to_csv(recs: Sequence[Recommendation]) -> str:
+def to_csv(recs: Sequence[Recommendation], mode: Mode, header: bool = True) -> str:
+    """``recommend -o csv``: one row per node; ``header`` False: the rows alone (of a
+    further pool)."""
     out = io.StringIO()
     writer = CsvRows(out)
-    writer.writerow(CSV_FIELDS)
+    if header:
+        writer.writerow(CSV_FIELDS)
     for r in recs:
         b, a = r.before, r.after
         writer.writerow([
@@ -55,7 +59,7 @@ def to_csv(recs: Sequence[Recommendation]) -> str:
             r.recommended.max_warm, f"{b.cold_rate:.6f}" if b else "",
             f"{a.cold_rate:.6f}" if a else "", f"{b.idle_slots:.3f}" if b else "",
             f"{a.idle_slots:.3f}" if a else "", f"{r.history_hours:.3f}", r.arrivals,
-            r.confidence, r.reason,
+            r.confidence, r.reason, mode.value,
         ])  # fmt: skip
     return out.getvalue()
 

@@ -26,7 +26,8 @@ from tuner.recommendation import Expected, Recommendation
 from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
 
 CSV_FIELDS = ("node", "min_warm", "max_warm", "from_hour", "to_hour", "status",
-              "schedule_status", "all_day_min_warm", "all_day_max_warm", "why")  # fmt: skip
+              "schedule_status", "all_day_min_warm", "all_day_max_warm", "why",
+              "mode")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,14 @@ def documents(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
     return docs
 
 
-def to_csv(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice]) -> str:
-    """One row per block: a targets file ``--targets`` reads back."""
+def to_csv(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice], mode: Mode,
+           header: bool = True) -> str:  # fmt: skip
+    """One row per block: a targets file ``--targets`` reads back; ``header`` False:
+    the rows alone (of a further pool)."""
     out = io.StringIO()
     writer = CsvRows(out)
-    writer.writerow(CSV_FIELDS)
+    if header:
+        writer.writerow(CSV_FIELDS)
     for rec, one in zip(recs, advice, strict=True):
         notes = {(n.from_hour, n.to_hour): n.why for n in one.notes}
         for block in one.schedule.blocks():
@@ -86,7 +90,7 @@ def to_csv(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice]) -> 
             why = notes.get((block.from_hour, block.to_hour), one.reason)
             writer.writerow([rec.node, t.min_warm, t.max_warm, block.from_hour, block.to_hour,
                              rec.status.value, one.status.value, rec.recommended.min_warm,
-                             rec.recommended.max_warm, why])  # fmt: skip
+                             rec.recommended.max_warm, why, mode.value])  # fmt: skip
     return out.getvalue()
 
 

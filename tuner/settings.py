@@ -65,9 +65,9 @@ class ReplaySettings:
     quick_release: bool = False
     """Release every excess idle slot per round (the cluster's --enable-quick-release)."""
     bind_latency: float | None = None
-    """Seconds from a bind request to a usable slot; None: measured where the history
-    says (Prometheus), else the pool's default (2 s route-eni, 20 s direct-eni: an
-    ENI attach)."""
+    """Seconds from a bind request to a usable slot; None: the history's (a trace: 2 s,
+    as ``simulate`` replays it; Prometheus: the exporter's measured latency), else the
+    pool's default (2 s route-eni, 20 s direct-eni: an ENI attach)."""
     release_interval: float = 120.0
     """Seconds between release rounds."""
 
@@ -88,8 +88,8 @@ class ReplaySettings:
         return NodeTargets(Targets(low, max(low, high)))
 
     def latency(self, mode: Mode, measured: float | None = None) -> float:
-        """The bind latency of ``mode``'s pool: the flag, else ``measured``, else the
-        pool's default."""
+        """The bind latency of ``mode``'s pool: the flag, else the history's
+        (``measured``), else the pool's default."""
         if self.bind_latency is not None:
             return self.bind_latency
         return measured if measured is not None else DEFAULT_BIND_LATENCY[mode]
@@ -109,6 +109,9 @@ class ObjectiveSettings:
     """Which agent will run the targets; sets the floor of min warm."""
     mode: Mode = Mode.ROUTE_ENI
     """Which pool, hence which annotation pair and which exporter series."""
+    every_pool: bool = True
+    """No ``--mode`` given: ``recommend --trace`` analyses every pool the trace has rows
+    of, each as with its ``--mode`` (other commands and sources: ``mode``'s pool)."""
     half_life_hours: float = 168.0
     """Hours after which a cold start in the history counts half."""
     min_pod_starts: int = 30

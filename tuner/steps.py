@@ -11,19 +11,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 from pool_engine.config import Mode, Targets
 from pool_engine.errors import HistoryUnavailable
 from pool_engine.replay import NodeTargets
 from tuner import analysis
-from tuner.history import History
+from tuner.history import History, load_pools
 from tuner.objective import AnalysisSettings
 from tuner.recommendation import Recommendation
 from tuner.schedule_advice import ScheduleAdvice
 from tuner.settings import ObjectiveSettings, ReplaySettings
-from tuner.sources import HistorySource
+from tuner.sources import HistorySource, TraceHistory
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -44,16 +44,36 @@ def load_history(source: HistorySource, mode: Mode) -> History:
     history = source.load(mode)
     if not history.nodes:  # a trace cannot be empty (exit 2); Prometheus can answer nothing
         raise HistoryUnavailable("the history source holds no pod churn for the window")
-    log.info(
-        f"loaded {history.trace.events:,} events of {len(history.nodes):,} nodes "
-        f"({history.hours:.1f} h) in {watch.seconds():.2f}s"
-    )
+    _loaded(history, watch)
     others = history.trace.other_mode_nodes
     if others:
         other = next(m for m in Mode if m is not mode)
         log.warning(f"note: {others:,} node(s) have {other.value} rows only and are not "
                     f"analysed here (--mode {other.value} recommends their pairs)")  # fmt: skip
     return history
+
+
+def pools(
+    source: HistorySource, objective: ObjectiveSettings
+) -> Iterator[tuple[ObjectiveSettings, History | None]]:
+    """Each pool to analyse: its objective and, where already read, its history. The
+    ``--mode`` given; without it, from a trace, every pool the trace has rows of
+    (route-eni first), each read when its turn comes."""
+    if not (objective.every_pool and isinstance(source, TraceHistory)):
+        yield objective, None
+        return
+    watch = Stopwatch()
+    for mode, history in load_pools(source.path):
+        _loaded(history, watch, f"{mode.value} ")
+        yield dataclasses.replace(objective, mode=mode), history
+        watch = Stopwatch()
+
+
+def _loaded(history: History, watch: Stopwatch, pool: str = "") -> None:
+    log.info(
+        f"loaded {history.trace.events:,} events of {len(history.nodes):,} {pool}nodes "
+        f"({history.hours:.1f} h) in {watch.seconds():.2f}s"
+    )
 
 
 def analyse(
@@ -83,10 +103,12 @@ def recommendations(
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history_hours: float | None = None,
+    history: History | None = None,
 ) -> list[Recommendation]:
     """Targets in force -> history -> analysis. The targets in force: the targets file's,
-    else what the cluster's exporter published (Prometheus), else the pool's default."""
-    return _analysed(source, replay, objective, min_history_hours)[2]
+    else what the cluster's exporter published (Prometheus), else the pool's default.
+    ``history``: the pool's, where :func:`pools` read it."""
+    return _analysed(source, replay, objective, min_history_hours, history)[2]
 
 
 def scheduled_recommendations(
@@ -107,10 +129,12 @@ def _analysed(
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history_hours: float | None,
+    history: History | None = None,
 ) -> tuple[History, AnalysisSettings, list[Recommendation]]:
     """The history, the analysis settings it gives, and each node's all-day pair."""
     overrides = replay.overrides()  # a bad targets file: its one line, before the history's
-    history = load_history(source, objective.mode)
+    if history is None:
+        history = load_history(source, objective.mode)
     current = {**current_from(history), **overrides}
     settings = objective.analysis(replay, min_history_hours, history.bind_latency)
     recs = analyse(history, settings, current, replay.default_targets(objective.mode))
@@ -122,11 +146,12 @@ def search_schedules(
     replay: ReplaySettings,
     objective: ObjectiveSettings,
     min_history_hours: float | None,
+    history: History | None = None,
 ) -> tuple[History, list[Recommendation], list[ScheduleAdvice]]:
     """:func:`_analysed`, then each node's schedule around its all-day pair."""
     from tuner import schedule_search  # scipy: loaded when a schedule is searched
 
-    history, settings, recs = _analysed(source, replay, objective, min_history_hours)
+    history, settings, recs = _analysed(source, replay, objective, min_history_hours, history)
     watch = Stopwatch()
     advice = schedule_search.search(history, settings, recs)
     log.info(

@@ -1,5 +1,7 @@
 """The trace's `mode` column and direct-eni analysis: the pool's own rows, its TKE
-defaults (1/1) and an ENI-attach bind latency (20 s)."""
+defaults (1/1); from a trace every pool binds in `simulate`'s 2 s (from Prometheus without
+a measured latency: an ENI attach, 20 s). Without --mode, `recommend --trace` analyses
+every pool the trace has rows of."""
 
 from __future__ import annotations
 
@@ -40,15 +42,30 @@ def recommend(*args: str) -> list[dict[str, Any]]:
 
 def test_each_mode_analyses_its_own_rows(tmp_path: Path) -> None:
     trace = with_modes(tmp_path)
-    (route,) = recommend("--trace", str(trace))
+    (route,) = recommend("--trace", str(trace), "--mode", "route-eni")
     assert route["node"] == "calm" and route["current"] == {"min_warm": 5, "max_warm": 5}
+    assert route["mode"] == "route-eni"
     (direct,) = recommend("--trace", str(trace), "--mode", "direct-eni")
-    assert direct["node"] == "eni"
+    assert direct["node"] == "eni" and direct["mode"] == "direct-eni"
     assert direct["current"] == {"min_warm": 1, "max_warm": 1}  # TKE's direct-eni default
-    assert direct["lead_time_demand_p99"] == 4.0  # 4 starts within a 20 s ENI attach
-    assert "within a 20 s bind" in direct["reason"]
-    (quick,) = recommend("--trace", str(trace), "--mode", "direct-eni", "--bind-latency", "2")
-    assert quick["lead_time_demand_p99"] == 1.0
+    assert direct["lead_time_demand_p99"] == 1.0  # a trace binds in simulate's 2 s
+    assert "within a 2 s bind" in direct["reason"]
+    (attach,) = recommend("--trace", str(trace), "--mode", "direct-eni", "--bind-latency", "20")
+    assert attach["lead_time_demand_p99"] == 4.0  # 4 starts within a 20 s ENI attach
+
+
+def test_without_mode_every_pool_of_the_trace_is_analysed(tmp_path: Path) -> None:
+    trace = with_modes(tmp_path)
+    both = recommend("--trace", str(trace))
+    one_by_one = [*recommend("--trace", str(trace), "--mode", "route-eni"),
+                  *recommend("--trace", str(trace), "--mode", "direct-eni")]  # fmt: skip
+    assert [(r["node"], r["mode"]) for r in both] == [("calm", "route-eni"), ("eni", "direct-eni")]
+    assert both == one_by_one
+    result = CliRunner().invoke(cli, ["recommend", "--trace", str(trace), "-o", "csv"])
+    header, *rows = result.stdout.splitlines()
+    assert header.startswith("node,") and header.endswith(",mode")
+    assert [(r.split(",")[0], r.split(",")[-1]) for r in rows] == [("calm", "route-eni"),
+                                                                   ("eni", "direct-eni")]  # fmt: skip
 
 
 def test_the_whole_file_sets_the_end_and_the_first_instant(tmp_path: Path) -> None:

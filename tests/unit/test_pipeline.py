@@ -35,18 +35,19 @@ def trace(tmp_path: Path) -> Path:
 def test_recommend_loads_analyses_and_renders_once(
     trace: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seen: list[RecommendReport] = []
+    seen: list[list[RecommendReport]] = []
     caplog.set_level(logging.DEBUG, logger="tuner")
     replay = ReplaySettings(min_warm=2, max_warm=3)
-    report = pipeline.recommend(TraceHistory(trace), replay, ObjectiveSettings(), 1.0, seen.append)
-    assert seen == [report]
+    reports = pipeline.recommend(TraceHistory(trace), replay, ObjectiveSettings(), 1.0, seen.append)
+    assert seen == [reports]
+    (report,) = reports  # one pool: the trace's rows are all route-eni
     assert report.mode is Mode.ROUTE_ENI and report.objective == "cold starts <= 1.00%"
     recs = {r.node: r for r in report.recommendations}
     assert set(recs) == {"busy", "calm"}
     assert (recs["calm"].current.min_warm, recs["calm"].current.max_warm) == (2, 3)
     messages = [r.getMessage() for r in caplog.records]
     # 1,344 rows, less calm's first start: a pod already there when the history begins
-    assert messages[0].startswith("loaded 1,343 events of 2 nodes (48.3 h) in ")
+    assert messages[0].startswith("loaded 1,343 events of 2 route-eni nodes (48.3 h) in ")
     assert messages[1].startswith("analysed 2 nodes in ") and messages[1].endswith(": 2 to change")
     assert messages[2].startswith("rendered in ")
     assert [r.levelno for r in caplog.records] == [logging.INFO, logging.INFO, logging.DEBUG]
