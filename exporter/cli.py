@@ -18,6 +18,7 @@ import click
 
 from exporter.cloud import CloudSettings
 from exporter.flags import (
+    Finite,
     engine_defaults,
     engine_flags,
     enum_choice,
@@ -222,7 +223,7 @@ def run(
 )
 @click.option(
     "--duration",
-    type=float,
+    type=Finite(),
     callback=parse_seconds,
     help="Stop after this many simulated seconds  [default: run until SIGTERM]",
 )

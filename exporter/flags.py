@@ -19,6 +19,7 @@ from kube_adapter.logs import LogFormat, LogLevel
 from kube_adapter.names import namespace_name, object_name
 from pool_engine.config import Defaults
 from pool_engine.filekind import PARQUET_SUFFIXES
+from pool_engine.tracecheck import decimal
 
 E = TypeVar("E", bound=enum.StrEnum)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,11 +60,8 @@ def parse_speed(ctx: click.Context, param: click.Parameter, value: str) -> float
     """Simulated seconds per second, or ``max`` (None): no wall-clock pacing."""
     if value == "max":
         return None
-    try:
-        speed = float(value)
-    except ValueError:
-        speed = math.nan
-    if not (math.isfinite(speed) and speed > 0):
+    speed = decimal(value)
+    if speed is None or not (math.isfinite(speed) and speed > 0):
         raise click.BadParameter(f"{value!r} is not a positive number or 'max'")
     return speed
 
@@ -75,6 +73,8 @@ class Finite(click.FloatRange):
     name = "float"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and decimal(value) is None:  # float() reads 1_0, "١"
+            self.fail(f"{value!r} is not a number", param, ctx)
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
@@ -197,13 +197,13 @@ def fault_flags(f: F) -> F:
         ("--throttle-rate", "Fraction of cloud calls refused as throttled."),
         ("--error-rate", "Fraction of cloud calls that fail."),
     ):  # fmt: skip
-        f = click.option(name, type=float, default=0.0, show_default=True, callback=parse_rate,
+        f = click.option(name, type=Finite(), default=0.0, show_default=True, callback=parse_rate,
                          help=text)(f)  # fmt: skip
     for name, text in (
         ("--faults-until", "No injected fault from this simulated second on  [default: "
          "the whole run]"),
     ):  # fmt: skip
-        f = click.option(name, type=float, callback=parse_seconds, help=text)(f)
+        f = click.option(name, type=Finite(), callback=parse_seconds, help=text)(f)
     f = click.option("--restart-every", type=Finite(min=MIN_RESTART_EVERY, max=MAX_SECONDS),
                      help="Throw the engine away and rebuild it from the cloud and the "
                      "cluster every this many simulated seconds (>= 1).")(f)  # fmt: skip

@@ -41,13 +41,21 @@ LATEST = datetime(2262, 1, 1, tzinfo=UTC)
 """The first RFC 3339 time past the range (exclusive)."""
 
 
+def decimal(text: str) -> float | None:
+    """The number ``text`` writes in ASCII decimal (possibly not finite: ``inf``,
+    ``nan``), surrounding blanks aside; None for anything else (``float()`` alone would
+    read ``1_000`` and other scripts' digits)."""
+    text = text.strip()
+    return float(text) if _DECIMAL.fullmatch(text) else None
+
+
 def parse_time(text: str) -> float | datetime | None:
     """Seconds (possibly not finite), or an RFC 3339 time with an offset; None when it
-    is neither. Seconds are ASCII decimal (``float()`` alone would read ``1_000`` and
-    other scripts' digits)."""
+    is neither. Seconds are ASCII decimal (:func:`decimal`)."""
+    seconds = decimal(text)
+    if seconds is not None:
+        return seconds
     text = text.strip()
-    if _DECIMAL.fullmatch(text):
-        return float(text)
     stamp = read_stamp(text)
     return stamp if stamp is not None and stamp.tzinfo is not None else None
 

@@ -29,6 +29,8 @@ def writable(ctx: click.Context, param: click.Parameter, value: Path | None) -> 
     is read and analysed, not after."""
     if value is None:
         return value
+    if str(value) == "-":  # stdout carries the command's report
+        raise click.BadParameter("'-': stdout carries the report; name a file")
     if value.is_dir():  # '' is '.'
         raise click.BadParameter(f"{str(value)!r} is a directory")
     folder = value.parent if str(value.parent) else Path(".")

@@ -21,6 +21,7 @@ import click
 from click.core import ParameterSource
 
 from pool_engine.config import DEFAULT_DIRECT_ENI_TARGETS, DEFAULT_ROUTE_ENI_TARGETS, Mode
+from pool_engine.tracecheck import decimal
 from tuner.objective import Objective
 from tuner.output import OutputFormat, output_help
 from tuner.settings import ObjectiveSettings, ReplaySettings, TargetAgent
@@ -78,10 +79,10 @@ def output_option(formats: Mapping[OutputFormat, object]) -> Decorator:
 
 def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
     text = value.strip()
-    try:
-        rate = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a rate (e.g. 0.01 or 1%)") from None
+    number = decimal(text[:-1] if text.endswith("%") else text)
+    if number is None:
+        raise click.BadParameter(f"{value!r} is not a rate (e.g. 0.01 or 1%)")
+    rate = number / 100.0 if text.endswith("%") else number
     if not 0.0 <= rate < 1.0:
         raise click.BadParameter(f"{value!r} is not between 0 and 100%")
     return rate
@@ -94,6 +95,8 @@ class Finite(click.FloatRange):
     name = "float"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and decimal(value) is None:  # float() reads 1_0, "١"
+            self.fail(f"{value!r} is not a number", param, ctx)
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)

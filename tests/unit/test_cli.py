@@ -80,8 +80,10 @@ def test_no_command_prints_the_help_not_a_one_line_error() -> None:
         ),
         ("", "error: Invalid value for '--timeline': '.' is a directory"),
         ("/dev/full", "error: /dev/full: No space left on device"),
+        # session 9: it wrote a file named '-' (stdout carries the report)
+        ("-", "error: Invalid value for '--timeline': '-': stdout carries the report"),
     ],
-    ids=["no-directory", "empty", "disk-full"],
+    ids=["no-directory", "empty", "disk-full", "dash"],
 )
 def test_a_timeline_file_that_cannot_be_written_is_one_line(
     write: Callable[[str, str], Path], tmp_path: Path, where: str, line: str

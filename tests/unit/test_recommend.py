@@ -108,6 +108,11 @@ def test_bad_objective_is_one_line_exit_2(write: Write) -> None:
         cli, ["recommend", "--trace", str(trace), "--max-cold-start-rate", "lots"]
     )
     assert result.exit_code == 2 and "is not a rate" in result.output
+    for rate in ("1_0%", "\u0661%", "0x1"):  # float() reads 1_0 as 10 and other scripts' digits
+        result = CliRunner().invoke(
+            cli, ["recommend", "--trace", str(trace), "--max-cold-start-rate", rate]
+        )
+        assert result.exit_code == 2 and "is not a rate" in result.output, rate
     result = CliRunner().invoke(cli, ["recommend", "--trace", str(trace), "--cold-start-cost", "1"])
     assert result.exit_code == 2
 
