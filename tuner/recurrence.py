@@ -3,7 +3,9 @@
 A *burst* in an hour cell (one hour of one UTC day) is the most pod starts within
 :data:`BURST_WINDOW` seconds in it. A burst *recurs* at an hour of day when a burst
 well above the node's usual one (at least :data:`MIN_BURST` pods and twice the median
-cell's) comes in that hour on at least half the days seen. The *lead* of a cell is how
+cell's) comes in that hour on at least half the days seen, more often than chance would
+(:data:`CHANCE`). A node's pod starts *follow the hour of day* when its hours rank
+alike from day to day beyond chance (:func:`follows_hour_of_day`). The *lead* of a cell is how
 many pods start within the bind latency after the hour begins: what a block starting
 on that hour cannot bind in time for. Weekly structure (weekdays against weekends,
 days counted from the epoch for numeric traces: 1970-01-01 was a Thursday) is
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+from scipy.stats import binom, friedmanchisquare
 
 from pool_engine.events import START
 from pool_engine.trace import Trace
@@ -27,6 +30,16 @@ MIN_BURST = 3
 """Pods below which a burst is not worth naming."""
 RECURS = 0.5
 """Share of the days seen on which a burst must come to recur."""
+CHANCE = 1e-4
+"""A burst recurs only if chance would put it at its hour on so many days less often
+than this: the binomial tail, given how often the node's other hours see such a burst
+(24 hours of many nodes are tested: a busy node's noise must not read as a routine)."""
+DAILY_CHANCE = 1e-3
+"""A node's pod starts follow the hour of day when a Friedman test (days as blocks,
+hours as treatments) puts the chance of its hours' ranks agreeing so well across days
+below this."""
+MIN_TEST_DAYS = 3
+"""Whole days below which the hour-of-day test is not run (no verdict)."""
 WEEKLY_RATIO = 0.5
 """Weekend days with fewer pod starts than this share of the weekdays' (or the other
 way round) make a weekly structure worth reporting."""
@@ -53,11 +66,14 @@ class Recurrence:
         """Hours with a recurring burst: (hour, typical size, days with it, weekdays
         only), over the ``seen`` cells."""
         big = self._big(seen)
+        all_hits, all_days = int(big.sum()), int(seen.sum())
         out = []
         for h in range(HOURS):
             days = int(seen[:, h].sum())
             hits = int(big[:, h].sum())
-            if days and hits >= RECURS * days and hits >= 2:
+            elsewhere = (all_hits - hits) / max(all_days - days, 1)  # such bursts' rate
+            if (days and hits >= RECURS * days and hits >= 2
+                    and binom.sf(hits - 1, days, elsewhere) < CHANCE):  # fmt: skip
                 size = round(float(np.median(self.burst[big[:, h], h])))
                 weekend_seen = seen[:, h] & (self.weekday >= 5)
                 weekdays_only = bool(weekend_seen.any()) and not (big[:, h] & weekend_seen).any()
@@ -94,6 +110,19 @@ class Recurrence:
         return (f"weekly structure: {on_weekdays:,.0f} pod starts a weekday against "
                 f"{on_weekends:,.0f} a weekend day; the schedule covers the {busier} "
                 "(one schedule for every day)")  # fmt: skip
+
+
+def follows_hour_of_day(starts: np.ndarray, seen: np.ndarray) -> bool | None:
+    """Whether a node's pod starts per hour cell (``starts``, (days, 24)) rank the hours
+    of the day alike from day to day beyond chance (:data:`DAILY_CHANCE`), over its
+    whole days seen; None with fewer than :data:`MIN_TEST_DAYS` of them."""
+    whole = starts[seen.all(axis=1)]
+    if whole.shape[0] < MIN_TEST_DAYS:
+        return None
+    if not whole.any() or (whole == whole[:, :1]).all():  # every hour alike: no ranks
+        return False
+    p = friedmanchisquare(*whole.T).pvalue
+    return bool(p < DAILY_CHANCE)
 
 
 def recurrence(trace: Trace, k: int, first_day: int, days: int, latency: float) -> Recurrence:

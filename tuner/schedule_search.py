@@ -32,7 +32,7 @@ from tuner.history import History
 from tuner.hour_table import build, ladder
 from tuner.objective import AnalysisSettings
 from tuner.recommendation import Expected, Recommendation
-from tuner.recurrence import recurrence
+from tuner.recurrence import follows_hour_of_day, recurrence
 from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
 from tuner.schedule_check import (
     AIMS,
@@ -112,6 +112,7 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                          settings.bind_latency)  # fmt: skip
         lead = rec.lead_need(table.seen)
         node.recurring = rec.recurring(table.seen)
+        daily = bool(node.recurring) or follows_hour_of_day(table.starts, table.seen) is not False
         bursts = np.zeros(HOURS, dtype=bool)
         bursts[[h for h, *_ in node.recurring]] = True
         node.weekly = rec.weekly(table.starts, table.seen)
@@ -127,6 +128,10 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                                   float(table.cold[fb][held].sum()),
                                   float(table.idle[fb][held].sum()))  # fmt: skip
         for aim in AIMS:
+            if not daily:  # its hours differ by chance alone: the all-day pair (flat_reason)
+                node.checks.append(None)
+                node.finals.append(None)
+                continue
             if aim > 1.0 and not node.recurring:
                 # beyond the objective only for a recurring burst (schedule_check.usable_aim)
                 node.checks.append(None)
