@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,13 +107,23 @@ def load_trace(path: str | Path, mode: str | None = None) -> Trace:
     Times must lie within :data:`pool_engine.tracecheck.MAX_SECONDS` of time 0; a file
     with no rows is refused. With ``mode``, only that pool's rows are kept (the trace's
     end and first instant stay those of the whole file); the result may be empty."""
+    with closing(load_traces(path, [mode])) as traces:
+        return next(traces)
+
+
+def load_traces(path: str | Path, modes: Sequence[str | None]) -> Generator[Trace]:
+    """:func:`load_trace` of each of ``modes`` in turn, each read when asked for. A pipe
+    is read once, whatever the modes: its copy stays until the last is read or the
+    iterator is closed."""
     path = Path(path)
     name = str(path)
     if not path.exists():
         raise TraceError(name, None, "no such file")
     try:
         if path.is_file():
-            return _load(path, name, mode)
+            for mode in modes:
+                yield _load(path, name, mode)
+            return
         # A pipe or a device (<(zcat t.csv.gz), /dev/stdin, /dev/null) reads only once,
         # and reading a trace opens it more than once: take a copy first, once its first
         # bytes are known to be a trace's (/dev/zero would never end).
@@ -123,7 +134,8 @@ def load_trace(path: str | Path, mode: str | None = None) -> Trace:
                 _refuse_foreign(head, path, name)
                 target.write(head)
                 shutil.copyfileobj(source, target)
-            return _load(copy, name, mode)
+            for mode in modes:
+                yield _load(copy, name, mode)
     except OSError as exc:  # a directory, a read error (EIO): the system's reason
         raise TraceError(name, None, exc.strerror or "cannot read") from None
 

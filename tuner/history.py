@@ -13,6 +13,7 @@ its last sample. A node that joined late has a shorter history than the window.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from pool_engine.config import Mode
 from pool_engine.errors import HistoryUnavailable
 from pool_engine.events import START
 from pool_engine.replay import SimulationSettings
-from pool_engine.trace import Trace, load_trace
+from pool_engine.trace import Trace, load_trace, load_traces
 
 TRACE_BIND_LATENCY = SimulationSettings().bind_latency
 """A trace carries no bind latency: it is analysed as ``simulate`` replays it, every
@@ -141,14 +142,15 @@ def rebased(trace: Trace) -> Trace:
 
 def load_pools(path: str | Path) -> Iterator[tuple[Mode, History]]:
     """Each pool the trace file has rows of, route-eni first, read when its turn comes
-    (what ``recommend --trace`` without ``--mode`` analyses)."""
-    route = load_trace(path, Mode.ROUTE_ENI.value)
-    others = route.other_mode_rows
-    if route.nodes:
-        yield Mode.ROUTE_ENI, from_trace(route)
-    del route
-    if others:
-        yield Mode.DIRECT_ENI, from_trace(load_trace(path, Mode.DIRECT_ENI.value))
+    (what ``recommend --trace`` without ``--mode`` analyses); a pipe is read once."""
+    with closing(load_traces(path, [Mode.ROUTE_ENI.value, Mode.DIRECT_ENI.value])) as traces:
+        route = next(traces)
+        others = route.other_mode_rows
+        if route.nodes:
+            yield Mode.ROUTE_ENI, from_trace(route)
+        del route
+        if others:
+            yield Mode.DIRECT_ENI, from_trace(next(traces))
 
 
 def load_history(path: str | Path, mode: Mode | None = None) -> History:
@@ -159,6 +161,6 @@ def load_history(path: str | Path, mode: Mode | None = None) -> History:
     if mode is not None and not trace.nodes:
         other = next(m for m in Mode if m is not mode)
         hint = (f" (its rows are {other.value}: --mode {other.value})"
-                if load_trace(path, other.value).nodes else "")  # fmt: skip
+                if trace.other_mode_rows else "")  # fmt: skip
         raise HistoryUnavailable(f"cannot read history: {path}: no {mode.value} rows{hint}")
     return from_trace(trace)
