@@ -18,6 +18,7 @@ import click
 
 from exporter.cloud import CloudSettings
 from exporter.flags import (
+    Count,
     Finite,
     engine_defaults,
     engine_flags,
@@ -178,13 +179,13 @@ def run(
 @cli.command(short_help="Run a simulated cluster and VPC: no cluster or cloud account needed.")
 @click.option(
     "--nodes",
-    type=click.IntRange(1, MAX_NODES),
+    type=Count(1, MAX_NODES),
     default=20,
     show_default=True,
     help="Nodes in the simulated cluster (mixed 2–32 cores).",
 )
 @listen_flag("127.0.0.1:9808", none=True)
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+@click.option("--seed", type=Count(0, 2**31 - 1), default=0, show_default=True,
               help="Seed of the workload, the VPC and its faults.")  # fmt: skip
 @click.option("--speed", default="60", show_default=True, callback=parse_speed,
               help="Simulated seconds per wall-clock second; max: as fast as the CPU "

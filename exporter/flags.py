@@ -19,7 +19,7 @@ from kube_adapter.logs import LogFormat, LogLevel
 from kube_adapter.names import namespace_name, object_name
 from pool_engine.config import Defaults
 from pool_engine.filekind import PARQUET_SUFFIXES
-from pool_engine.tracecheck import decimal
+from pool_engine.tracecheck import decimal, is_integer
 
 E = TypeVar("E", bound=enum.StrEnum)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +30,8 @@ def parse_listen(ctx: click.Context, param: click.Parameter, value: str) -> Addr
     host, sep, port = value.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or "[" in host or "]" in host:
+    digits = port.isascii() and port.isdigit() and len(port.lstrip("0")) <= 5  # int(): "²"
+    if not sep or not digits or not 0 <= int(port) < 65536 or "[" in host or "]" in host:
         raise click.BadParameter(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9808)")
     return Address(host or "0.0.0.0", int(port))
 
@@ -79,6 +80,16 @@ class Finite(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
+
+
+class Count(click.IntRange):
+    """An integer in a range, written in ASCII digits: click's IntRange reads ``1_0``
+    as 10 and other scripts' digits."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not is_integer(value):
+            self.fail(f"{value!r} is not an integer", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def positive(most: float) -> Finite:
@@ -169,7 +180,7 @@ def engine_flags(f: F) -> F:
         ("--ip-max-warm-target", 5, "Default max warm IPs (route-eni)."),
         ("--ip-min-warm-target", 5, "Default min warm IPs (route-eni)."),
     ):
-        f = click.option(name, type=click.IntRange(0), default=default, show_default=True,
+        f = click.option(name, type=Count(0), default=default, show_default=True,
                          help=text)(f)  # fmt: skip
     quick = "Release every excess idle slot per round (default: one per round)."
     return click.option("--enable-quick-release", is_flag=True, help=quick)(f)
@@ -184,7 +195,7 @@ def lease_flags(f: F) -> F:
         ("--lease-duration", 15, "Seconds without renewal after which another replica "
          "takes the Lease; above --renew-deadline."),
     ):  # fmt: skip
-        kind = click.IntRange(1, 3600) if name == "--lease-duration" else positive(3600.0)
+        kind = Count(1, 3600) if name == "--lease-duration" else positive(3600.0)
         f = click.option(name, type=kind, default=default, show_default=True, help=text)(f)
     return f
 

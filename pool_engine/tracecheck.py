@@ -29,6 +29,8 @@ trace is a typo (``1e308``) rather than history, and the replay's integrals (slo
 times seconds) stay far from float overflow below it."""
 _DECIMAL = re.compile(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)", re.I)
 """Seconds as written: a decimal number, or one that is not finite (refused by name)."""
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+"""An integer as written on the command line."""
 _LEAP_SECOND = re.compile(
     r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)"
 )
@@ -47,6 +49,13 @@ def decimal(text: str) -> float | None:
     read ``1_000`` and other scripts' digits)."""
     text = text.strip()
     return float(text) if _DECIMAL.fullmatch(text) else None
+
+
+def is_integer(text: str) -> bool:
+    """Whether ``text`` writes an integer in ASCII digits with an optional sign,
+    surrounding blanks aside (``int()`` alone would read ``1_000``, other scripts'
+    digits, and raise on ``²``, a digit to ``str.isdigit``)."""
+    return _INTEGER.fullmatch(text.strip()) is not None
 
 
 def parse_time(text: str) -> float | datetime | None:

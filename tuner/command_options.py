@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kube_adapter.logs import LogFormat
-from tuner.options import COUNT, HOURS, MAX_COUNT, EnumChoice, option_group
+from tuner.options import COUNT, HOURS, MAX_COUNT, Count, EnumChoice, option_group
 from tuner.settings import ApplySettings, BacktestSettings, SwitchSettings
 from tuner.window import parse_window
 
@@ -83,7 +83,7 @@ apply_options = option_group(
     ),
     click.option(
         "--max-step",
-        type=click.IntRange(1, MAX_COUNT),
+        type=Count(1, MAX_COUNT),
         help="Move each target by at most this much per run.",
     ),
     click.option(
@@ -231,7 +231,7 @@ backtest_options = option_group(
     ),
     click.option(
         "--worst",
-        type=click.IntRange(0, 10),
+        type=Count(0, 10),
         default=3,
         show_default=True,
         help="Node panels of each kind: the nodes where the recommendation saves the most idle "

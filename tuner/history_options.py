@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from tuner.options import EnumChoice, Finite, option_group
+from tuner.options import Count, EnumChoice, Finite, option_group
 from tuner.queries import MetricsSource
 from tuner.sources import HistorySource, PrometheusHistory, TraceHistory
 from tuner.window import Window
@@ -190,7 +190,7 @@ history_options = option_group(
     click.option("--end", default="now", show_default=True, help="History window end."),
     click.option(
         "--step",
-        type=click.IntRange(1, 86400),
+        type=Count(1, 86400),
         default=30,
         show_default=True,
         help="Resolution in seconds, at least the scrape interval (stops at step ends; "
@@ -222,7 +222,7 @@ history_options = option_group(
     ),
     click.option(
         "--retries",
-        type=click.IntRange(0, 100),
+        type=Count(0, 100),
         default=3,
         show_default=True,
         help="Retries of a failed Prometheus request (with backoff).",

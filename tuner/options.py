@@ -21,7 +21,7 @@ import click
 from click.core import ParameterSource
 
 from pool_engine.config import DEFAULT_DIRECT_ENI_TARGETS, DEFAULT_ROUTE_ENI_TARGETS, Mode
-from pool_engine.tracecheck import decimal
+from pool_engine.tracecheck import decimal, is_integer
 from tuner.objective import Objective
 from tuner.output import OutputFormat, output_help
 from tuner.settings import ObjectiveSettings, ReplaySettings, TargetAgent
@@ -103,9 +103,19 @@ class Finite(click.FloatRange):
         return number
 
 
+class Count(click.IntRange):
+    """An integer in a range, written in ASCII digits: click's IntRange reads ``1_0``
+    as 10 and other scripts' digits."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not is_integer(value):
+            self.fail(f"{value!r} is not an integer", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 MAX_COUNT = 2**31 - 1
 """The largest count (slots, targets, nodes) any option takes: beyond it is a typo."""
-COUNT = click.IntRange(0, MAX_COUNT)
+COUNT = Count(0, MAX_COUNT)
 """A number of slots or pods."""
 SECONDS = Finite(min=0, min_open=True, max=86400.0)
 """A positive number of seconds, at most a day."""
