@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pool_engine.tracecheck import read_stamp
+from pool_engine.tracecheck import decimal, read_stamp
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 """Seconds per unit of a relative time."""
@@ -43,12 +43,11 @@ def parse_window(text: str, now: datetime) -> datetime:
     text = text.strip()
     if text == "now":
         return now
-    if text.startswith("-") and text[-1:] in UNITS:
+    number = decimal(text[1:-1]) if text[1:2] not in ("", "+", "-") else None  # "--7d"
+    if text.startswith("-") and text[-1:] in UNITS and number is not None:
         try:
-            return datetime.fromtimestamp(
-                now.timestamp() - float(text[1:-1]) * UNITS[text[-1]], UTC
-            )
-        except (ValueError, OverflowError, OSError):  # not a number, or out of any calendar
+            return datetime.fromtimestamp(now.timestamp() - number * UNITS[text[-1]], UTC)
+        except (ValueError, OverflowError, OSError):  # not finite, or out of any calendar
             pass
     stamp = read_stamp(text)
     if stamp is None:

@@ -65,6 +65,14 @@ def test_bad_times_raise_value_error(text: str) -> None:
         parse_window(text, NOW)
 
 
+@pytest.mark.parametrize("text", ["-1_0d", "-\u0667d", "-\uff17d", "--7d", "-+7d"])
+def test_a_relative_time_is_an_ascii_decimal(text: str) -> None:
+    """float() read '-1_0d' as ten days ago, other scripts' digits as theirs, and '--7d'
+    as a week from now (session 9)."""
+    with pytest.raises(ValueError):
+        parse_window(text, NOW)
+
+
 def test_window_parses_both_ends() -> None:
     window = Window.parse("-1h", "now", 60, NOW)
     assert window == Window(NOW - timedelta(hours=1), NOW, 60)
