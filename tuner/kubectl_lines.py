@@ -134,14 +134,16 @@ def under_table(recs: Sequence[Recommendation], mode: Mode) -> list[str]:
     """The lines under the table: how to apply by hand, one shell command per node to
     change, broken at its arguments so that it fits a narrow terminal and still pastes."""
     lines = [line for r in recs if (line := command(r, mode, CONTINUED)) is not None]
+    # apply reads the route-eni pool unless told (recommend --trace shows every pool)
+    apply = "eni-tuner apply" + ("" if mode is Mode.ROUTE_ENI else f" --mode {mode.value}")
     out = []
     if lines:
-        out += ["", f"# apply with `eni-tuner apply`, or by hand ({len(lines)} node(s)):"]
+        out += ["", f"# apply with `{apply}`, or by hand ({len(lines)} node(s)):"]
         out += lines
     borrowed = [r for r in recs if r.changed and not writes(r)]
     if borrowed:
         out += ["", f"# {len(borrowed)} borrowed pair(s) not applied by default: "
-                    "eni-tuner apply --apply-borrowed"]  # fmt: skip
+                    f"{apply} --apply-borrowed"]  # fmt: skip
     unnamed = [r for r in recs if writes(r) and not node_name(r.node)]
     if unnamed:
         names = ", ".join(json.dumps(r.node, ensure_ascii=False) for r in unnamed)
