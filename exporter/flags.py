@@ -120,6 +120,9 @@ def parse_record(ctx: click.Context, param: click.Parameter, value: Path | None)
     eni-tuner read it as Parquet."""
     if value is not None and value.suffix in PARQUET_SUFFIXES:
         raise click.BadParameter(f"{value}: --record writes CSV; name it .csv")
+    if value is not None and str(value) == "-":  # it wrote a file named '-'
+        raise click.BadParameter("'-': --record writes a file (stdout carries --audit's "
+                                 "report); name it .csv")  # fmt: skip
     return value
 
 

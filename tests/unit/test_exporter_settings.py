@@ -148,6 +148,7 @@ def test_faults_stop_at_the_duration_at_the_latest(ran: list[object]) -> None:
         (["simulate", "--speed", "fast"], "'fast' is not a positive number or 'max'"),
         (["simulate", "--speed", "inf"], "'inf' is not a positive number or 'max'"),
         (["simulate", "--speed", "1_0"], "'1_0' is not a positive number or 'max'"),
+        (["simulate", "--record", "-"], "'-': --record writes a file"),
         (["simulate", "--duration", "nan"], "'nan' is not a finite number"),
         (["simulate", "--duration", "1_0"], "'1_0' is not a number"),  # float() reads 10
         (["simulate", "--duration", "1e308"], "1e+308 is not a number of seconds"),
