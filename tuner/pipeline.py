@@ -128,6 +128,7 @@ def recommend_schedules(
         display = HourDisplay.of(zone, origin + timedelta(seconds=history.trace.end))
         recommend = RecommendReport(recs, pool.mode, pool.objective.describe())
         reports.append(ScheduleReport(recommend, schedules, display))
+        del history, loaded  # not held while the next pool is read
     return render(reports, renderer)
 
 

@@ -66,6 +66,7 @@ def pools(
     for mode, history in load_pools(source.path):
         _loaded(history, watch, f"{mode.value} ")
         yield dataclasses.replace(objective, mode=mode), history
+        del history  # not held while the next pool is read
         watch = Stopwatch()
 
 
