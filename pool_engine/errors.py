@@ -6,6 +6,7 @@
     │   ├── TargetsError         a --targets file that breaks docs/contracts/trace.md
     │   └── KubeconfigError      a kubeconfig that is missing, malformed or lacks a context
     ├── HistoryUnavailable       history source unreachable, unusable or empty; exit 3
+    │   └── NoChurn              it answers, but holds no pod churn of the pool
     ├── KubernetesError          Kubernetes API unreachable or refusing; exit 4
     │   └── KubernetesConflict   a precondition (resourceVersion) failed: re-read, retry
     └── ProviderError            a cloud provider call failed (see pool_engine.provider)
@@ -77,6 +78,11 @@ class HistoryUnavailable(PoolEngineError):
     """The history source is unreachable, answers nonsense, or holds nothing usable."""
 
     exit_code: ClassVar[int] = ExitCode.HISTORY_UNAVAILABLE
+
+
+class NoChurn(HistoryUnavailable):
+    """The source answers, but holds no pod churn of the pool for the window (without
+    ``--mode``, ``recommend`` goes on to the next pool)."""
 
 
 class KubernetesError(PoolEngineError):

@@ -134,7 +134,7 @@ def under_table(recs: Sequence[Recommendation], mode: Mode) -> list[str]:
     """The lines under the table: how to apply by hand, one shell command per node to
     change, broken at its arguments so that it fits a narrow terminal and still pastes."""
     lines = [line for r in recs if (line := command(r, mode, CONTINUED)) is not None]
-    # apply reads the route-eni pool unless told (recommend --trace shows every pool)
+    # apply reads the route-eni pool unless told (recommend shows every pool)
     apply = "eni-tuner apply" + ("" if mode is Mode.ROUTE_ENI else f" --mode {mode.value}")
     out = []
     if lines:

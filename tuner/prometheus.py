@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.progress import Progress
 from urllib3.util.retry import Retry
 
-from pool_engine.errors import HistoryUnavailable, InputError
+from pool_engine.errors import HistoryUnavailable, InputError, NoChurn
 from tuner import prometheus_reads as reads
 from tuner.history import History
 from tuner.prometheus_answers import Dropped
@@ -234,7 +234,7 @@ def load(
     history = counts_history(series["starts"], series["stops"], pods_now, t0, t1, origin,
                              quiet, bunching, step_s)  # fmt: skip
     if not history.trace.events and not history.existing.any():
-        raise HistoryUnavailable(f"cannot read history: {redacted(source.url)}: no usable churn "
+        raise NoChurn(f"cannot read history: {redacted(source.url)}: no usable churn "
                                  f"in the window")  # fmt: skip
     if seen is None:
         return history

@@ -110,8 +110,8 @@ class ObjectiveSettings:
     mode: Mode = Mode.ROUTE_ENI
     """Which pool, hence which annotation pair and which exporter series."""
     every_pool: bool = True
-    """No ``--mode`` given: ``recommend --trace`` analyses every pool the trace has rows
-    of, each as with its ``--mode`` (other commands and sources: ``mode``'s pool)."""
+    """No ``--mode`` given: ``recommend`` analyses every pool the source has churn of,
+    each as with its ``--mode`` (other commands: ``mode``'s pool)."""
     half_life_hours: float = 168.0
     """Hours after which a cold start in the history counts half."""
     min_pod_starts: int = 30

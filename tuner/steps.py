@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 from pool_engine.config import Mode, Targets
-from pool_engine.errors import HistoryUnavailable
+from pool_engine.errors import NoChurn
 from pool_engine.replay import NodeTargets
 from tuner import analysis
 from tuner.history import History, load_pools
@@ -39,12 +39,12 @@ class Stopwatch:
         return time.perf_counter() - self._began
 
 
-def load_history(source: HistorySource, mode: Mode) -> History:
+def load_history(source: HistorySource, mode: Mode, pool: str = "") -> History:
     watch = Stopwatch()
     history = source.load(mode)
     if not history.nodes:  # a trace cannot be empty (exit 2); Prometheus can answer nothing
-        raise HistoryUnavailable("the history source holds no pod churn for the window")
-    _loaded(history, watch)
+        raise NoChurn("the history source holds no pod churn for the window")
+    _loaded(history, watch, pool)
     others = history.trace.other_mode_nodes
     if others:
         other = next(m for m in Mode if m is not mode)
@@ -57,10 +57,25 @@ def pools(
     source: HistorySource, objective: ObjectiveSettings
 ) -> Iterator[tuple[ObjectiveSettings, History | None]]:
     """Each pool to analyse: its objective and, where already read, its history. The
-    ``--mode`` given; without it, from a trace, every pool the trace has rows of
-    (route-eni first), each read when its turn comes."""
-    if not (objective.every_pool and isinstance(source, TraceHistory)):
+    ``--mode`` given (``objective.every_pool`` False); without it every pool the source
+    has churn of, route-eni first, each read when its turn comes: a trace's pools (a
+    pipe read once), or each pool Prometheus answers churn for (:class:`NoChurn` only
+    when neither has any)."""
+    if not objective.every_pool:
         yield objective, None
+        return
+    if not isinstance(source, TraceHistory):  # Prometheus: each pool it has churn of
+        found = False
+        for k, mode in enumerate(Mode):
+            try:
+                history = load_history(source, mode, f"{mode.value} ")
+            except NoChurn:
+                if found or k + 1 < len(Mode):
+                    continue
+                raise
+            found = True
+            yield dataclasses.replace(objective, mode=mode), history
+            del history
         return
     watch = Stopwatch()
     for mode, history in load_pools(source.path):

@@ -112,7 +112,7 @@ def test_each_node_has_its_own_history_and_its_published_targets(
     served: tuple[str, int], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, t0 = served
-    recs, err = recommend(monkeypatch, capsys, url, t0, days=2)
+    recs, err = recommend(monkeypatch, capsys, url, t0, "--mode", "route-eni", days=2)
     assert set(recs) == {"a", "late", "bad"}
     # first samples are found on the subquery grid (2 days / 250), which is aligned to the
     # clock, not to the data: up to two steps late; and the figure is rounded to 0.1 h
@@ -153,6 +153,23 @@ def test_direct_eni_nodes_have_their_defaults_and_an_eni_attach(
     assert "within a 20 s bind" in recs["d"]["reason"]
 
 
+def test_without_mode_every_pool_with_churn_is_recommended(
+    served: tuple[str, int], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As from a trace (session 9): route-eni's nodes, then direct-eni's, each as its
+    --mode gives them."""
+    url, t0 = served
+    both, err = recommend(monkeypatch, capsys, url, t0)
+    route, _ = recommend(monkeypatch, capsys, url, t0, "--mode", "route-eni")
+    direct, _ = recommend(monkeypatch, capsys, url, t0, "--mode", "direct-eni")
+    assert list(both) == [*route, *direct] and set(direct) == {"d"}
+    assert both == {**route, **direct}
+    assert {r["mode"] for r in route.values()} == {"route-eni"}
+    assert both["d"]["mode"] == "direct-eni" and both["d"]["current"] == {"min_warm": 1,
+                                                                          "max_warm": 1}  # fmt: skip
+    assert "route-eni nodes" in err and "direct-eni nodes" in err
+
+
 def test_values_that_are_no_counts_are_dropped_and_counted(
     served: tuple[str, int], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -175,7 +192,7 @@ def test_a_node_whose_data_falls_between_the_subquery_points_is_not_given_the_wi
     end = datetime.fromtimestamp(t0 + DAY, UTC).isoformat()
     monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", "--prometheus-url", url,
                                       "--start", start, "--end", end, "--step", "600",
-                                      "-o", "json"])  # fmt: skip
+                                      "--mode", "route-eni", "-o", "json"])  # fmt: skip
     try:
         main()
     except SystemExit as exited:

@@ -58,7 +58,7 @@ def recommend(url: str, *args: str) -> list[dict[str, Any]]:
 
 def test_minutes_of_scraping_change_nothing(scraped: tuple[str, float]) -> None:
     url, seconds = scraped
-    recs = recommend(url)
+    recs = recommend(url, "--mode", "route-eni")
     assert recs
     for rec in recs:
         assert rec["history_hours"] <= seconds / 3600.0
@@ -72,8 +72,9 @@ def test_with_the_guards_lowered_never_above_max_attach(scraped: tuple[str, floa
     caps = _max_attach(url)
     recs = recommend(url, "--min-history", "0", "--min-pod-starts", "1",
                      "--max-cold-start-rate", "0.01%")  # fmt: skip
+    assert {rec["mode"] for rec in recs} == {"route-eni", "direct-eni"}  # every pool
     for rec in recs:
-        assert rec["max_warm"] <= caps[rec["node"]], rec
+        assert rec["max_warm"] <= caps[rec["node"], rec["mode"]], rec
 
 
 def test_direct_eni_nodes_keep_their_defaults(scraped: tuple[str, float]) -> None:
@@ -84,8 +85,8 @@ def test_direct_eni_nodes_keep_their_defaults(scraped: tuple[str, float]) -> Non
         assert rec["current"] == {"min_warm": 1, "max_warm": 1}
 
 
-def _max_attach(url: str) -> dict[str, int]:
-    query = urllib.parse.urlencode({"query": 'eni_pool_max_attach_slots{mode="route-eni"}'})
+def _max_attach(url: str) -> dict[tuple[str, str], int]:
+    query = urllib.parse.urlencode({"query": "eni_pool_max_attach_slots"})
     with urllib.request.urlopen(f"{url}/api/v1/query?{query}") as reply:
         data = json.load(reply)["data"]["result"]
-    return {r["metric"]["node"]: int(float(r["value"][1])) for r in data}
+    return {(r["metric"]["node"], r["metric"]["mode"]): int(float(r["value"][1])) for r in data}

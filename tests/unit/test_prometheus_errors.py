@@ -223,7 +223,7 @@ def test_timestamps_that_are_no_times_are_dropped(
     body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
     url = serving(200, "application/json", body.encode())
     monkeypatch.setattr("sys.argv", ["eni-tuner", "recommend", "--prometheus-url", url,
-                                     "--start", "-1h", "-o", "json"])  # fmt: skip
+                                     "--start", "-1h", "--mode", "route-eni", "-o", "json"])  # fmt: skip
     main()  # exit 0: returns
     captured = capsys.readouterr()
     assert captured.err.startswith("warning: dropped 18 values from ")
