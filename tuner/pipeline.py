@@ -101,11 +101,11 @@ def recommend(
 ) -> list[RecommendReport]:
     """``eni-tuner recommend``: one report per pool (:func:`tuner.steps.pools`)."""
     replay.overrides()  # a bad targets file: its one line, before any history's
-    reports = [
-        RecommendReport(recommendations(source, replay, pool, min_history_hours, history),
-                        pool.mode, pool.objective.describe())
-        for pool, history in pools(source, objective)
-    ]  # fmt: skip
+    reports = []
+    for pool, history in pools(source, objective):
+        recs = recommendations(source, replay, pool, min_history_hours, history)
+        reports.append(RecommendReport(recs, pool.mode, pool.objective.describe()))
+        del history  # not held while the next pool is read (a comprehension's would be)
     return render(reports, renderer)
 
 
