@@ -153,8 +153,11 @@ def load(
     window: Window,
     progress: bool = True,
     state: StateQueries | None = None,
+    pool: str = "",
 ) -> History:
-    """Churn per node over ``window``; :class:`HistoryUnavailable` if it cannot be read."""
+    """Churn per node over ``window``; :class:`HistoryUnavailable` if it cannot be read.
+    ``pool``: the pool whose series ``queries`` read, named in the warnings (``recommend``
+    without ``--mode`` reads each pool in turn: each has its own)."""
     # whole seconds: the client sends a range query's bounds rounded to them, so the
     # pods at the start are read on the range queries' grid (else a scrape between the
     # two instants is a pod both existing and started, or neither)
@@ -181,10 +184,10 @@ def load(
             back: dict[str, dict[float, list[str]]] = defaultdict(lambda: defaultdict(list))
             err = Console(stderr=True)  # a bar only on a terminal: piped, it leaves a blank line
             bar = Progress(console=err, transient=True, disable=not (progress and err.is_terminal))
-            with bar, ThreadPoolExecutor(source.concurrency) as pool:
+            with bar, ThreadPoolExecutor(source.concurrency) as workers:
                 task = bar.add_task("pulling churn history", total=len(jobs))
                 futures = [
-                    pool.submit(reads.range_points, prom, q, a, b, step_s) for _, q, a, b in jobs
+                    workers.submit(reads.range_points, prom, q, a, b, step_s) for _, q, a, b in jobs
                 ]
                 for (name, _, a, b), future in zip(jobs, futures, strict=True):
                     most, difference = reads.most(name, limit), name in queries.levels
@@ -217,8 +220,9 @@ def load(
         raise HistoryUnavailable(f"cannot read history: {where}: {readable(error)}") from None
     if dropped.values:
         where = redacted(source.url)
+        of = f" in the {pool} series" if pool else ""
         log.warning(f"warning: dropped {dropped.values:,} values from {where} that are "
-                    f"no counts (NaN, +-Inf, negative or absurd)")  # fmt: skip
+                    f"no counts (NaN, +-Inf, negative or absurd){of}")  # fmt: skip
     if "pods" in series:
         series["stops"], listed = stops_from_counts(series["starts"], series["pods"], pods_now,
                                                     step_s)  # fmt: skip
@@ -238,4 +242,4 @@ def load(
                                  f"in the window")  # fmt: skip
     if seen is None:
         return history
-    return with_state(history, seen, t0, t1 - t0, step_s)
+    return with_state(history, seen, t0, t1 - t0, step_s, pool)

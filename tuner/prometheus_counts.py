@@ -37,8 +37,9 @@ class Seen:
 
 
 def with_state(history: History, seen: Seen, t0: float, window_seconds: float,
-               step_s: int) -> History:  # fmt: skip
-    """Each node's own span (first to last sample), its exporter's facts, the latency.
+               step_s: int, pool: str = "") -> History:  # fmt: skip
+    """Each node's own span (first to last sample), its exporter's facts, the latency
+    (a window longer than the data is said naming ``pool``, where given).
 
     A node the first/last-sample subqueries missed (its samples all fall between their
     evaluations: data younger than the resolution, e.g. 40 min of a 7-day window) is
@@ -56,7 +57,8 @@ def with_state(history: History, seen: Seen, t0: float, window_seconds: float,
     span = float((last - first).max()) if nodes else 0.0
     if span < window_seconds - 2 * step_s:
         log.warning(f"warning: the window asks for {window_seconds / 3600:.1f} h of history; "
-                    f"the data holds at most {span / 3600:.1f} h of any node")  # fmt: skip
+                    f"the data holds at most {span / 3600:.1f} h of any "
+                    f"{pool + ' ' if pool else ''}node")  # fmt: skip
     facts = {n: seen.facts[n] for n in nodes if n in seen.facts}
     return History(history.trace, history.existing, first, last, facts, seen.bind_latency)
 

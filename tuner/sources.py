@@ -51,7 +51,7 @@ class PrometheusHistory:
         state = state_queries(self.metrics, seconds, self.window.step, mode.value)
         from tuner import prometheus
 
-        return prometheus.load(self.server, queries, self.window, state=state)
+        return prometheus.load(self.server, queries, self.window, state=state, pool=mode.value)
 
 
 HistorySource = TraceHistory | PrometheusHistory
