@@ -67,6 +67,26 @@ class History:
         hours: np.ndarray = np.maximum(0.0, last - first) / 3600.0
         return hours
 
+    def active(self) -> np.ndarray:
+        """(nodes,) bool: the node had a pod of this pool: one already there or a row."""
+        rows: np.ndarray = (np.diff(self.trace.offsets) > 0) | (self.existing > 0)
+        return rows
+
+    def only(self, keep: np.ndarray) -> History:
+        """This history of the nodes ``keep`` (bool per node) marks."""
+        t = self.trace
+        index = np.nonzero(keep)[0]
+        rows = np.concatenate([np.arange(t.offsets[k], t.offsets[k + 1]) for k in index]
+                              or [np.zeros(0, dtype=np.int64)])  # fmt: skip
+        sizes = np.diff(t.offsets)[index]
+        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        names = [t.nodes[k] for k in index]
+        trace = replace(t, nodes=names, times=t.times[rows], kinds=t.kinds[rows], offsets=offsets)
+        return replace(self, trace=trace, existing=self.existing[index],
+                       first=None if self.first is None else self.first[index],
+                       last=None if self.last is None else self.last[index],
+                       facts={n: self.facts[n] for n in names if n in self.facts})  # fmt: skip
+
     def arrivals(self) -> np.ndarray:
         """Pod starts per node, existing pods excluded."""
         starts = np.concatenate(([0], np.cumsum(self.trace.kinds == START)))

@@ -14,16 +14,19 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
+import numpy as np
+
 from pool_engine.config import Mode, Targets
 from pool_engine.errors import NoChurn
 from pool_engine.replay import NodeTargets
 from tuner import analysis
 from tuner.history import History, load_pools
 from tuner.objective import AnalysisSettings
+from tuner.queries import MetricsSource
 from tuner.recommendation import Recommendation
 from tuner.schedule_advice import ScheduleAdvice
 from tuner.settings import ObjectiveSettings, ReplaySettings
-from tuner.sources import HistorySource, TraceHistory
+from tuner.sources import HistorySource, PrometheusHistory, TraceHistory
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -64,6 +67,9 @@ def pools(
     if not objective.every_pool:
         yield objective, None
         return
+    if isinstance(source, PrometheusHistory) and source.metrics is MetricsSource.KUBE_STATE_METRICS:
+        yield from _ksm_pools(source, objective)
+        return
     if not isinstance(source, TraceHistory):  # Prometheus: each pool it has churn of
         found = False
         for k, mode in enumerate(Mode):
@@ -83,6 +89,31 @@ def pools(
         yield dataclasses.replace(objective, mode=mode), history
         del history  # not held while the next pool is read
         watch = Stopwatch()
+
+
+def _ksm_pools(
+    source: PrometheusHistory, objective: ObjectiveSettings
+) -> Iterator[tuple[ObjectiveSettings, History | None]]:
+    """kube-state-metrics tells a node's pool only by its pods' requests, and lists
+    every node running any pod in each pool: a node belongs to a pool it had a pod of
+    in the window; one with pods of neither stays a quiet node of route-eni's."""
+    loaded: dict[Mode, History] = {}
+    for mode in Mode:
+        try:
+            loaded[mode] = load_history(source, mode, f"{mode.value} ")
+        except NoChurn:
+            if loaded or mode is not Mode.DIRECT_ENI:
+                continue
+            raise
+    active = {m: dict(zip(h.nodes, h.active(), strict=True)) for m, h in loaded.items()}
+    for mode, history in loaded.items():
+        others = [a for m, a in active.items() if m is not mode]
+        keep = np.array([
+            mine or (mode is Mode.ROUTE_ENI and not any(o.get(n, False) for o in others))
+            for n, mine in zip(history.nodes, history.active(), strict=True)
+        ], dtype=bool)  # fmt: skip
+        if keep.any():
+            yield dataclasses.replace(objective, mode=mode), history.only(keep)
 
 
 def _loaded(history: History, watch: Stopwatch, pool: str = "") -> None:
