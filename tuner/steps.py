@@ -75,10 +75,10 @@ def pools(
         for k, mode in enumerate(Mode):
             try:
                 history = load_history(source, mode, f"{mode.value} ")
-            except NoChurn:
+            except NoChurn as error:
                 if found or k + 1 < len(Mode):
                     continue
-                raise
+                raise NoChurn(f"{error} (of either pool)") from None
             found = True
             yield dataclasses.replace(objective, mode=mode), history
             del history
@@ -101,10 +101,10 @@ def _ksm_pools(
     for mode in Mode:
         try:
             loaded[mode] = load_history(source, mode, f"{mode.value} ")
-        except NoChurn:
+        except NoChurn as error:
             if loaded or mode is not Mode.DIRECT_ENI:
                 continue
-            raise
+            raise NoChurn(f"{error} (of either pool)") from None
     active = {m: dict(zip(h.nodes, h.active(), strict=True)) for m, h in loaded.items()}
     for mode, history in loaded.items():
         others = [a for m, a in active.items() if m is not mode]

@@ -35,6 +35,8 @@ def test_no_churn_in_the_window_is_exit_3(empty_prometheus: str, command: str, s
                  "--start", "-2h", "-o", "json")  # fmt: skip
     assert done.returncode == 3
     assert empty_prometheus in one_line(done)
+    if command == "recommend":  # without --mode it looked at both pools (session 9)
+        assert one_line(done).rstrip().endswith("(of either pool)")
 
 
 def test_an_empty_window_is_exit_3(empty_prometheus: str) -> None:
