@@ -11,16 +11,13 @@ counter is +Inf at two steps (r) or one (d)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from support.prom import prometheus, require
-from tuner.cli import main
+from support.prom import backfilled_past, recommend_run
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
@@ -53,15 +50,8 @@ def write_openmetrics(path: Path, t0: int) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    promtool = require("promtool")
-    work = tmp_path_factory.mktemp("pool-warnings")
-    t0 = (int(datetime.now(UTC).timestamp()) - 3 * DAY) // 3600 * 3600
-    write_openmetrics(work / "history.om", t0)
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics",
-                    str(work / "history.om"), str(work / "tsdb")],
-                   check=True, capture_output=True)  # fmt: skip
-    with prometheus(work) as url:
-        yield url, t0
+    with backfilled_past(tmp_path_factory.mktemp("pool-warnings"), write_openmetrics) as served:
+        yield served
 
 
 def warnings(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
@@ -69,14 +59,9 @@ def warnings(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     """stderr's warning lines of `recommend` over two days (the data holds one)."""
     start = datetime.fromtimestamp(t0, UTC).isoformat()
     end = datetime.fromtimestamp(t0 + 2 * DAY, UTC).isoformat()
-    monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", "--prometheus-url", url,
-                                      "--start", start, "--end", end, "--step", str(STEP),
-                                      *args, "-o", "json"])  # fmt: skip
-    try:
-        main()
-    except SystemExit as exited:
-        assert exited.code in (0, None)
-    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    _, err = recommend_run(monkeypatch, capsys, "--prometheus-url", url, "--start", start,
+                           "--end", end, "--step", str(STEP), *args)  # fmt: skip
+    return [line for line in err.splitlines() if line.startswith("warning:")]
 
 
 def test_without_mode_each_pools_warnings_name_the_pool(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from support.prom import prometheus, require
+from support.prom import backfilled_past, recommend_run
 from tuner.cli import main
 
 pytestmark = pytest.mark.prometheus
@@ -82,30 +81,16 @@ def write_openmetrics(path: Path, t0: int) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    promtool = require("promtool")
-    work = tmp_path_factory.mktemp("state")
-    t0 = (int(datetime.now(UTC).timestamp()) - 3 * DAY) // 3600 * 3600
-    write_openmetrics(work / "history.om", t0)
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics",
-                    str(work / "history.om"), str(work / "tsdb")],
-                   check=True, capture_output=True)  # fmt: skip
-    with prometheus(work) as url:
-        yield url, t0
+    with backfilled_past(tmp_path_factory.mktemp("state"), write_openmetrics) as served:
+        yield served
 
 
 def recommend(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
               t0: int, *args: str, days: int = 1) -> tuple[dict[str, Any], str]:  # fmt: skip
     start = datetime.fromtimestamp(t0, UTC).isoformat()
     end = datetime.fromtimestamp(t0 + days * DAY, UTC).isoformat()
-    monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", "--prometheus-url", url,
-                                      "--start", start, "--end", end, "--step", str(STEP),
-                                      *args, "-o", "json"])  # fmt: skip
-    try:
-        main()
-    except SystemExit as exited:
-        assert exited.code in (0, None)
-    captured = capsys.readouterr()
-    return {r["node"]: r for r in json.loads(captured.out)}, captured.err
+    return recommend_run(monkeypatch, capsys, "--prometheus-url", url, "--start", start,
+                         "--end", end, "--step", str(STEP), *args)  # fmt: skip
 
 
 def test_each_node_has_its_own_history_and_its_published_targets(

@@ -115,10 +115,10 @@ def write_pool_gauges(out: TextIO, labels: list[str], t0: int, step: int, steps:
                 out.write(f"{family}{{{label}}} {value} {t0 + k * step}\n")
 
 
-def recommend_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                   *args: str) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """`eni-tuner recommend ARGS -o json` in process (main(), as the console script),
-    the records by node."""
+def recommend_run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                  *args: str) -> tuple[dict[str, dict[str, Any]], str]:  # fmt: skip
+    """`eni-tuner recommend ARGS -o json` in process (main(), as the console script):
+    the records by node, and stderr."""
     from tuner.cli import main
 
     monkeypatch.setattr(sys, "argv", ["eni-tuner", "recommend", *args, "-o", "json"])
@@ -126,4 +126,11 @@ def recommend_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtur
         main()
     except SystemExit as exited:
         assert exited.code in (0, None)
-    return {r["node"]: r for r in json.loads(capsys.readouterr().out)}
+    captured = capsys.readouterr()
+    return {r["node"]: r for r in json.loads(captured.out)}, captured.err
+
+
+def recommend_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                   *args: str) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """:func:`recommend_run`'s records by node."""
+    return recommend_run(monkeypatch, capsys, *args)[0]
