@@ -20,7 +20,6 @@ from exporter.cloud import CloudSettings
 from exporter.flags import (
     Count,
     Finite,
-    engine_defaults,
     engine_flags,
     enum_choice,
     fault_flags,
@@ -50,6 +49,7 @@ from exporter.settings import (
 from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
 from kube_adapter.logs import LogFormat, LogLevel, error_line
+from pool_engine.config import Defaults
 from pool_engine.errors import PoolEngineError
 from pool_engine.placement import Placement
 from pool_engine.workload import Workload
@@ -128,11 +128,7 @@ def run(
     retry_period: float,
     api_qps: float,
     latency_scale: float,
-    ip_min_warm_target: int,
-    ip_max_warm_target: int,
-    eni_min_warm_target: int,
-    eni_max_warm_target: int,
-    enable_quick_release: bool,
+    defaults: Defaults,
     log_format: LogFormat,
     log_level: LogLevel,
 ) -> None:
@@ -151,13 +147,6 @@ def run(
       eni-exporter run --kubeconfig ~/.kube/config --context prod --listen :9808
       eni-exporter run --provider simulated --lease-namespace eni-pool
     """
-    defaults = engine_defaults(
-        ip_min=ip_min_warm_target,
-        ip_max=ip_max_warm_target,
-        eni_min=eni_min_warm_target,
-        eni_max=eni_max_warm_target,
-        quick_release=enable_quick_release,
-    )
     settings = ClusterModeSettings(
         server=ServerSettings(listen, log_format, log_level),
         client=ClientSettings(kubeconfig, context),
@@ -258,11 +247,7 @@ def simulate(
     sync_interval: float,
     audit: bool,
     latency_scale: float,
-    ip_min_warm_target: int,
-    ip_max_warm_target: int,
-    eni_min_warm_target: int,
-    eni_max_warm_target: int,
-    enable_quick_release: bool,
+    defaults: Defaults,
     log_format: LogFormat,
     log_level: LogLevel,
 ) -> None:
@@ -293,13 +278,6 @@ def simulate(
         raise click.BadParameter("--speed max needs --duration", param_hint="'--speed'")
     if audit and duration is None:  # its fault-free tail and its leak count start there
         raise click.BadParameter("--audit needs --duration", param_hint="'--audit'")
-    defaults = engine_defaults(
-        ip_min=ip_min_warm_target,
-        ip_max=ip_max_warm_target,
-        eni_min=eni_min_warm_target,
-        eni_max=eni_max_warm_target,
-        quick_release=enable_quick_release,
-    )
     cloud = CloudSettings(
         api_qps=api_qps, error_rate=error_rate, throttle_rate=throttle_rate,
         timeout_rate=timeout_rate, faults_until=faults_end(faults_until, duration), seed=seed,

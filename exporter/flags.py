@@ -6,6 +6,7 @@ they fill are :mod:`exporter.settings`."""
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -175,8 +176,21 @@ def lease_timings(duration: float, renew_deadline: float, retry_period: float) -
 # --- option groups shared by both commands ----------------------------------------------
 
 
-def engine_flags(f: F) -> F:
-    """The seed's ipamd flags: defaults for nodes first seen after they change."""
+def engine_flags(body: Callable[..., Any]) -> Callable[..., Any]:
+    """The seed's ipamd flags: defaults for nodes first seen after they change; the
+    command receives them as one ``defaults`` (:class:`Defaults`, refused as an
+    annotation would be)."""
+
+    @functools.wraps(body)
+    def command(*args: Any, ip_min_warm_target: int, ip_max_warm_target: int,
+                eni_min_warm_target: int, eni_max_warm_target: int,
+                enable_quick_release: bool, **kwargs: Any) -> Any:  # fmt: skip
+        defaults = engine_defaults(ip_min=ip_min_warm_target, ip_max=ip_max_warm_target,
+                                   eni_min=eni_min_warm_target, eni_max=eni_max_warm_target,
+                                   quick_release=enable_quick_release)  # fmt: skip
+        return body(*args, defaults=defaults, **kwargs)
+
+    f: Callable[..., Any] = command
     for name, default, text in (
         ("--eni-max-warm-target", 1, "Default max warm ENIs (direct-eni)."),
         ("--eni-min-warm-target", 1, "Default min warm ENIs (direct-eni)."),
