@@ -76,10 +76,9 @@ class History:
         """This history of the nodes ``keep`` (bool per node) marks."""
         t = self.trace
         index = np.nonzero(keep)[0]
-        rows = np.concatenate([np.arange(t.offsets[k], t.offsets[k + 1]) for k in index]
-                              or [np.zeros(0, dtype=np.int64)])  # fmt: skip
-        sizes = np.diff(t.offsets)[index]
-        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        sizes = np.diff(t.offsets)
+        rows = np.repeat(keep, sizes)
+        offsets = np.concatenate(([0], np.cumsum(sizes[index]))).astype(np.int64)
         names = [t.nodes[k] for k in index]
         trace = replace(t, nodes=names, times=t.times[rows], kinds=t.kinds[rows], offsets=offsets)
         return replace(self, trace=trace, existing=self.existing[index],

@@ -50,3 +50,11 @@ def test_a_node_is_in_the_pools_it_had_pods_of(
         }
     else:  # the exporter publishes a pool's series only where the pool is
         assert got == {Mode.ROUTE_ENI: NODES, Mode.DIRECT_ENI: NODES}
+
+
+def test_a_history_of_some_nodes_keeps_their_rows() -> None:
+    whole = history({"both", "route"})
+    part = whole.only(np.array([False, True, True, True]))
+    assert part.nodes == ["direct", "idle", "route"]
+    assert part.trace.offsets.tolist() == [0, 0, 0, 1] and part.arrivals().tolist() == [0, 0, 1]
+    assert part.existing.tolist() == [0, 0, 0]
