@@ -71,17 +71,9 @@ def pools(
         yield from _ksm_pools(source, objective)
         return
     if not isinstance(source, TraceHistory):  # Prometheus: each pool it has churn of
-        found = False
-        for k, mode in enumerate(Mode):
-            try:
-                history = load_history(source, mode, f"{mode.value} ")
-            except NoChurn as error:
-                if found or k + 1 < len(Mode):
-                    continue
-                raise NoChurn(f"{error} (of either pool)") from None
-            found = True
+        for mode, history in _with_churn(source):
             yield dataclasses.replace(objective, mode=mode), history
-            del history
+            del history  # not held while the next pool is read
         return
     watch = Stopwatch()
     for mode, history in load_pools(source.path):
@@ -97,14 +89,7 @@ def _ksm_pools(
     """kube-state-metrics tells a node's pool only by its pods' requests, and lists
     every node running any pod in each pool: a node belongs to a pool it had a pod of
     in the window; one with pods of neither stays a quiet node of route-eni's."""
-    loaded: dict[Mode, History] = {}
-    for mode in Mode:
-        try:
-            loaded[mode] = load_history(source, mode, f"{mode.value} ")
-        except NoChurn as error:
-            if loaded or mode is not Mode.DIRECT_ENI:
-                continue
-            raise NoChurn(f"{error} (of either pool)") from None
+    loaded = dict(_with_churn(source))
     active = {m: dict(zip(h.nodes, h.active(), strict=True)) for m, h in loaded.items()}
     for mode, history in loaded.items():
         others = [a for m, a in active.items() if m is not mode]
@@ -114,6 +99,22 @@ def _ksm_pools(
         ], dtype=bool)  # fmt: skip
         if keep.any():
             yield dataclasses.replace(objective, mode=mode), history.only(keep)
+
+
+def _with_churn(source: PrometheusHistory) -> Iterator[tuple[Mode, History]]:
+    """Each pool Prometheus answers churn for, read in turn; :class:`NoChurn` only when
+    neither has any."""
+    found = False
+    for mode in Mode:
+        try:
+            history = load_history(source, mode, f"{mode.value} ")
+        except NoChurn as error:
+            if found or mode is not Mode.DIRECT_ENI:
+                continue
+            raise NoChurn(f"{error} (of either pool)") from None
+        found = True
+        yield mode, history
+        del history
 
 
 def _loaded(history: History, watch: Stopwatch, pool: str = "") -> None:
