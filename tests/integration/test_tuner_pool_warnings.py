@@ -11,13 +11,12 @@ counter is +Inf at two steps (r) or one (d)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from support.prom import backfilled_past, recommend_run
+from support.prom import recommend_run, served_backfill
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
@@ -48,10 +47,7 @@ def write_openmetrics(path: Path, t0: int) -> None:
         out.write("# EOF\n")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    with backfilled_past(tmp_path_factory.mktemp("pool-warnings"), write_openmetrics) as served:
-        yield served
+served = served_backfill("pool-warnings", write_openmetrics)
 
 
 def warnings(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,

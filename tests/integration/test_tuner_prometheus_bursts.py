@@ -18,7 +18,6 @@ trace of the same pods.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import pytest
 
 from pool_engine.config import Mode
 from pool_engine.counters import PoolCounters
-from support.prom import backfilled_past, recommend_json, write_pool_gauges
+from support.prom import recommend_json, served_backfill, write_pool_gauges
 
 pytestmark = pytest.mark.prometheus
 STEP = 30
@@ -91,10 +90,7 @@ def write_openmetrics(path: Path, t0: int) -> None:
         out.write("# EOF\n")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    with backfilled_past(tmp_path_factory.mktemp("bursts"), write_openmetrics) as served:
-        yield served
+served = served_backfill("bursts", write_openmetrics)
 
 
 def test_starts_are_placed_by_the_burst_counters(

@@ -11,14 +11,13 @@ others see 4 pods start every 10 minutes and stop 5 minutes later.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.prom import backfilled_past, recommend_json, write_pool_gauges
+from support.prom import recommend_json, served_backfill, write_pool_gauges
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
@@ -55,10 +54,7 @@ def write_openmetrics(path: Path, t0: int) -> None:
         out.write("# EOF\n")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    with backfilled_past(tmp_path_factory.mktemp("dedup"), write_openmetrics) as served:
-        yield served
+served = served_backfill("dedup", write_openmetrics)
 
 
 def recommend(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from support.prom import backfilled_past, write_pool_gauges
+from support.prom import served_backfill, write_pool_gauges
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
@@ -52,10 +51,7 @@ def write_openmetrics(path: Path, t0: int) -> None:
         out.write("# EOF\n")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    with backfilled_past(tmp_path_factory.mktemp("levels"), write_openmetrics) as served:
-        yield served
+served = served_backfill("levels", write_openmetrics)
 
 
 def test_a_restart_drops_no_level_of_another_node(

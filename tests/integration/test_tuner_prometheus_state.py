@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.prom import backfilled_past, recommend_run
+from support.prom import recommend_run, served_backfill
 from tuner.cli import main
 
 pytestmark = pytest.mark.prometheus
@@ -79,10 +78,7 @@ def write_openmetrics(path: Path, t0: int) -> None:
         out.write("# EOF\n")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    with backfilled_past(tmp_path_factory.mktemp("state"), write_openmetrics) as served:
-        yield served
+served = served_backfill("state", write_openmetrics)
 
 
 def recommend(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,

@@ -104,6 +104,18 @@ def backfilled_past(workdir: Path, write: Callable[[Path, int], None],
         yield url, t0
 
 
+def served_backfill(name: str, write: Callable[[Path, int], None]) -> Any:
+    """A module-scoped fixture ``served``: (URL, t0) of :func:`backfilled_past` with
+    what ``write(path, t0)`` writes."""
+
+    @pytest.fixture(scope="module")
+    def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+        with backfilled_past(tmp_path_factory.mktemp(name), write) as url_and_t0:
+            yield url_and_t0
+
+    return served
+
+
 def write_pool_gauges(out: TextIO, labels: list[str], t0: int, step: int, steps: int) -> None:
     """The exporter's targets (5/5) and an empty pool for each label set, every fourth
     step (inside Prometheus' 5-minute lookback at 60 s steps)."""
