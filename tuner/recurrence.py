@@ -82,8 +82,9 @@ class Recurrence:
 
     def lead_need(self, seen: np.ndarray) -> np.ndarray:
         """(24,) per hour, the pods that start within the bind latency after it begins:
-        at an hour with a recurring burst, on three in four of the days it comes (the
-        burst's jitter decides how many beat the switch); elsewhere on half the days."""
+        at an hour with a recurring burst, the most on any day it came (a cron job fired
+        on the hour beats the switch's binds on the days it does: a block starts early
+        enough for every day seen); elsewhere on half the days."""
         out = np.zeros(HOURS, dtype=np.int64)
         big = self._big(seen)
         recurring = {h for h, *_ in self.recurring(seen)}
@@ -91,7 +92,7 @@ class Recurrence:
             days = seen[:, h] & big[:, h] if h in recurring else seen[:, h]
             values = np.sort(self.lead[days, h])
             if values.size:
-                q = 0.75 if h in recurring else 0.5
+                q = 1.0 if h in recurring else 0.5
                 out[h] = int(values[min(values.size - 1, int(np.ceil(q * values.size)) - 1)])
         return out
 

@@ -3,10 +3,12 @@
 1. **What each pair costs in each hour**, per day: idle slot-hours, and an estimate of
    cold starts. An hour with a recurring burst (:mod:`tuner.recurrence`), or whose
    cold starts under a pair come on most days, keeps its own mean plus one standard
-   error (Poisson: the days vary); the other hours' are pulled towards the node's background (the
-   mean over its non-recurring cells) with :attr:`FitSettings.pseudo_days` days of
-   weight: a burst seen once at 14:00 says little about 14:00 tomorrow, so a node
-   without daily structure gets the same estimate in every hour, and one pair. A block
+   error (Poisson: the days vary); the other hours' are pulled towards the node's
+   background with :attr:`FitSettings.pseudo_days` days of weight: its cold starts per
+   pod start over its non-recurring cells, times the hour's own pod starts. A burst seen
+   once at 14:00 says little about 14:00 tomorrow, so a node without daily structure
+   gets much the same estimate in every hour, and one pair; a night of few pod starts
+   is not charged the cold starts of the busy day. A block
    raised for a burst is entered from a lower pair, so R1 binds up to its min only,
    where the pair's all-day replay may hold up to its max from the day before: in an
    hour with a recurring burst a pair is estimated as its band-0 sibling (min, min)
@@ -19,7 +21,8 @@
    aim allows (the objective's rate x the day's pod starts).
 4. **Blocks only where they pay.** Neighbouring blocks (across midnight too) merge
    into the best pair for both while that costs less than :attr:`FitSettings.block_cost`
-   slot-hours a day.
+   slot-hours a day. Where the merged schedule (with its lead, 5.) spends more cold
+   starts than the aim allows, a dearer price is tried, up to :data:`RAISES` of them.
 5. **Lead time.** A block whose pair is higher than the hour before starts an hour
    early when, on most days, more pods start within the bind latency after its first
    hour begins than the hour before keeps warm (the switch's binds would come late).
@@ -39,6 +42,9 @@ from tuner.hour_table import HourTable
 
 LAMBDAS = np.concatenate(([0.0], np.geomspace(1e-3, 1e5, 64)))
 """Prices of a cold start tried, in idle slot-hours."""
+RAISES = 16
+"""Dearer prices tried (two decades) when merging blocks and moving them early take
+the schedule past the cold starts its aim allows."""
 
 
 @dataclass(frozen=True)
@@ -95,10 +101,12 @@ def fit(table: HourTable, days: np.ndarray, rate: float, lead_need: np.ndarray,
     recurring = (often >= settings.recurs) | bursts[None, :]
     # a recurring hour's days vary: its estimate is pessimistic by one standard error
     cold = np.where(recurring, (total + np.sqrt(total)) / seen, cold)
-    background = np.where(~recurring, cold * seen, 0.0).sum(axis=1) / np.maximum(
-        np.where(~recurring, seen, 0.0).sum(axis=1), 1e-9)  # fmt: skip
+    starts = (table.starts * w).sum(axis=0)  # (24,) over the days
+    per_start = np.where(~recurring, total, 0.0).sum(axis=1) / np.maximum(
+        np.where(~recurring, starts[None, :], 0.0).sum(axis=1), 1e-9)  # fmt: skip
+    background = per_start[:, None] * starts[None, :] / seen  # a day, at the hour's starts
     k = settings.pseudo_days * seen
-    est = np.where(recurring, cold, (cold * seen + k * background[:, None]) / (seen + k))
+    est = np.where(recurring, cold, (cold * seen + k * background) / (seen + k))
     # a block raised for a burst is entered from a lower pair: R1 binds up to its min
     # only, where the pair's all-day replay may still hold up to its max from the day
     # before; a burst hour is estimated as the pair's band-0 sibling sees it, if worse
@@ -106,10 +114,15 @@ def fit(table: HourTable, days: np.ndarray, rate: float, lead_need: np.ndarray,
     est = np.where(bursts[None, :], np.maximum(est, est[sibling]), est)
     allowed = _allowed(table, w, seen, settings.quiet)
     allowance = rate * float(((table.starts * w).sum(axis=0) / seen).sum())
-    price, choice = _priced(idle, est, allowed, allowance)
-    choice = _merged(choice, idle + price * est, allowed, settings.block_cost)
-    choice, lead = _led(choice, table, lead_need)
     hours = np.arange(HOURS)
+    picks, cheapest = _priced(idle, est, allowed, allowance)
+    # merging blocks and moving them early change the cold starts: a dearer price
+    # while the merged schedule spends more than the aim allows
+    for j in range(cheapest, min(cheapest + RAISES + 1, len(LAMBDAS))):
+        choice = _merged(picks[j], idle + LAMBDAS[j] * est, allowed, settings.block_cost)
+        choice, lead = _led(choice, table, lead_need)
+        if float(est[choice, hours].sum()) <= allowance + 1e-9:
+            break
     fb = table.fallback
     s_idle, s_cold = float(idle[choice, hours].sum()), float(est[choice, hours].sum())
     f_idle, f_cold = float(idle[fb].sum()), float(est[fb].sum())
@@ -132,9 +145,9 @@ def _allowed(table: HourTable, w: np.ndarray, seen: np.ndarray, quiet: float) ->
 
 
 def _priced(idle: np.ndarray, est: np.ndarray, allowed: np.ndarray,
-            allowance: float) -> tuple[float, np.ndarray]:  # fmt: skip
-    """The cheapest price whose per-hour picks stay within ``allowance`` cold starts a
-    day (else the fewest cold starts), and those picks."""
+            allowance: float) -> tuple[np.ndarray, int]:  # fmt: skip
+    """(L, 24) the per-hour picks at every price, and the cheapest price whose picks stay
+    within ``allowance`` cold starts a day (else the one of fewest cold starts)."""
     cost = idle[None] + LAMBDAS[:, None, None] * est[None]
     cost = np.where(allowed[None], cost, np.inf)
     picks = np.argmin(cost, axis=1)  # (L, 24)
@@ -143,7 +156,7 @@ def _priced(idle: np.ndarray, est: np.ndarray, allowed: np.ndarray,
     idles = idle[picks, hours].sum(axis=1)
     ok = colds <= allowance + 1e-9
     j = int(np.argmin(np.where(ok, idles, np.inf))) if ok.any() else int(np.argmin(colds))
-    return float(LAMBDAS[j]), picks[j]
+    return picks, j
 
 
 def _merged(choice: np.ndarray, cost: np.ndarray, allowed: np.ndarray,

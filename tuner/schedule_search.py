@@ -112,7 +112,8 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                          settings.bind_latency)  # fmt: skip
         lead = rec.lead_need(table.seen)
         node.recurring = rec.recurring(table.seen)
-        daily = bool(node.recurring) or follows_hour_of_day(table.starts, table.seen) is not False
+        follows = follows_hour_of_day(table.starts, table.seen)
+        node.daily = bool(node.recurring) or follows is not False
         bursts = np.zeros(HOURS, dtype=bool)
         bursts[[h for h, *_ in node.recurring]] = True
         node.weekly = rec.weekly(table.starts, table.seen)
@@ -128,7 +129,7 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                                   float(table.cold[fb][held].sum()),
                                   float(table.idle[fb][held].sum()))  # fmt: skip
         for aim in AIMS:
-            if not daily:  # its hours differ by chance alone: the all-day pair (flat_reason)
+            if not node.daily:  # its hours differ by chance alone: the all-day pair (flat_reason)
                 node.checks.append(None)
                 node.finals.append(None)
                 continue

@@ -67,6 +67,25 @@ def office(node: str, rng: np.random.Generator, days: int, peak: int = 12,
     return rows
 
 
+def business_churn(node: str, rng: np.random.Generator, days: int, level: int = 10,
+                   start: float = 8.0, end: float = 18.0) -> list[Row]:  # fmt: skip
+    """Business-hours CI: on weekdays ``level`` pods from about ``start`` to ``end``,
+    each replaced 1-30 s after it ends (pods live about 40 minutes); nothing at night or
+    on weekends."""
+    rows: list[Row] = []
+    for day in range(days):
+        if weekend(day):
+            continue
+        opens = day * DAY + start * HOUR + rng.uniform(-900.0, 900.0)
+        closes = day * DAY + end * HOUR + rng.uniform(-900.0, 900.0)
+        for t in opens + rng.uniform(0.0, 60.0, level):
+            while t < closes:
+                life = min(rng.exponential(2400.0) + 60.0, closes - t + rng.uniform(0.0, 600.0))
+                rows += pods(node, np.array([t]), np.array([life]))
+                t += life + rng.uniform(1.0, 30.0)
+    return rows
+
+
 def random_bursts(node: str, rng: np.random.Generator, days: int, per_day: float = 2.0,
                   size: int = 15) -> list[Row]:  # fmt: skip
     """Bursts of about ``size`` pods at random times: no daily structure."""

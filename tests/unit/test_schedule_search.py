@@ -232,3 +232,51 @@ def test_the_hour_tables_replay_fewer_runs_at_once_over_a_longer_history(
                                   np.full(5, 100), SimulationSettings()))  # fmt: skip
     assert replayed == [2] * 5
     assert all(np.array_equal(a.idle, b.idle) for a, b in zip(tables, again, strict=True))
+
+
+def test_business_hours_without_a_recurring_burst_are_scheduled_within_the_objective(
+    tmp_path: Path,
+) -> None:
+    """Business-hours CI (pods replaced all day on weekdays, nothing at night) has no
+    recurring burst, only hours ranked alike from day to day. Session 10: two of these
+    eight nodes were scheduled on the code before; the others kept their all-day pair,
+    some "with no daily structure" (the night's estimates were pulled towards the busy
+    hours' cold starts, and merging blocks took the fit past its aim), some because any
+    cold start more than the all-day pair's was refused. Now they may trade cold starts
+    for idle up to the objective, never beyond."""
+    rng = np.random.default_rng(5)
+    rows: list[dt.Row] = []
+    for k in range(8):
+        level = int(rng.integers(6, 16))
+        rows += dt.background(f"ci-{k}", rng, 8, 1.0) + dt.business_churn(f"ci-{k}", rng, 8, level)
+    found = searched(tmp_path / "ci.csv", rows)
+    scheduled = [a for _, a in found.values() if a.status is ScheduleStatus.SCHEDULED]
+    assert len(scheduled) >= 6, {n: a.reason for n, (_, a) in found.items()}
+    for rec, advice in found.values():
+        assert "no daily structure" not in advice.reason, advice.reason
+        if advice.status is ScheduleStatus.SCHEDULED:
+            assert advice.expected is not None
+            assert advice.expected.cold_rate <= AnalysisSettings().objective.max_cold_start_rate
+            night, day = advice.schedule.at_hour(2), advice.schedule.at_hour(12)
+            assert night.min_warm < rec.recommended.min_warm or night.min_warm == 1
+            assert night.min_warm <= day.min_warm
+
+
+def test_a_job_that_beat_the_switch_on_one_day_gets_its_block_early(tmp_path: Path) -> None:
+    """A nightly job of 19 pods, started 15-200 s after 03:00 on most days, and 0.5 s
+    after it on one (as a CronJob fired on the hour does): the block must be in force
+    before 03:00 on every day seen, else on that day the job's pods wait for the
+    switch's binds. Session 10: the lead looked at three days in four, the block came
+    on the hour, and the node kept its all-day pair all day ("held": the replay over
+    the whole history counted that day's cold starts)."""
+    rng = np.random.default_rng(3)
+    rows = dt.background("job", rng, 8, 0.3)
+    for day, offset in enumerate((40.0, 130.0, 0.5, 30.0, 95.0, 60.0, 200.0, 15.0)):
+        starts = day * dt.DAY + 3 * dt.HOUR + offset + np.sort(rng.uniform(0, 3.0, 19))
+        rows += dt.pods("job", starts, rng.uniform(1200.0, 3600.0, 19))
+    rec, advice = searched(tmp_path / "job.csv", rows)["job"]
+    assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
+    assert advice.schedule.at_hour(3).min_warm >= 16
+    assert advice.schedule.at_hour(2) == advice.schedule.at_hour(3)
+    assert advice.expected is not None and rec.after is not None
+    assert advice.expected.cold_starts <= rec.after.cold_starts
