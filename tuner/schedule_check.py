@@ -6,8 +6,7 @@ pair without more cold starts than max(the all-day pair's, objective) beyond cha
 (the lower 95 % confidence bound of its count is above), at the chosen aim or, failing
 that, at the next lower aim that did no harm; and if, replayed over the whole history,
 it still idles less without such cold starts (a node without a recurring burst: no
-more than max(the all-day pair's, objective), chance not allowed for). Otherwise the
-all-day pair all day, with the reason.
+more than the all-day pair's). Otherwise the all-day pair all day, with the reason.
 """
 
 from __future__ import annotations
@@ -63,8 +62,11 @@ class Node:
     recurring: list[tuple[int, int, int, bool]] = field(default_factory=list)
     """Recurring bursts: (hour, size, days with it, weekdays only)."""
     weekly: str | None = None
+    follows: bool | None = None
+    """Hours ranked alike from day to day beyond chance (None: too few whole days to
+    tell)."""
     daily: bool = False
-    """A recurring burst, or hours ranked alike from day to day beyond chance."""
+    """A recurring burst, or hours ranked alike (or too few days to tell)."""
 
 
 def choose_aim(nodes: list[Node], settings: AnalysisSettings) -> int:
@@ -146,13 +148,14 @@ def verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froze
     assert all_day is not None
     allowed = max(all_day.cold_starts, settings.objective.max_cold_start_rate * expected.pod_starts)
     worse = _beyond_chance(expected.cold_starts, allowed)
-    if not node.recurring and expected.cold_starts > allowed:
-        # No recurring burst, only hours ranked alike from day to day (business hours, a
-        # daily curve): a schedule may trade cold starts for idle up to the objective,
-        # with no allowance for chance.
+    if not node.recurring and expected.cold_starts > all_day.cold_starts:
+        # No recurring burst: the hours rank alike from day to day (business hours, a
+        # daily curve), but nothing says when the node's other bursts come; a schedule
+        # that lowers an hour they missed in the history meets them there later. It may
+        # only save idle, never trade cold starts for it.
         return constant(rec, ScheduleStatus.ALL_DAY,
-                         "no recurring burst, and the schedule would spend more cold starts "
-                         "than the objective allows: the all-day pair", node.weekly)  # fmt: skip
+                         "no recurring burst, and the schedule would trade cold starts for idle: "
+                         "the all-day pair", node.weekly)  # fmt: skip
     if expected.idle_slot_seconds >= all_day.idle_slot_seconds or worse:
         return constant(rec, ScheduleStatus.HELD,
                          "replayed over the whole history the schedule saves nothing on the "
@@ -193,9 +196,13 @@ def flat_reason(node: Node) -> str:
         hours = ", ".join(f"{h:02d}:00" for h, *_ in node.recurring)
         return (f"recurring bursts at {hours}, but no block pays for itself against the "
                 "all-day pair: the all-day pair")  # fmt: skip
-    if node.daily:
+    if node.follows:
         return ("its hours follow the time of day, but no block pays for itself against the "
                 "all-day pair: the all-day pair")  # fmt: skip
+    if node.follows is None:
+        return (f"no block pays for itself against the all-day pair ({node.days} day"
+                f"{'s' if node.days != 1 else ''} of history, too few to test for daily "
+                "structure): the all-day pair")  # fmt: skip
     return f"no daily structure in {node.days} days of history: the all-day pair all day"
 
 

@@ -4,11 +4,10 @@
    cold starts. An hour with a recurring burst (:mod:`tuner.recurrence`), or whose
    cold starts under a pair come on most days, keeps its own mean plus one standard
    error (Poisson: the days vary); the other hours' are pulled towards the node's
-   background with :attr:`FitSettings.pseudo_days` days of weight: its cold starts per
-   pod start over its non-recurring cells, times the hour's own pod starts. A burst seen
-   once at 14:00 says little about 14:00 tomorrow, so a node without daily structure
-   gets much the same estimate in every hour, and one pair; a night of few pod starts
-   is not charged the cold starts of the busy day. A block
+   background (the mean over its non-recurring cells) with
+   :attr:`FitSettings.pseudo_days` days of weight: a burst seen once at 14:00 says
+   little about 14:00 tomorrow (nor does its absence at 15:00), so a node without daily
+   structure gets the same estimate in every hour, and one pair. A block
    raised for a burst is entered from a lower pair, so R1 binds up to its min only,
    where the pair's all-day replay may hold up to its max from the day before: in an
    hour with a recurring burst a pair is estimated as its band-0 sibling (min, min)
@@ -101,12 +100,10 @@ def fit(table: HourTable, days: np.ndarray, rate: float, lead_need: np.ndarray,
     recurring = (often >= settings.recurs) | bursts[None, :]
     # a recurring hour's days vary: its estimate is pessimistic by one standard error
     cold = np.where(recurring, (total + np.sqrt(total)) / seen, cold)
-    starts = (table.starts * w).sum(axis=0)  # (24,) over the days
-    per_start = np.where(~recurring, total, 0.0).sum(axis=1) / np.maximum(
-        np.where(~recurring, starts[None, :], 0.0).sum(axis=1), 1e-9)  # fmt: skip
-    background = per_start[:, None] * starts[None, :] / seen  # a day, at the hour's starts
+    background = np.where(~recurring, cold * seen, 0.0).sum(axis=1) / np.maximum(
+        np.where(~recurring, seen, 0.0).sum(axis=1), 1e-9)  # fmt: skip
     k = settings.pseudo_days * seen
-    est = np.where(recurring, cold, (cold * seen + k * background) / (seen + k))
+    est = np.where(recurring, cold, (cold * seen + k * background[:, None]) / (seen + k))
     # a block raised for a burst is entered from a lower pair: R1 binds up to its min
     # only, where the pair's all-day replay may still hold up to its max from the day
     # before; a burst hour is estimated as the pair's band-0 sibling sees it, if worse
@@ -120,7 +117,7 @@ def fit(table: HourTable, days: np.ndarray, rate: float, lead_need: np.ndarray,
     # while the merged schedule spends more than the aim allows
     for j in range(cheapest, min(cheapest + RAISES + 1, len(LAMBDAS))):
         choice = _merged(picks[j], idle + LAMBDAS[j] * est, allowed, settings.block_cost)
-        choice, lead = _led(choice, table, lead_need)
+        choice, lead = _led(choice, table, lead_need, idle)
         if float(est[choice, hours].sum()) <= allowance + 1e-9:
             break
     fb = table.fallback
@@ -208,18 +205,27 @@ def _blocks(choice: np.ndarray) -> list[tuple[list[int], int]]:
     return out
 
 
-def _led(choice: np.ndarray, table: HourTable,
-         lead_need: np.ndarray) -> tuple[np.ndarray, set[int]]:  # fmt: skip
+def _led(choice: np.ndarray, table: HourTable, lead_need: np.ndarray,
+         idle: np.ndarray) -> tuple[np.ndarray, set[int]]:  # fmt: skip
     """Blocks moved an hour early where the hour before keeps too few slots warm for
-    the pods that start before the switch's binds complete."""
+    the pods that start before the switch's binds complete: the block's own pair when
+    those pods fill its min, else the pair of least idle in the hour before that keeps
+    them warm (and is no lower than that hour's)."""
     out = choice.copy()
     lead: set[int] = set()
+    pairs = np.array(table.pairs)
     for h in range(HOURS):
         prev = (h - 1) % HOURS
-        now_m, before_m = table.pairs[choice[h]][0], table.pairs[choice[prev]][0]
-        if now_m > before_m and lead_need[h] > before_m:
+        now_m, before = int(pairs[choice[h], 0]), pairs[choice[prev]]
+        need = int(lead_need[h])
+        if now_m <= before[0] or need <= before[0]:
+            continue
+        lead.add(prev)
+        if need >= now_m:
             out[prev] = choice[h]
-            lead.add(prev)
+            continue
+        keeps = (pairs[:, 0] >= need) & (pairs[:, 0] >= before[0]) & (pairs[:, 1] >= before[1])
+        out[prev] = int(np.argmin(np.where(keeps, idle[:, prev], np.inf)))
     return out, lead
 
 

@@ -112,8 +112,8 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                          settings.bind_latency)  # fmt: skip
         lead = rec.lead_need(table.seen)
         node.recurring = rec.recurring(table.seen)
-        follows = follows_hour_of_day(table.starts, table.seen)
-        node.daily = bool(node.recurring) or follows is not False
+        node.follows = follows_hour_of_day(table.starts, table.seen)
+        node.daily = bool(node.recurring) or node.follows is not False
         bursts = np.zeros(HOURS, dtype=bool)
         bursts[[h for h, *_ in node.recurring]] = True
         node.weekly = rec.weekly(table.starts, table.seen)

@@ -18,11 +18,12 @@ from pool_engine.warm_schedule import HOURS, WarmSchedule
 from support import daily_traces as dt
 from tuner import analysis
 from tuner.history import load_history
+from tuner.hour_table import HourTable
 from tuner.objective import AnalysisSettings
 from tuner.recurrence import weekdays
 from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
 from tuner.schedule_check import AIMS, BUDGET, MARGIN, Node, choose_aim, usable_aim
-from tuner.schedule_fit import FitSettings
+from tuner.schedule_fit import FitSettings, fit
 from tuner.schedule_search import search
 
 Searched = dict[str, tuple[analysis.Recommendation, ScheduleAdvice]]
@@ -88,7 +89,8 @@ def test_weekday_only_work_is_reported_not_scheduled(fourteen_days: Searched) ->
     assert sum(len(b.hours()) for b in advice.schedule.blocks()) == HOURS
     assert advice.status is ScheduleStatus.SCHEDULED
     assert advice.schedule.at_hour(9).min_warm > advice.schedule.at_hour(20).min_warm
-    assert advice.schedule.at_hour(8) == advice.schedule.at_hour(9)  # the burst is on the hour
+    # the burst is on the hour: hour 8 keeps warm what starts before the switch's binds
+    assert advice.schedule.at_hour(8).min_warm > advice.schedule.at_hour(7).min_warm
     assert any("on 10 of 14 days (weekdays only)" in n.why for n in advice.notes)
 
 
@@ -234,32 +236,46 @@ def test_the_hour_tables_replay_fewer_runs_at_once_over_a_longer_history(
     assert all(np.array_equal(a.idle, b.idle) for a, b in zip(tables, again, strict=True))
 
 
-def test_business_hours_without_a_recurring_burst_are_scheduled_within_the_objective(
-    tmp_path: Path,
-) -> None:
-    """Business-hours CI (pods replaced all day on weekdays, nothing at night) has no
-    recurring burst, only hours ranked alike from day to day. Session 10: two of these
-    eight nodes were scheduled on the code before; the others kept their all-day pair,
-    some "with no daily structure" (the night's estimates were pulled towards the busy
-    hours' cold starts, and merging blocks took the fit past its aim), some because any
-    cold start more than the all-day pair's was refused. Now they may trade cold starts
-    for idle up to the objective, never beyond."""
+def test_a_merge_that_spends_past_the_aim_is_priced_dearer_not_dropped() -> None:
+    """Hour 7 needs 3/3, hour 8 4/4 (under 3/3 it has 2 cold starts a day, past the
+    day's allowance of 1.23); every other hour runs 1/1. At the cheapest price that keeps
+    hour 8 at 4/4, merging 7 and 8 into 3/3 saves a slot-hour for less than the block
+    cost, and the merged day spends 2.7 cold starts. Session 10: the fit then fell back
+    to the all-day pair; now it tries dearer prices until the merged day keeps within
+    its aim."""
+    pairs = [(1, 1), (2, 2), (3, 3), (4, 4)]
+    days = 4
+    starts = np.ones((days, HOURS))
+    starts[:, 8] = 100.0
+    cold = np.zeros((len(pairs), days, HOURS))
+    cold[:2, :, 7] = 3.0  # 1/1 and 2/2 miss hour 7 every day (so never run there)
+    cold[:2, :, 8] = 6.0
+    cold[2, :, 8] = 2.0  # 3/3 misses hour 8 every day
+    idle = np.array([m for m, _ in pairs], dtype=float)[:, None, None] * 3600.0
+    table = HourTable(0, pairs, 2, starts, cold, np.broadcast_to(idle, cold.shape).copy(),
+                      np.ones((days, HOURS), dtype=bool), 0)  # fmt: skip
+    fitted = fit(table, np.ones(days, dtype=bool), 0.01, np.zeros(HOURS), np.zeros(HOURS, bool),
+                 FitSettings())  # fmt: skip
+    assert fitted is not None and not fitted.constant()
+    schedule = fitted.schedule(table)
+    assert schedule.at_hour(8) == Targets(4, 4) and schedule.at_hour(7) == Targets(3, 3)
+    assert schedule.at_hour(12) == Targets(1, 1)
+    assert fitted.cold <= 0.01 * starts[0].sum()
+
+
+def test_business_hours_are_not_said_to_lack_daily_structure(tmp_path: Path) -> None:
+    """Business-hours CI (pods replaced all day on weekdays, nothing at night) ranks its
+    hours alike from day to day. Session 10: nodes of it whose fit found no block that
+    pays were reported "no daily structure in 9 days of history"."""
     rng = np.random.default_rng(5)
     rows: list[dt.Row] = []
     for k in range(8):
         level = int(rng.integers(6, 16))
         rows += dt.background(f"ci-{k}", rng, 8, 1.0) + dt.business_churn(f"ci-{k}", rng, 8, level)
     found = searched(tmp_path / "ci.csv", rows)
-    scheduled = [a for _, a in found.values() if a.status is ScheduleStatus.SCHEDULED]
-    assert len(scheduled) >= 6, {n: a.reason for n, (_, a) in found.items()}
-    for rec, advice in found.values():
-        assert "no daily structure" not in advice.reason, advice.reason
-        if advice.status is ScheduleStatus.SCHEDULED:
-            assert advice.expected is not None
-            assert advice.expected.cold_rate <= AnalysisSettings().objective.max_cold_start_rate
-            night, day = advice.schedule.at_hour(2), advice.schedule.at_hour(12)
-            assert night.min_warm < rec.recommended.min_warm or night.min_warm == 1
-            assert night.min_warm <= day.min_warm
+    reasons = [a.reason for _, a in found.values()]
+    assert any("its hours follow the time of day" in r for r in reasons), reasons
+    assert not any("no daily structure" in r for r in reasons), reasons
 
 
 def test_a_job_that_beat_the_switch_on_one_day_gets_its_block_early(tmp_path: Path) -> None:
@@ -277,6 +293,25 @@ def test_a_job_that_beat_the_switch_on_one_day_gets_its_block_early(tmp_path: Pa
     rec, advice = searched(tmp_path / "job.csv", rows)["job"]
     assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
     assert advice.schedule.at_hour(3).min_warm >= 16
-    assert advice.schedule.at_hour(2) == advice.schedule.at_hour(3)
+    assert advice.schedule.at_hour(2).min_warm > advice.schedule.at_hour(1).min_warm
     assert advice.expected is not None and rec.after is not None
     assert advice.expected.cold_starts <= rec.after.cold_starts
+
+
+def test_a_lead_hour_keeps_warm_what_beat_the_switch_not_the_whole_block(
+    tmp_path: Path,
+) -> None:
+    """A job of 20 pods at 03:01 every day (within 5 s), and on one day three other
+    pods 0.3-1.5 s after 03:00 (a review's case): the hour before needs three warm slots
+    for that day, not the job's block (before: the block's own pair, every day)."""
+    rng = np.random.default_rng(4)
+    rows = dt.background("job", rng, 8, 0.3)
+    for day in range(8):
+        starts = day * dt.DAY + 3 * dt.HOUR + 60.0 + np.sort(rng.uniform(0, 5.0, 20))
+        rows += dt.pods("job", starts, rng.uniform(1200.0, 2400.0, 20))
+    rows += dt.pods("job", 5 * dt.DAY + 3 * dt.HOUR + np.array([0.3, 0.9, 1.5]),
+                    np.full(3, 600.0))  # fmt: skip
+    _, advice = searched(tmp_path / "job.csv", rows)["job"]
+    assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
+    block, lead = advice.schedule.at_hour(3), advice.schedule.at_hour(2)
+    assert 3 <= lead.min_warm < block.min_warm, advice.schedule
