@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -49,6 +50,8 @@ from tuner.search import demand_bound, idle_before_first
 
 MIN_HOURS = 24.0
 """Hours of a node's own history a schedule needs."""
+POOLED = 1e6
+"""Days of weight of the background for a node whose other hours differ by chance."""
 MIN_CHECKED_DAYS = 3
 """Days of history from which the last quarter is held back to check a schedule."""
 
@@ -116,6 +119,12 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
         node.daily = bool(node.recurring) or node.follows is not False
         bursts = np.zeros(HOURS, dtype=bool)
         bursts[[h for h, *_ in node.recurring]] = True
+        node_fit = fit_settings
+        if node.recurring and follows_hour_of_day(table.starts[:, ~bursts],
+                                                  table.seen[:, ~bursts]) is False:  # fmt: skip
+            # beside its recurring bursts the node's hours differ by chance alone: what
+            # an hour saw in the history says nothing of its own, its background all
+            node_fit = replace(fit_settings, pseudo_days=POOLED)
         node.weekly = rec.weekly(table.starts, table.seen)
         train = rows.copy()
         if len(days) >= MIN_CHECKED_DAYS:
@@ -139,12 +148,12 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
                 node.finals.append(None)
                 continue
             check = (
-                fit(table, train, aim * rate, lead, bursts, fit_settings)
+                fit(table, train, aim * rate, lead, bursts, node_fit)
                 if node.held is not None
                 else None
             )
             node.checks.append(None if check is None or check.constant() else check.schedule(table))
-            final = fit(table, rows, aim * rate, lead, bursts, fit_settings)
+            final = fit(table, rows, aim * rate, lead, bursts, node_fit)
             node.finals.append(None if final is None or final.constant()
                                else (final.schedule(table), final.lead_hours))  # fmt: skip
 

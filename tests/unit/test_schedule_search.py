@@ -315,3 +315,23 @@ def test_a_lead_hour_keeps_warm_what_beat_the_switch_not_the_whole_block(
     assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
     block, lead = advice.schedule.at_hour(3), advice.schedule.at_hour(2)
     assert 3 <= lead.min_warm < block.min_warm, advice.schedule
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_random_bursts_beside_a_daily_job_make_no_blocks_of_their_own(
+    tmp_path: Path, seed: int
+) -> None:
+    """A 25-pod job at 11:00 daily, and bursts of 7-15 pods at random times, two a day.
+    Beside the job the node's hours differ by chance alone, so an hour the random bursts
+    hit in the history is no likelier to see one tomorrow. Session 10 (a review's case):
+    blocks followed the hours they had hit and lowered the ones they had missed, and on
+    the quality bench such nodes spent more cold starts in the second week than the bar
+    allows. Now: the job's block and one pair for the rest of the day."""
+    rng = np.random.default_rng(seed)
+    rows = dt.background("n", rng, 8, 0.3) + dt.random_bursts("n", rng, 8, 2.0, 15)
+    rows += dt.daily_job("n", rng, 8, 11.0, 25)
+    _, advice = searched(tmp_path / "n.csv", rows)["n"]
+    assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
+    blocks = advice.schedule.blocks()
+    assert len(blocks) == 2, blocks
+    assert advice.schedule.at_hour(11).min_warm > advice.schedule.at_hour(15).min_warm
