@@ -9,7 +9,12 @@ Kinds (``--kinds``, comma-separated, taken in turn node by node):
 - ``business``: about a pod an hour all day, and on weekdays 6-15 pods from about 08:00
   to 18:00 UTC (15 min either way), each replaced 1-30 s after it ends (pods live about
   40 min); nothing of it at night or on weekends;
-- ``mixed``: four pods an hour all day, and two daily jobs of 5-14 pods each.
+- ``mixed``: four pods an hour all day, and two daily jobs of 5-14 pods each;
+- ``jobburst``: a daily job of 25 pods within 10 s, and bursts of 7-15 pods at random
+  times (one or two a day) over background churn (a review's case: schedules must not
+  lower the hours the bursts happened to miss);
+- ``curveburst``: pods arriving along a daily sine (6 an hour on average), and two
+  random bursts of 7-15 pods a day: daily structure, but no recurring burst.
 
 Day 0 is a Thursday (numeric times count from the epoch), so days 2, 3, 9, 10 are
 Saturday and Sunday.
@@ -27,7 +32,7 @@ import pandas as pd
 
 DAY = 86400.0
 HOUR = 3600.0
-KINDS = ("quiet", "business", "mixed")
+KINDS = ("quiet", "business", "mixed", "jobburst", "curveburst")
 
 
 class Rows:
@@ -58,6 +63,21 @@ class Rows:
             at = day * DAY + hour * HOUR + self.rng.uniform(0, 300.0)
             for _ in range(size):
                 self.pod(node, at + self.rng.uniform(0, spread), float(self.rng.uniform(*runs)))
+
+    def random_bursts(self, node: str, per_day: float, size: int) -> None:
+        """Bursts of ``size`` // 2 to ``size`` pods within 5 s at random times."""
+        for at in self.rng.uniform(0, self.days * DAY, self.rng.poisson(per_day * self.days)):
+            for _ in range(int(self.rng.integers(size // 2, size + 1))):
+                self.pod(node, float(at + self.rng.uniform(0, 5.0)),
+                         float(self.rng.uniform(600.0, 1800.0)))  # fmt: skip
+
+    def curve(self, node: str, per_hour: float) -> None:
+        """Pods arriving along a daily sine (peak at 06:00 UTC), about 30 min each."""
+        n = self.rng.poisson(2 * per_hour * 24 * self.days)
+        at = self.rng.uniform(0, self.days * DAY, n)
+        keep = self.rng.uniform(0, 1, n) < 0.5 * (1 + np.sin(2 * np.pi * at / DAY))
+        for t in at[keep]:
+            self.pod(node, float(t), float(self.rng.exponential(1800.0)) + 30.0)
 
     def business(self, node: str, level: int) -> None:
         for day in range(self.days):
@@ -94,10 +114,17 @@ def node_rows(rows: Rows, node: str, kind: str) -> None:
     elif kind == "business":
         rows.background(node, 1.0, 3600.0)
         rows.business(node, int(rng.integers(6, 16)))
-    else:
+    elif kind == "mixed":
         rows.background(node, 4.0, 1200.0)
         for hour in rng.choice(24, 2, replace=False):
             rows.job(node, int(hour), int(rng.integers(5, 15)), (300.0, 1500.0), 5.0)
+    elif kind == "jobburst":
+        rows.background(node, float(rng.choice([0.3, 1.0, 3.0])), 2400.0)
+        rows.random_bursts(node, float(rng.choice([1.0, 2.0])), 15)
+        rows.job(node, int(rng.integers(0, 24)), 25, (600.0, 1800.0), 10.0)
+    else:
+        rows.curve(node, 6.0)
+        rows.random_bursts(node, 2.0, 15)
 
 
 @click.command()
