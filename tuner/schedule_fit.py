@@ -35,12 +35,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import poisson
 
 from pool_engine.warm_schedule import HOURS, WarmSchedule
 from tuner.hour_table import HourTable
 
 LAMBDAS = np.concatenate(([0.0], np.geomspace(1e-3, 1e5, 64)))
 """Prices of a cold start tried, in idle slot-hours."""
+LEAD_LEVEL = 0.99
+"""A lead hour holds this upper quantile (Poisson, at the most seen on a day) of the
+pods that beat the switch: a job's size varies from day to day."""
 RAISES = 16
 """Dearer prices tried (two decades) when merging blocks and moving them early take
 the schedule past the cold starts its aim allows."""
@@ -208,9 +212,10 @@ def _blocks(choice: np.ndarray) -> list[tuple[list[int], int]]:
 def _led(choice: np.ndarray, table: HourTable, lead_need: np.ndarray,
          idle: np.ndarray) -> tuple[np.ndarray, set[int]]:  # fmt: skip
     """Blocks moved an hour early where the hour before keeps too few slots warm for
-    the pods that start before the switch's binds complete: the block's own pair when
-    those pods fill its min, else the pair of least idle in the hour before that keeps
-    them warm (and is no lower than that hour's)."""
+    the pods that start before the switch's binds complete. That hour holds what such
+    pods may number on a day not seen (:data:`LEAD_LEVEL` Poisson upper bound of the
+    most seen): the block's own pair when that fills its min, else the pair of least
+    idle there that holds them (and is no lower than the hour's own)."""
     out = choice.copy()
     lead: set[int] = set()
     pairs = np.array(table.pairs)
@@ -221,10 +226,11 @@ def _led(choice: np.ndarray, table: HourTable, lead_need: np.ndarray,
         if now_m <= before[0] or need <= before[0]:
             continue
         lead.add(prev)
-        if need >= now_m:
+        hold = int(poisson.ppf(LEAD_LEVEL, need))
+        if hold >= now_m:
             out[prev] = choice[h]
             continue
-        keeps = (pairs[:, 0] >= need) & (pairs[:, 0] >= before[0]) & (pairs[:, 1] >= before[1])
+        keeps = (pairs[:, 0] >= hold) & (pairs[:, 0] >= before[0]) & (pairs[:, 1] >= before[1])
         out[prev] = int(np.argmin(np.where(keeps, idle[:, prev], np.inf)))
     return out, lead
 
