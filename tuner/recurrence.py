@@ -116,9 +116,10 @@ class Recurrence:
 def follows_hour_of_day(starts: np.ndarray, seen: np.ndarray) -> bool | None:
     """Whether a node's pod starts per hour cell (``starts``, (days, 24)) rank the hours
     of the day alike from day to day beyond chance (:data:`DAILY_CHANCE`), over its
-    whole days seen; None with fewer than :data:`MIN_TEST_DAYS` of them."""
+    whole days seen; None with fewer than :data:`MIN_TEST_DAYS` of them, or fewer than
+    three hours (columns) to rank."""
     whole = starts[seen.all(axis=1)]
-    if whole.shape[0] < MIN_TEST_DAYS:
+    if whole.shape[0] < MIN_TEST_DAYS or whole.shape[1] < 3:  # Friedman ranks 3 or more
         return None
     if not whole.any() or (whole == whole[:, :1]).all():  # every hour alike: no ranks
         return False

@@ -23,8 +23,11 @@
    slot-hours a day. Where the merged schedule (with its lead, 5.) spends more cold
    starts than the aim allows, a dearer price is tried, up to :data:`RAISES` of them.
 5. **Lead time.** A block whose pair is higher than the hour before starts an hour
-   early when, on most days, more pods start within the bind latency after its first
-   hour begins than the hour before keeps warm (the switch's binds would come late).
+   early when more pods start within the bind latency after its first hour begins than
+   the hour before keeps warm (the switch's binds would come late): on any day, at an
+   hour with a recurring burst (:meth:`tuner.recurrence.Recurrence.lead_need`), else on
+   half the days. The hour before then holds an upper bound of those pods, or the
+   block's own pair when that bound fills the block's min.
 6. **Do no harm, in sample.** A schedule that does not save
    :attr:`FitSettings.min_saving` of the all-day pair's idle, or costs cold starts
    beyond max(aim, the all-day pair's), is the all-day pair.

@@ -5,7 +5,8 @@ days, with the all-day pair of :mod:`tuner.analysis` as fallback (docs/contracts
    get an hour table (:mod:`tuner.hour_table`: a ladder of all-day pairs replayed and
    counted per hour cell, at most 14 days), a chunk of nodes at a time.
 2. For each aim (a multiple of the objective; beyond it only for nodes with a
-   recurring burst) a schedule is fitted
+   recurring burst; a node whose other hours differ by chance alone estimates them all
+   from its background) a schedule is fitted
    (:mod:`tuner.schedule_fit`) on all days but the last quarter, and replayed in place
    with the schedule over the whole history (hours of day stay true), counting the
    held-back days; one more is fitted on all days.

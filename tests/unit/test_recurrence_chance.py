@@ -48,3 +48,10 @@ def test_too_few_whole_days_give_no_verdict() -> None:
     seen = np.ones((DAYS, 24), dtype=bool)
     seen[2:, 5] = False  # only two whole days
     assert follows_hour_of_day(np.ones((DAYS, 24), dtype=np.int64), seen) is None
+
+
+def test_fewer_than_three_hours_give_no_verdict() -> None:
+    """Friedman ranks three hours or more; the search asks it about the hours beside a
+    node's recurring bursts, which could be fewer (scipy raised "at least 3 samples")."""
+    starts = np.array([[1.0, 2.0], [3.0, 1.0], [2.0, 5.0], [0.0, 1.0]])
+    assert follows_hour_of_day(starts, np.ones_like(starts, dtype=bool)) is None
