@@ -65,8 +65,11 @@ class Node:
     follows: bool | None = None
     """Hours ranked alike from day to day beyond chance (None: too few whole days to
     tell)."""
-    daily: bool = False
-    """A recurring burst, or hours ranked alike (or too few days to tell)."""
+
+    @property
+    def daily(self) -> bool:
+        """A recurring burst, or hours ranked alike (or too few days to tell)."""
+        return bool(self.recurring) or self.follows is not False
 
 
 def choose_aim(nodes: list[Node], settings: AnalysisSettings) -> int:

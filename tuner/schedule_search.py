@@ -117,7 +117,6 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
         lead = rec.lead_need(table.seen)
         node.recurring = rec.recurring(table.seen)
         node.follows = follows_hour_of_day(table.starts, table.seen)
-        node.daily = bool(node.recurring) or node.follows is not False
         bursts = np.zeros(HOURS, dtype=bool)
         bursts[[h for h, *_ in node.recurring]] = True
         node_fit = fit_settings

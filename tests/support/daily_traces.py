@@ -36,14 +36,15 @@ def background(node: str, rng: np.random.Generator, days: int, per_hour: float =
 
 def daily_job(node: str, rng: np.random.Generator, days: int, hour: float, size: int,
               skip: tuple[int, ...] = (), spread: float = 10.0,
-              weekdays_only: bool = False) -> list[Row]:  # fmt: skip
-    """``size`` pods started within ``spread`` seconds at ``hour`` (UTC) every day but
-    ``skip`` (and weekends with ``weekdays_only``), running 20-30 minutes."""
+              weekdays_only: bool = False, late: float = 2.0) -> list[Row]:  # fmt: skip
+    """``size`` pods started within ``spread`` seconds, up to ``late`` seconds past
+    ``hour`` (UTC), every day but ``skip`` (and weekends with ``weekdays_only``), running
+    20-30 minutes."""
     rows: list[Row] = []
     for day in range(days):
         if day in skip or (weekdays_only and weekend(day)):
             continue
-        at = day * DAY + hour * HOUR + rng.uniform(0, 2.0)
+        at = day * DAY + hour * HOUR + rng.uniform(0, late)
         rows += pods(node, at + np.sort(rng.uniform(0, spread, size)),
                      rng.uniform(1200.0, 1800.0, size))  # fmt: skip
     return rows
@@ -84,6 +85,15 @@ def business_churn(node: str, rng: np.random.Generator, days: int, level: int = 
                 rows += pods(node, np.array([t]), np.array([life]))
                 t += life + rng.uniform(1.0, 30.0)
     return rows
+
+
+def daily_curve(node: str, rng: np.random.Generator, days: int,
+                per_hour: float = 6.0) -> list[Row]:  # fmt: skip
+    """Pods arriving along a daily sine (``per_hour`` on average, peak at 06:00 UTC),
+    about 30 minutes each."""
+    at = rng.uniform(0, days * DAY, rng.poisson(2 * per_hour * 24 * days))
+    at = at[rng.uniform(0, 1, at.size) < 0.5 * (1 + np.sin(2 * np.pi * at / DAY))]
+    return pods(node, at, rng.exponential(1800.0, at.size) + 30.0)
 
 
 def random_bursts(node: str, rng: np.random.Generator, days: int, per_day: float = 2.0,
