@@ -7,10 +7,9 @@ days, with the all-day pair of :mod:`tuner.analysis` as fallback (docs/contracts
 2. For each aim (a multiple of the objective; beyond it only for nodes with a
    recurring burst; a node whose other hours differ by chance alone estimates them all
    from its background) a schedule is fitted
-   (:mod:`tuner.schedule_fit`) on all days but a quarter held back (every fourth day
-   back from the last, so they fall on all days of the week, not on the last two of
-   it), and replayed in place with the schedule over the whole history (hours of day
-   stay true), counting the held-back days; one more is fitted on all days.
+   (:mod:`tuner.schedule_fit`) on all days but the last quarter, and replayed in place
+   with the schedule over the whole history (hours of day stay true), counting the
+   held-back days; one more is fitted on all days.
 3. The aim is chosen over all nodes (:mod:`tuner.schedule_check`): the held-back days'
    cold starts stay under max(a margin of the cold-start budget, the all-day pairs'),
    with the least idle (with
@@ -55,7 +54,7 @@ MIN_HOURS = 24.0
 POOLED = 1e6
 """Days of weight of the background for a node whose other hours differ by chance."""
 MIN_CHECKED_DAYS = 3
-"""Days of history from which a quarter is held back to check a schedule."""
+"""Days of history from which the last quarter is held back to check a schedule."""
 
 
 def search(
@@ -129,7 +128,7 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
         node.weekly = rec.weekly(table.starts, table.seen)
         train = rows.copy()
         if len(days) >= MIN_CHECKED_DAYS:
-            held_days = held_back(days)
+            held_days = days[-max(1, round(len(days) / 4)) :]
             train[held_days] = False
             held = np.zeros_like(table.seen)
             held[held_days] = table.seen[held_days]
@@ -157,12 +156,6 @@ def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSetti
             final = fit(table, rows, aim * rate, lead, bursts, node_fit)
             node.finals.append(None if final is None or final.constant()
                                else (final.schedule(table), final.lead_hours))  # fmt: skip
-
-
-def held_back(days: np.ndarray) -> np.ndarray:
-    """A quarter of the days (one at least): every fourth back from the last. The last
-    quarter of a week would be two days of one kind (a weekend)."""
-    return days[::-1][::4][: max(1, round(len(days) / 4))]
 
 
 def _check(history: History, nodes: list[Node], sim: SimulationSettings) -> None:

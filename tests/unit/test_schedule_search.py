@@ -16,7 +16,7 @@ from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.trace import Trace
 from pool_engine.warm_schedule import HOURS, WarmSchedule
 from support import daily_traces as dt
-from tuner import analysis, schedule_search
+from tuner import analysis
 from tuner.history import load_history
 from tuner.hour_table import HourTable
 from tuner.objective import AnalysisSettings
@@ -356,26 +356,3 @@ def test_a_lead_hour_holds_a_bigger_day_of_the_job_than_it_has_seen(tmp_path: Pa
     run = Run(0, NodeTargets.scheduled(advice.schedule))
     stats = replay(whole.trace, [run], SimulationSettings(count_from=7 * dt.DAY))
     assert stats.per_run.cold_starts[0] <= 1, advice.schedule
-
-
-@pytest.mark.parametrize(("days", "held"), [(8, {3, 7}), (14, {1, 5, 9, 13}), (3, {2})])
-def test_the_held_back_days_come_from_the_whole_history(
-    tmp_path: Path, days: int, held: set[int]
-) -> None:
-    """The days a schedule is checked on are every fourth day back from the last, not
-    the last quarter: a week's last quarter is two days of the same kind (the simulated
-    cluster's weekend, days 5 and 6), so every schedule was checked on weekend days only
-    and the future's weekdays went unchecked. Session 11: on the simulated daily traces
-    (bench_schedule_quality, seeds 1/2/4 and bin-packed 3) 6/0/1/19 nodes were held back on
-    their weekend days; checked on days from the whole week, 3/0/0/8, and idle vs the
-    hindsight pair 0.75/0.77/0.64/1.16x -> 0.71/0.75/0.63/1.10x."""
-    rng = np.random.default_rng(1)
-    rows = dt.background("n", rng, days, 2.0) + dt.daily_job("n", rng, days, 10.0, 20)
-    history = load_history(dt.write(tmp_path / "n.csv", rows))
-    config = AnalysisSettings()
-    rec = analysis.recommend(history, config, None)[0]
-    node = Node(0, rec.recommended)
-    sim = SimulationSettings(NodeTargets(Targets(0, 0)))
-    schedule_search._tables(history, config, FitSettings(), [node], sim)
-    assert node.held is not None
-    assert set(np.nonzero(node.held.any(axis=1))[0].tolist()) == held
