@@ -179,8 +179,10 @@ def no_change_reason(rec: NodeTargets, now: NodeTargets, cap: int) -> str:
     """Why a searched pair that saves nothing is not written (max-attach named only
     when the node has one)."""
     under = f"under max-attach {cap}" if cap < UNLIMITED else "on this history"
-    return (f"{rec.min_warm}/{rec.max_warm} would do no better than the current "
-            f"{now.min_warm}/{now.max_warm} {under}: no change")  # fmt: skip
+    current = ("schedule" if now.schedule is not None
+               else f"{now.min_warm}/{now.max_warm}")  # fmt: skip
+    return (f"{rec.min_warm}/{rec.max_warm} would do no better than the current {current} "
+            f"{under}: no change")  # fmt: skip
 
 
 def _expected(cands: Candidates, k: int, c: int | None, hours: float) -> Expected:

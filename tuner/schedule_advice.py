@@ -25,6 +25,9 @@ class ScheduleStatus(enum.StrEnum):
     """Less than a day of the node's own history: the all-day pair."""
     NOT_SEARCHED = "not_searched"
     """The node has no pair of its own history (borrowed, too little history, capped)."""
+    CURRENT = "current"
+    """The targets in force are a schedule (a targets file's) that the analysis keeps (no
+    all-day pair beats it on the history, or too little history to say): that schedule."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class ScheduleAdvice:
     """The targets in force over the same history."""
 
     def scheduled(self) -> bool:
-        return self.status is ScheduleStatus.SCHEDULED
+        """Targets by hour of day to keep on the node: fitted, or the ones in force."""
+        return self.status in (ScheduleStatus.SCHEDULED, ScheduleStatus.CURRENT)
 
     def to_json(self) -> dict[str, Any]:
         """The fields ``recommend --schedule -o json`` adds to a node."""

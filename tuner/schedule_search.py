@@ -73,7 +73,13 @@ def search(
     out: dict[int, ScheduleAdvice] = {}
     for j, rec in enumerate(recs):
         k = by_node[rec.node]
-        if rec.after is None:
+        kept = rec.recommended.schedule
+        if kept is not None:  # a schedule in force that no all-day pair beats: not its hour 0
+            out[j] = ScheduleAdvice(rec.node, ScheduleStatus.CURRENT, kept,
+                                    f"the schedule in force, kept: {rec.reason}",
+                                    expected=rec.before, all_day=rec.after,
+                                    current=rec.before)  # fmt: skip
+        elif rec.after is None:
             out[j] = constant(rec, ScheduleStatus.NOT_SEARCHED,
                                "no all-day pair of its own history to schedule around")  # fmt: skip
         elif hours[k] < MIN_HOURS:

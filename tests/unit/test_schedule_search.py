@@ -356,3 +356,25 @@ def test_a_lead_hour_holds_a_bigger_day_of_the_job_than_it_has_seen(tmp_path: Pa
     run = Run(0, NodeTargets.scheduled(advice.schedule))
     stats = replay(whole.trace, [run], SimulationSettings(count_from=7 * dt.DAY))
     assert stats.per_run.cold_starts[0] <= 1, advice.schedule
+
+
+def test_a_schedule_in_force_that_no_pair_beats_is_kept_not_its_hour_zero_pair(
+    tmp_path: Path,
+) -> None:
+    """A node whose targets in force are a schedule (1/1, and 20/20 from 01:00 to 03:00
+    for a job of 15 pods at 02:00) that no all-day pair beats. Session 11 (an
+    adversarial review): `recommend --schedule` gave it its hour-0 pair, 1/1 all day
+    (35 cold starts where the schedule has none), and its kubectl line removed the
+    schedule; `apply --schedule` would have written the same."""
+    rng = np.random.default_rng(0)
+    rows = dt.background("n", rng, 4, 0.8) + dt.daily_job("n", rng, 4, 2.0, 15, spread=5.0)
+    in_force = WarmSchedule(tuple(Targets(20, 20) if h in (1, 2) else Targets(1, 1)
+                                  for h in range(HOURS)))  # fmt: skip
+    current = {"n": NodeTargets.scheduled(in_force)}
+    rec, advice = searched(tmp_path / "n.csv", rows, current)["n"]
+    assert rec.status is analysis.RecommendationStatus.UNCHANGED, rec.reason
+    assert "current schedule" in rec.reason, rec.reason
+    assert advice.status is ScheduleStatus.CURRENT, advice.reason
+    assert advice.scheduled()
+    assert advice.schedule == in_force
+    assert advice.expected == rec.before
