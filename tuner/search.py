@@ -98,8 +98,9 @@ def replay_candidates(
     floor = settings.min_warm_floor
     for k in searched:
         top = int(min(caps[k], settings.search_cap))
-        # the smallest grid value covering the node's largest burst (or the top)
-        covering = min([m for m in M_GRID if m >= min(needs[k], top)] + [top])
+        # the smallest grid value covering the node's largest burst and the floor (a
+        # node without a pod start still gets its floor), or the top
+        covering = min([m for m in M_GRID if m >= min(max(needs[k], floor), top)] + [top])
         seen: dict[Pair, int] = {}
         for c, (m, band) in enumerate(pairs):
             if m > covering or m > top or m < floor:

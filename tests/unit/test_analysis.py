@@ -59,6 +59,19 @@ def test_a_few_starts_over_a_long_history_is_a_quiet_node_not_too_little_history
     assert abs(bound - np.log(20) / 10) < 1e-12  # no start in 10 h: below -ln(0.05) / 10 h
 
 
+def test_a_node_without_a_pod_start_in_ten_days_goes_down_to_the_floor() -> None:
+    """One pod running all along and no pod start in ten days. Session 11 (an adversarial
+    review): no pair was tried (the grid stopped at the largest burst, 0, below the
+    floor), so the node kept 5/5 with "max-attach 1152921504606846976 is below the floor
+    1"; a node with one start got 1/1."""
+    rows: Rows = [(0.0, "idle", "start"), (10 * 86400.0, "idle", "stop")]
+    (rec,) = recommend(history_of(rows), AnalysisSettings(min_warm_floor=1))
+    assert rec.arrivals == 0
+    assert rec.status is RecommendationStatus.RECOMMENDED, rec.reason
+    assert (rec.recommended.min_warm, rec.recommended.max_warm) == (1, 1)
+    assert "max-attach" not in rec.reason
+
+
 def test_insufficient_history_is_a_short_history_and_keeps_the_targets() -> None:
     rows: Rows = [*quiet("calm"), (172_000.0, "new", "start"), (172_004.0, "new", "stop")]
     history = history_of(rows)
