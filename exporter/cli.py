@@ -48,7 +48,7 @@ from exporter.settings import (
 )
 from exporter.simcluster import ClusterSettings
 from kube_adapter.client import ClientSettings
-from kube_adapter.logs import LogFormat, LogLevel, error_line
+from kube_adapter.logs import LogFormat, LogLevel, error_line, writing_output
 from pool_engine.config import Defaults
 from pool_engine.errors import PoolEngineError
 from pool_engine.placement import Placement
@@ -297,7 +297,8 @@ def simulate(
 
     report = modes.run_simulation(settings)
     if report is not None:
-        click.echo(json.dumps(report.as_json()))
+        with writing_output():
+            click.echo(json.dumps(report.as_json()))
         if report.violated:
             click.get_current_context().exit(1)
 

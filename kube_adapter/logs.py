@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO, assert_never
 
 from pythonjsonlogger.json import JsonFormatter
@@ -88,3 +91,25 @@ def error_line(error: BaseException) -> str:
     if command and type(error).__name__ != "ClickException":
         line += f" (see '{command} --help')"
     return f"error: {line}"
+
+
+@contextmanager
+def writing_output() -> Iterator[None]:
+    """Results written to standard output, flushed at the end: a closed stdout (``>&-``)
+    or one that cannot take them (``> /dev/full``) is :class:`OutputError`, one line and
+    exit 1, not a traceback; stdout then points at /dev/null, so that Python's flush at
+    exit has nothing to complain of."""
+    from pool_engine.errors import OutputError
+
+    if sys.stdout is None:
+        raise OutputError("cannot write the output: standard output is closed")
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as exc:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, sys.stdout.fileno())
+        finally:
+            os.close(null)
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from exc

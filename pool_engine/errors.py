@@ -7,6 +7,7 @@
     │   └── KubeconfigError      a kubeconfig that is missing, malformed or lacks a context
     ├── HistoryUnavailable       history source unreachable, unusable or empty; exit 3
     │   └── NoChurn              it answers, but holds no pod churn of the pool
+    ├── OutputError              standard output closed or unwritable (a full disk); exit 1
     ├── KubernetesError          Kubernetes API unreachable or refusing; exit 4
     │   └── KubernetesConflict   a precondition (resourceVersion) failed: re-read, retry
     └── ProviderError            a cloud provider call failed (see pool_engine.provider)
@@ -72,6 +73,10 @@ class KubeconfigError(InputError):
 
     def __init__(self, where: str, problem: str) -> None:
         super().__init__(where, None, problem)
+
+
+class OutputError(PoolEngineError):
+    """The results could not be written to standard output (closed, a full disk)."""
 
 
 class HistoryUnavailable(PoolEngineError):

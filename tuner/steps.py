@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from kube_adapter.logs import writing_output
 from pool_engine.config import Mode, Targets
 from pool_engine.errors import NoChurn
 from pool_engine.replay import NodeTargets
@@ -141,7 +142,8 @@ def analyse(
 
 def render(report: R, renderer: Callable[[R], None]) -> R:
     watch = Stopwatch()
-    renderer(report)
+    with writing_output():
+        renderer(report)
     log.debug(f"rendered in {watch.seconds():.2f}s")
     return report
 
