@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import assert_never
 
@@ -96,6 +97,11 @@ class ReplaySettings:
 
     def overrides(self) -> dict[str, NodeTargets]:
         """The targets file's per-node targets; empty without one."""
+        return dict(self._overrides)
+
+    @cached_property
+    def _overrides(self) -> dict[str, NodeTargets]:
+        """Read once: checked before any history, used after it (a pipe reads once)."""
         return load_overrides(self.targets_file) if self.targets_file else {}
 
 

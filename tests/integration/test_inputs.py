@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 
 from pool_engine.errors import TraceError
 from pool_engine.trace import from_rows, load_trace
-from support.cli import run_tuner
+from support.cli import TUNER, run_tuner
 from tuner.cli import cli
 
 Write = Callable[[str, str], Path]
@@ -240,3 +242,20 @@ def test_a_parquet_trace_with_a_column_twice_is_one_line(tmp_path: Path) -> None
     done = run_tuner("simulate", str(path), "-o", "json")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: {path}: column 'node' appears twice"
+
+
+@pytest.mark.parametrize("schedule", [[], ["--schedule"]])
+def test_a_targets_file_on_a_pipe_is_read_once(schedule: list[str]) -> None:
+    """`recommend --targets <(...)`: the file is read once. Session 11 (an adversarial
+    review): it was read to check it and again to use it, so a pipe's second read found
+    nothing ("missing column 'node'"), after the history had loaded."""
+    sample = Path(__file__).parents[2] / "docs" / "examples" / "churn-sample.csv"
+    targets = "node,min_warm,max_warm\nnode-0,3,3\n"
+    done = subprocess.run(
+        [*TUNER, "recommend", "--trace", str(sample), "--targets", "/dev/stdin", *schedule,
+         "-o", "json"],
+        input=targets, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    node = next(r for r in json.loads(done.stdout) if r["node"] == "node-0")
+    assert node["current"] == {"min_warm": 3, "max_warm": 3}
