@@ -199,7 +199,7 @@ def switch(settings: SwitchSettings, output: OutputFormat) -> None:
 @replay_options
 @objective_options
 @backtest_options
-@output_option(renderers.BACKTEST)
+@output_option(renderers.BACKTEST, "set of targets (the totals; per node: -o wide)")
 def backtest(
     source: HistorySource | None,
     replay: ReplaySettings,

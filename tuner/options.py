@@ -64,16 +64,16 @@ def option_group(dest: str, build: Callable[..., object], *options: Decorator) -
     return decorate
 
 
-def output_option(formats: Mapping[OutputFormat, object]) -> Decorator:
+def output_option(formats: Mapping[OutputFormat, object], csv_rows: str | None = None) -> Decorator:
     """``-o/--output`` among the formats a command has renderers for, with the same
-    help for a format in every command."""
+    help for a format in every command (``csv_rows``: what a CSV row is, if not a node)."""
     return click.option(
         "-o",
         "--output",
         type=EnumChoice(formats),
         default=OutputFormat.TABLE.value,
         show_default=True,
-        help=output_help(formats),
+        help=output_help(formats, csv_rows),
     )
 
 
@@ -170,7 +170,8 @@ replay_options = option_group(
         "--targets",
         "targets_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="CSV node,min_warm,max_warm[,max_slots] overriding the defaults per node "
+        help="CSV node,min_warm,max_warm[,max_slots][,from_hour,to_hour] overriding the "
+        "defaults per node; rows with hours are a schedule by UTC hour of day "
         "(recommend, apply, backtest: the targets in force).",
     ),
     click.option(

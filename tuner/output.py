@@ -55,9 +55,12 @@ class OutputFormat(enum.StrEnum):
                 assert_never(self)
 
 
-def output_help(formats: Iterable[OutputFormat]) -> str:
-    """The one help text of ``-o``: the same words for a format in every command."""
-    return "Output format; " + "; ".join(f.help() for f in formats) + "."
+def output_help(formats: Iterable[OutputFormat], csv_rows: str | None = None) -> str:
+    """The one help text of ``-o``: the same words for a format in every command (but
+    what a CSV row is, ``csv_rows``, where it is not a node)."""
+    words = [f"csv: one row per {csv_rows}" if f is OutputFormat.CSV and csv_rows else f.help()
+             for f in formats]  # fmt: skip
+    return "Output format; " + "; ".join(words) + "."
 
 
 def _text(text: str) -> None:

@@ -132,7 +132,7 @@ def explain(
     if after is None or before is None:
         return ""
     limit = settings.objective.max_cold_start_rate
-    parts = [f"{demand:.0f} pod starts within a {settings.bind_latency:g} s bind (p99)"]
+    parts = [f"{demand:.0f} pod starts within a {settings.bind_latency:.3g} s bind (p99)"]
     if settings.objective.explicit_costs:
         parts.append("cheapest idle-hours plus cold-start cost")
     elif after.cold_rate > limit:

@@ -62,7 +62,7 @@ class ReplaySettings:
     max_slots: int | None = None
     """Max bindable slots C (max-attach) of nodes whose targets do not say; None: no limit."""
     targets_file: Path | None = None
-    """CSV node,min_warm,max_warm[,max_slots] of per-node targets."""
+    """CSV node,min_warm,max_warm[,max_slots][,from_hour,to_hour] of per-node targets."""
     quick_release: bool = False
     """Release every excess idle slot per round (the cluster's --enable-quick-release)."""
     bind_latency: float | None = None
