@@ -68,8 +68,9 @@ class Node:
 
     @property
     def daily(self) -> bool:
-        """A recurring burst, or hours ranked alike (or too few days to tell)."""
-        return bool(self.recurring) or self.follows is not False
+        """A recurring burst, or hours ranked alike beyond chance (too few whole days to
+        test them is no evidence of either)."""
+        return bool(self.recurring) or self.follows is True
 
 
 def choose_aim(nodes: list[Node], settings: AnalysisSettings) -> int:
@@ -203,9 +204,9 @@ def flat_reason(node: Node) -> str:
         return ("its hours follow the time of day, but no block pays for itself against the "
                 "all-day pair: the all-day pair")  # fmt: skip
     if node.follows is None:
-        return (f"no block pays for itself against the all-day pair ({node.days} day"
-                f"{'s' if node.days != 1 else ''} of history, too few to test for daily "
-                "structure): the all-day pair")  # fmt: skip
+        return (f"no recurring burst, and {node.days} day{'s' if node.days != 1 else ''} of "
+                "history, too few to test for daily structure (three whole days): the "
+                "all-day pair")  # fmt: skip
     return f"no daily structure in {node.days} days of history: the all-day pair all day"
 
 

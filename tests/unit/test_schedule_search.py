@@ -378,3 +378,18 @@ def test_a_schedule_in_force_that_no_pair_beats_is_kept_not_its_hour_zero_pair(
     assert advice.scheduled()
     assert advice.schedule == in_force
     assert advice.expected == rec.before
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_a_day_of_random_churn_is_not_scheduled(tmp_path: Path, seed: int) -> None:
+    """A day of churn at one rate (no burst, no daily curve): under three whole days the
+    hours cannot be tested for daily structure, and without a recurring burst nothing
+    shows any. Session 11 (an adversarial review): such a node got "4 blocks fitted on 1
+    day", against the contract's "only a day with structure beyond chance is scheduled"."""
+    rng = np.random.default_rng(seed)
+    rows = [*dt.background("n", rng, 1, 30.0), (1.01 * dt.DAY, "n", "start")]
+    rec, advice = searched(tmp_path / "n.csv", rows)["n"]
+    assert rec.after is not None
+    assert advice.status is ScheduleStatus.ALL_DAY, advice.reason
+    assert "too few to test for daily structure" in advice.reason
+    assert len(advice.schedule.blocks()) == 1
