@@ -35,6 +35,10 @@ _LEAP_SECOND = re.compile(
     r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)"
 )
 """An RFC 3339 time at second 60 (a leap second)."""
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)?")
+"""The shape of an RFC 3339 time (a date alone, or no offset, as ``--start`` takes them):
+not the rest of ISO 8601 that ``fromisoformat`` reads (week dates, basic format, an
+hour without its minutes and seconds)."""
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 """A byte that is not UTF-8, as ``errors="surrogateescape"`` reads it."""
 EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
@@ -73,6 +77,8 @@ def read_stamp(text: str) -> datetime | None:
     """An RFC 3339 time (naive without an offset), ``t`` and ``z`` in either case; a
     leap second (second 60, which Python has not) is the next second's instant. None
     when it is not one. Traces and ``--start``/``--end`` read times with it."""
+    if not _STAMP.fullmatch(text):
+        return None
     leap = _LEAP_SECOND.fullmatch(text)
     if leap:
         before = read_stamp(f"{leap['head']}:59{leap['tail']}")

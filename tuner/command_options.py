@@ -173,8 +173,8 @@ switch_options = option_group(
     click.option(
         "--now",
         callback=_instant,
-        help="Put in force the blocks of this instant (RFC 3339, e.g. 2025-01-06T02:30:00Z) "
-        "[default: the clock]",
+        help="Put in force the blocks of this instant, read as --start is (RFC 3339, e.g. "
+        "2025-01-06T02:30:00Z, UTC without an offset; or relative: -2h) [default: the clock]",
     ),
     click.option(
         "--log-format",
