@@ -107,6 +107,17 @@ class Instruments:
         GCCollector(registry=r)
 
 
+def simulation_speed(instruments: Instruments, speed: float) -> None:
+    """``eni_pool_simulation_speed``: simulated seconds per second of the clock, served
+    by ``simulate`` at a numeric ``--speed`` only (a labelless gauge would read 0
+    elsewhere). The tuner replays the engine's seconds at this pace."""
+    Gauge(
+        "eni_pool_simulation_speed",
+        "Simulated seconds per second of the clock (eni-exporter simulate --speed).",
+        registry=instruments.registry,
+    ).set(speed)
+
+
 class PoolCollector(Collector):
     """Yields the families of the latest snapshot that have samples."""
 

@@ -32,7 +32,7 @@ from exporter.cluster import ClusterEngine
 from exporter.daemon import Daemon, Engine
 from exporter.incidents import Incidents, Where
 from exporter.kube import Change, NecWriter, start_watchers
-from exporter.metrics import Instruments
+from exporter.metrics import Instruments, simulation_speed
 from exporter.outbox import Outbox
 from exporter.replica import Replica
 from exporter.server import Endpoints, Status, bound, hostport, serve
@@ -163,6 +163,8 @@ def run_simulation(settings: SimulationModeSettings) -> AuditReport | None:
     instruments = Instruments(package_version())
     Incidents(instruments.engine_errors)
     instruments.acting.set(1)
+    if speed is not None:
+        simulation_speed(instruments, speed)
 
     def advance(now: float) -> None:
         cluster.advance(now)

@@ -49,6 +49,11 @@ class History:
     bind_latency: float | None = None
     """The source's bind latency: Prometheus: what the exporter's histogram measured
     (None: none); a trace: :data:`TRACE_BIND_LATENCY`."""
+    pace: float = 1.0
+    """Seconds of the cluster's engine per second of the history's clock: a simulated
+    cluster's ``--speed`` (its metrics scraped by Prometheus at 60 simulated seconds per
+    second), else 1. Its engine's bind latency and release interval are replayed at
+    1/pace (:meth:`tuner.settings.ObjectiveSettings.analysis`)."""
 
     @property
     def nodes(self) -> list[str]:

@@ -190,7 +190,8 @@ replay_options = option_group(
         "--bind-latency",
         type=SECONDS,
         help="Seconds from a bind request to a usable slot  [default: 2; from Prometheus: "
-        "the exporter's measured latency, else 2 (direct-eni: 20, an ENI attach)]",
+        "the exporter's measured latency, else 2 (direct-eni: 20, an ENI attach); against "
+        "eni-exporter simulate at --speed S, replayed at 1/S, as the release interval]",
     ),
     click.option(
         "--release-interval",

@@ -39,6 +39,7 @@ from tuner.steps import (
     analyse,
     current_from,
     load_history,
+    paced,
     pools,
     recommendations,
     render,
@@ -189,7 +190,8 @@ def backtest(
     if given is not None:
         recommended = given
     else:
-        analysis_settings = objective.analysis(replay, None, history.bind_latency)
+        analysis_settings = objective.analysis(replay, None, history.bind_latency, history.pace)
+        paced(history, analysis_settings)
         recs = analyse(history, analysis_settings, current, default)
         recommended = {r.node: r.recommended for r in recs}
         status = {r.node: r.status.value for r in recs}
@@ -202,8 +204,9 @@ def backtest(
                                 strict=True)
             }  # fmt: skip
     watch = Stopwatch()
-    latency = replay.latency(objective.mode, history.bind_latency)
-    simulation = replace(replay.simulation(), bind_latency=latency)
+    latency = replay.latency(objective.mode, history.bind_latency) / history.pace
+    simulation = replace(replay.simulation(), bind_latency=latency,
+                         release_interval=replay.release_interval / history.pace)  # fmt: skip
     result = backtesting.run(
         history, simulation, current, recommended, default, settings.worst, status, scheduled
     )

@@ -34,6 +34,8 @@ class Seen:
     last: dict[str, float]
     facts: dict[str, NodeFacts]
     bind_latency: float | None
+    pace: float = 1.0
+    """Seconds of the cluster's engine per second of the samples' clock."""
 
 
 def with_state(history: History, seen: Seen, t0: float, window_seconds: float,
@@ -60,7 +62,8 @@ def with_state(history: History, seen: Seen, t0: float, window_seconds: float,
                     f"the data holds at most {span / 3600:.1f} h of any "
                     f"{pool + ' ' if pool else ''}node")  # fmt: skip
     facts = {n: seen.facts[n] for n in nodes if n in seen.facts}
-    return History(history.trace, history.existing, first, last, facts, seen.bind_latency)
+    return History(history.trace, history.existing, first, last, facts, seen.bind_latency,
+                   seen.pace)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -152,4 +152,13 @@ def state_of(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: D
         values = instant(prom, state.bind_latency, t1, Dropped(), 86400.0)
         positive = [v for v in values.values() if v > 0]
         latency = positive[0] if positive else None
-    return Seen(first, last, facts, latency)
+    speed = 1.0
+    if state.speed:
+        values = instant(prom, state.speed, t1, Dropped(), MAX_SPEED)
+        positive = [v for v in values.values() if v > 0]
+        speed = positive[0] if positive else 1.0
+    return Seen(first, last, facts, latency, speed)
+
+
+MAX_SPEED = 1e6
+"""The largest simulation speed read as one (``eni-exporter simulate`` takes up to this)."""

@@ -128,15 +128,18 @@ class ObjectiveSettings:
         replay: ReplaySettings,
         min_history_hours: float | None = None,
         measured_latency: float | None = None,
+        pace: float = 1.0,
     ) -> AnalysisSettings:
         """The analysis' settings; ``min_history_hours`` None keeps the analysis' default;
-        ``measured_latency``: the bind latency the history source measured."""
+        ``measured_latency``: the bind latency the history source measured; ``pace``: the
+        engine's seconds per second of the history (:attr:`tuner.history.History.pace`),
+        which the bind latency and the release interval are divided by."""
         settings = AnalysisSettings(
             objective=self.objective,
             min_warm_floor=self.agent.min_warm_floor(),
             quick_release=replay.quick_release,
-            bind_latency=replay.latency(self.mode, measured_latency),
-            release_interval=replay.release_interval,
+            bind_latency=replay.latency(self.mode, measured_latency) / pace,
+            release_interval=replay.release_interval / pace,
             default_max_slots=replay.max_slots,
             min_arrivals=self.min_pod_starts,
             half_life_hours=self.half_life_hours,

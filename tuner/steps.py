@@ -140,6 +140,16 @@ def analyse(
     return recs
 
 
+def paced(history: History, settings: AnalysisSettings) -> None:
+    """Say so when the history runs faster than its cluster's engine (a simulated
+    cluster at ``--speed``): what is replayed is the engine's seconds at that pace."""
+    if history.pace != 1.0:
+        pace, bind, every = history.pace, settings.bind_latency, settings.release_interval
+        log.info(f"the history comes from a simulated cluster at {pace:g}x: its engine's "
+                 f"bind latency and release interval replayed at 1/{pace:g} ({bind:.3g} s, "
+                 f"{every:.3g} s)")  # fmt: skip
+
+
 def render(report: R, renderer: Callable[[R], None]) -> R:
     watch = Stopwatch()
     with writing_output():
@@ -186,7 +196,8 @@ def _analysed(
     if history is None:
         history = load_history(source, objective.mode)
     current = {**current_from(history), **overrides}
-    settings = objective.analysis(replay, min_history_hours, history.bind_latency)
+    settings = objective.analysis(replay, min_history_hours, history.bind_latency, history.pace)
+    paced(history, settings)
     recs = analyse(history, settings, current, replay.default_targets(objective.mode))
     return history, settings, recs
 

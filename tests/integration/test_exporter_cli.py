@@ -42,7 +42,10 @@ def test_simulate_serves_endpoints_records_a_replayable_trace_and_stops(tmp_path
     )
     with urllib.request.urlopen(request) as reply:
         assert reply.headers["Content-Type"].startswith("application/openmetrics-text")
-        assert reply.read().rstrip().endswith(b"# EOF")
+        body = reply.read()
+        assert body.rstrip().endswith(b"# EOF")
+    # the pace the tuner replays this cluster's engine at (session 11)
+    assert b"\neni_pool_simulation_speed 3600.0\n" in body
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0
     assert all(line.startswith("{") for line in stderr.strip().splitlines())  # JSON logs

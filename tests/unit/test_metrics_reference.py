@@ -10,7 +10,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.families import CLUSTER_FAMILIES, FAMILIES, LABELS, suffix
-from exporter.metrics import Instruments
+from exporter.metrics import Instruments, simulation_speed
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
@@ -35,6 +35,7 @@ def published() -> dict[str, set[str]]:
     instruments.api_latency.labels("bind").observe(1.0)
     instruments.api_errors.labels("bind", "InternalError").inc()
     instruments.engine_errors.labels("watch")
+    simulation_speed(instruments, 60.0)  # `simulate` at a numeric --speed only
     for family in text_string_to_metric_families(_exposition(instruments)):
         name = family.name + ("_total" if family.type == "counter" else "")
         series[name] = {k for s in family.samples for k in s.labels} - {"le"}
