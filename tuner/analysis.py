@@ -110,6 +110,8 @@ def recommend(
             after = _expected(cands, k, int(validated.choice[k]), float(hours[k]))
             status, rec, why = _judge(k, now, rec, before, after, demand[k], settings,
                                       int(caps[k]), validated)  # fmt: skip
+            if status is RecommendationStatus.UNCHANGED:  # the pair turned down is not "after"
+                after = before
         elif k in borrowed:
             (m, big_m), size = borrowed[k]
             m = min(max(m, settings.min_warm_floor), int(caps[k]))

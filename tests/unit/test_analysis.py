@@ -188,3 +188,19 @@ def test_a_change_that_saves_nothing_names_max_attach_only_when_there_is_one() -
         "7/7 would do no better than the current 2/2 on this history: no change"
     )
     assert no_change_reason(rec, now, 9).endswith("2/2 under max-attach 9: no change")
+
+
+def test_an_unchanged_node_expects_after_what_it_had_before() -> None:
+    """`expected_after` is the recommended pair's replay; a node left unchanged keeps its
+    current pair, so the two are one. Session 11 (an adversarial review): the sample's
+    node-1 was `unchanged` at 5/5 with the figures of the 5/6 it had turned down."""
+    from pathlib import Path
+
+    from tuner.history import load_history
+
+    sample = Path(__file__).parents[2] / "docs" / "examples" / "churn-sample.csv"
+    recs = {r.node: r for r in recommend(load_history(sample), AnalysisSettings())}
+    unchanged = [r for r in recs.values() if r.status is RecommendationStatus.UNCHANGED]
+    assert unchanged
+    for rec in unchanged:
+        assert rec.after == rec.before, rec.node
