@@ -3,8 +3,9 @@
 
 A NEC update whose annotations change a pool's min/max warm targets in force counts
 once for that pool: ``source="tuner"`` when the same update rewrote the tuner's record
-of the values it replaced (``eni-pool.io/previous-warm-targets``, which ``eni-tuner
-apply`` and ``apply --rollback`` write with every change), else ``source="other"`` (a
+of the values it replaced (``eni-pool.io/previous-warm-targets``, direct-eni
+``eni-pool.io/previous-direct-eni-warm-targets``, which ``eni-tuner apply`` and ``apply
+--rollback`` write with every change), else ``source="other"`` (a
 hand edit, another tool). A NEC seen at the exporter's first sync, a refused change
 and a pool's first configuration count nothing. Grafana marks the changes on the
 dashboards (dashboards/links.py).
@@ -19,8 +20,12 @@ from collections.abc import Mapping
 from exporter.snapshot import Items
 from pool_engine.config import Mode
 
-TUNER_RECORD = "eni-pool.io/previous-warm-targets"
-"""The tuner's record of the values it replaced (docs/contracts/annotations.md)."""
+TUNER_RECORDS = (
+    "eni-pool.io/previous-warm-targets",
+    "eni-pool.io/previous-direct-eni-warm-targets",
+)
+"""The tuner's records of the values it replaced, route-eni's and direct-eni's
+(docs/contracts/annotations.md)."""
 
 
 class Source(enum.StrEnum):
@@ -32,9 +37,10 @@ class Source(enum.StrEnum):
 
 def source_of(before: Mapping[str, str], after: Mapping[str, str]) -> Source:
     """Who made the NEC update from ``before`` to ``after`` (annotations)."""
-    record = after.get(TUNER_RECORD)
-    if record is not None and record != before.get(TUNER_RECORD):
-        return Source.TUNER
+    for key in TUNER_RECORDS:
+        record = after.get(key)
+        if record is not None and record != before.get(key):
+            return Source.TUNER
     return Source.OTHER
 
 

@@ -28,6 +28,7 @@ from tuner.analysis import Recommendation
 from tuner.changes import (
     OPT_OUT,
     PREVIOUS,
+    PREVIOUS_KEY,
     Change,
     Guardrails,
     Result,
@@ -64,7 +65,8 @@ class Writing:
     verb: str = "set"
     """What the Event says was done to the pair."""
     record: bool = True
-    """Keep the replaced pair in ``eni-pool.io/previous-warm-targets`` (``switch`` does
+    """Keep the replaced pair in its pool's record (``eni-pool.io/previous-warm-targets``,
+    direct-eni ``eni-pool.io/previous-direct-eni-warm-targets``; ``switch`` does
     not: the pair it replaces is the schedule's, not a tuning decision to roll back)."""
     message: Callable[[Change], str] | None = None
     """The Event's message; None: ``<by> <verb> min/max warm <before> -> <after>``."""
@@ -186,7 +188,7 @@ def _annotations(change: Change, writing: Writing) -> dict[str, str | None]:
             "changed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "by": writing.by,
         }
-        annotations[PREVIOUS] = json.dumps(previous)
+        annotations[PREVIOUS_KEY[writing.mode]] = json.dumps(previous)
     return annotations
 
 

@@ -11,6 +11,7 @@ engine would refuse.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import assert_never
@@ -22,6 +23,28 @@ OPT_OUT = "eni-pool.io/tuner-opt-out"
 """Set to "true" on a NEC to keep the tuner away from it."""
 PREVIOUS = "eni-pool.io/previous-warm-targets"
 """JSON record of the values the tuner replaced, in which mode, when and by what."""
+PREVIOUS_KEY = {
+    Mode.ROUTE_ENI: PREVIOUS,
+    Mode.DIRECT_ENI: "eni-pool.io/previous-direct-eni-warm-targets",
+}
+"""Each pool's record (one key each: a write of one pool keeps the other's). Before
+session 11 both pools wrote :data:`PREVIOUS`; a direct-eni record there is read still."""
+
+
+def record_of(annotations: Mapping[str, str], keys: Mapping[Mode, str],
+              mode: Mode) -> tuple[str, str | None]:  # fmt: skip
+    """(key, text) of ``mode``'s record among ``keys``: its own key, else (direct-eni)
+    one an earlier version wrote under route-eni's key with ``"mode": "direct-eni"``."""
+    key = keys[mode]
+    if key in annotations or mode is Mode.ROUTE_ENI:
+        return key, annotations.get(key)
+    shared = keys[Mode.ROUTE_ENI]
+    text = annotations.get(shared)
+    try:
+        earlier = text is not None and json.loads(text)["mode"] == mode.value
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+        earlier = False
+    return (shared, text) if earlier else (key, None)
 
 
 class Result(enum.StrEnum):

@@ -147,7 +147,8 @@ def apply(
     Both keys of a pair go in one merge patch, guarded by the NEC's resourceVersion
     (a concurrent edit is read again and re-planned, never overwritten), with the
     previous values and time recorded in the annotation eni-pool.io/previous-warm-targets
-    and one Kubernetes Event per change. A NEC annotated eni-pool.io/tuner-opt-out=true
+    (direct-eni: eni-pool.io/previous-direct-eni-warm-targets) and one Kubernetes Event
+    per change. A NEC annotated eni-pool.io/tuner-opt-out=true
     is left alone. A second run on the same history changes nothing. Built for a CronJob.
 
     \b

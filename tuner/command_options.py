@@ -114,7 +114,8 @@ apply_options = option_group(
         "--rollback",
         is_flag=True,
         help="Restore each NEC's pair from before the tuner's last write (recorded in "
-        "eni-pool.io/previous-warm-targets), with the same guardrails and Events; reads "
+        "eni-pool.io/previous-warm-targets, direct-eni's in eni-pool.io/previous-direct-eni-"
+        "warm-targets), with the same guardrails and Events; reads "
         "no history.",
     ),
     click.option(

@@ -16,7 +16,16 @@ from dataclasses import replace
 from kube_adapter.nec import current_targets
 from pool_engine.config import Mode, Targets
 from tuner.apply import Writing
-from tuner.changes import PREVIOUS, Change, Guardrails, Result, bounded, excluded_by, skipped
+from tuner.changes import (
+    PREVIOUS_KEY,
+    Change,
+    Guardrails,
+    Result,
+    bounded,
+    excluded_by,
+    record_of,
+    skipped,
+)
 
 
 def plan(necs: Mapping[str, Mapping[str, str]], guard: Guardrails, mode: Mode) -> list[Change]:
@@ -49,16 +58,16 @@ def plan_one(node: str, annotations: Mapping[str, str], guard: Guardrails, mode:
 
 def recorded(annotations: Mapping[str, str], mode: Mode) -> Targets | str:
     """The recorded previous pair of ``mode``, or why there is none to restore."""
-    text = annotations.get(PREVIOUS)
+    key, text = record_of(annotations, PREVIOUS_KEY, mode)
     if text is None:
-        return f"nothing recorded to roll back to ({PREVIOUS})"
+        return f"nothing recorded to roll back to ({key})"
     try:
         record = json.loads(text)
         low, high = record["min_warm"], record["max_warm"]
     except (ValueError, TypeError, KeyError, RecursionError):  # nested past the stack too
-        return f"unreadable {PREVIOUS}: {text[:60]!r}"
+        return f"unreadable {key}: {text[:60]!r}"
     if type(low) is not int or type(high) is not int:  # not bool, float or text
-        return f"unreadable {PREVIOUS}: {text[:60]!r}"
+        return f"unreadable {key}: {text[:60]!r}"
     if record.get("mode", Mode.ROUTE_ENI.value) != mode.value:
         return f"the record is of {record.get('mode')} targets, not {mode.value}"
     return Targets(low, high)

@@ -40,7 +40,7 @@ from kube_adapter.nec import (
 from pool_engine.config import Mode, Refusal, Targets, parse_targets
 from pool_engine.warm_schedule import ScheduleProblem, WarmSchedule
 from tuner.apply import benefit, held_back
-from tuner.changes import Guardrails, Result, excluded_by
+from tuner.changes import Guardrails, Result, excluded_by, record_of
 from tuner.nec_writes import Writer, write_all
 from tuner.recommendation import Recommendation
 
@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 
 PREVIOUS_SCHEDULE = "eni-pool.io/previous-warm-schedule"
 """JSON record of the schedule a write replaced (its blocks; one 0-24 block: the pair)."""
+PREVIOUS_SCHEDULE_KEY = {
+    Mode.ROUTE_ENI: PREVIOUS_SCHEDULE,
+    Mode.DIRECT_ENI: "eni-pool.io/previous-direct-eni-warm-schedule",
+}
+"""Each pool's record (as :data:`tuner.changes.PREVIOUS_KEY`)."""
 
 
 @dataclass(frozen=True)
@@ -147,16 +152,16 @@ def plan(
 
 def recorded(annotations: Mapping[str, str], mode: Mode) -> WarmSchedule | str:
     """The schedule recorded before the last write of ``mode``, or why there is none."""
-    text = annotations.get(PREVIOUS_SCHEDULE)
+    key, text = record_of(annotations, PREVIOUS_SCHEDULE_KEY, mode)
     if text is None:
-        return f"nothing recorded to roll back to ({PREVIOUS_SCHEDULE})"
+        return f"nothing recorded to roll back to ({key})"
     try:
         record = json.loads(text)
         if record["mode"] != mode.value:
             return f"the record is of {record['mode']} targets, not {mode.value}"
         return WarmSchedule.from_json(record["schedule"])
     except (ValueError, TypeError, KeyError, RecursionError, ScheduleProblem):
-        return f"unreadable {PREVIOUS_SCHEDULE}: {text[:60]!r}"
+        return f"unreadable {key}: {text[:60]!r}"
 
 
 def plan_rollback_one(
@@ -234,7 +239,7 @@ def annotations_of(change: ScheduleChange, mode: Mode) -> dict[str, str | None]:
         "changed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "by": "eni-tuner",
     }
-    out: dict[str, str | None] = {PREVIOUS_SCHEDULE: json.dumps(record)}
+    out: dict[str, str | None] = {PREVIOUS_SCHEDULE_KEY[mode]: json.dumps(record)}
     if change.after.is_constant():
         out[SCHEDULE_KEY[mode]] = None  # a merge patch's null removes the key
         out.update(targets_annotations(change.after.at_hour(0), mode))

@@ -117,3 +117,50 @@ def test_a_failed_run_names_each_node_once() -> None:
     with pytest.raises(KubernetesError) as caught:
         raise_for_failures(done)
     assert str(caught.value) == "1 NEC write(s) failed (n1); 1 other node(s) changed"
+
+
+def test_a_record_of_each_pool_survives_the_other_pools_write() -> None:
+    """apply --mode route-eni, then apply --mode direct-eni on the same NEC: each pool's
+    rollback restores its own pair. Session 11: both wrote one record key, so the
+    direct-eni write replaced the route-eni record and `--rollback` of route-eni found
+    "the record is of direct-eni targets"; the same for stored schedules."""
+    from tuner import apply as applying
+    from tuner import rollback
+
+    annotations = nec("5", "5")
+    annotations[P + "direct-eni-min-warm-target"] = "1"
+    annotations[P + "direct-eni-max-warm-target"] = "1"
+    writes = [(Mode.ROUTE_ENI, Targets(5, 5), Targets(2, 3)),
+              (Mode.DIRECT_ENI, Targets(1, 1), Targets(2, 2))]  # fmt: skip
+    for mode, before, after in writes:
+        change = Change("n", before, after, Result.CHANGED)
+        writing = applying.Writing(lambda n, a, done=change: done, mode, dry_run=False)
+        patch = applying._annotations(change, writing)
+        annotations.update({k: v for k, v in patch.items() if v is not None})
+    for mode, before, _ in writes:
+        (restore,) = rollback.plan({"n": annotations}, Guardrails(), mode)
+        assert (restore.result, restore.after) == (Result.CHANGED, before), restore.outcome
+    schedule = WarmSchedule.constant(Targets(2, 2))
+    for mode in Mode:
+        change = stored_schedules.ScheduleChange(
+            "n", WarmSchedule.constant(Targets(1, 1)), schedule, Result.CHANGED
+        )
+        patch = stored_schedules.annotations_of(change, mode)
+        annotations.update({k: v for k, v in patch.items() if v is not None})
+    for mode in Mode:
+        assert stored_schedules.recorded(annotations, mode) == WarmSchedule.constant(Targets(1, 1))
+
+
+def test_a_direct_eni_record_an_earlier_version_wrote_is_still_rolled_back() -> None:
+    """Before session 11 both pools' records went to eni-pool.io/previous-warm-targets."""
+    import json
+
+    from tuner import rollback
+
+    record = {"min_warm": 1, "max_warm": 1, "mode": "direct-eni", "by": "eni-tuner"}
+    annotations = {P + "direct-eni-min-warm-target": "2", P + "direct-eni-max-warm-target": "2",
+                   "eni-pool.io/previous-warm-targets": json.dumps(record)}  # fmt: skip
+    (restore,) = rollback.plan({"n": annotations}, Guardrails(), Mode.DIRECT_ENI)
+    assert (restore.result, restore.after) == (Result.CHANGED, Targets(1, 1)), restore.outcome
+    (route,) = rollback.plan({"n": annotations}, Guardrails(), Mode.ROUTE_ENI)
+    assert route.result is Result.SKIPPED and "direct-eni" in route.outcome

@@ -11,23 +11,23 @@ from hypothesis import strategies as st
 
 from exporter.kube import Change
 from exporter.metrics import Renderer
-from exporter.target_changes import TUNER_RECORD, Source, source_of
+from exporter.target_changes import TUNER_RECORDS, Source, source_of
 from kube_adapter.watcher import Resource
 from support.cluster_engine import ROUTE, Engine, nec, node, pair
-from tuner.changes import PREVIOUS
+from tuner.changes import PREVIOUS_KEY
 
 
 def record(at: str) -> dict[str, str]:
     """What eni-tuner apply writes beside the targets (tuner/apply.py)."""
-    return {TUNER_RECORD: json.dumps({"min_warm": 2, "max_warm": 4, "changed_at": at})}
+    return {TUNER_RECORDS[0]: json.dumps({"min_warm": 2, "max_warm": 4, "changed_at": at})}
 
 
 def changes(engine: Engine, name: str = "n1") -> dict[str, float]:
     return dict(engine.engine.target_changes.items(name, ROUTE))
 
 
-def test_the_record_key_is_the_tuners() -> None:
-    assert TUNER_RECORD == PREVIOUS
+def test_the_record_keys_are_the_tuners() -> None:
+    assert set(TUNER_RECORDS) == set(PREVIOUS_KEY.values())
 
 
 def test_changes_are_counted_by_source() -> None:
@@ -76,11 +76,11 @@ def test_a_deleted_node_is_forgotten() -> None:
 
 
 @given(
-    before=st.dictionaries(st.sampled_from([TUNER_RECORD, "a"]), st.sampled_from(["x", "y"])),
-    after=st.dictionaries(st.sampled_from([TUNER_RECORD, "a"]), st.sampled_from(["x", "y"])),
+    before=st.dictionaries(st.sampled_from([*TUNER_RECORDS, "a"]), st.sampled_from(["x", "y"])),
+    after=st.dictionaries(st.sampled_from([*TUNER_RECORDS, "a"]), st.sampled_from(["x", "y"])),
 )
 def test_the_tuner_is_the_source_exactly_when_its_record_was_rewritten(
     before: dict[str, str], after: dict[str, str]
 ) -> None:
-    rewritten = TUNER_RECORD in after and after[TUNER_RECORD] != before.get(TUNER_RECORD)
+    rewritten = any(k in after and after[k] != before.get(k) for k in TUNER_RECORDS)
     assert (source_of(before, after) is Source.TUNER) == rewritten
