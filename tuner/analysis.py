@@ -40,6 +40,7 @@ from tuner.recommendation import (
     explain,
     held_reason,
     insufficient_reason,
+    same_targets,
 )
 from tuner.search import Candidates, replay_candidates
 from tuner.validation import Validated, Validation
@@ -103,11 +104,13 @@ def recommend(
         now = targets_now[k]
         before = _expected(cands, k, None, float(hours[k]))
         after: Expected | None = None
+        best: NodeTargets | None = None
+        best_after: Expected | None = None
         if k in chosen:
             assert validated is not None
             m, big_m = chosen[k]
-            rec = NodeTargets(Targets(m, big_m), now.max_slots)
-            after = _expected(cands, k, int(validated.choice[k]), float(hours[k]))
+            rec = best = NodeTargets(Targets(m, big_m), now.max_slots)
+            after = best_after = _expected(cands, k, int(validated.choice[k]), float(hours[k]))
             status, rec, why = _judge(k, now, rec, before, after, demand[k], settings,
                                       int(caps[k]), validated)  # fmt: skip
             if status is RecommendationStatus.UNCHANGED:  # the pair turned down is not "after"
@@ -125,7 +128,7 @@ def recommend(
         else:
             rec, status = now, RecommendationStatus.INSUFFICIENT_HISTORY
             why = insufficient_reason(int(arrivals[k]), float(hours[k]), settings)
-        changed = (rec.min_warm, rec.max_warm) != (now.min_warm, now.max_warm)
+        changed = not same_targets(rec, now)
         out.append(
             Recommendation(
                 node,
@@ -140,6 +143,8 @@ def recommend(
                 why,
                 demand[k],
                 peaks[k],
+                best=best,
+                best_expected=best_after,
             )
         )
     return out
@@ -159,17 +164,19 @@ def _judge(
     """A searched node's status, pair and reason: max-attach and do-no-harm guards."""
     why = explain(before, after, demand, settings, rec, cap, validated.checked_folds,
                   float(validated.rate[k]))  # fmt: skip
-    if (rec.min_warm, rec.max_warm) == (now.min_warm, now.max_warm):
+    if same_targets(rec, now):
         return RecommendationStatus.RECOMMENDED, rec, why
     effective = (min(rec.min_warm, cap), min(rec.max_warm, cap))
-    same = effective == (min(now.min_warm, cap), min(now.max_warm, cap))
+    # a schedule in force is never the pair of its hour 0: only its replay says whether
+    # a pair does better
+    same = now.schedule is None and effective == (min(now.min_warm, cap), min(now.max_warm, cap))
     # A change that saves nothing on this history is not worth a write: typically a
     # node held at max-attach, where no pair changes what its pods wait for.
     no_better = (after.cold_starts >= before.cold_starts
                  and after.idle_slots >= before.idle_slots - 0.05)  # fmt: skip
     if same or no_better:
         return RecommendationStatus.UNCHANGED, now, no_change_reason(rec, now, cap)
-    lowers = rec.min_warm < now.min_warm or rec.max_warm < now.max_warm
+    lowers = now.schedule is not None or rec.min_warm < now.min_warm or rec.max_warm < now.max_warm
     if lowers and validated.held[k]:
         reason = held_reason(rec, float(validated.rate[k]), float(validated.current_rate[k]),
                              settings)  # fmt: skip

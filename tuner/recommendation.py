@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+from pool_engine.config import Targets
 from pool_engine.replay import NodeTargets
 from pool_engine.warm_schedule import WarmSchedule
 from tuner.objective import AnalysisSettings
@@ -104,13 +105,29 @@ class Recommendation:
     schedule: WarmSchedule | None = None
     """Targets by UTC hour of day (``recommend --schedule``); None: the all-day pair
     ``recommended`` (no schedule, or one that collapsed to it)."""
+    best: NodeTargets | None = None
+    """The pair the search found best on the node's own history, whatever became of it
+    (None: not searched): a schedule in force that it does not beat is kept, and
+    ``recommend --schedule`` fits around this pair."""
+    best_expected: Expected | None = None
+    """``best`` replayed over the history."""
+
+    def all_day(self) -> Targets | None:
+        """The all-day pair: the recommended one, or, where a schedule in force is kept,
+        the best pair of its history (None: none searched)."""
+        if self.recommended.schedule is None:
+            return self.recommended.targets
+        return None if self.best is None else self.best.targets
 
     @property
     def changed(self) -> bool:
-        return (self.current.min_warm, self.current.max_warm) != (
-            self.recommended.min_warm,
-            self.recommended.max_warm,
-        )
+        return not same_targets(self.current, self.recommended)
+
+
+def same_targets(a: NodeTargets, b: NodeTargets) -> bool:
+    """The same pair in every hour (max-attach aside): a schedule is never the pair of
+    its hour 0."""
+    return a.targets == b.targets and a.schedule == b.schedule
 
 
 def confidence(hours: float, arrivals: int) -> float:

@@ -85,12 +85,15 @@ def to_csv(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice], mod
         writer.writerow(CSV_FIELDS)
     for rec, one in zip(recs, advice, strict=True):
         notes = {(n.from_hour, n.to_hour): n.why for n in one.notes}
+        all_day = rec.all_day()
         for block in one.schedule.blocks():
             t = block.targets
             why = notes.get((block.from_hour, block.to_hour), one.reason)
             writer.writerow([rec.node, t.min_warm, t.max_warm, block.from_hour, block.to_hour,
-                             rec.status.value, one.status.value, rec.recommended.min_warm,
-                             rec.recommended.max_warm, why, mode.value])  # fmt: skip
+                             rec.status.value, one.status.value,
+                             "" if all_day is None else all_day.min_warm,
+                             "" if all_day is None else all_day.max_warm, why,
+                             mode.value])  # fmt: skip
     return out.getvalue()
 
 
@@ -129,9 +132,10 @@ def print_table(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice]
         columns.append(Column("reason"))
     table = Columns(columns)
     for rec, one in zip(recs, advice, strict=True):
+        all_day = rec.all_day()
         cells: list[str | Cell] = [
             rec.node,
-            f"{rec.recommended.min_warm}/{rec.recommended.max_warm}",
+            "-" if all_day is None else f"{all_day.min_warm}/{all_day.max_warm}",
             blocks_text(one.schedule, display),
             _versus(one.all_day, one.expected, "idle"),
             _versus(one.all_day, one.expected, "cold"),

@@ -39,6 +39,7 @@ from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
 from tuner.schedule_check import (
     AIMS,
     Node,
+    beyond_chance,
     choose_aim,
     constant,
     flat_reason,
@@ -63,8 +64,12 @@ def search(
     recs: Sequence[Recommendation],
     fit_settings: FitSettings | None = None,
 ) -> list[ScheduleAdvice]:
-    """One :class:`ScheduleAdvice` per recommendation (same order)."""
+    """One :class:`ScheduleAdvice` per recommendation (same order). A node whose schedule
+    in force no all-day pair beats is fitted around the best pair of its history, and
+    keeps that schedule unless the fit does better than it (:func:`_against_kept`)."""
     fit_settings = fit_settings or FitSettings()
+    given = list(recs)
+    recs = [_around_best(rec) for rec in recs]
     hours = history.node_hours()
     sim = SimulationSettings(NodeTargets(Targets(0, 0)), settings.quick_release,
                              settings.bind_latency, settings.release_interval)  # fmt: skip
@@ -73,12 +78,8 @@ def search(
     out: dict[int, ScheduleAdvice] = {}
     for j, rec in enumerate(recs):
         k = by_node[rec.node]
-        kept = rec.recommended.schedule
-        if kept is not None:  # a schedule in force that no all-day pair beats: not its hour 0
-            out[j] = ScheduleAdvice(rec.node, ScheduleStatus.CURRENT, kept,
-                                    f"the schedule in force, kept: {rec.reason}",
-                                    expected=rec.before, all_day=rec.after,
-                                    current=rec.before)  # fmt: skip
+        if rec.recommended.schedule is not None:  # kept, with no pair of its own to fit around
+            out[j] = _kept(rec, rec.reason)
         elif rec.after is None:
             out[j] = constant(rec, ScheduleStatus.NOT_SEARCHED,
                                "no all-day pair of its own history to schedule around")  # fmt: skip
@@ -96,7 +97,48 @@ def search(
         aim = choose_aim(nodes, settings)
         verdicts = _final(history, nodes, aim, settings, sim, [recs[j] for j in order])
         out.update(zip(order, verdicts, strict=True))
-    return [out[j] for j in range(len(recs))]
+    return [_against_kept(rec, out[j], settings) for j, rec in enumerate(given)]
+
+
+def _around_best(rec: Recommendation) -> Recommendation:
+    """A node keeping its schedule in force, as the search sees it: its best pair of its
+    own history as the all-day pair (itself, where it has none)."""
+    if rec.recommended.schedule is None or rec.best is None:
+        return rec
+    return replace(rec, recommended=rec.best, after=rec.best_expected)
+
+
+def _against_kept(rec: Recommendation, advice: ScheduleAdvice,
+                  settings: AnalysisSettings) -> ScheduleAdvice:  # fmt: skip
+    """The advice for a node whose schedule in force is kept by the analysis: a fitted
+    schedule only where, over the whole history, it idles less than the kept one
+    without more cold starts beyond chance (than max(the kept one's, the objective's));
+    else the kept schedule."""
+    kept = rec.recommended.schedule
+    if kept is None or advice.status is ScheduleStatus.CURRENT:
+        return advice
+    before, fitted = rec.before, advice.expected
+    if advice.scheduled() and before is not None and fitted is not None:
+        allowed = max(before.cold_starts,
+                      settings.objective.max_cold_start_rate * fitted.pod_starts)  # fmt: skip
+        if fitted.idle_slot_seconds < before.idle_slot_seconds and not beyond_chance(
+            fitted.cold_starts, allowed
+        ):
+            return advice
+        return _kept(rec, "a schedule fitted on the history does no better than the one in "
+                          f"force ({fitted.idle_slots:.1f} idle slots, {fitted.cold_rate:.2%} "
+                          f"cold starts against {before.idle_slots:.1f} and "
+                          f"{before.cold_rate:.2%})")  # fmt: skip
+    return _kept(rec, rec.reason)
+
+
+def _kept(rec: Recommendation, why: str) -> ScheduleAdvice:
+    """The schedule in force, kept (``current``): the all-day figures are the best pair's."""
+    kept = rec.recommended.schedule
+    assert kept is not None
+    return ScheduleAdvice(rec.node, ScheduleStatus.CURRENT, kept,
+                          f"the schedule in force, kept: {why}", expected=rec.before,
+                          all_day=rec.best_expected, current=rec.before)  # fmt: skip
 
 
 def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSettings,

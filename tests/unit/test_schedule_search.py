@@ -365,7 +365,10 @@ def test_a_schedule_in_force_that_no_pair_beats_is_kept_not_its_hour_zero_pair(
     for a job of 15 pods at 02:00) that no all-day pair beats. Session 11 (an
     adversarial review): `recommend --schedule` gave it its hour-0 pair, 1/1 all day
     (35 cold starts where the schedule has none), and its kubectl line removed the
-    schedule; `apply --schedule` would have written the same."""
+    schedule; `apply --schedule` would have written the same. Now it is kept, or a
+    schedule fitted around the best pair of the history replaces it where that does
+    better over the history (the first version of the fix kept it without a fit: a
+    review's job that shrank from 15 pods to 4 kept its 10/10 block)."""
     rng = np.random.default_rng(0)
     rows = dt.background("n", rng, 4, 0.8) + dt.daily_job("n", rng, 4, 2.0, 15, spread=5.0)
     in_force = WarmSchedule(tuple(Targets(20, 20) if h in (1, 2) else Targets(1, 1)
@@ -374,10 +377,16 @@ def test_a_schedule_in_force_that_no_pair_beats_is_kept_not_its_hour_zero_pair(
     rec, advice = searched(tmp_path / "n.csv", rows, current)["n"]
     assert rec.status is analysis.RecommendationStatus.UNCHANGED, rec.reason
     assert "current schedule" in rec.reason, rec.reason
-    assert advice.status is ScheduleStatus.CURRENT, advice.reason
-    assert advice.scheduled()
-    assert advice.schedule == in_force
-    assert advice.expected == rec.before
+    assert advice.scheduled(), advice.reason
+    assert advice.expected is not None and rec.before is not None
+    assert advice.expected.cold_starts <= rec.before.cold_starts
+    assert advice.expected.idle_slot_seconds <= rec.before.idle_slot_seconds
+    if advice.status is ScheduleStatus.CURRENT:
+        assert advice.schedule == in_force and advice.expected == rec.before
+    else:  # refitted: the job's hour raised, not 1/1 all day
+        assert advice.status is ScheduleStatus.SCHEDULED
+        assert advice.schedule.at_hour(2).min_warm > advice.schedule.at_hour(12).min_warm
+    assert rec.best is not None and advice.all_day == rec.best_expected
 
 
 @pytest.mark.parametrize("seed", [2, 3, 4])
@@ -393,3 +402,40 @@ def test_a_day_of_random_churn_is_not_scheduled(tmp_path: Path, seed: int) -> No
     assert advice.status is ScheduleStatus.ALL_DAY, advice.reason
     assert "too few to test for daily structure" in advice.reason
     assert len(advice.schedule.blocks()) == 1
+
+
+def test_a_schedule_in_force_whose_hour_zero_is_the_best_pair_is_not_that_pair(
+    tmp_path: Path,
+) -> None:
+    """The schedule in force runs 7/7 at hour 0 and 2/2 in most other hours; the best
+    all-day pair of the history is 7/7 too. Session 11 (a review of the fix above): the
+    analysis took the equal hour-0 pair for "the same targets" and recommended 7/7 all
+    day (idle 4.8 -> 7.0 slots, no cold start saved), and the kubectl line removed the
+    schedule."""
+    rng = np.random.default_rng(3)
+    rows = dt.background("r", rng, 2, 1.0) + dt.random_bursts("r", rng, 2, 3.0, 10)
+    in_force = WarmSchedule(tuple(Targets(7, 7) if h < 12 or h == 17 else Targets(2, 2)
+                                  for h in range(HOURS)))  # fmt: skip
+    rec, advice = searched(tmp_path / "r.csv", rows, {"r": NodeTargets.scheduled(in_force)})["r"]
+    assert rec.current.targets == Targets(7, 7)  # the schedule's hour 0
+    assert rec.status is analysis.RecommendationStatus.UNCHANGED, rec.reason
+    assert rec.recommended.schedule == in_force
+    assert rec.after == rec.before
+    assert advice.status is ScheduleStatus.CURRENT and advice.schedule == in_force
+
+
+def test_a_schedule_in_force_is_refitted_where_a_fit_does_better(tmp_path: Path) -> None:
+    """A schedule in force of 30/30 from 00:00 to 03:00 and 1/1 otherwise, for a job of
+    15 pods at 02:00: no all-day pair beats it, but a schedule fitted around the best
+    pair does (a review of the first fix: it kept the schedule in force unrefitted, 5.4
+    idle slots where the fit has under 2)."""
+    rng = np.random.default_rng(0)
+    rows = dt.background("n", rng, 4, 0.8) + dt.daily_job("n", rng, 4, 2.0, 15, spread=5.0)
+    in_force = WarmSchedule(tuple(Targets(30, 30) if h < 3 else Targets(1, 1)
+                                  for h in range(HOURS)))  # fmt: skip
+    rec, advice = searched(tmp_path / "n.csv", rows, {"n": NodeTargets.scheduled(in_force)})["n"]
+    assert rec.status is analysis.RecommendationStatus.UNCHANGED, rec.reason
+    assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
+    assert advice.expected is not None and rec.before is not None
+    assert advice.expected.idle_slot_seconds < 0.5 * rec.before.idle_slot_seconds
+    assert advice.expected.cold_starts <= rec.before.cold_starts
