@@ -35,10 +35,14 @@ _LEAP_SECOND = re.compile(
     r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)"
 )
 """An RFC 3339 time at second 60 (a leap second)."""
-_STAMP = re.compile(r"\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)?")
-"""The shape of an RFC 3339 time (a date alone, or no offset, as ``--start`` takes them):
-not the rest of ISO 8601 that ``fromisoformat`` reads (week dates, basic format, an
-hour without its minutes and seconds)."""
+_STAMP = re.compile(
+    r"\d{4}-\d\d-\d\d([Tt ]\d\d(:\d\d(:\d\d(\.\d+)?)?)?([Zz]|[+-]\d\d(:?\d\d)?)?)?"
+)
+"""The extended form of ISO 8601 that RFC 3339 profiles, as pyarrow's reader of a
+trace's time column takes it too (seconds or minutes may be left out, an offset may be
+``+hhmm`` or ``+hh``; a date alone or no offset where ``--start`` takes them): not the
+rest that ``fromisoformat`` reads, week dates and the basic form (``20250106T023000Z``),
+which pyarrow reads as text."""
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 """A byte that is not UTF-8, as ``errors="surrogateescape"`` reads it."""
 EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
