@@ -35,9 +35,7 @@ _LEAP_SECOND = re.compile(
     r"(?P<head>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?P<tail>(\.\d+)?([Zz]|[+-]\d\d:\d\d)?)"
 )
 """An RFC 3339 time at second 60 (a leap second)."""
-_STAMP = re.compile(
-    r"\d{4}-\d\d-\d\d([Tt ]\d\d(:\d\d(:\d\d(\.\d+)?)?)?([Zz]|[+-]\d\d(:?\d\d)?)?)?"
-)
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d([Tt ]\d\d(:\d\d(:\d\d(\.\d+)?)?)?([Zz]|[+-]\d\d(:?\d\d)?)?)?")
 """The extended form of ISO 8601 that RFC 3339 profiles, as pyarrow's reader of a
 trace's time column takes it too (seconds or minutes may be left out, an offset may be
 ``+hhmm`` or ``+hh``; a date alone or no offset where ``--start`` takes them): not the
