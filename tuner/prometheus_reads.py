@@ -1,11 +1,13 @@
 """The reads :mod:`tuner.prometheus` makes: instant and range queries answered
 defensively, the counters' levels where they went back, the pods of nodes that arrive
-inside the window, and the nodes' first and last samples and gauges.
+inside the window, and the nodes' first and last samples and gauges (and a simulated
+cluster's speed, the pace its engine is replayed at).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections import defaultdict
@@ -16,10 +18,13 @@ from string import Template
 
 from prometheus_api_client import PrometheusConnect
 
+from pool_engine.tracecheck import decimal
 from tuner.history import NodeFacts
 from tuner.prometheus_answers import NO_SERIES, Dropped, node_of, point_of, series_of
 from tuner.prometheus_counts import Seen
 from tuner.queries import StateQueries
+
+log = logging.getLogger(__name__)
 
 MAX_GAUGE = 2**31 - 1
 """Targets and max-attach above this are no counts."""
@@ -152,13 +157,24 @@ def state_of(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: D
         values = instant(prom, state.bind_latency, t1, Dropped(), 86400.0)
         positive = [v for v in values.values() if v > 0]
         latency = positive[0] if positive else None
-    speed = 1.0
-    if state.speed:
-        values = instant(prom, state.speed, t1, Dropped(), MAX_SPEED)
-        positive = [v for v in values.values() if v > 0]
-        speed = positive[0] if positive else 1.0
-    return Seen(first, last, facts, latency, speed)
+    return Seen(first, last, facts, latency, _pace(prom, state, t1))
 
 
-MAX_SPEED = 1e6
-"""The largest simulation speed read as one (``eni-exporter simulate`` takes up to this)."""
+def _pace(prom: PrometheusConnect, state: StateQueries, t1: float) -> float:
+    """A simulated cluster's speed (1: none published); exporters at different speeds,
+    or a value that is no speed, said in a warning."""
+    if not state.speed:
+        return 1.0
+    fastest = list(_instant_raw(prom, state.speed, t1).values())
+    if not fastest:
+        return 1.0
+    slowest = list(_instant_raw(prom, state.speed.replace("max(", "min(", 1), t1).values())
+    high, low = decimal(fastest[0]), decimal(slowest[0]) if slowest else None
+    if high is None or not math.isfinite(high) or high <= 0:
+        log.warning(f"warning: eni_pool_simulation_speed {fastest[0]} is no speed: the history "
+                    "is replayed at its engine's own pace")  # fmt: skip
+        return 1.0
+    if low is not None and low != high:
+        log.warning(f"warning: exporters of simulated clusters at {low:g}x to {high:g}x: the "
+                    f"history is replayed at {high:g}x")  # fmt: skip
+    return high

@@ -204,9 +204,8 @@ def flat_reason(node: Node) -> str:
         return ("its hours follow the time of day, but no block pays for itself against the "
                 "all-day pair: the all-day pair")  # fmt: skip
     if node.follows is None:
-        return (f"no recurring burst, and {node.days} day{'s' if node.days != 1 else ''} of "
-                "history, too few to test for daily structure (three whole days): the "
-                "all-day pair")  # fmt: skip
+        return ("no recurring burst, and under three whole days of history: too few to test "
+                "for daily structure; the all-day pair")  # fmt: skip
     return f"no daily structure in {node.days} days of history: the all-day pair all day"
 
 

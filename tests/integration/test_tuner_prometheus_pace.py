@@ -93,3 +93,16 @@ def test_a_sped_up_cluster_is_replayed_at_its_own_pace(
         assert (recs[node]["min_warm"], recs[node]["max_warm"]) == (
             by_hand[node]["min_warm"], by_hand[node]["max_warm"])  # fmt: skip
     assert recs["a"]["expected_before"] != unscaled["a"]["expected_before"]
+
+
+stopped = served_backfill("stopped", lambda path, t0: _history(path, t0, 0.0))
+
+
+def test_a_speed_that_is_no_speed_is_said_and_the_history_replayed_as_it_is(
+    stopped: tuple[str, int], plain: tuple[str, int], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    recs, err = _recommend(monkeypatch, capsys, stopped)
+    unscaled, _ = _recommend(monkeypatch, capsys, plain)
+    assert "eni_pool_simulation_speed 0 is no speed" in err, err
+    assert recs["a"]["expected_before"] == unscaled["a"]["expected_before"]
