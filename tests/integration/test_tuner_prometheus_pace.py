@@ -20,13 +20,12 @@ from typing import Any
 
 import pytest
 
-from support.prom import recommend_run, served_backfill
+from support.prom import recommend_run, served_backfill, write_bind_latencies
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
 DAY = 86400
 SPEED = 60.0
-BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 def _history(path: Path, t0: int, speed: float | None) -> None:
@@ -47,16 +46,7 @@ def _history(path: Path, t0: int, speed: float | None) -> None:
                 for k in range(0, last + 1, 4):
                     out.write(f'{family}{{node="{node}",mode="route-eni"}} {value} '
                               f"{t0 + k * STEP}\n")  # fmt: skip
-        family = "eni_pool_cloud_api_duration_seconds"
-        out.write(f"# TYPE {family} histogram\n")
-        for k in range(0, last + 1, 4):
-            binds = 10 * k
-            for le in (*BUCKETS, "+Inf"):
-                count = 0 if le in (1.0, 2.5) else binds
-                out.write(f'{family}_bucket{{operation="bind",le="{le}"}} {count} '
-                          f"{t0 + k * STEP}\n")  # fmt: skip
-            out.write(f'{family}_sum{{operation="bind"}} {3.5 * binds} {t0 + k * STEP}\n')
-            out.write(f'{family}_count{{operation="bind"}} {binds} {t0 + k * STEP}\n')
+        write_bind_latencies(out, t0, STEP, last)
         if speed is not None:
             out.write("# TYPE eni_pool_simulation_speed gauge\n")
             for k in range(0, last + 1, 4):

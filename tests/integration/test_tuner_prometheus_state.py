@@ -19,14 +19,13 @@ from typing import Any
 
 import pytest
 
-from support.prom import recommend_run, served_backfill
+from support.prom import recommend_run, served_backfill, write_bind_latencies
 from tuner.cli import main
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
 DAY = 86400
 LATE = DAY // 2
-BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 def bursts(k: int) -> tuple[int, int]:
@@ -65,16 +64,7 @@ def write_openmetrics(path: Path, t0: int) -> None:
             for node, (mode, first) in nodes.items():
                 value = "NaN" if node == "bad" and family == "eni_pool_in_use_slots" else "0"
                 out.write(f'{family}{{node="{node}",mode="{mode}"}} {value} {t0 + first * STEP}\n')
-        family = "eni_pool_cloud_api_duration_seconds"
-        out.write(f"# TYPE {family} histogram\n")
-        for k in range(0, last + 1, 4):
-            binds = 10 * k  # all between 2.5 s and 5 s
-            for le in (*BUCKETS, "+Inf"):
-                count = 0 if le in (1.0, 2.5) else binds
-                out.write(f'{family}_bucket{{operation="bind",le="{le}"}} {count} '
-                          f"{t0 + k * STEP}\n")  # fmt: skip
-            out.write(f'{family}_sum{{operation="bind"}} {3.5 * binds} {t0 + k * STEP}\n')
-            out.write(f'{family}_count{{operation="bind"}} {binds} {t0 + k * STEP}\n')
+        write_bind_latencies(out, t0, STEP, last)
         out.write("# EOF\n")
 
 

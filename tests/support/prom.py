@@ -127,6 +127,21 @@ def write_pool_gauges(out: TextIO, labels: list[str], t0: int, step: int, steps:
                 out.write(f"{family}{{{label}}} {value} {t0 + k * step}\n")
 
 
+def write_bind_latencies(out: TextIO, t0: int, step: int, last: int) -> None:
+    """The exporter's cloud API histogram: 10 binds a step, every one between 2.5 s and
+    5 s (the tuner reads the median, 3.75 s), every fourth step up to ``last``."""
+    family = "eni_pool_cloud_api_duration_seconds"
+    out.write(f"# TYPE {family} histogram\n")
+    for k in range(0, last + 1, 4):
+        binds = 10 * k
+        for le in (1.0, 2.5, 5.0, 10.0, 30.0, "+Inf"):
+            count = 0 if le in (1.0, 2.5) else binds
+            out.write(f'{family}_bucket{{operation="bind",le="{le}"}} {count} '
+                      f"{t0 + k * step}\n")  # fmt: skip
+        out.write(f'{family}_sum{{operation="bind"}} {3.5 * binds} {t0 + k * step}\n')
+        out.write(f'{family}_count{{operation="bind"}} {binds} {t0 + k * step}\n')
+
+
 def recommend_run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                   *args: str) -> tuple[dict[str, dict[str, Any]], str]:  # fmt: skip
     """`eni-tuner recommend ARGS -o json` in process (main(), as the console script):
