@@ -18,7 +18,6 @@ from string import Template
 
 from prometheus_api_client import PrometheusConnect
 
-from pool_engine.tracecheck import decimal
 from tuner.history import NodeFacts
 from tuner.prometheus_answers import NO_SERIES, Dropped, node_of, point_of, series_of
 from tuner.prometheus_counts import Seen
@@ -161,20 +160,26 @@ def state_of(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: D
 
 
 def _pace(prom: PrometheusConnect, state: StateQueries, t1: float) -> float:
-    """A simulated cluster's speed (1: none published); exporters at different speeds,
-    or a value that is no speed, said in a warning."""
+    """A simulated cluster's speed (1: none published, or a value that is no count, as
+    the latency's); 0, or exporters at different speeds, said in a warning."""
     if not state.speed:
         return 1.0
-    fastest = list(_instant_raw(prom, state.speed, t1).values())
+    fastest = list(instant(prom, state.speed, t1, Dropped(), MAX_SPEED).values())
     if not fastest:
         return 1.0
-    slowest = list(_instant_raw(prom, state.speed.replace("max(", "min(", 1), t1).values())
-    high, low = decimal(fastest[0]), decimal(slowest[0]) if slowest else None
-    if high is None or not math.isfinite(high) or high <= 0:
-        log.warning(f"warning: eni_pool_simulation_speed {fastest[0]} is no speed: the history "
+    high = fastest[0]
+    if high <= 0:
+        log.warning(f"warning: eni_pool_simulation_speed {high:g} is no speed: the history "
                     "is replayed at its engine's own pace")  # fmt: skip
         return 1.0
-    if low is not None and low != high:
+    low_query = state.speed.replace("max(", "min(", 1)
+    slowest = list(instant(prom, low_query, t1, Dropped(), MAX_SPEED).values())
+    low = slowest[0] if slowest else high
+    if low != high:
         log.warning(f"warning: exporters of simulated clusters at {low:g}x to {high:g}x: the "
                     f"history is replayed at {high:g}x")  # fmt: skip
     return high
+
+
+MAX_SPEED = 1e9
+"""A simulation speed above this is no speed (a year of simulated time in 0.03 s)."""
