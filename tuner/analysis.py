@@ -174,7 +174,7 @@ def _judge(
     # node held at max-attach, where no pair changes what its pods wait for.
     no_better = (after.cold_starts >= before.cold_starts
                  and after.idle_slots >= before.idle_slots - 0.05)  # fmt: skip
-    if same or no_better:
+    if same or no_better or (now.schedule is not None and schedule_holds(before, after, settings)):
         return RecommendationStatus.UNCHANGED, now, no_change_reason(rec, now, cap)
     lowers = now.schedule is not None or rec.min_warm < now.min_warm or rec.max_warm < now.max_warm
     if lowers and validated.held[k]:
@@ -182,6 +182,25 @@ def _judge(
                              settings)  # fmt: skip
         return RecommendationStatus.UNCHANGED, now, reason
     return RecommendationStatus.RECOMMENDED, rec, why
+
+
+def schedule_holds(kept: Expected, other: Expected, settings: AnalysisSettings) -> bool:
+    """A schedule in force (``kept``) is no worse than ``other`` targets over the same
+    history: with explicit costs, no dearer; else within the objective with no more idle,
+    or, both beyond the objective, with no more cold starts."""
+    objective = settings.objective
+    if objective.explicit_costs:
+        per_hour, per_start = objective.idle_slot_hour_cost, objective.cold_start_cost
+        assert per_hour is not None and per_start is not None
+
+        def cost(e: Expected) -> float:
+            return e.idle_slot_seconds / 3600.0 * per_hour + e.cold_starts * per_start
+
+        return cost(kept) <= cost(other)
+    limit = objective.max_cold_start_rate
+    if kept.cold_rate <= limit:
+        return other.cold_rate > limit or kept.idle_slot_seconds <= other.idle_slot_seconds
+    return other.cold_rate > limit and kept.cold_starts <= other.cold_starts
 
 
 def no_change_reason(rec: NodeTargets, now: NodeTargets, cap: int) -> str:

@@ -100,6 +100,9 @@ def _plan_one(
     held = held_back(rec, guard)
     if held is not None:
         return Change(rec.node, current, None, Result.SKIPPED, held)
+    if rec.recommended.schedule is not None:  # not the pair of its hour 0
+        kept = "its targets in force are a schedule, kept (apply --schedule stores it)"
+        return Change(rec.node, current, None, Result.SKIPPED, kept)
     target = Targets(rec.recommended.min_warm, rec.recommended.max_warm)
     return bounded(rec.node, current, target, annotations, guard, mode)
 

@@ -49,10 +49,13 @@ def command(rec: Recommendation, mode: Mode, between: str = " ") -> str | None:
     name is no node's."""
     if not writes(rec) or not node_name(rec.node):
         return None
+    # a pair in place of a schedule in force: the schedule goes, else it keeps switching
+    ends = (f"{SCHEDULE_KEY[mode]}-",) if rec.current.schedule is not None else ()
     return between.join((
         f"kubectl annotate nec {shlex.quote(rec.node)}",
         f"{MIN_WARM_KEY[mode]}={rec.recommended.min_warm}",
         f"{MAX_WARM_KEY[mode]}={rec.recommended.max_warm}",
+        *ends,
         "--overwrite",
     ))  # fmt: skip
 

@@ -84,6 +84,9 @@ def _status(r: Recommendation) -> Cell:
 
 
 def _pair(t: NodeTargets | Targets) -> str:
+    """``5/5``; targets by hour of day: ``schedule``."""
+    if isinstance(t, NodeTargets) and t.schedule is not None:
+        return "schedule"
     return f"{t.min_warm}/{t.max_warm}"
 
 

@@ -68,6 +68,10 @@ def documents(recs: Sequence[Recommendation], advice: Sequence[ScheduleAdvice],
     docs = report.as_dicts(recs, mode)
     for doc, rec, one in zip(docs, recs, advice, strict=True):
         doc.update(one.to_json())
+        all_day = rec.all_day()
+        if rec.recommended.schedule is not None and all_day is not None:
+            # the node's all-day fallback (docs/contracts/schedules.md), not its hour 0
+            doc["min_warm"], doc["max_warm"] = all_day.min_warm, all_day.max_warm
         # the node's line of `-o kubectl`: what `apply --schedule` writes
         doc["kubectl"] = kubectl_lines.schedule_line(
             rec, one.schedule if one.scheduled() else None, mode

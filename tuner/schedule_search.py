@@ -30,6 +30,7 @@ from pool_engine.config import Targets
 from pool_engine.policy import UNLIMITED
 from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.warm_schedule import HOUR, HOURS, WarmSchedule
+from tuner.analysis import schedule_holds
 from tuner.history import History
 from tuner.hour_table import build, ladder
 from tuner.objective import AnalysisSettings
@@ -39,7 +40,6 @@ from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
 from tuner.schedule_check import (
     AIMS,
     Node,
-    beyond_chance,
     choose_aim,
     constant,
     flat_reason,
@@ -111,25 +111,25 @@ def _around_best(rec: Recommendation) -> Recommendation:
 def _against_kept(rec: Recommendation, advice: ScheduleAdvice,
                   settings: AnalysisSettings) -> ScheduleAdvice:  # fmt: skip
     """The advice for a node whose schedule in force is kept by the analysis: a fitted
-    schedule only where, over the whole history, it idles less than the kept one
-    without more cold starts beyond chance (than max(the kept one's, the objective's));
-    else the kept schedule."""
+    schedule only where, over the whole history, the schedule in force does not hold
+    against it (:func:`tuner.analysis.schedule_holds`: the objective first, then idle)
+    and, the objective met by both, it saves :attr:`FitSettings.min_saving` of the idle;
+    else the schedule in force."""
     kept = rec.recommended.schedule
     if kept is None or advice.status is ScheduleStatus.CURRENT:
         return advice
     before, fitted = rec.before, advice.expected
-    if advice.scheduled() and before is not None and fitted is not None:
-        allowed = max(before.cold_starts,
-                      settings.objective.max_cold_start_rate * fitted.pod_starts)  # fmt: skip
-        if fitted.idle_slot_seconds < before.idle_slot_seconds and not beyond_chance(
-            fitted.cold_starts, allowed
-        ):
-            return advice
-        return _kept(rec, "a schedule fitted on the history does no better than the one in "
-                          f"force ({fitted.idle_slots:.1f} idle slots, {fitted.cold_rate:.2%} "
-                          f"cold starts against {before.idle_slots:.1f} and "
-                          f"{before.cold_rate:.2%})")  # fmt: skip
-    return _kept(rec, rec.reason)
+    if not advice.scheduled() or before is None or fitted is None:
+        return _kept(rec, rec.reason)
+    within = before.cold_rate <= settings.objective.max_cold_start_rate
+    saves = fitted.idle_slot_seconds <= (1.0 - FitSettings.min_saving) * before.idle_slot_seconds
+    if not schedule_holds(before, fitted, settings) and (
+        settings.objective.explicit_costs or not within or saves
+    ):
+        return advice
+    return _kept(rec, "a schedule fitted on the history does no better than the one in force "
+                      f"({fitted.idle_slots:.1f} idle slots, {fitted.cold_rate:.2%} cold starts "
+                      f"against {before.idle_slots:.1f} and {before.cold_rate:.2%})")  # fmt: skip
 
 
 def _kept(rec: Recommendation, why: str) -> ScheduleAdvice:

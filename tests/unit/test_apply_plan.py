@@ -164,3 +164,22 @@ def test_a_direct_eni_record_an_earlier_version_wrote_is_still_rolled_back() -> 
     assert (restore.result, restore.after) == (Result.CHANGED, Targets(1, 1)), restore.outcome
     (route,) = rollback.plan({"n": annotations}, Guardrails(), Mode.ROUTE_ENI)
     assert route.result is Result.SKIPPED and "direct-eni" in route.outcome
+
+
+def test_a_schedule_in_force_is_neither_written_over_nor_left_switching() -> None:
+    """Session 11 (a review): plain `apply` wrote a kept schedule's hour-0 pair over the
+    block in force (10/10 -> 1/1), and a pair recommended in place of a schedule got a
+    kubectl line that left the schedule annotation, which keeps switching the pair."""
+    from tuner import kubectl_lines
+
+    schedule = WarmSchedule(tuple(Targets(10, 10) if h == 2 else Targets(1, 1)
+                                  for h in range(24)))  # fmt: skip
+    in_force = NodeTargets.scheduled(schedule)
+    kept = dataclasses.replace(rec("n", 1, 1), current=in_force, recommended=in_force,
+                               status=RecommendationStatus.UNCHANGED)  # fmt: skip
+    (change,) = plan([kept], {"n": nec("10", "10")}, Guardrails(), Mode.ROUTE_ENI)
+    assert change.result is Result.SKIPPED and "schedule" in change.outcome
+    over = dataclasses.replace(rec("n", 7, 7), current=in_force,
+                               status=RecommendationStatus.RECOMMENDED)  # fmt: skip
+    line = kubectl_lines.command(over, Mode.ROUTE_ENI)
+    assert line is not None and "eni-pool.io/warm-schedule-" in line
