@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -178,10 +178,19 @@ def scheduled_recommendations(
     search) where one was found; a node whose schedule collapsed keeps ``schedule`` None.
     What ``apply --schedule`` stores."""
     _, recs, advice = search_schedules(source, replay, objective, None)
+    return with_schedules(recs, advice)
+
+
+def with_schedules(recs: Sequence[Recommendation],
+                   advice: Sequence[ScheduleAdvice]) -> list[Recommendation]:  # fmt: skip
+    """Each recommendation with its node's schedule where it keeps one, and that
+    schedule's replay as ``after`` (what ``apply --schedule`` orders nodes by under
+    ``--max-changes``: the schedule's saving, not the all-day pair's)."""
     return [
-        dataclasses.replace(r, schedule=a.schedule if a.scheduled() else None)
+        dataclasses.replace(r, schedule=a.schedule, after=a.expected or r.after)
+        if a.scheduled() else dataclasses.replace(r, schedule=None)
         for r, a in zip(recs, advice, strict=True)
-    ]
+    ]  # fmt: skip
 
 
 def _analysed(

@@ -15,6 +15,7 @@ from tuner.analysis import Expected, Recommendation
 from tuner.apply import OPT_OUT, Guardrails, plan, raise_for_failures
 from tuner.changes import Change, Result
 from tuner.recommendation import RecommendationStatus
+from tuner.schedule_advice import ScheduleAdvice, ScheduleStatus
 
 P = "tke.cloud.tencent.com/"
 
@@ -183,3 +184,26 @@ def test_a_schedule_in_force_is_neither_written_over_nor_left_switching() -> Non
                                status=RecommendationStatus.RECOMMENDED)  # fmt: skip
     line = kubectl_lines.command(over, Mode.ROUTE_ENI)
     assert line is not None and "eni-pool.io/warm-schedule-" in line
+
+
+def test_under_the_cap_a_schedule_that_saves_much_comes_before_a_pair_that_saves_little() -> None:
+    """`apply --schedule --max-changes 1`: node `sched` keeps its pair but its schedule
+    saves half its idle; node `pair` changes its pair for a little less idle. Session 11
+    (a review): the order came from the all-day pairs alone, so the schedule was cut."""
+    from tuner.steps import with_schedules
+
+    schedule = WarmSchedule(tuple(Targets(10, 10) if h == 2 else Targets(1, 1)
+                                  for h in range(24)))  # fmt: skip
+    same = dataclasses.replace(rec("sched", 5, 5), status=RecommendationStatus.UNCHANGED)
+    same = dataclasses.replace(same, after=same.before)
+    small = dataclasses.replace(rec("pair", 4, 4), after=Expected(100, 10, 990.0, 48.0))
+    advice = [
+        ScheduleAdvice("sched", ScheduleStatus.SCHEDULED, schedule, "", expected=Expected(
+            100, 10, 500.0, 48.0)),
+        ScheduleAdvice("pair", ScheduleStatus.ALL_DAY, WarmSchedule.constant(Targets(4, 4)), ""),
+    ]  # fmt: skip
+    planned = stored_schedules.plan(with_schedules([same, small], advice),
+                                    {"sched": nec(), "pair": nec()},
+                                    Guardrails(max_changes=1), Mode.ROUTE_ENI)  # fmt: skip
+    outcomes = {c.node: c.outcome for c in planned}
+    assert outcomes == {"sched": "changed", "pair": "skipped: change cap reached"}, outcomes
