@@ -30,7 +30,7 @@ from pool_engine.config import Targets
 from pool_engine.policy import UNLIMITED
 from pool_engine.replay import NodeTargets, Run, SimulationSettings, replay
 from pool_engine.warm_schedule import HOUR, HOURS, WarmSchedule
-from tuner.analysis import schedule_holds
+from tuner import schedule_in_force as in_force
 from tuner.history import History
 from tuner.hour_table import build, ladder
 from tuner.objective import AnalysisSettings
@@ -66,10 +66,10 @@ def search(
 ) -> list[ScheduleAdvice]:
     """One :class:`ScheduleAdvice` per recommendation (same order). A node whose schedule
     in force no all-day pair beats is fitted around the best pair of its history, and
-    keeps that schedule unless the fit does better than it (:func:`_against_kept`)."""
+    keeps that schedule unless the fit does better than it (:mod:`tuner.schedule_in_force`)."""
     fit_settings = fit_settings or FitSettings()
     given = list(recs)
-    recs = [_around_best(rec) for rec in recs]
+    recs = [in_force.around_best(rec) for rec in recs]
     hours = history.node_hours()
     sim = SimulationSettings(NodeTargets(Targets(0, 0)), settings.quick_release,
                              settings.bind_latency, settings.release_interval)  # fmt: skip
@@ -79,7 +79,7 @@ def search(
     for j, rec in enumerate(recs):
         k = by_node[rec.node]
         if rec.recommended.schedule is not None:  # kept, with no pair of its own to fit around
-            out[j] = _kept(rec, rec.reason)
+            out[j] = in_force.kept(rec, rec.reason)
         elif rec.after is None:
             out[j] = constant(rec, ScheduleStatus.NOT_SEARCHED,
                                "no all-day pair of its own history to schedule around")  # fmt: skip
@@ -97,48 +97,7 @@ def search(
         aim = choose_aim(nodes, settings)
         verdicts = _final(history, nodes, aim, settings, sim, [recs[j] for j in order])
         out.update(zip(order, verdicts, strict=True))
-    return [_against_kept(rec, out[j], settings) for j, rec in enumerate(given)]
-
-
-def _around_best(rec: Recommendation) -> Recommendation:
-    """A node keeping its schedule in force, as the search sees it: its best pair of its
-    own history as the all-day pair (itself, where it has none)."""
-    if rec.recommended.schedule is None or rec.best is None:
-        return rec
-    return replace(rec, recommended=rec.best, after=rec.best_expected)
-
-
-def _against_kept(rec: Recommendation, advice: ScheduleAdvice,
-                  settings: AnalysisSettings) -> ScheduleAdvice:  # fmt: skip
-    """The advice for a node whose schedule in force is kept by the analysis: a fitted
-    schedule only where, over the whole history, the schedule in force does not hold
-    against it (:func:`tuner.analysis.schedule_holds`: the objective first, then idle)
-    and, the objective met by both, it saves :attr:`FitSettings.min_saving` of the idle;
-    else the schedule in force."""
-    kept = rec.recommended.schedule
-    if kept is None or advice.status is ScheduleStatus.CURRENT:
-        return advice
-    before, fitted = rec.before, advice.expected
-    if not advice.scheduled() or before is None or fitted is None:
-        return _kept(rec, rec.reason)
-    within = before.cold_rate <= settings.objective.max_cold_start_rate
-    saves = fitted.idle_slot_seconds <= (1.0 - FitSettings.min_saving) * before.idle_slot_seconds
-    if not schedule_holds(before, fitted, settings) and (
-        settings.objective.explicit_costs or not within or saves
-    ):
-        return advice
-    return _kept(rec, "a schedule fitted on the history does no better than the one in force "
-                      f"({fitted.idle_slots:.1f} idle slots, {fitted.cold_rate:.2%} cold starts "
-                      f"against {before.idle_slots:.1f} and {before.cold_rate:.2%})")  # fmt: skip
-
-
-def _kept(rec: Recommendation, why: str) -> ScheduleAdvice:
-    """The schedule in force, kept (``current``): the all-day figures are the best pair's."""
-    kept = rec.recommended.schedule
-    assert kept is not None
-    return ScheduleAdvice(rec.node, ScheduleStatus.CURRENT, kept,
-                          f"the schedule in force, kept: {why}", expected=rec.before,
-                          all_day=rec.best_expected, current=rec.before)  # fmt: skip
+    return [in_force.against_kept(rec, out[j], settings) for j, rec in enumerate(given)]
 
 
 def _tables(history: History, settings: AnalysisSettings, fit_settings: FitSettings,
