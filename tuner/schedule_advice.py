@@ -27,7 +27,9 @@ class ScheduleStatus(enum.StrEnum):
     """The node has no pair of its own history (borrowed, too little history, capped)."""
     CURRENT = "current"
     """The targets in force are a schedule (a targets file's) that the analysis keeps (no
-    all-day pair beats it on the history, or too little history to say): that schedule."""
+    all-day pair beats it on the history, or too little history to say) and that no
+    schedule fitted around the best pair beats (:mod:`tuner.schedule_in_force`): that
+    schedule."""
 
 
 @dataclass(frozen=True)

@@ -136,10 +136,10 @@ def harms(node: Node, a: int, settings: AnalysisSettings) -> bool:
         return cost >= cost_f
     # worse beyond chance: even the lower confidence bound of its cold starts is above
     allowed = max(f_cold, objective.max_cold_start_rate * starts)
-    return idle >= f_idle or beyond_chance(cold, allowed)
+    return idle >= f_idle or _beyond_chance(cold, allowed)
 
 
-def beyond_chance(cold: float, allowed: float) -> bool:
+def _beyond_chance(cold: float, allowed: float) -> bool:
     """Even the lower confidence bound of ``cold`` (Poisson) is above ``allowed``."""
     low = float(gamma.ppf(1.0 - LEVEL, cold)) if cold > 0 else 0.0
     return low > allowed + 1e-9
@@ -151,7 +151,7 @@ def verdict(rec: Recommendation, node: Node, schedule: WarmSchedule, lead: froze
     all_day = rec.after
     assert all_day is not None
     allowed = max(all_day.cold_starts, settings.objective.max_cold_start_rate * expected.pod_starts)
-    worse = beyond_chance(expected.cold_starts, allowed)
+    worse = _beyond_chance(expected.cold_starts, allowed)
     if not node.recurring and expected.cold_starts > all_day.cold_starts:
         # No recurring burst: the hours rank alike from day to day (business hours, a
         # daily curve), but nothing says when the node's other bursts come; a schedule
