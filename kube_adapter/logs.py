@@ -97,8 +97,9 @@ def error_line(error: BaseException) -> str:
 def writing_output() -> Iterator[None]:
     """Results written to standard output, flushed at the end: a closed stdout (``>&-``)
     or one that cannot take them (``> /dev/full``) is :class:`OutputError`, one line and
-    exit 1, not a traceback; stdout then points at /dev/null, so that Python's flush at
-    exit has nothing to complain of."""
+    exit 1, not a traceback; a reader that went away (``| head -1``) ends the run with
+    exit 1 and no word, as rich does for its tables. Either way stdout then points at
+    /dev/null, so that Python's flush at exit has nothing to complain of."""
     from pool_engine.errors import OutputError
 
     if sys.stdout is None:
@@ -112,4 +113,6 @@ def writing_output() -> Iterator[None]:
             os.dup2(null, sys.stdout.fileno())
         finally:
             os.close(null)
+        if isinstance(exc, BrokenPipeError):
+            raise SystemExit(1) from None
         raise OutputError(f"cannot write the output: {exc.strerror or exc}") from exc

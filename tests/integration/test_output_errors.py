@@ -6,6 +6,7 @@ stdout closed (`>&-`) in `AttributeError: 'NoneType' object has no attribute 'wr
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,19 @@ def test_a_closed_stdout_is_one_line_and_exit_1(command: list[str]) -> None:
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 1, done.stderr
     _one_line(done)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_reader_that_went_away_ends_the_run_quietly(command: list[str]) -> None:
+    """`eni-tuner ... | head -1`: when the reader has gone, exit 1 without a word, as rich
+    does for its tables (session 11, a review: JSON and CSV printed "error: cannot write
+    the output: Broken pipe", tables nothing)."""
+    read, write = os.pipe()
+    os.close(read)  # the reader went away before the first byte
+    try:
+        done = subprocess.run(command, stdout=write, stderr=subprocess.PIPE, text=True,
+                              timeout=120)  # fmt: skip
+    finally:
+        os.close(write)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "error:" not in done.stderr, done.stderr
