@@ -162,9 +162,10 @@ def state_of(prom: PrometheusConnect, state: StateQueries, t1: float, dropped: D
 def _pace(prom: PrometheusConnect, state: StateQueries, t1: float) -> float:
     """A simulated cluster's speed (1: none published, or a value that is no count, as
     the latency's); 0, or exporters at different speeds, said in a warning."""
-    if not state.speed:
+    if state.speeds is None:
         return 1.0
-    fastest = list(instant(prom, state.speed, t1, Dropped(), MAX_SPEED).values())
+    high_query, low_query = state.speeds
+    fastest = list(instant(prom, high_query, t1, Dropped(), MAX_SPEED).values())
     if not fastest:
         return 1.0
     high = fastest[0]
@@ -172,7 +173,6 @@ def _pace(prom: PrometheusConnect, state: StateQueries, t1: float) -> float:
         log.warning(f"warning: eni_pool_simulation_speed {high:g} is no speed: the history "
                     "is replayed at its engine's own pace")  # fmt: skip
         return 1.0
-    low_query = state.speed.replace("max(", "min(", 1)
     slowest = list(instant(prom, low_query, t1, Dropped(), MAX_SPEED).values())
     low = slowest[0] if slowest else high
     if low != high:

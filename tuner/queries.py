@@ -162,9 +162,9 @@ class StateQueries:
     """Max-attach C."""
     bind_latency: str | None = None
     """Median bind latency over the window, seconds (no node label)."""
-    speed: str | None = None
-    """Simulated seconds per second of the clock of a simulated cluster (no node label;
-    none on a real one)."""
+    speeds: tuple[str, str] | None = None
+    """The fastest and the slowest simulated cluster's simulated seconds per second of
+    the clock (no node label; no answer from a real one)."""
     per_pool: bool = False
     """The first/last-sample series are the pool's own (the exporter's, by mode): a node
     seen there without churn is a quiet node of the pool. (kube-state-metrics' are every
@@ -208,6 +208,7 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 return f"max by (node) (last_over_time({gauge}{sel}[{seconds}s]))"
 
             buckets = "eni_pool_cloud_api_duration_seconds_bucket"
+            speed = f"last_over_time(eni_pool_simulation_speed[{seconds}s])"
             on = f'{{mode="{mode}",node=~"$nodes"}}'
             return StateQueries(
                 first, last,
@@ -217,7 +218,7 @@ def state_queries(source: MetricsSource, seconds: int, step_s: int, mode: str) -
                 # a direct-eni bind is an ENI attach, left at its default
                 f'histogram_quantile(0.5, sum by (le) (increase({buckets}{{operation="bind"}}'
                 f"[{seconds}s])))" if mode == "route-eni" else None,
-                speed=f"max(last_over_time(eni_pool_simulation_speed[{seconds}s]))",
+                speeds=(f"max({speed})", f"min({speed})"),
                 per_pool=True,
                 resolution=seen_resolution(seconds, step_s),
                 arrived_pods=_exporter_pods(on),

@@ -28,7 +28,7 @@ DAY = 86400
 SPEED = 60.0
 
 
-def _history(path: Path, t0: int, speed: float | None) -> None:
+def _history(path: Path, t0: int, speed: float | None, other: float | None = None) -> None:
     """One route-eni node at 3/7: 4 pods at once every 10 minutes, stopping 5 minutes
     later (a busier pair of nodes beside it); binds measured between 2.5 and 5 s."""
     last = DAY // STEP
@@ -50,7 +50,10 @@ def _history(path: Path, t0: int, speed: float | None) -> None:
         if speed is not None:
             out.write("# TYPE eni_pool_simulation_speed gauge\n")
             for k in range(0, last + 1, 4):
-                out.write(f"eni_pool_simulation_speed {speed} {t0 + k * STEP}\n")
+                out.write(f'eni_pool_simulation_speed{{instance="x"}} {speed} {t0 + k * STEP}\n')
+                if other is not None:  # a second exporter, at another speed
+                    out.write(f'eni_pool_simulation_speed{{instance="y"}} {other} '
+                              f"{t0 + k * STEP}\n")  # fmt: skip
         out.write("# EOF\n")
 
 
@@ -96,3 +99,14 @@ def test_a_speed_that_is_no_speed_is_said_and_the_history_replayed_as_it_is(
     unscaled, _ = _recommend(monkeypatch, capsys, plain)
     assert "eni_pool_simulation_speed 0 is no speed" in err, err
     assert recs["a"]["expected_before"] == unscaled["a"]["expected_before"]
+
+
+mixed = served_backfill("mixed", lambda path, t0: _history(path, t0, SPEED, 3600.0))
+
+
+def test_exporters_at_different_speeds_are_said_and_the_fastest_is_taken(
+    mixed: tuple[str, int], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    recs, err = _recommend(monkeypatch, capsys, mixed)
+    assert "exporters of simulated clusters at 60x to 3600x" in err, err
+    assert "within a 0.00104 s bind" in recs["a"]["reason"]  # 3.75 s / 3600
