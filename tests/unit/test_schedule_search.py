@@ -474,3 +474,27 @@ def test_a_schedule_in_force_beyond_the_objective_gives_way_to_a_fit_within_it(
     assert rec.before is not None and rec.before.cold_rate > 0.01
     assert advice.status is ScheduleStatus.SCHEDULED, advice.reason
     assert advice.expected is not None and advice.expected.cold_rate <= 0.01
+
+
+def test_the_all_day_pair_shown_for_a_schedule_in_force_is_the_best_pair(tmp_path: Path) -> None:
+    """`-o json`'s `min_warm, max_warm` and the CSV's `all_day_*` of a node whose targets in
+    force are a schedule: the best pair of its history (the all-day fallback), not the
+    hour 0 of the schedule in force (30/30 here; a review saw them disagree with the
+    table's all-day column)."""
+    from pool_engine.config import Mode
+    from tuner import schedule_render
+
+    rng = np.random.default_rng(0)
+    rows = dt.background("n", rng, 4, 0.8) + dt.daily_job("n", rng, 4, 2.0, 15, spread=5.0)
+    in_force = WarmSchedule(tuple(Targets(30, 30) if h < 3 else Targets(1, 1)
+                                  for h in range(HOURS)))  # fmt: skip
+    rec, advice = searched(tmp_path / "n.csv", rows, {"n": NodeTargets.scheduled(in_force)})["n"]
+    assert rec.best is not None and rec.best.targets != Targets(30, 30)
+    (doc,) = schedule_render.documents([rec], [advice], Mode.ROUTE_ENI)
+    assert (doc["min_warm"], doc["max_warm"]) == (rec.best.min_warm, rec.best.max_warm)
+    lines = schedule_render.to_csv([rec], [advice], Mode.ROUTE_ENI).splitlines()
+    header = lines[0].split(",")
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(","), strict=False))
+        assert (int(row["all_day_min_warm"]), int(row["all_day_max_warm"])) == (
+            rec.best.min_warm, rec.best.max_warm)  # fmt: skip
