@@ -190,13 +190,9 @@ def schedule_holds(kept: Expected, other: Expected, settings: AnalysisSettings) 
     or, both beyond the objective, with no more cold starts."""
     objective = settings.objective
     if objective.explicit_costs:
-        per_hour, per_start = objective.idle_slot_hour_cost, objective.cold_start_cost
-        assert per_hour is not None and per_start is not None
-
-        def cost(e: Expected) -> float:
-            return e.idle_slot_seconds / 3600.0 * per_hour + e.cold_starts * per_start
-
-        return cost(kept) <= cost(other)
+        return objective.cost(kept.idle_slot_seconds / 3600.0, float(kept.cold_starts)) <= (
+            objective.cost(other.idle_slot_seconds / 3600.0, float(other.cold_starts))
+        )
     limit = objective.max_cold_start_rate
     if kept.cold_rate <= limit:
         return other.cold_rate > limit or kept.idle_slot_seconds <= other.idle_slot_seconds

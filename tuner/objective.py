@@ -10,6 +10,11 @@ on folds it did not see (:mod:`tuner.validation`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+Amount = TypeVar("Amount", float, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,11 @@ class Objective:
     @property
     def explicit_costs(self) -> bool:
         return self.idle_slot_hour_cost is not None and self.cold_start_cost is not None
+
+    def cost(self, idle_hours: Amount, cold_starts: Amount) -> Amount:
+        """Idle slot-hours x their cost + cold starts x theirs (explicit costs only)."""
+        assert self.idle_slot_hour_cost is not None and self.cold_start_cost is not None
+        return idle_hours * self.idle_slot_hour_cost + cold_starts * self.cold_start_cost
 
     def describe(self) -> str:
         """One line for a table's title."""

@@ -86,9 +86,7 @@ def choose_aim(nodes: list[Node], settings: AnalysisSettings) -> int:
         cold = sum(_kept(n, a, settings)[0] for n in nodes)
         idle = sum(_kept(n, a, settings)[1] for n in nodes) / HOUR
         if objective.explicit_costs:
-            assert objective.idle_slot_hour_cost is not None
-            assert objective.cold_start_cost is not None
-            score = (0.0, idle * objective.idle_slot_hour_cost + cold * objective.cold_start_cost)
+            score = (0.0, objective.cost(idle, cold))
         else:
             limit = max(MARGIN * BUDGET * objective.max_cold_start_rate * starts, base_cold)
             score = (0.0, idle) if cold <= limit + 1e-9 else (1.0, cold)
@@ -129,11 +127,7 @@ def harms(node: Node, a: int, settings: AnalysisSettings) -> bool:
     cold, idle = node.held_checks[a]
     objective = settings.objective
     if objective.explicit_costs:
-        assert objective.idle_slot_hour_cost is not None
-        assert objective.cold_start_cost is not None
-        cost = idle / HOUR * objective.idle_slot_hour_cost + cold * objective.cold_start_cost
-        cost_f = f_idle / HOUR * objective.idle_slot_hour_cost + f_cold * objective.cold_start_cost
-        return cost >= cost_f
+        return objective.cost(idle / HOUR, cold) >= objective.cost(f_idle / HOUR, f_cold)
     # worse beyond chance: even the lower confidence bound of its cold starts is above
     allowed = max(f_cold, objective.max_cold_start_rate * starts)
     return idle >= f_idle or _beyond_chance(cold, allowed)

@@ -161,10 +161,7 @@ class Validation:
             rate = np.maximum(rate, self._shrunk(also.cold, also.starts, k))
         objective = self.settings.objective
         if objective.explicit_costs:
-            assert objective.idle_slot_hour_cost is not None
-            assert objective.cold_start_cost is not None
-            cost = (fit.idle_hours * objective.idle_slot_hour_cost
-                    + rate * fit.starts[:, None] * objective.cold_start_cost)  # fmt: skip
+            cost = objective.cost(fit.idle_hours, rate * fit.starts[:, None])
             cost = np.where(allowed, cost, np.inf)
         else:
             meets = allowed & (rate <= aim * self.limit + 1e-12)
@@ -204,11 +201,7 @@ class Validation:
         total_idle = float(idle[use].sum())
         objective = self.settings.objective
         if objective.explicit_costs:
-            assert objective.idle_slot_hour_cost is not None
-            assert objective.cold_start_cost is not None
-            cost = (
-                total_idle * objective.idle_slot_hour_cost + total_cold * objective.cold_start_cost
-            )
+            cost = objective.cost(total_idle, total_cold)
             return (0.0, cost, rate)
         # evidence, not luck: the checked rate's upper confidence bound must meet the aim
         from scipy.stats import gamma  # scipy loads with the analysis, not the command line
@@ -233,15 +226,11 @@ class Validation:
         current = self._shrunk(u_cold, v_starts, weight)
         objective = self.settings.objective
         if objective.explicit_costs:
-            assert objective.idle_slot_hour_cost is not None
-            assert objective.cold_start_cost is not None
             seconds = sum(min(self.fold, self.end - j * self.fold) for j in origins)
             u_idle = self.cands.runs[:n, 2] / max(self.end, 1e-9)
             u_idle = u_idle * seconds / 3600.0
-            cost = v_idle * objective.idle_slot_hour_cost
-            cost = cost + rate * v_starts * objective.cold_start_cost
-            cost_now = u_idle * objective.idle_slot_hour_cost
-            cost_now = cost_now + current * v_starts * objective.cold_start_cost
+            cost = objective.cost(v_idle, rate * v_starts)
+            cost_now = objective.cost(u_idle, current * v_starts)
             return cost > cost_now + 1e-9, rate, current
         # worse beyond chance: even the rate's lower confidence bound is above the allowance
         from scipy.stats import gamma

@@ -204,3 +204,22 @@ def test_an_unchanged_node_expects_after_what_it_had_before() -> None:
     assert unchanged
     for rec in unchanged:
         assert rec.after == rec.before, rec.node
+
+
+def test_a_schedule_in_force_holds_by_the_objective_first_then_idle_or_cost() -> None:
+    """tuner.analysis.schedule_holds, the rule a schedule in force is kept by (session 11)."""
+    from tuner.analysis import schedule_holds
+    from tuner.recommendation import Expected
+
+    def e(cold: int, idle_hours: float) -> Expected:
+        return Expected(1000, cold, idle_hours * 3600.0, 100.0)
+
+    rate = AnalysisSettings()  # 1 %
+    assert schedule_holds(e(5, 100.0), e(0, 500.0), rate)  # within it: less idle holds
+    assert not schedule_holds(e(5, 500.0), e(0, 100.0), rate)
+    assert schedule_holds(e(5, 500.0), e(20, 100.0), rate)  # the other beyond it
+    assert not schedule_holds(e(20, 100.0), e(5, 500.0), rate)  # beyond it: gives way
+    assert not schedule_holds(e(30, 100.0), e(20, 500.0), rate)  # both beyond: fewer cold
+    costs = AnalysisSettings(objective=Objective(idle_slot_hour_cost=1.0, cold_start_cost=10.0))
+    assert not schedule_holds(e(20, 100.0), e(0, 250.0), costs)  # 300 against 250
+    assert schedule_holds(e(20, 100.0), e(0, 350.0), costs)  # 300 against 350
