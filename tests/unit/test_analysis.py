@@ -223,3 +223,13 @@ def test_a_schedule_in_force_holds_by_the_objective_first_then_idle_or_cost() ->
     costs = AnalysisSettings(objective=Objective(idle_slot_hour_cost=1.0, cold_start_cost=10.0))
     assert not schedule_holds(e(20, 100.0), e(0, 250.0), costs)  # 300 against 250
     assert schedule_holds(e(20, 100.0), e(0, 350.0), costs)  # 300 against 350
+
+
+def test_the_reason_gives_a_measured_bind_latency_to_three_digits() -> None:
+    """From Prometheus the latency is a histogram's median: a review read "within a
+    1.95628 s bind" (session 11)."""
+    from tuner.recommendation import Expected, explain
+
+    e = Expected(100, 0, 3600.0, 1.0)
+    why = explain(e, e, 4.0, AnalysisSettings(bind_latency=1.95628), NodeTargets(Targets(2, 2)), 9)
+    assert "within a 1.96 s bind" in why, why
