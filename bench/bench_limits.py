@@ -4,8 +4,8 @@ The fault audit's JSON has no field for it and the simulated VPC does not refuse
 over-limit call, so this drives the simulated cluster as `eni-exporter simulate` does
 and looks at the truth every few simulated seconds: no node may hold more ENIs than its
 limit, nor an ENI more IPs than its quota (docs/contracts/fault-audit.md, "Never past
-the limits"). The cases are the three worst an adversarial run found
-(session 5); before the fix the first held 789 IPs on a node of 203.
+the limits"). The cases are the worst adversarial runs found
+(sessions 5 and 12); before the fix the first held 789 IPs on a node of 203.
 
     python bench/bench_limits.py          # ~2 min here
 """
@@ -38,6 +38,11 @@ CASES: dict[str, tuple[ClusterSettings, float, float]] = {
                         defaults=Defaults(ip_min_warm=30, ip_max_warm=60),
                         cloud=CloudSettings(error_rate=0.7, throttle_rate=0.5, timeout_rate=0.5,
                                             faults_until=3600, seed=546665241)),
+        7200.0, 1.0),
+    "a changing IP credited to a bind that failed (8 nodes, 2 h; session 12)": (
+        ClusterSettings(nodes=8, seed=195, restart_every=30.0, workload=Workload.FLAT,
+                        cloud=CloudSettings(error_rate=0.1, timeout_rate=0.2,
+                                            seed=195).scaled(3.0)),
         7200.0, 1.0),
 }  # fmt: skip
 

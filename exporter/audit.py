@@ -123,9 +123,12 @@ class Audit:
         """Run on without faults or restarts until every operation submitted so far
         has finished and every pool a restart rebuilt has read its inventory (under a
         low API rate that can take more than an interval; at most :data:`SETTLE`
-        intervals), then one more sync interval; count leaks there and report."""
+        intervals), then one more sync interval; count leaks there and report. A run
+        stopped before its faults end (SIGTERM) has none from the stop on."""
         cluster = self.cluster
         cluster.stop_restarts()
+        cluster.vpc.end_faults(cluster.now)
+        self.faults_until = min(self.faults_until, cluster.now)
         last = cluster.vpc.last_finish()
         tail = max(end, cluster.now, last if last is not None else end)
         interval = cluster.settings.sync_interval

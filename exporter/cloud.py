@@ -92,6 +92,10 @@ class SimulatedVpc:
         self._answers: list[tuple[float, int, Outcome]] = []
         self._seq = itertools.count()
 
+    def end_faults(self, at: float) -> None:
+        """No fault from ``at`` on (a run stopped before its ``faults_until``)."""
+        self.settings = replace(self.settings, faults_until=min(self.settings.faults_until, at))
+
     @property
     def enis(self) -> dict[Key, dict[str, SimEni]]:
         """ENIs by (node, mode) and id (the truth; read-only by convention)."""

@@ -118,9 +118,12 @@ class Dispatcher:
     ) -> str | None:  # fmt: skip
         """A token for one call, if the client-side rate limit allows it now; else
         None, and the pool is woken when the bucket will have the tokens."""
+        key = (pool.node, pool.mode)
         if not self._bucket.take(now, cost):
-            self._schedule.wake_at((pool.node, pool.mode), self._bucket.ready_at(now, cost))
+            self._schedule.held_back(key, now)
+            self._schedule.wake_at(key, self._bucket.ready_at(now, cost))
             return None
+        self._schedule.served(key)
         return self._ledger.issue(Pending(pool, kind, op_id, eni_id, ip))
 
     def _refused(self, pool: NodePool, token: str, error: ProviderError, now: float) -> None:

@@ -25,8 +25,12 @@ class Eni:
     flight for one (it timed out), the IP is doubtful until an inventory settles it."""
     lost: set[str] = field(default_factory=set)
     """Held IPs the cloud no longer has: dropped when their pod stops."""
-    foreign: int = 0
-    """IPs the cloud is changing on this ENI for someone else (last inventory)."""
+    changing: frozenset[str] = frozenset()
+    """IPs the cloud was changing on this ENI at the last inventory that were not ours:
+    someone else's, a bind of ours that timed out, or one still in flight (which of them
+    cannot be told, so none is credited to a bind in flight: it may never happen)."""
+    doubtful: int = 0
+    """IPs of binds of ours that timed out since the last inventory: they may be bound."""
     attached: bool = True
     """False while the ENI itself is still being attached (or once its detach is sent)."""
     detaching: bool = False
@@ -38,6 +42,12 @@ class Eni:
 
     def idle_ips(self) -> list[str]:
         return sorted(ip for ip, pod in self.ips.items() if pod is None)
+
+    @property
+    def foreign(self) -> int:
+        """IPs of the ENI's quota the cloud may hold for someone else (or for a bind of
+        ours that timed out, or is in flight and already shows)."""
+        return self.doubtful + len(self.changing - self.ips.keys() - self.releasing)
 
     def used(self) -> int:
         """IP quota in use: bound, pending, releasing and changing for someone else."""

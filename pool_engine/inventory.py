@@ -12,9 +12,10 @@ What the engine has in flight is left out of the comparison: an ENI being attach
 for us or whose detach we sent, and an IP whose release we sent; an ENI with IP binds
 of ours in flight is compared but kept. Whatever else the pool has in transition (an
 IP in ``releasing``, an ENI marked detached) is *doubtful*: a release or detach that
-timed out. Whatever the cloud has in transition beyond our own binds is someone
-else's (an engine before a restart, or a call of ours that timed out): it is counted
-as foreign and left alone until it settles. (docs/contracts/fault-audit.md)
+timed out. Whatever the cloud has in transition that the pool does not hold is
+counted as foreign (an engine's before a restart, a call of ours that timed out, or a
+bind of ours still in flight: which, the inventory cannot tell, and a bind in flight
+may yet fail) and left alone until it settles. (docs/contracts/fault-audit.md)
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ class Settlement:
     vanished: tuple[str, ...] = ()
     """ENIs the cloud no longer has (or is detaching): removed once no pod holds an IP
     and no bind of ours is in flight on them."""
-    foreign: Mapping[str, int] = field(default_factory=dict)
-    """Known ENI -> IPs the cloud is changing on it for someone else."""
+    foreign: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Known ENI -> IPs the cloud is changing on it that are not the pool's: someone
+    else's, or a bind of the pool's in flight (not credited to it: it may fail while
+    the IP is someone else's)."""
     in_progress: bool = False
     """Something of someone else's is still changing at the cloud: compare again soon."""
     unseen_enis: int = 0
@@ -118,7 +121,7 @@ def compare(
     doubted: list[Slot] = []
     reattached: list[str] = []
     vanished: list[str] = []
-    foreign: dict[str, int] = {}
+    foreign: dict[str, frozenset[str]] = {}
     in_progress = False
     known = set()
     unseen = 0  # ENIs of the node's limit the pool cannot count itself
@@ -164,7 +167,7 @@ def compare(
                 gone.append((eni.eni_id, ip))
         mine = eni.ips.keys() | eni.releasing
         found.extend((eni.eni_id, ip) for ip in sorted(settled - mine))
-        foreign[eni.eni_id] = max(0, len(changing - mine) - eni.pending)
+        foreign[eni.eni_id] = changing - mine
     adopted = []
     attaching = 0
     for eni_id, record in sorted(cloud.items()):
@@ -173,7 +176,7 @@ def compare(
         in_progress = in_progress or record.state is not EniState.ATTACHED or bool(record.changing)
         if record.state is EniState.ATTACHED:
             adopted.append(record)
-            foreign[eni_id] = len(record.changing)
+            foreign[eni_id] = frozenset(record.changing)
         else:
             attaching += 1
     unseen += max(0, attaching - own_attaching)

@@ -155,7 +155,12 @@ class Reconciler:
             if self._dispatch.apply(self._registry.pools.get(key), outcome, now):
                 touched.add(key)
         submitted = 0
-        for key, pool in list(self._registry.pools.items()):
+        pools = self._registry.pools
+        for key in self._schedule.in_turn(list(pools)):
+            pool = pools[key]
+            if self._schedule.woken(key, now) and self._schedule.sync_due(key, now):
+                # an operation the bucket held back goes before the sync: pods wait on it
+                submitted += self.reconcile(pool, now)
             if self._schedule.sync_due(key, now) and self._sync(pool, now):
                 touched.add(key)
             if pool.switch_due(now) and pool.switch(now):
@@ -268,8 +273,10 @@ class Reconciler:
         key = (pool.node, pool.mode)
         waiting = (pool.node, pool.mode, Operation.INVENTORY)
         if not self._bucket.take(now):
+            self._schedule.held_back(key, now)
             self._schedule.sync_at(key, self._bucket.ready_at(now))
             return False
+        self._schedule.served(key)
         self._backoff.retried(waiting)
         try:
             inventory = self._provider.inventory(pool.node, pool.mode, now)

@@ -34,6 +34,8 @@ class Schedule:
         self._sync: dict[Key, float] = {}
         self._wake: dict[Key, float] = {}
         self._unsynced: set[Key] = set()
+        self._held: dict[Key, float] = {}
+        """Pools whose sync the rate limiter held back -> when it was first due."""
 
     # --- inventory syncs --------------------------------------------------------------
 
@@ -64,6 +66,23 @@ class Schedule:
 
     # --- rate-limit retries ---------------------------------------------------------------
 
+    def held_back(self, key: Key, now: float) -> None:
+        """The rate limiter refused one of the pool's calls (a sync or an operation): it
+        meets the bucket before pools held back later (:meth:`in_turn`)."""
+        self._held.setdefault(key, now)
+
+    def served(self, key: Key) -> None:
+        """The rate limiter let one of the pool's calls through: it queues anew."""
+        self._held.pop(key, None)
+
+    def in_turn(self, keys: Iterable[Key]) -> list[Key]:
+        """Pools in the order they meet the bucket: those it held back, the longest held
+        first, then the rest as given. (In one fixed order the first pools took every
+        token: under a tight rate limit the last ones never synced.)"""
+        if not self._held:
+            return list(keys)
+        return sorted(keys, key=lambda key: self._held.get(key, math.inf))
+
     def wake_at(self, key: Key, when: float) -> None:
         self._wake[key] = min(self._wake.get(key, math.inf), when)
 
@@ -81,6 +100,7 @@ class Schedule:
         return min(later, default=math.inf)
 
     def forget(self, key: Key) -> None:
+        self._held.pop(key, None)
         self._sync.pop(key, None)
         self._wake.pop(key, None)
         self._unsynced.discard(key)

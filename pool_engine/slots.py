@@ -140,7 +140,7 @@ class Slots:
         if doubtful and op.new_eni:
             self.unseen_enis += 1
         elif doubtful:
-            eni.foreign += op.count
+            eni.doubtful += op.count
         if op.subnet in self._subnets:
             self._subnets[op.subnet] += op.count
         if not eni.attached and eni.used() == 0:
@@ -201,11 +201,12 @@ class Slots:
             self._enis[eni_id].attached = True
             self._enis[eni_id].detaching = False
         self.unseen_enis = settlement.unseen_enis
-        for eni_id, count in settlement.foreign.items():
-            self._enis[eni_id].foreign = count
+        for eni_id, changing in settlement.foreign.items():
+            self._enis[eni_id].changing = changing
+            self._enis[eni_id].doubtful = 0
         for eni_id in settlement.vanished:
             eni = self._enis[eni_id]
-            eni.foreign = 0
+            eni.changing, eni.doubtful = frozenset(), 0
             if not (eni.ips or eni.pending):
                 del self._enis[eni_id]
         return fresh

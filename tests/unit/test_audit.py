@@ -88,6 +88,24 @@ def test_no_restart_at_the_end_and_the_end_waits_for_rebuilt_pools() -> None:
         assert sim.reconciler.rebuilding() == 0
 
 
+def test_a_run_stopped_before_its_faults_end_settles_without_faults() -> None:
+    """SIGTERM before --duration ends the run at once: the tail is fault-free from the
+    stop. Before (adversarial review, session 12) the VPC drew faults until the
+    duration, in the tail too (3,658 -> 3,704 errors), and a timing-dependent leak was
+    counted."""
+    cloud = CloudSettings(error_rate=0.5, throttle_rate=0.2, timeout_rate=0.5,
+                          faults_until=86400.0, seed=150)  # fmt: skip
+    sim = SimulatedCluster(ClusterSettings(nodes=10, seed=150, cloud=cloud, restart_every=61.0))
+    audit = Audit(sim, faults_until=86400.0)
+    sim.advance(3600.0)
+    counts = sim.vpc.faults.counts
+    before = (counts.errors, counts.throttles, counts.timeouts)
+    report = audit.finish(sim.now)
+    assert before[0] > 100
+    assert (counts.errors, counts.throttles, counts.timeouts) == before
+    assert sim.now > 3600.0 and not report.violated, report.as_json()
+
+
 def test_an_audit_needs_a_duration() -> None:
     from click.testing import CliRunner
 

@@ -16,9 +16,12 @@ from exporter.simcluster import ClusterSettings, SimulatedCluster
 from exporter.vpcstate import IpState
 from pool_engine.backoff import Backoff, TokenBucket
 from pool_engine.config import Defaults, Limits, Mode
+from pool_engine.inventory import EniRecord, compare
+from pool_engine.plan import BindRequest, Plan
 from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
+from pool_engine.slots import Slots
 
 ROUTE = Limits(3, 9)
 
@@ -231,3 +234,47 @@ def test_i_a_timed_out_bind_is_not_sent_again_on_top_of_itself() -> None:
         cluster.advance(float(t))
         within_limits(cluster)
     assert cluster.vpc.faults.counts.timeouts > 50
+
+
+def test_j_a_changing_ip_is_not_credited_to_a_bind_that_may_never_happen() -> None:
+    # Before (adversarial review, session 12): an inventory taken while a bind of ours was
+    # in flight credited the cloud's changing IP to it. The IP was a timed-out bind's
+    # that happened; ours then failed, the engine saw 17 of 19 used and bound 2 more:
+    # 20 IPs on an ENI of 19 (`eni-exporter simulate --nodes 8 --seed 195 --duration 7200
+    # --error-rate 0.1 --timeout-rate 0.2 --restart-every 30 --workload flat
+    # --latency-scale 3`, 15 times in the run).
+    slots = Slots()
+    ips = tuple(f"10.0.0.{k}" for k in range(17))
+    slots.settle(compare([], [EniRecord("e1", "s", ips)]))
+    (first,) = slots.begin(Plan(binds=(BindRequest("e1", "s", 1),)))
+    slots.bind_failed(first.op_id, doubtful=True)  # timed out; the cloud did bind it
+    (second,) = slots.begin(Plan(binds=(BindRequest("e1", "s", 1),)))
+    slots.settle(compare(slots.enis.values(), [EniRecord("e1", "s", ips, ("10.0.0.99",))]))
+    eni = slots.enis["e1"]
+    assert eni.used() == 19  # 17 settled, the changing one, the bind in flight
+    slots.bind_failed(second.op_id)  # ours bound nothing: the changing IP is someone else's
+    assert eni.used() == 18
+    slots.bind_done(*_bind(slots, "e1", "10.0.0.100"))
+    assert eni.used() == 19  # the new IP is ours; the changing one still counts
+    slots.settle(compare(slots.enis.values(), [EniRecord("e1", "s", (*ips, "10.0.0.99",
+                                                                       "10.0.0.100"))]))  # fmt: skip
+    assert eni.used() == 19 and len(eni.ips) == 19
+
+
+def _bind(slots: Slots, eni_id: str, ip: str) -> tuple[int, str, list[str]]:
+    """A bind of one IP on ``eni_id`` begun, and the answer that it bound ``ip``."""
+    (op,) = slots.begin(Plan(binds=(BindRequest(eni_id, "s", 1),)))
+    return op.op_id, eni_id, [ip]
+
+
+def test_k_under_the_rate_limit_every_pool_gets_its_turn() -> None:
+    # Before (adversarial review, session 12): syncs the bucket refused were all retried
+    # at the instant it had a token again, in registry order, so the first pools won
+    # every time: with 20 pools syncing every 30 s at 0.5 calls/s, node-0015..0019 never
+    # read their inventory and bound no IP in two hours.
+    cloud = CloudSettings(api_qps=0.5, seed=7)
+    cluster = SimulatedCluster(ClusterSettings(nodes=20, seed=7, cloud=cloud, sync_interval=30.0))
+    cluster.advance(1800.0)
+    schedule = cluster.reconciler._schedule
+    assert [p.node for p in cluster.pools if not schedule.acting((p.node, p.mode))] == []
+    assert all(settled(cluster.vpc, pool) for pool in cluster.pools)
