@@ -22,6 +22,17 @@ from typing import TYPE_CHECKING
 from kube_adapter.errors import map_kubernetes_errors, one_line, quiet_retry_warnings
 from pool_engine.errors import KubeconfigError
 
+REQUEST_TIMEOUT = 30.0
+"""Seconds one call (a list, a read, a patch, an Event) waits for the API server when
+its caller gives no timeout: one that accepts the connection and never answers is an
+error (exit 4), not a hang."""
+
+
+def request_timeout(given: float | None) -> float:
+    """``given``, else :data:`REQUEST_TIMEOUT`."""
+    return REQUEST_TIMEOUT if given is None else given
+
+
 if TYPE_CHECKING:  # for annotations elsewhere, without importing kubernetes at run time
     import yaml
     from kubernetes.client import ApiClient as ApiClient
@@ -57,6 +68,11 @@ def connect(settings: ClientSettings) -> ApiClient:
         except kube_config.ConfigException:
             pass  # not in a cluster: a kubeconfig file, then
     _load_kubeconfig(configuration, settings)
+    if not configuration.verify_ssl:  # insecure-skip-tls-verify: the user's choice, as
+        # kubectl takes it; urllib3's warning per request would break the one-line errors
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     return client.ApiClient(configuration)
 
 

@@ -9,6 +9,8 @@ exceptions at its transport boundary. Nothing outside this package catches
     ApiException, any other status        -> KubernetesError(status=...)
     urllib3 HTTPError (MaxRetryError,     -> KubernetesError(status=None): one line,
       connection refused, DNS, TLS, ...)     the API server's address and the reason
+    an answer that is not JSON            -> KubernetesError(status=None)
+      (or nested past the decoder's depth)
     kubernetes.config.ConfigException     -> KubeconfigError (exit 2)
 
 The messages are one line, fit for ``error: <message>`` (docs/contracts/cli.md).
@@ -68,6 +70,10 @@ def to_pool_error(error: BaseException, kubeconfig: str = "kubeconfig") -> PoolE
         return KubernetesError(f"cannot reach the Kubernetes API{_where(error)}: {_reason(error)}")
     if isinstance(error, ConfigException):
         return KubeconfigError(kubeconfig, one_line(str(error)))
+    if isinstance(error, json.JSONDecodeError | UnicodeDecodeError | RecursionError):
+        # only the client's decoding of an answer raises these inside a mapped call
+        return KubernetesError(f"the Kubernetes API answered something that is not JSON "
+                               f"({type(error).__name__})")  # fmt: skip
     return None
 
 

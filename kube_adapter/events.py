@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kube_adapter import nec
+from kube_adapter.client import request_timeout
 from kube_adapter.errors import map_kubernetes_errors
 from pool_engine.errors import KubernetesError
 
@@ -79,7 +80,9 @@ def post_event(api: ApiClient, event: NecEvent, timeout: float | None = None) ->
     try:
         with map_kubernetes_errors():
             client.CoreV1Api(api).create_namespaced_event(
-                NAMESPACE, client.CoreV1Event.model_validate(body), _request_timeout=timeout
+                NAMESPACE,
+                client.CoreV1Event.model_validate(body),
+                _request_timeout=request_timeout(timeout),
             )
     except KubernetesError as error:
         log.warning("could not record an Event for NEC %s: %s", event.nec, error)

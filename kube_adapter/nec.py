@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from kube_adapter.client import request_timeout
 from kube_adapter.errors import map_kubernetes_errors
 from pool_engine.config import (
     IPS_PER_ENI_KEY,
@@ -204,7 +205,7 @@ class Necs:
         try:
             with map_kubernetes_errors():
                 found = self._custom.get_cluster_custom_object(
-                    GROUP, VERSION, PLURAL, name, _request_timeout=timeout
+                    GROUP, VERSION, PLURAL, name, _request_timeout=request_timeout(timeout)
                 )
         except KubernetesError as error:
             if error.status == 404:
@@ -226,7 +227,7 @@ class Necs:
             with map_kubernetes_errors():
                 self._custom.patch_cluster_custom_object(
                     GROUP, VERSION, PLURAL, name, dict(body),
-                    dry_run="All" if dry_run else None, _request_timeout=timeout,
+                    dry_run="All" if dry_run else None, _request_timeout=request_timeout(timeout),
                 )  # fmt: skip
         except KubernetesError as error:
             if error.status == 404:
@@ -263,12 +264,22 @@ class Necs:
         try:
             with map_kubernetes_errors():
                 reply = self._custom.list_cluster_custom_object(
-                    GROUP, VERSION, PLURAL, label_selector=selector
-                )
+                    GROUP, VERSION, PLURAL, label_selector=selector,
+                    _request_timeout=request_timeout(None),
+                )  # fmt: skip
         except KubernetesError as error:
             if error.status != 400 or selector is None:
                 raise
             why = str(error).split("Bad Request: ", 1)[-1]
             problem = f"{selector!r} is not a label selector: {why}"
             raise InputError("--selector", None, problem) from None
-        return list(cast(dict[str, Any], reply).get("items") or [])
+        items = reply.get("items") if isinstance(reply, dict) else None
+        if not isinstance(items, list) or not all(_named(item) for item in items):
+            raise KubernetesError(f"the Kubernetes API answered a list of {PLURAL} that is none")
+        return items
+
+
+def _named(item: object) -> bool:
+    """An object with a name, as every object the API lists has."""
+    meta = item.get("metadata") if isinstance(item, dict) else None
+    return isinstance(meta, dict) and isinstance(meta.get("name"), str)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, assert_never, cast
 
 from kube_adapter import nec
+from kube_adapter.client import request_timeout
 from kube_adapter.errors import map_kubernetes_errors
 from pool_engine.errors import KubernetesError
 
@@ -121,7 +122,7 @@ class Watcher(threading.Thread, Generic[T]):
                 version = None if failures > 3 else version
 
     def _relist(self) -> str:
-        reply = self.list_call(_preload_content=False)
+        reply = self.list_call(_preload_content=False, _request_timeout=request_timeout(None))
         body = json.loads(reply.data)
         seen: dict[str, T] = {}
         for obj in body.get("items") or []:
@@ -148,6 +149,8 @@ class Watcher(threading.Thread, Generic[T]):
             self.list_call,
             resource_version=version,
             timeout_seconds=WATCH_SECONDS,
+            # the server ends the watch then; silence well past it is a dead connection
+            _request_timeout=request_timeout(None) + WATCH_SECONDS,
             allow_watch_bookmarks=True,
             deserialize=False,
         )
