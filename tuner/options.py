@@ -155,14 +155,16 @@ replay_options = option_group(
     click.option(
         "--min-warm",
         type=COUNT,
-        help="Min warm target m of every node the targets file does not cover (<= --max-warm)"
+        help="Min warm target m of every node the targets file does not cover (<= --max-warm;"
+        " alone, above the default max, it raises that too)"
         f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.min_warm}; a direct-eni analysis: "
         f"{DEFAULT_DIRECT_ENI_TARGETS.min_warm}]",
     ),
     click.option(
         "--max-warm",
         type=COUNT,
-        help="Max warm target M of every node the targets file does not cover"
+        help="Max warm target M of every node the targets file does not cover (alone, below"
+        " the default min, it lowers that too)"
         f"  [default: {DEFAULT_ROUTE_ENI_TARGETS.max_warm}; a direct-eni analysis: "
         f"{DEFAULT_DIRECT_ENI_TARGETS.max_warm}]",
     ),

@@ -71,6 +71,7 @@ UNREADABLE = (
     MetricValueConversionError,
     ValueError,
     KeyError,
+    RecursionError,  # JSON nested past the decoder's depth
 )
 """What a failed or nonsensical Prometheus answer raises; mapped to HistoryUnavailable."""
 

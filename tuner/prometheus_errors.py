@@ -44,6 +44,8 @@ def readable(error: BaseException) -> str:
         return "cannot connect"
     if isinstance(error, requests.Timeout):
         return "timed out"
+    if isinstance(error, RecursionError):
+        return "not a Prometheus API answer: JSON nested too deep"
     if isinstance(error, ValueError) and "Expecting value" in str(error):
         return "not a Prometheus API (the answer is not JSON: a login page or a proxy?)"
     text = " ".join(str(error).split())

@@ -82,10 +82,14 @@ class ReplaySettings:
         )
 
     def default_targets(self, mode: Mode = Mode.ROUTE_ENI) -> NodeTargets:
-        """Targets of a node the targets file does not cover (its max-attach aside)."""
+        """Targets of a node the targets file does not cover (its max-attach aside). A
+        lone ``--min-warm`` above the default max raises it, a lone ``--max-warm`` below
+        the default min lowers it (both given, m > M is refused by the command line)."""
         pool = DEFAULT_TARGETS[mode]
         low = pool.min_warm if self.min_warm is None else self.min_warm
         high = pool.max_warm if self.max_warm is None else self.max_warm
+        if self.min_warm is None:
+            low = min(low, high)
         return NodeTargets(Targets(low, max(low, high)))
 
     def latency(self, mode: Mode, measured: float | None = None) -> float:

@@ -187,8 +187,11 @@ def test_a_step_longer_than_the_window_is_bad_input(
          "not a Prometheus API answer"),
         (b'{"status": "error", "errorType": "bad_data", "error": "parse error"}',
          "not a Prometheus API answer"),
+        # session 12: RecursionError, a traceback
+        (b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, '
+         b'"value": ' + b"[" * 5000 + b"]" * 5000 + b"}]}}", "nested too deep"),
     ],
-    ids=["a-list", "a-scalar", "status-error"],
+    ids=["a-list", "a-scalar", "status-error", "nested-too-deep"],
 )  # fmt: skip
 def test_json_that_is_no_query_result_is_history_unavailable(
     monkeypatch: pytest.MonkeyPatch,

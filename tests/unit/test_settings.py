@@ -90,6 +90,16 @@ def test_one_validation_of_the_replay_options_everywhere(
     assert "Invalid value for" in result.output
 
 
+def test_a_lone_bound_moves_the_other_default_with_it() -> None:
+    """Before (adversarial review, session 12): a lone --max-warm 2 under the default
+    min 5 was dropped without a word (the replay ran 5/5); a lone --min-warm above the
+    default max already raised it."""
+    assert ReplaySettings(max_warm=2).default_targets() == NodeTargets(Targets(2, 2))
+    assert ReplaySettings(min_warm=6).default_targets() == NodeTargets(Targets(6, 6))
+    assert ReplaySettings(max_warm=8).default_targets() == NodeTargets(Targets(5, 8))
+    assert ReplaySettings(min_warm=1).default_targets() == NodeTargets(Targets(1, 5))
+
+
 def test_min_warm_above_max_warm_names_both() -> None:
     with pytest.raises(click.BadParameter) as caught:
         build_replay(6, 5, None, False, None, 2.0, 120.0)
