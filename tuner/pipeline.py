@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -179,6 +180,11 @@ def backtest(
     renderer: Callable[[backtesting.Backtest], None],
 ) -> backtesting.Backtest:
     """``eni-tuner backtest``: history -> targets to test -> replays -> figures."""
+    _distinct(
+        {"--png": settings.png_file, "--html": settings.html_file},
+        {"--trace": getattr(source, "path", None), "--targets": replay.targets_file,
+         "--recommended": settings.recommended_file},
+    )  # fmt: skip
     overrides = replay.overrides()  # bad targets files: their one line, before the history's
     given = None if settings.recommended_file is None else load_overrides(settings.recommended_file)
     history = load_history(source, objective.mode)
@@ -234,6 +240,7 @@ def simulate(
     """``eni-tuner simulate``: trace -> replay -> timeline file -> report; with
     ``count_from`` the statistics count from that time on."""
     settings = replace(replay.simulation(), count_from=count_from)
+    _distinct({"--timeline": timeline_file}, {"TRACE": trace, "--targets": replay.targets_file})
     overrides = replay.overrides()
     watch = Stopwatch()
     loaded = load_trace(trace)
@@ -262,6 +269,32 @@ def simulate(
 
 def _pair(targets: Targets | None) -> str:
     return "-" if targets is None else f"{targets.min_warm}/{targets.max_warm}"
+
+
+def _distinct(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) -> None:
+    """An output file that is an input, or another output, is bad input (exit 2): it
+    would overwrite what the run reads, or what it wrote a moment before."""
+    seen: dict[str, str] = {}
+    for flag, path in inputs.items():
+        if path is not None:
+            seen.setdefault(_identity(path), flag)
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        other = seen.setdefault(_identity(path), flag)
+        if other != flag:
+            raise InputError(str(path), None, f"{flag} names the file of {other}: it would "
+                             "be overwritten; give another file")  # fmt: skip
+
+
+def _identity(path: Path) -> str:
+    """The file a path names (through links), or its absolute path when there is none;
+    a device or a pipe (/dev/null twice) is no file to overwrite."""
+    try:
+        info = path.stat()
+    except OSError:
+        return str(path.absolute())
+    return f"{info.st_dev}:{info.st_ino}" if stat.S_ISREG(info.st_mode) else f"{id(path)}"
 
 
 def _writing(path: Path, write: Callable[[Path], None]) -> None:
