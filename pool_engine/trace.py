@@ -278,6 +278,13 @@ def _time_values(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None
     if column.null_count:
         raise Unencodable("missing time")
     kind = column.type
+    if pa.types.is_dictionary(kind):  # a categorical column (pandas): its values
+        return _time_values(column.dictionary_decode())
+    if pa.types.is_decimal(kind):  # as a CSV's decimal times are read: float seconds
+        try:
+            return _time_values(pc.cast(column, pa.float64()))
+        except pa.ArrowInvalid:
+            raise Unencodable("time out of range") from None
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return values_of(column).astype(np.float64, copy=False), None
     if pa.types.is_timestamp(kind):

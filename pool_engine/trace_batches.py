@@ -90,15 +90,18 @@ def parquet_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
         handle = pq.ParquetFile(path)
     except pa.ArrowException as exc:
         raise TraceError(name, None, f"not a readable Parquet file: {exc}") from None
-    names = handle.schema_arrow.names
+    written = handle.schema_arrow.names
+    names = [n.strip() for n in written]  # as a CSV header's: " time " is time
     for col in (*COLUMNS, MODE_COLUMN):
         if names.count(col) > 1:
             raise TraceError(name, None, f"column {col!r} appears twice")
     for col in COLUMNS:
         if col not in names:
             raise TraceError(name, None, f"missing column {col!r}")
-    extra = [MODE_COLUMN] if MODE_COLUMN in names else []
-    yield from handle.iter_batches(batch_size=1 << 20, columns=list(COLUMNS) + extra)
+    wanted = list(COLUMNS) + ([MODE_COLUMN] if MODE_COLUMN in names else [])
+    columns = [written[names.index(col)] for col in wanted]
+    for batch in handle.iter_batches(batch_size=1 << 20, columns=columns):
+        yield batch if columns == wanted else batch.rename_columns(wanted)
 
 
 class IntegerTimes:

@@ -65,14 +65,16 @@ def is_integer(text: str) -> bool:
 
 
 def parse_time(text: str) -> float | datetime | None:
-    """Seconds (possibly not finite), or an RFC 3339 time with an offset; None when it
-    is neither. Seconds are ASCII decimal (:func:`decimal`)."""
+    """Seconds (possibly not finite), or an RFC 3339 time (UTC without an offset, as
+    arrow reads such a column of a CSV); None when it is neither. Seconds are ASCII
+    decimal (:func:`decimal`)."""
     seconds = decimal(text)
     if seconds is not None:
         return seconds
-    text = text.strip()
-    stamp = read_stamp(text)
-    return stamp if stamp is not None and stamp.tzinfo is not None else None
+    stamp = read_stamp(text.strip())
+    if stamp is None or stamp.tzinfo is not None:
+        return stamp
+    return stamp.replace(tzinfo=UTC)
 
 
 def read_stamp(text: str) -> datetime | None:
