@@ -82,6 +82,12 @@ class Finite(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        """No bound, no range in the help (click printed ``x<=None``)."""
+        if self.min is None and self.max is None:
+            return ""
+        return super()._describe_range()
+
 
 class Count(click.IntRange):
     """An integer in a range, written in ASCII digits: click's IntRange reads ``1_0``
@@ -220,10 +226,10 @@ def lease_flags(f: F) -> F:
 def fault_flags(f: F) -> F:
     """``simulate``'s fault harness (docs/contracts/fault-audit.md)."""
     for name, text in (
-        ("--timeout-rate", "Fraction of cloud calls that time out; the cloud carries out half "
-         "of them."),
-        ("--throttle-rate", "Fraction of cloud calls refused as throttled."),
-        ("--error-rate", "Fraction of cloud calls that fail."),
+        ("--timeout-rate", "Fraction (0 to 1) of cloud calls that time out; the cloud carries "
+         "out half of them."),
+        ("--throttle-rate", "Fraction (0 to 1) of cloud calls refused as throttled."),
+        ("--error-rate", "Fraction (0 to 1) of cloud calls that fail."),
     ):  # fmt: skip
         f = click.option(name, type=Finite(), default=0.0, show_default=True, callback=parse_rate,
                          help=text)(f)  # fmt: skip

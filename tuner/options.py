@@ -84,7 +84,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
         raise click.BadParameter(f"{value!r} is not a rate (e.g. 0.01 or 1%)")
     rate = number / 100.0 if text.endswith("%") else number
     if not 0.0 <= rate < 1.0:
-        raise click.BadParameter(f"{value!r} is not between 0 and 100%")
+        raise click.BadParameter(f"{value!r} is not a rate from 0 up to (not including) 100%")
     return rate
 
 

@@ -40,3 +40,14 @@ def test_help_lists_each_command_once_with_its_short_help(program: str) -> None:
         assert len(listed) == 1, (name, text)
         short = command.get_short_help_str(limit=200)
         assert short.split()[0] in listed[0] and "..." not in listed[0]
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_no_help_shows_a_range_of_none(program: str) -> None:
+    """Before (adversarial review, session 12): `eni-exporter simulate --help` printed
+    `[x<=None]` for --duration, --faults-until and the three fault rates."""
+    group = PROGRAMS[program]
+    assert isinstance(group, click.Group)
+    for name in group.commands:
+        text = CliRunner().invoke(group, [name, "--help"]).stdout
+        assert "None" not in text, (name, [ln for ln in text.splitlines() if "None" in ln])
