@@ -218,7 +218,8 @@ history_options = option_group(
         type=Finite(min=1, max=3600),
         default=120.0,
         show_default=True,
-        help="Seconds per Prometheus request.",
+        help="Seconds per Prometheus request: each read waits at most this long, and a whole "
+        "answer must come within (--retries + 1) times it (a server that drips bytes times out).",
     ),
     click.option(
         "--retries",

@@ -25,11 +25,13 @@ from __future__ import annotations
 import logging
 import math
 import ssl
+import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -38,6 +40,7 @@ from prometheus_api_client.exceptions import (
     MetricValueConversionError,
     PrometheusApiClientException,
 )
+from requests.adapters import HTTPAdapter
 from rich.console import Console
 from rich.progress import Progress
 from urllib3.util.retry import Retry
@@ -76,6 +79,39 @@ UNREADABLE = (
 """What a failed or nonsensical Prometheus answer raises; mapped to HistoryUnavailable."""
 
 
+class _WholeAnswer(HTTPAdapter):
+    """An adapter that gives up when a whole answer, headers and body, retries included,
+    has not come within ``deadline`` seconds. requests' timeout bounds each read, so a
+    server (or a proxy) sending a byte a second never timed out: ``recommend`` waited
+    for ever."""
+
+    def __init__(self, deadline: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._deadline = deadline
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        got: list[requests.Response | BaseException] = []
+
+        def fetch() -> None:
+            try:
+                response = HTTPAdapter.send(self, request, **kwargs)
+                response.content  # noqa: B018 (the body is read here, within the deadline)
+                got.append(response)
+            except BaseException as error:  # handed to the caller's thread
+                got.append(error)
+
+        worker = threading.Thread(target=fetch, name="prometheus-answer", daemon=True)
+        worker.start()
+        worker.join(self._deadline)
+        if not got:  # the worker is left to the server's own end (a daemon thread)
+            raise requests.exceptions.ReadTimeout(
+                f"no whole answer within {self._deadline:g} s", request=request
+            )
+        if isinstance(got[0], BaseException):
+            raise got[0]
+        return got[0]
+
+
 @dataclass(frozen=True)
 class PrometheusSource:
     """How to reach and authenticate to one Prometheus server."""
@@ -108,9 +144,13 @@ class PrometheusSource:
             session.verify = self._ca_file()
         retry = Retry(total=self.retries, backoff_factor=0.5,
                       status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None)  # fmt: skip
-        return PrometheusConnect(url=self.url, headers=headers, auth=self.basic_auth,
+        prom = PrometheusConnect(url=self.url, headers=headers, auth=self.basic_auth,
                                  session=session, retry=retry, timeout=int(self.timeout),
                                  method="POST")  # fmt: skip
+        # in place of the adapter it mounted: the same retries, a deadline for the whole answer
+        deadline = self.timeout * (self.retries + 1) + 0.5 * 2**self.retries
+        session.mount(self.url, _WholeAnswer(deadline, max_retries=retry))
+        return prom
 
     def _ca_file(self) -> str:
         """--ca-bundle, checked to hold certificates: a wrong file is the user's input

@@ -262,3 +262,48 @@ def test_a_series_that_is_no_series_is_history_unavailable(
     assert run_main(monkeypatch, "recommend", "--prometheus-url", url, "--start", "-1h") == 3
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "not a Prometheus API answer" in lines[0]
+
+
+class _Drip(http.server.BaseHTTPRequestHandler):
+    """Headers, then a byte of the body every half second, for ever."""
+
+    def do_POST(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass
+
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_answer_that_drips_in_times_out_as_a_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before (adversarial review, session 12): --timeout bounded each read, so a server
+    sending a byte a second held `recommend` for ever."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    args = ("recommend", "--prometheus-url", url, "--start", "-1h", "--timeout", "2",
+            "--retries", "0")  # fmt: skip
+    began = time.monotonic()
+    try:
+        assert run_main(monkeypatch, *args) == 3
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - began < 20
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: cannot read history: {url}: timed out"
+    ]
