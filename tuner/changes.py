@@ -83,6 +83,8 @@ class Change:
     detail: str = ""
     """Why, for ``skipped`` and ``failed``."""
     retries: int = 0
+    mode: Mode | None = None
+    """The pool, as the run's record names it (``apply`` sets it)."""
 
     @property
     def outcome(self) -> str:
@@ -151,3 +153,8 @@ def _step(current: Targets, target: Targets, step: int) -> Targets:
     low = min(max(target.min_warm, current.min_warm - step), current.min_warm + step)
     high = min(max(target.max_warm, current.max_warm - step), current.max_warm + step)
     return Targets(low, max(low, high))
+
+
+def has_record(annotations: Mapping[str, str], keys: Mapping[Mode, str], mode: Mode) -> bool:
+    """Whether a NEC holds ``mode``'s record among ``keys`` (what a rollback restores)."""
+    return record_of(annotations, keys, mode)[1] is not None

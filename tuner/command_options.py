@@ -102,7 +102,8 @@ apply_options = option_group(
         type=COUNT,
         default=50,
         show_default=True,
-        help="Change at most this many nodes per run, the most useful first.",
+        help="Change at most this many pools per run (a node of both pools counts twice), "
+        "the most useful first, route-eni's before direct-eni's.",
     ),
     click.option(
         "--apply-borrowed",

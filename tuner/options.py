@@ -271,7 +271,7 @@ objective_options = option_group(
         "--mode",
         type=EnumChoice(Mode),
         help="Which pool: its rows or series, its defaults, its annotation pair  [default: "
-        "route-eni; recommend: every pool the history has churn of]",
+        "route-eni; recommend and apply: every pool the history has churn of]",
     ),
     click.option(
         "--half-life",

@@ -9,8 +9,6 @@ and the renderer of the chosen output format, and nothing else.
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -29,6 +27,8 @@ from tuner import apply as applying
 from tuner import backtest as backtesting
 from tuner import rollback
 from tuner.apply import Change
+from tuner.changes import PREVIOUS_KEY, Result
+from tuner.output_files import distinct, writing
 from tuner.recommendation import Recommendation
 from tuner.render import write_timeline
 from tuner.schedule_advice import ScheduleAdvice
@@ -42,7 +42,9 @@ from tuner.steps import (
     load_history,
     paced,
     pools,
+    pools_to_roll_back,
     recommendations,
+    recorded_necs,
     render,
     search_schedules,
 )
@@ -148,24 +150,35 @@ def apply(
     necs = applying.list_necs(api)  # also checks the API and our access before any analysis
     selected = applying.selected_nodes(api, settings.selector) if settings.selector else None
     guard = settings.guardrails(selected)
-    mode = objective.mode
     watch = Stopwatch()
+    done: list[Change] = []
+    room = guard.max_changes  # over every pool of the run, route-eni's first
     if settings.rollback:
-        planned = rollback.plan(necs, guard, mode)
-        log.debug(f"planned {len(planned):,} rollbacks in {watch.seconds():.2f}s")
-        done = applying.write_changes(api, planned, rollback.writing(mode, settings.dry_run, guard))
+        for mode in pools_to_roll_back(objective):
+            scope = recorded_necs(necs, PREVIOUS_KEY, mode, objective)
+            planned = rollback.plan(scope, replace(guard, max_changes=room), mode)
+            room -= sum(c.result is Result.CHANGED for c in planned)
+            how = rollback.writing(mode, settings.dry_run, guard)
+            written = applying.write_changes(api, planned, how)
+            done += [replace(c, mode=mode) for c in written]
+        log.debug(f"rolled back in {watch.seconds():.2f}s")
     else:
         assert source is not None  # the command line demands one without --rollback
-        recs = recommendations(source, replay, objective)
-        watch = Stopwatch()
-        planned = applying.plan(recs, necs, guard, mode)
-        log.debug(f"planned {len(planned):,} nodes in {watch.seconds():.2f}s")
-        by_node = {r.node: r for r in recs}
-        done = applying.write(api, planned, by_node, guard, mode, settings.dry_run)
+        for pool, history in pools(source, objective):
+            mode = pool.mode
+            recs = recommendations(source, replay, pool, None, history)
+            del history
+            watch = Stopwatch()
+            planned = applying.plan(recs, necs, replace(guard, max_changes=room), mode)
+            room -= sum(c.result is Result.CHANGED for c in planned)
+            log.debug(f"planned {len(planned):,} {mode.value} nodes in {watch.seconds():.2f}s")
+            by_node = {r.node: r for r in recs}
+            written = applying.write(api, planned, by_node, guard, mode, settings.dry_run)
+            done += [replace(c, mode=mode) for c in written]
     for change in done:
         if change.wrote():
             before, after = _pair(change.before), _pair(change.after)
-            log.info(f"{change.outcome}: {change.node} {before} -> {after}")
+            log.info(f"{change.outcome}: {change.node} ({change.mode}) {before} -> {after}")
     log.debug(f"wrote {len(done):,} nodes in {watch.seconds():.2f}s")
     rendered = render(ApplyReport(done, settings.dry_run), renderer)
     applying.raise_for_failures(done)  # after the record is out: exit 4 naming the failed
@@ -180,7 +193,7 @@ def backtest(
     renderer: Callable[[backtesting.Backtest], None],
 ) -> backtesting.Backtest:
     """``eni-tuner backtest``: history -> targets to test -> replays -> figures."""
-    _distinct(
+    distinct(
         {"--png": settings.png_file, "--html": settings.html_file},
         {"--trace": getattr(source, "path", None), "--targets": replay.targets_file,
          "--recommended": settings.recommended_file},
@@ -220,12 +233,12 @@ def backtest(
     if settings.png_file is not None:
         from tuner import plots  # matplotlib loads only when a figure is drawn
 
-        _writing(settings.png_file, lambda path: plots.write_png(result, path))
+        writing(settings.png_file, lambda path: plots.write_png(result, path))
         log.info(f"wrote {settings.png_file}")
     if settings.html_file is not None:
         from tuner import backtest_page  # matplotlib too
 
-        _writing(settings.html_file, lambda path: backtest_page.write_html(result, path))
+        writing(settings.html_file, lambda path: backtest_page.write_html(result, path))
         log.info(f"wrote {settings.html_file}")
     return render(result, renderer)
 
@@ -240,7 +253,7 @@ def simulate(
     """``eni-tuner simulate``: trace -> replay -> timeline file -> report; with
     ``count_from`` the statistics count from that time on."""
     settings = replace(replay.simulation(), count_from=count_from)
-    _distinct({"--timeline": timeline_file}, {"TRACE": trace, "--targets": replay.targets_file})
+    distinct({"--timeline": timeline_file}, {"TRACE": trace, "--targets": replay.targets_file})
     overrides = replay.overrides()
     watch = Stopwatch()
     loaded = load_trace(trace)
@@ -262,45 +275,10 @@ def simulate(
     result = replay_trace(loaded, settings, overrides, timeline=timeline_file is not None)
     log.info(f"replayed {len(loaded.nodes):,} nodes in {watch.seconds():.2f}s")
     if timeline_file is not None and result.timeline is not None:
-        _writing(timeline_file, lambda path: write_timeline(path, result.timeline))
+        writing(timeline_file, lambda path: write_timeline(path, result.timeline))
         log.info(f"wrote {result.timeline.num_rows:,} timeline rows to {timeline_file}")
     return render(SimulationReport(result, settings), renderer)
 
 
 def _pair(targets: Targets | None) -> str:
     return "-" if targets is None else f"{targets.min_warm}/{targets.max_warm}"
-
-
-def _distinct(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) -> None:
-    """An output file that is an input, or another output, is bad input (exit 2): it
-    would overwrite what the run reads, or what it wrote a moment before."""
-    seen: dict[str, str] = {}
-    for flag, path in inputs.items():
-        if path is not None:
-            seen.setdefault(_identity(path), flag)
-    for flag, path in outputs.items():
-        if path is None:
-            continue
-        other = seen.setdefault(_identity(path), flag)
-        if other != flag:
-            raise InputError(str(path), None, f"{flag} names the file of {other}: it would "
-                             "be overwritten; give another file")  # fmt: skip
-
-
-def _identity(path: Path) -> str:
-    """The file a path names (through links), or its absolute path when there is none;
-    a device or a pipe (/dev/null twice) is no file to overwrite."""
-    try:
-        info = path.stat()
-    except OSError:
-        return str(path.absolute())
-    return f"{info.st_dev}:{info.st_ino}" if stat.S_ISREG(info.st_mode) else f"{id(path)}"
-
-
-def _writing(path: Path, write: Callable[[Path], None]) -> None:
-    """Write an output file; an OS error (disk full, permissions) is one line, exit 2."""
-    try:
-        write(path)
-    except OSError as error:  # pyarrow's strerror is a paragraph; its errno the reason
-        reason = os.strerror(error.errno) if error.errno else error.strerror
-        raise InputError(str(path), None, reason or "cannot write") from None

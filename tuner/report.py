@@ -148,6 +148,7 @@ def changes_as_dicts(changes: Sequence[Change]) -> list[dict[str, Any]]:
     return [
         {
             "node": c.node,
+            "mode": None if c.mode is None else c.mode.value,
             "outcome": c.outcome,
             "before": pair(c.before),
             "after": pair(c.after),
@@ -163,6 +164,7 @@ def _outcome(c: Change) -> Cell:
 
 CHANGE_COMPACT: tuple[tuple[Column, Callable[[Change], str | Cell]], ...] = (
     (Column("node"), lambda c: c.node),
+    (Column("mode"), lambda c: "-" if c.mode is None else c.mode.value),
     (Column("before"), lambda c: _pair(c.before) if c.before else "-"),
     (Column("after"), lambda c: _pair(c.after) if c.after else "-"),
     (Column("outcome"), _outcome),
@@ -170,7 +172,7 @@ CHANGE_COMPACT: tuple[tuple[Column, Callable[[Change], str | Cell]], ...] = (
 """``apply -o table``."""
 CHANGE_WIDE = (*CHANGE_COMPACT, (Column("retries", right=True), lambda c: str(c.retries)))
 """``apply -o wide``: also how often a write was read again after a conflict."""
-CHANGE_CSV = ("node", "outcome", "before_min_warm", "before_max_warm", "after_min_warm",
+CHANGE_CSV = ("node", "mode", "outcome", "before_min_warm", "before_max_warm", "after_min_warm",
               "after_max_warm", "retries")  # fmt: skip
 
 
@@ -196,7 +198,8 @@ def changes_to_csv(changes: Sequence[Change]) -> str:
     for c in changes:
         b, a = c.before, c.after
         writer.writerow([
-            c.node, c.outcome, b.min_warm if b else "", b.max_warm if b else "",
+            c.node, "" if c.mode is None else c.mode.value, c.outcome,
+            b.min_warm if b else "", b.max_warm if b else "",
             a.min_warm if a else "", a.max_warm if a else "", c.retries,
         ])  # fmt: skip
     return out.getvalue()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from kube_adapter.client import ClientSettings, connect
@@ -21,7 +21,14 @@ from tuner import stored_schedules, switcher
 from tuner.changes import Guardrails, Result
 from tuner.settings import ApplySettings, ObjectiveSettings, ReplaySettings, SwitchSettings
 from tuner.sources import HistorySource
-from tuner.steps import Stopwatch, render, scheduled_recommendations
+from tuner.steps import (
+    Stopwatch,
+    pools,
+    pools_to_roll_back,
+    recorded_necs,
+    render,
+    scheduled_recommendations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +69,27 @@ def apply_schedules(
     necs = applying.list_necs(api)
     selected = applying.selected_nodes(api, settings.selector) if settings.selector else None
     guard = settings.guardrails(selected)
-    mode = objective.mode
+    watch = Stopwatch()
+    done: list[stored_schedules.ScheduleChange] = []
+    room = guard.max_changes  # over every pool of the run, route-eni's first
     if settings.rollback:
-        planned = stored_schedules.plan_rollback(necs, guard, mode)
-        how = stored_schedules.writing(None, guard, mode, settings.dry_run)
+        for mode in pools_to_roll_back(objective):
+            scope = recorded_necs(necs, stored_schedules.PREVIOUS_SCHEDULE_KEY, mode, objective)
+            planned = stored_schedules.plan_rollback(scope, replace(guard, max_changes=room), mode)
+            room -= sum(c.result is Result.CHANGED for c in planned)
+            how = stored_schedules.writing(None, guard, mode, settings.dry_run)
+            done += [replace(c, mode=mode) for c in stored_schedules.write(api, planned, how)]
     else:
         assert source is not None  # the command line demands one without --rollback
-        recs = scheduled_recommendations(source, replay, objective)
-        planned = stored_schedules.plan(recs, necs, guard, mode)
-        how = stored_schedules.writing({r.node: r for r in recs}, guard, mode, settings.dry_run)
-    watch = Stopwatch()
-    done = stored_schedules.write(api, planned, how)
+        for pool, history in pools(source, objective):
+            mode = pool.mode
+            recs = scheduled_recommendations(source, replay, pool, history)
+            del history
+            planned = stored_schedules.plan(recs, necs, replace(guard, max_changes=room), mode)
+            room -= sum(c.result is Result.CHANGED for c in planned)
+            how = stored_schedules.writing({r.node: r for r in recs}, guard, mode,
+                                           settings.dry_run)  # fmt: skip
+            done += [replace(c, mode=mode) for c in stored_schedules.write(api, planned, how)]
     for change in done:
         if change.result in (Result.CHANGED, Result.WOULD_CHANGE):
             before = stored_schedules.describe(change.before)

@@ -13,14 +13,14 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from pool_engine.config import Targets
+from pool_engine.config import Mode, Targets
 from tuner.columns import Column, Columns, CsvRows, print_lines, stdout_console
 from tuner.stored_schedules import ScheduleChange, describe
 from tuner.switcher import Switch
 
 SWITCH_CSV = ("node", "mode", "outcome", "before_min_warm", "before_max_warm",
               "after_min_warm", "after_max_warm", "retries")  # fmt: skip
-SCHEDULE_CSV = ("node", "outcome", "before", "after")
+SCHEDULE_CSV = ("node", "mode", "outcome", "before", "after")
 
 
 def switches_as_dicts(switches: Sequence[Switch]) -> list[dict[str, Any]]:
@@ -71,9 +71,9 @@ def schedules_as_dicts(changes: Sequence[ScheduleChange]) -> list[dict[str, Any]
 
 def print_schedules(changes: Sequence[ScheduleChange], dry_run: bool) -> None:
     """``apply --schedule -o table`` (and ``wide``: the blocks are the whole record)."""
-    table = Columns([Column(n) for n in ("node", "before", "after", "outcome")])
+    table = Columns([Column(n) for n in ("node", "mode", "before", "after", "outcome")])
     for c in changes:
-        table.add(c.node, describe(c.before), describe(c.after), c.outcome)
+        table.add(c.node, _mode(c.mode), describe(c.before), describe(c.after), c.outcome)
     title = "NEC schedules" + (" (dry run: nothing written)" if dry_run else "")
     print_lines(stdout_console(), [title, *table.lines()])
 
@@ -84,8 +84,13 @@ def schedules_to_csv(changes: Sequence[ScheduleChange]) -> str:
     writer = CsvRows(out)
     writer.writerow(SCHEDULE_CSV)
     for c in changes:
-        writer.writerow([c.node, c.outcome, describe(c.before), describe(c.after)])
+        writer.writerow([c.node, "" if c.mode is None else c.mode.value, c.outcome,
+                         describe(c.before), describe(c.after)])  # fmt: skip
     return out.getvalue()
+
+
+def _mode(mode: Mode | None) -> str:
+    return "-" if mode is None else mode.value
 
 
 def _pair(targets: Targets | None) -> str:

@@ -21,6 +21,7 @@ from pool_engine.config import Mode, Targets
 from pool_engine.errors import NoChurn
 from pool_engine.replay import NodeTargets
 from tuner import analysis
+from tuner.changes import has_record
 from tuner.history import History, load_pools
 from tuner.objective import AnalysisSettings
 from tuner.queries import MetricsSource
@@ -172,12 +173,15 @@ def recommendations(
 
 
 def scheduled_recommendations(
-    source: HistorySource, replay: ReplaySettings, objective: ObjectiveSettings
+    source: HistorySource,
+    replay: ReplaySettings,
+    objective: ObjectiveSettings,
+    history: History | None = None,
 ) -> list[Recommendation]:
     """:func:`recommendations` with each node's schedule (``recommend --schedule``'s
     search) where one was found; a node whose schedule collapsed keeps ``schedule`` None.
-    What ``apply --schedule`` stores."""
-    _, recs, advice = search_schedules(source, replay, objective, None)
+    What ``apply --schedule`` stores. ``history``: the pool's, where :func:`pools` read it."""
+    _, recs, advice = search_schedules(source, replay, objective, None, history)
     return with_schedules(recs, advice)
 
 
@@ -238,3 +242,18 @@ def current_from(history: History) -> dict[str, NodeTargets]:
         if facts.min_warm is not None and facts.max_warm is not None:
             out[node] = NodeTargets(Targets(facts.min_warm, facts.max_warm), facts.max_slots)
     return out
+
+
+def pools_to_roll_back(objective: ObjectiveSettings) -> list[Mode]:
+    """The ``--mode`` given, else every pool (a NEC's records are per pool)."""
+    return list(Mode) if objective.every_pool else [objective.mode]
+
+
+def recorded_necs(necs: Mapping[str, Mapping[str, str]], keys: Mapping[Mode, str], mode: Mode,
+              objective: ObjectiveSettings) -> Mapping[str, Mapping[str, str]]:  # fmt: skip
+    """The NECs a rollback of ``mode`` looks at: every one for the ``--mode`` given or
+    for route-eni (each gets its row, as ever), for another pool of an every-pool run
+    only those holding its record (not a row of "nothing recorded" per NEC)."""
+    if not objective.every_pool or mode is Mode.ROUTE_ENI:
+        return necs
+    return {node: a for node, a in necs.items() if has_record(a, keys, mode)}

@@ -71,6 +71,8 @@ class ScheduleChange:
     detail: str = ""
     """Why, for ``skipped`` and ``failed``."""
     retries: int = 0
+    mode: Mode | None = None
+    """The pool, as the run's record names it."""
 
     @property
     def outcome(self) -> str:
@@ -83,6 +85,7 @@ class ScheduleChange:
         """The record of ``-o json``/``yaml``: blocks before and after."""
         return {
             "node": self.node,
+            "mode": None if self.mode is None else self.mode.value,
             "outcome": self.outcome,
             "before": None if self.before is None else self.before.to_json(),
             "after": None if self.after is None else self.after.to_json(),
