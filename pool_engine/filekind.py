@@ -1,5 +1,5 @@
-"""What a file given as CSV text is when it is not: compressed, an archive, UTF-16,
-binary.
+"""What a file given as CSV text is when it is not: compressed, an archive, UTF-16 or
+UTF-32, binary.
 
 Named from its first bytes, so that a refusal says "gzip-compressed" rather than
 showing the compressed bytes as a header (docs/contracts/trace.md, "Errors"), and so
@@ -14,6 +14,8 @@ MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd-compressed; decompress it first"),
     (b"\xfd7zXZ\x00", "xz-compressed; decompress it first"),
     (b"PK\x03\x04", "a zip archive; extract it first"),
+    (b"\xff\xfe\x00\x00", "UTF-32 text; save it as UTF-8"),  # before UTF-16's mark: it starts so
+    (b"\x00\x00\xfe\xff", "UTF-32 text; save it as UTF-8"),
     (b"\xff\xfe", "UTF-16 text; save it as UTF-8"),
     (b"\xfe\xff", "UTF-16 text; save it as UTF-8"),
 )

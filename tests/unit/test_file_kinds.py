@@ -48,6 +48,15 @@ def test_a_utf16_trace_is_named_as_such(tmp_path: Path) -> None:
     assert trace_refusal(path) == f"{path}: UTF-16 text; save it as UTF-8"
 
 
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-be"])
+def test_a_utf32_trace_is_not_called_utf16(tmp_path: Path, encoding: str) -> None:
+    """Before (adversarial review, session 12): UTF-32 with its mark was 'UTF-16 text'."""
+    path = tmp_path / "t.csv"
+    mark = b"\x00\x00\xfe\xff" if encoding.endswith("be") else b""
+    path.write_bytes(mark + TRACE.encode(encoding))
+    assert trace_refusal(path) == f"{path}: UTF-32 text; save it as UTF-8"
+
+
 def test_a_line_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     """Before: 'In CSV column #1: CSV conversion error to string: invalid UTF8 data'."""
     path = tmp_path / "t.csv"
