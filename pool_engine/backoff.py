@@ -10,6 +10,11 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+EPSILON = 1e-9
+"""Tokens a refill may fall short by rounding (0.2 x 5 s gave 0.19999999999999996): a
+bucket that said "ready" and then refused left its caller waiting for an instant already
+past."""
+
 
 @dataclass
 class TokenBucket:
@@ -29,15 +34,16 @@ class TokenBucket:
         the whole burst goes once the bucket is full, leaving it in debt."""
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = max(self.updated, now)
-        if self.tokens < min(cost, self.burst):
+        if self.tokens < min(cost, self.burst) - EPSILON:
             return False
         self.tokens -= cost
         return True
 
     def ready_at(self, now: float, cost: float = 1.0) -> float:
-        """The first time at or after ``now`` when ``cost`` tokens will be there."""
+        """The first time at or after ``now`` when ``cost`` tokens will be there (as
+        :meth:`take` counts them: a refill short by a rounding error is there)."""
         tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
-        if tokens >= cost:
+        if tokens >= min(cost, self.burst) - EPSILON:
             return now
         return now + (min(cost, self.burst) - tokens) / self.rate
 

@@ -84,3 +84,22 @@ def test_engines_do_not_share_their_retry_jitter() -> None:
     assert len(waits) > 1
     seeded = [Backoff(cap=60.0, rng=random.Random(7)).failed("pool", 0.0) for _ in range(2)]
     assert seeded[0] == seeded[1]
+
+
+def test_a_bucket_that_says_ready_lets_the_call_through() -> None:
+    """Before (adversarial review, session 12): at 0.2 calls/s the tokens came back as
+    0.19999999999999996, ready_at said "now" and take refused: the sync was due at an
+    instant already past and the engine idled until an unrelated event (37 % of the
+    allowed calls made)."""
+    bucket = TokenBucket(rate=0.2, burst=0.2)
+    assert bucket.take(0.0)
+    assert bucket.ready_at(5.0) > 5.0 or bucket.take(5.0)
+    for rate in (0.1, 0.3, 0.7, 1.1, 3.3):
+        bucket = TokenBucket(rate=rate, burst=rate)
+        now = 0.0
+        for _ in range(50):
+            if not bucket.take(now):
+                later = bucket.ready_at(now)
+                assert later > now, (rate, now)
+                now = later
+                assert bucket.take(now), (rate, now)

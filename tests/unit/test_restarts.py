@@ -22,6 +22,7 @@ from pool_engine.pool import NodePool
 from pool_engine.reconciler import Reconciler
 from pool_engine.registry import Registry
 from pool_engine.slots import Slots
+from pool_engine.workload import Workload
 
 ROUTE = Limits(3, 9)
 
@@ -278,3 +279,19 @@ def test_k_under_the_rate_limit_every_pool_gets_its_turn() -> None:
     schedule = cluster.reconciler._schedule
     assert [p.node for p in cluster.pools if not schedule.acting((p.node, p.mode))] == []
     assert all(settled(cluster.vpc, pool) for pool in cluster.pools)
+
+
+def test_l_an_attaching_eni_is_not_credited_to_an_attach_that_may_fail() -> None:
+    # Before (adversarial review, session 12): after a restart the predecessor's ENI
+    # still attaching was matched against the new engine's own attach in flight; that
+    # attach failed and the engine attached another: 4 ENIs on a node of 3 at t = 81 s.
+    cloud = CloudSettings(error_rate=0.6, timeout_rate=0.5461661124907267, seed=414166579)
+    defaults = Defaults(ip_min_warm=60, ip_max_warm=60, eni_min_warm=1, eni_max_warm=6,
+                        quick_release=True)  # fmt: skip
+    cluster = SimulatedCluster(ClusterSettings(
+        nodes=6, seed=414166579, churn=4, restart_every=41.288274845518664,
+        workload=Workload.DAILY, defaults=defaults, cloud=cloud.scaled(3.008482423993925),
+    ))  # fmt: skip
+    for t in range(1, 121):
+        cluster.advance(float(t))
+        within_limits(cluster)
