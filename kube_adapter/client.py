@@ -61,6 +61,7 @@ def connect(settings: ClientSettings) -> ApiClient:
 
     quiet_retry_warnings()
     configuration = client.Configuration()
+    _no_retry_after_a_read_timeout(configuration)
     if settings.kubeconfig is None and settings.context is None:
         try:
             kube_config.load_incluster_config(client_configuration=configuration)
@@ -74,6 +75,15 @@ def connect(settings: ClientSettings) -> ApiClient:
 
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     return client.ApiClient(configuration)
+
+
+def _no_retry_after_a_read_timeout(configuration: Configuration) -> None:
+    """urllib3 sends an idempotent call again after a read timed out, three times: a
+    server that never answers held each call four times :data:`REQUEST_TIMEOUT`.
+    Connections refused or reset are still retried."""
+    from urllib3.util.retry import Retry
+
+    configuration.retries = Retry(total=3, read=0, redirect=3)
 
 
 def _load_kubeconfig(configuration: Configuration, settings: ClientSettings) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kube_adapter import nec
 from kube_adapter.client import request_timeout
-from kube_adapter.errors import map_kubernetes_errors
+from kube_adapter.errors import map_kubernetes_errors, one_line
 from pool_engine.errors import KubernetesError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def post_event(api: ApiClient, event: NecEvent, timeout: float | None = None) ->
                 client.CoreV1Event.model_validate(body),
                 _request_timeout=request_timeout(timeout),
             )
-    except KubernetesError as error:
-        log.warning("could not record an Event for NEC %s: %s", event.nec, error)
+    except (KubernetesError, ValueError) as error:  # ValueError: an answer that is no Event
+        log.warning("could not record an Event for NEC %s: %s", event.nec, one_line(str(error)))
         return False
     return True

@@ -274,12 +274,17 @@ class Necs:
             problem = f"{selector!r} is not a label selector: {why}"
             raise InputError("--selector", None, problem) from None
         items = reply.get("items") if isinstance(reply, dict) else None
-        if not isinstance(items, list) or not all(_named(item) for item in items):
+        if not isinstance(items, list) or not all(_an_object(item) for item in items):
             raise KubernetesError(f"the Kubernetes API answered a list of {PLURAL} that is none")
         return items
 
 
-def _named(item: object) -> bool:
-    """An object with a name, as every object the API lists has."""
+def _an_object(item: object) -> bool:
+    """An object with a name and text annotations, as every object the API lists has."""
     meta = item.get("metadata") if isinstance(item, dict) else None
-    return isinstance(meta, dict) and isinstance(meta.get("name"), str)
+    if not (isinstance(meta, dict) and isinstance(meta.get("name"), str)):
+        return False
+    notes = meta.get("annotations")
+    return notes is None or (
+        isinstance(notes, dict) and all(isinstance(v, str) for v in notes.values())
+    )

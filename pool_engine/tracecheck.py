@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,7 +128,9 @@ def _time_problem(time: object, limit: float) -> str | None:
     if isinstance(time, str):
         value = parse_time(time)
         if value is None:
-            return f"unparseable time {time!r} (expected seconds or RFC 3339 with offset)"
+            return f"unparseable time {time!r} (expected seconds or RFC 3339)"
+    if isinstance(value, Decimal):  # a Parquet decimal column, read as float seconds
+        value = time = float(value)
     shown = repr(time.isoformat()) if isinstance(time, datetime) else repr(time)
     if isinstance(value, datetime):
         return None if in_range(value) else f"time {shown} is out of range (years 1678 to 2261)"

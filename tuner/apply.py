@@ -170,13 +170,18 @@ def write_changes(
 def raise_for_failures(done: Sequence[Change]) -> None:
     """After the record of a run is out: a KubernetesError (exit 4) naming the nodes
     whose write failed, if any did."""
-    failed = list(dict.fromkeys(c.node for c in done if c.failed()))  # switch: per mode
+    failed = list(dict.fromkeys(_named(c) for c in done if c.failed()))  # switch: per mode
     if failed:
-        written = len({c.node for c in done if c.result is Result.CHANGED} - set(failed))
+        written = sum(c.result is Result.CHANGED for c in done)  # pools: a node's other too
         raise KubernetesError(
             f"{len(failed)} NEC write(s) failed ({', '.join(failed)});"
-            f" {written} other node(s) changed"
+            f" {written} other pool(s) changed"
         )
+
+
+def _named(change: Change) -> str:
+    """The node, and its pool where the run's record names one."""
+    return change.node if change.mode is None else f"{change.node} ({change.mode})"
 
 
 def _annotations(change: Change, writing: Writing) -> dict[str, str | None]:

@@ -33,8 +33,8 @@ def identity(path: Path) -> str:
     a device or a pipe (/dev/null twice) is no file to overwrite."""
     try:
         info = path.stat()
-    except OSError:
-        return str(path.absolute())
+    except OSError:  # not there yet: the file it would be (links and .. resolved)
+        return os.path.realpath(path)
     return f"{info.st_dev}:{info.st_ino}" if stat.S_ISREG(info.st_mode) else f"{id(path)}"
 
 

@@ -149,7 +149,9 @@ class PrometheusSource:
                                  method="POST")  # fmt: skip
         # in place of the adapter it mounted: the same retries, a deadline for the whole answer
         deadline = self.timeout * (self.retries + 1) + 0.5 * 2**self.retries
-        session.mount(self.url, _WholeAnswer(deadline, max_retries=retry))
+        whole = _WholeAnswer(deadline, max_retries=retry)
+        for prefix in (self.url, "http://", "https://"):  # a redirect elsewhere too
+            session.mount(prefix, whole)
         return prom
 
     def _ca_file(self) -> str:

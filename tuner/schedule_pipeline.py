@@ -93,7 +93,7 @@ def apply_schedules(
     for change in done:
         if change.result in (Result.CHANGED, Result.WOULD_CHANGE):
             before = stored_schedules.describe(change.before)
-            log.info(f"{change.outcome}: {change.node} {before} -> "
+            log.info(f"{change.outcome}: {change.node} ({change.mode}) {before} -> "
                      f"{stored_schedules.describe(change.after)}")  # fmt: skip
     log.debug(f"wrote {len(done):,} nodes in {watch.seconds():.2f}s")
     rendered = render(StoredScheduleReport(done, settings.dry_run), renderer)

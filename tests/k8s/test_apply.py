@@ -322,4 +322,7 @@ def test_one_node_failing_does_not_stop_the_others_and_exits_4(
     about = [line for line in lines if failing in line]
     assert len(about) == 2, lines  # why it failed, then the summary
     assert "500" in about[0] and "injected failure" in about[0]
-    assert lines[-1] == f"error: 1 NEC write(s) failed ({failing}); 3 other node(s) changed"
+    assert (
+        lines[-1]
+        == f"error: 1 NEC write(s) failed ({failing} (route-eni)); 3 other pool(s) changed"
+    )

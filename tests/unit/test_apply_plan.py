@@ -107,8 +107,8 @@ def test_a_refused_pair_is_never_in_force_for_a_constant_schedule() -> None:
 
 
 def test_a_failed_run_names_each_node_once() -> None:
-    """switch writes per mode: a NEC failing in both was named twice, and pools were
-    counted as nodes (code review, session 5)."""
+    """switch writes per mode: a NEC failing in both was named twice (code review,
+    session 5); the others are counted as pools (apply writes every pool: session 12)."""
 
     def change(node: str, result: Result) -> Change:
         return Change(node, Targets(5, 5), Targets(2, 2), result, "boom")
@@ -117,7 +117,7 @@ def test_a_failed_run_names_each_node_once() -> None:
             change("n2", Result.CHANGED), change("n2", Result.CHANGED)]  # fmt: skip
     with pytest.raises(KubernetesError) as caught:
         raise_for_failures(done)
-    assert str(caught.value) == "1 NEC write(s) failed (n1); 1 other node(s) changed"
+    assert str(caught.value) == "1 NEC write(s) failed (n1); 2 other pool(s) changed"
 
 
 def test_a_record_of_each_pool_survives_the_other_pools_write() -> None:

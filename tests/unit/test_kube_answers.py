@@ -64,8 +64,14 @@ def write_kubeconfig(path: Path, port: int) -> Path:
 
 
 @pytest.mark.parametrize(
-    "body", [b"not json at all", b"[" * 5000, b'"a string"', b'{"items": 3}', b'{"items": [1]}']
-)
+    "body",
+    [
+        b"not json at all", b"[" * 5000, b'"a string"', b'{"items": 3}', b'{"items": [1]}',
+        # session 12, a second review: a traceback in apply and switch
+        b'{"items": [{"metadata": {"name": "a", "annotations": ["x"]}}]}',
+        b'{"items": [{"metadata": {"name": "a", "annotations": {"eni-pool.io/warm-schedule": 5}}}]}',
+    ],
+)  # fmt: skip
 def test_an_answer_that_is_no_list_of_necs_is_one_line_and_exit_4(
     kubeconfig: tuple[Path, list[ThreadingHTTPServer]], body: bytes
 ) -> None:
@@ -93,7 +99,7 @@ def test_an_api_server_that_never_answers_times_out(
     began = time.monotonic()
     with pytest.raises(KubernetesError, match="timed out"):
         list_necs(api)
-    assert time.monotonic() - began < 10.0
+    assert time.monotonic() - began < 3.0  # one try: a read that timed out is not sent again
 
 
 def test_a_kubeconfig_that_skips_tls_verification_warns_nothing_per_request(

@@ -73,3 +73,17 @@ def test_devices_are_no_files_to_overwrite(
 ) -> None:
     args = ["backtest", "--trace", str(SAMPLE), "--png", "/dev/null", "--html", "/dev/null"]
     assert run(monkeypatch, capsys, *args).startswith("0 ")
+
+
+def test_two_spellings_of_one_new_output_are_one_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Before (adversarial review, session 12): `--png sub/../out.x --html out.x`, the
+    file not there yet, wrote both and kept the page."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "sub")
+    for png, html in ((tmp_path / "sub" / ".." / "out.x", tmp_path / "out.x"),
+                      (tmp_path / "link" / "out.y", tmp_path / "sub" / "out.y")):  # fmt: skip
+        args = ["backtest", "--trace", str(SAMPLE), "--png", str(png), "--html", str(html)]
+        assert run(monkeypatch, capsys, *args).startswith("2 ")
+        assert not html.exists()

@@ -307,3 +307,42 @@ def test_an_answer_that_drips_in_times_out_as_a_whole(
     assert capsys.readouterr().err.strip().splitlines() == [
         f"error: cannot read history: {url}: timed out"
     ]
+
+
+def test_an_answer_that_drips_in_behind_a_redirect_times_out_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before (adversarial review, session 12): the deadline held for the URL's origin
+    only; a 307 to another (an ingress, http -> https) dripped for ever."""
+    drip = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    drip.daemon_threads = True
+    target = f"http://127.0.0.1:{drip.server_address[1]}"
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", target + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    front.daemon_threads = True
+    for server in (drip, front):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{front.server_address[1]}"
+    args = ("recommend", "--prometheus-url", url, "--start", "-1h", "--timeout", "2",
+            "--retries", "0")  # fmt: skip
+    began = time.monotonic()
+    try:
+        assert run_main(monkeypatch, *args) == 3
+    finally:
+        for server in (drip, front):
+            server.shutdown()
+            server.server_close()
+    assert time.monotonic() - began < 20
+    assert "timed out" in capsys.readouterr().err

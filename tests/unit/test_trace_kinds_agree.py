@@ -66,3 +66,17 @@ def test_decimal_and_categorical_times_are_times(tmp_path: Path) -> None:
     categorical = columns(rows)
     categorical["time"] = pa.array([t for t, _, _ in rows]).dictionary_encode()
     same(load_trace(parquet(tmp_path / "c.parquet", categorical)), plain)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"), [("-1", "row 2: negative time -1"), ("315360001", "row 2: time 315360001")]
+)
+def test_a_bad_decimal_time_is_named_by_row(tmp_path: Path, value: str, said: str) -> None:
+    """Before (adversarial review, session 12): 'bad time', no row, no reason."""
+    from pool_engine.errors import TraceError
+
+    rows = [("0", "a", "start"), (value, "a", "stop")]
+    decimal = columns(rows)
+    decimal["time"] = pa.array([Decimal(t) for t, _, _ in rows], pa.decimal128(20, 3))
+    with pytest.raises(TraceError, match=said):
+        load_trace(parquet(tmp_path / "d.parquet", decimal))
