@@ -286,24 +286,34 @@ class _Drip(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_an_answer_that_drips_in_times_out_as_a_whole(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Before (adversarial review, session 12): --timeout bounded each read, so a server
-    sending a byte a second held `recommend` for ever."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+def timed_out_against(
+    monkeypatch: pytest.MonkeyPatch, url: str, *servers: http.server.ThreadingHTTPServer
+) -> float:
+    """`recommend` from ``url`` (``servers`` serving) with --timeout 2 and no retry: exit
+    3; its wall seconds. The servers are shut down after."""
+    for server in servers:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     args = ("recommend", "--prometheus-url", url, "--start", "-1h", "--timeout", "2",
             "--retries", "0")  # fmt: skip
     began = time.monotonic()
     try:
         assert run_main(monkeypatch, *args) == 3
     finally:
-        server.shutdown()
-        server.server_close()
-    assert time.monotonic() - began < 20
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    return time.monotonic() - began
+
+
+def test_an_answer_that_drips_in_times_out_as_a_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before (adversarial review, session 12): --timeout bounded each read, so a server
+    sending a byte a second held `recommend` for ever."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    assert timed_out_against(monkeypatch, url, server) < 20
     assert capsys.readouterr().err.strip().splitlines() == [
         f"error: cannot read history: {url}: timed out"
     ]
@@ -315,7 +325,6 @@ def test_an_answer_that_drips_in_behind_a_redirect_times_out_too(
     """Before (adversarial review, session 12): the deadline held for the URL's origin
     only; a 307 to another (an ingress, http -> https) dripped for ever."""
     drip = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
-    drip.daemon_threads = True
     target = f"http://127.0.0.1:{drip.server_address[1]}"
 
     class Redirect(http.server.BaseHTTPRequestHandler):
@@ -331,18 +340,6 @@ def test_an_answer_that_drips_in_behind_a_redirect_times_out_too(
             pass
 
     front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    front.daemon_threads = True
-    for server in (drip, front):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{front.server_address[1]}"
-    args = ("recommend", "--prometheus-url", url, "--start", "-1h", "--timeout", "2",
-            "--retries", "0")  # fmt: skip
-    began = time.monotonic()
-    try:
-        assert run_main(monkeypatch, *args) == 3
-    finally:
-        for server in (drip, front):
-            server.shutdown()
-            server.server_close()
-    assert time.monotonic() - began < 20
+    assert timed_out_against(monkeypatch, url, drip, front) < 20
     assert "timed out" in capsys.readouterr().err
