@@ -35,7 +35,7 @@ class Schedule:
         self._wake: dict[Key, float] = {}
         self._unsynced: set[Key] = set()
         self._held: dict[Key, float] = {}
-        """Pools whose sync the rate limiter held back -> when it was first due."""
+        """Pools the rate limiter held back (a sync or an operation) -> since when."""
 
     # --- inventory syncs --------------------------------------------------------------
 
