@@ -15,12 +15,14 @@ import binascii
 import logging
 import os
 import ssl
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from kube_adapter.errors import map_kubernetes_errors, one_line, quiet_retry_warnings
-from pool_engine.errors import KubeconfigError
+from pool_engine.errors import KubeconfigError, KubernetesError
 
 REQUEST_TIMEOUT = 30.0
 """Seconds one call (a list, a read, a patch, an Event) waits for the API server when
@@ -31,6 +33,35 @@ error (exit 4), not a hang."""
 def request_timeout(given: float | None) -> float:
     """``given``, else :data:`REQUEST_TIMEOUT`."""
     return REQUEST_TIMEOUT if given is None else given
+
+
+T = TypeVar("T")
+
+
+def answered(call: Callable[[], T], timeout: float | None = None) -> T:
+    """``call()`` (one API call, its answer read whole), given twice the request timeout
+    to finish: urllib3's timeout bounds each read, so a server that drips bytes held a
+    call for ever. Past it, a :class:`KubernetesError` (the call is left to end on its
+    own, in a daemon thread)."""
+    deadline = 2 * request_timeout(timeout)
+    got: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            got.append((True, call()))
+        except BaseException as error:  # raised in the caller's thread, mapped there
+            got.append((False, error))
+
+    worker = threading.Thread(target=run, name="kubernetes-call", daemon=True)
+    worker.start()
+    worker.join(deadline)
+    if not got:
+        raise KubernetesError(f"the Kubernetes API sent no whole answer within {deadline:g} s")
+    done, value = got[0]
+    if not done:
+        assert isinstance(value, BaseException)
+        raise value
+    return cast(T, value)
 
 
 if TYPE_CHECKING:  # for annotations elsewhere, without importing kubernetes at run time

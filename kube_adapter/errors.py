@@ -10,6 +10,8 @@ exceptions at its transport boundary. Nothing outside this package catches
     urllib3 HTTPError (MaxRetryError,     -> KubernetesError(status=None): one line,
       connection refused, DNS, TLS, ...)     the API server's address and the reason
     an answer that is not JSON            -> KubernetesError(status=None)
+    (kube_adapter.client.answered: no whole answer within twice the request timeout,
+      a server dripping bytes, is one too)
       (or nested past the decoder's depth)
     kubernetes.config.ConfigException     -> KubeconfigError (exit 2)
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kube_adapter import nec
-from kube_adapter.client import request_timeout
+from kube_adapter.client import answered, request_timeout
 from kube_adapter.errors import map_kubernetes_errors, one_line
 from pool_engine.errors import KubernetesError
 
@@ -79,11 +79,10 @@ def post_event(api: ApiClient, event: NecEvent, timeout: float | None = None) ->
     body = event_body(event, datetime.now(UTC))
     try:
         with map_kubernetes_errors():
-            client.CoreV1Api(api).create_namespaced_event(
-                NAMESPACE,
-                client.CoreV1Event.model_validate(body),
+            answered(lambda: client.CoreV1Api(api).create_namespaced_event(
+                NAMESPACE, client.CoreV1Event.model_validate(body),
                 _request_timeout=request_timeout(timeout),
-            )
+            ), timeout)  # fmt: skip
     except (KubernetesError, ValueError) as error:  # ValueError: an answer that is no Event
         log.warning("could not record an Event for NEC %s: %s", event.nec, one_line(str(error)))
         return False

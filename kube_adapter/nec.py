@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from kube_adapter.client import request_timeout
+from kube_adapter.client import answered, request_timeout
 from kube_adapter.errors import map_kubernetes_errors
 from pool_engine.config import (
     IPS_PER_ENI_KEY,
@@ -204,9 +204,9 @@ class Necs:
         """The object, or None when there is none."""
         try:
             with map_kubernetes_errors():
-                found = self._custom.get_cluster_custom_object(
+                found = answered(lambda: self._custom.get_cluster_custom_object(
                     GROUP, VERSION, PLURAL, name, _request_timeout=request_timeout(timeout)
-                )
+                ), timeout)  # fmt: skip
         except KubernetesError as error:
             if error.status == 404:
                 return None
@@ -225,10 +225,10 @@ class Necs:
         ``body`` raises :class:`~pool_engine.errors.KubernetesConflict`."""
         try:
             with map_kubernetes_errors():
-                self._custom.patch_cluster_custom_object(
+                answered(lambda: self._custom.patch_cluster_custom_object(
                     GROUP, VERSION, PLURAL, name, dict(body),
                     dry_run="All" if dry_run else None, _request_timeout=request_timeout(timeout),
-                )  # fmt: skip
+                ), timeout)  # fmt: skip
         except KubernetesError as error:
             if error.status == 404:
                 return False
@@ -263,10 +263,10 @@ class Necs:
         server refuses to parse (400) is bad input (:class:`InputError`, exit 2)."""
         try:
             with map_kubernetes_errors():
-                reply = self._custom.list_cluster_custom_object(
+                reply = answered(lambda: self._custom.list_cluster_custom_object(
                     GROUP, VERSION, PLURAL, label_selector=selector,
                     _request_timeout=request_timeout(None),
-                )  # fmt: skip
+                ))  # fmt: skip
         except KubernetesError as error:
             if error.status != 400 or selector is None:
                 raise

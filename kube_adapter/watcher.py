@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, assert_never, cast
 
 from kube_adapter import nec
-from kube_adapter.client import request_timeout
+from kube_adapter.client import answered, request_timeout
 from kube_adapter.errors import map_kubernetes_errors
 from pool_engine.errors import KubernetesError
 
@@ -122,8 +122,11 @@ class Watcher(threading.Thread, Generic[T]):
                 version = None if failures > 3 else version
 
     def _relist(self) -> str:
-        reply = self.list_call(_preload_content=False, _request_timeout=request_timeout(None))
-        body = json.loads(reply.data)
+        timeout = request_timeout(None)
+        data = answered(  # the body read whole within the deadline too
+            lambda: self.list_call(_preload_content=False, _request_timeout=timeout).data
+        )
+        body = json.loads(data)
         seen: dict[str, T] = {}
         for obj in body.get("items") or []:
             key = self.resource.key(obj)

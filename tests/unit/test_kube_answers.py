@@ -118,3 +118,39 @@ def test_a_kubeconfig_that_skips_tls_verification_warns_nothing_per_request(
     with warnings.catch_warnings(record=True) as seen:
         warnings.warn("per request", urllib3.exceptions.InsecureRequestWarning, stacklevel=1)
     assert seen == []
+
+
+def test_an_api_server_that_drips_its_answer_times_out_as_a_whole(
+    kubeconfig: tuple[Path, list[ThreadingHTTPServer]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before (adversarial review, session 12): a byte every half second kept each read
+    within the timeout, and `apply`/`switch` waited for ever."""
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                for _ in range(120):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    path, servers = kubeconfig
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers.append(server)
+    monkeypatch.setattr(kube_client, "REQUEST_TIMEOUT", 1.0)
+    api = connect(ClientSettings(write_kubeconfig(path, server.server_address[1])))
+    began = time.monotonic()
+    with pytest.raises(KubernetesError, match="no whole answer within 2 s"):
+        list_necs(api)
+    assert time.monotonic() - began < 5.0
