@@ -29,8 +29,9 @@ def distinct(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) ->
 
 
 def identity(path: Path) -> str:
-    """The file a path names (through links), or its absolute path when there is none;
-    a device or a pipe (/dev/null twice) is no file to overwrite."""
+    """The file a path names (through links), or the path it would have (links and ..
+    resolved) when there is none; a device or a pipe (/dev/null twice) is no file to
+    overwrite."""
     try:
         info = path.stat()
     except OSError:  # not there yet: the file it would be (links and .. resolved)

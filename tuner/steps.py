@@ -250,7 +250,7 @@ def pools_to_roll_back(objective: ObjectiveSettings) -> list[Mode]:
 
 
 def recorded_necs(necs: Mapping[str, Mapping[str, str]], keys: Mapping[Mode, str], mode: Mode,
-              objective: ObjectiveSettings) -> Mapping[str, Mapping[str, str]]:  # fmt: skip
+                  objective: ObjectiveSettings) -> Mapping[str, Mapping[str, str]]:  # fmt: skip
     """The NECs a rollback of ``mode`` looks at: every one for the ``--mode`` given or
     for route-eni (each gets its row, as ever), for another pool of an every-pool run
     only those holding its record (not a row of "nothing recorded" per NEC)."""
