@@ -143,9 +143,11 @@ def apply(
     settings: ApplySettings,
     renderer: Callable[[ApplyReport], None],
 ) -> ApplyReport:
-    """``eni-tuner apply``: the cluster's client first (fail fast), then the analysis
-    (or, with --rollback, the recorded previous pairs), then one guarded patch per NEC
-    to change. Exit 4 at the end if any NEC could not be written."""
+    """``eni-tuner apply``: the cluster's client first (fail fast), then, pool by pool
+    (every pool the history has churn of, route-eni first, or the ``--mode`` given), the
+    analysis (or, with --rollback, the recorded previous pairs) and one guarded patch per
+    NEC to change, ``--max-changes`` counted over the pools. Exit 4 at the end if any
+    NEC could not be written."""
     api = connect(ClientSettings(settings.kubeconfig, settings.context))
     necs = applying.list_necs(api)  # also checks the API and our access before any analysis
     selected = applying.selected_nodes(api, settings.selector) if settings.selector else None
