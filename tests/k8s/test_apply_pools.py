@@ -113,3 +113,19 @@ def test_every_pool_gets_its_schedule_stored(
     done = apply_cli(control_plane, trace, "--schedule", "--min-history", "1", "--dry-run")
     rows = {(c["node"], c["mode"]) for c in done if c["node"] in (one, both)}
     assert rows == {(one, "route-eni"), (both, "route-eni"), (both, "direct-eni")}
+
+
+def test_the_schedule_log_names_each_pool(
+    control_plane: ControlPlane, pools: tuple[str, str, Path]
+) -> None:
+    """Before (review, session 12): a node of both pools logged the same line twice."""
+    _, both, trace = pools
+    args = ["apply", "--trace", str(trace), "--kubeconfig", str(control_plane.kubeconfig),
+            "--schedule", "--min-history", "1", "--dry-run", "-o", "json"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if f"{both} (" in line]
+    assert {line.split(f"{both} (")[1].split(")")[0] for line in lines} == {
+        "route-eni",
+        "direct-eni",
+    }, result.stderr

@@ -154,3 +154,35 @@ def test_an_api_server_that_drips_its_answer_times_out_as_a_whole(
     with pytest.raises(KubernetesError, match="no whole answer within 2 s"):
         list_necs(api)
     assert time.monotonic() - began < 5.0
+
+
+def test_an_event_answer_that_is_no_event_is_a_warning_not_a_traceback(
+    kubeconfig: tuple[Path, list[ThreadingHTTPServer]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before (adversarial review, session 12): the client's validation error for an
+    answer without `involvedObject` escaped post_event, and `switch` ended in a
+    traceback (exit 1); an Event is a record, its failure a warning."""
+    from kube_adapter.events import EventType, NecEvent, post_event
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b'{"kind": "Event", "apiVersion": "v1"}'
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    path, servers = kubeconfig
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers.append(server)
+    api = connect(ClientSettings(write_kubeconfig(path, server.server_address[1])))
+    event = NecEvent("node-a", "uid-1", "WarmTargetsTuned", "set", EventType.NORMAL, "eni-tuner")
+    assert post_event(api, event) is False
+    assert "could not record an Event for NEC node-a" in caplog.text

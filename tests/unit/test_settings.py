@@ -131,6 +131,9 @@ def test_rates_on_the_command_line() -> None:
         assert seen["objective"].objective.max_cold_start_rate == pytest.approx(rate)
     for bad in ("lots", "100%", "-1%", "1.5"):
         assert CliRunner().invoke(command, ["--max-cold-start-rate", bad]).exit_code == 2
+    # session 12: "'100%' is not between 0 and 100%" read as a contradiction
+    said = CliRunner().invoke(command, ["--max-cold-start-rate", "100%"]).output
+    assert "'100%' is not a rate from 0 up to (not including) 100%" in " ".join(said.split())
     assert (
         CliRunner().invoke(command, ["--target", "engine", "--mode", "direct-eni"]).exit_code == 0
     )
