@@ -47,6 +47,8 @@ class Eni:
     def foreign(self) -> int:
         """IPs of the ENI's quota the cloud may hold for someone else (or for a bind of
         ours that timed out, or is in flight and already shows)."""
+        if not self.changing:  # the common case, on every look at the quota
+            return self.doubtful
         return self.doubtful + len(self.changing - self.ips.keys() - self.releasing)
 
     def used(self) -> int:

@@ -90,8 +90,9 @@ class Settlement:
     in_progress: bool = False
     """Something of someone else's is still changing at the cloud: compare again soon."""
     unseen_enis: int = 0
-    """ENIs of the node the pool does not know that the cloud is attaching or detaching
-    (a predecessor's, before a restart): they count against the node's ENI limit."""
+    """ENIs of the node the pool does not know that the cloud is attaching or detaching (a
+    predecessor's, before a restart, or the pool's own attach in flight, listed under a
+    real id the pool does not know yet): they count against the node's ENI limit."""
 
     @property
     def changes(self) -> bool:

@@ -156,7 +156,7 @@ class Reconciler:
                 touched.add(key)
         submitted = 0
         pools = self._registry.pools
-        for key in self._schedule.in_turn(list(pools)):
+        for key in self._schedule.in_turn(pools):
             pool = pools[key]
             if self._schedule.woken(key, now) and self._schedule.sync_due(key, now):
                 # an operation the bucket held back goes before the sync: pods wait on it

@@ -79,9 +79,13 @@ class Schedule:
         """Pools in the order they meet the bucket: those it held back, the longest held
         first, then the rest as given. (In one fixed order the first pools took every
         token: under a tight rate limit the last ones never synced.)"""
+        listed = list(keys)
         if not self._held:
-            return list(keys)
-        return sorted(keys, key=lambda key: self._held.get(key, math.inf))
+            return listed
+        # the held ones alone are sorted: a step is not a sort of every pool of the cluster
+        present = set(listed)
+        first = [key for key in sorted(self._held, key=self._held.__getitem__) if key in present]
+        return first + [key for key in listed if key not in self._held]
 
     def wake_at(self, key: Key, when: float) -> None:
         self._wake[key] = min(self._wake.get(key, math.inf), when)
