@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ from kube_adapter import client as kube_client
 from kube_adapter.client import ClientSettings, connect
 from pool_engine.errors import KubernetesError
 from tuner.apply import list_necs
+
+if TYPE_CHECKING:
+    from kube_adapter.client import ApiClient
 
 TUNER = [sys.executable, "-c", "from tuner.cli import main; main()"]
 
@@ -38,10 +42,25 @@ def serve(body: bytes, delay: float = 0.0) -> tuple[ThreadingHTTPServer, int]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = start(Handler)
+    return server, server.server_address[1]
+
+
+def start(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server of ``handler`` on 127.0.0.1, serving in a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, server.server_address[1]
+    return server
+
+
+def api_behind(
+    kubeconfig: tuple[Path, list[ThreadingHTTPServer]], handler: type[BaseHTTPRequestHandler]
+) -> ApiClient:
+    """A client of a kubeconfig whose API server is one of ``handler``."""
+    path, servers = kubeconfig
+    servers.append(server := start(handler))
+    return connect(ClientSettings(write_kubeconfig(path, server.server_address[1])))
 
 
 @pytest.fixture
@@ -143,13 +162,8 @@ def test_an_api_server_that_drips_its_answer_times_out_as_a_whole(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    path, servers = kubeconfig
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    servers.append(server)
     monkeypatch.setattr(kube_client, "REQUEST_TIMEOUT", 1.0)
-    api = connect(ClientSettings(write_kubeconfig(path, server.server_address[1])))
+    api = api_behind(kubeconfig, Drip)
     began = time.monotonic()
     with pytest.raises(KubernetesError, match="no whole answer within 2 s"):
         list_necs(api)
@@ -177,12 +191,7 @@ def test_an_event_answer_that_is_no_event_is_a_warning_not_a_traceback(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    path, servers = kubeconfig
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    servers.append(server)
-    api = connect(ClientSettings(write_kubeconfig(path, server.server_address[1])))
+    api = api_behind(kubeconfig, Answer)
     event = NecEvent("node-a", "uid-1", "WarmTargetsTuned", "set", EventType.NORMAL, "eni-tuner")
     assert post_event(api, event) is False
     assert "could not record an Event for NEC node-a" in caplog.text
